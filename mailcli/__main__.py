@@ -1,0 +1,4 @@
+"""`python -m mailcli`."""
+from mailcli.cli.main import main
+
+main()

@@ -1,0 +1,222 @@
+"""The protocol layer's one interface: an abstract Account over IMAP or POP3.
+
+Architecture: config -> accounts (this layer) -> sync/send -> store -> service -> cli/tui.
+Nothing above `accounts/` sees an imapclient or poplib object, a bytes-keyed response
+or their exceptions: implementations translate every failure into mailcli.errors
+(AuthError, TemporaryError, TLSError, ProtocolError, NotFoundError) with `raise ... from`.
+
+What an implementation can do is declared up front in `capabilities`; callers plan
+from them and never call an operation to find out whether it works. Calling an
+operation that is not declared raises UnsupportedError.
+
+Folder names are Unicode strings with "/" as the hierarchy separator whatever the
+server uses; UIDs are IMAP UIDs (int). POP3 has one folder, "INBOX", and is driven
+through the POP3-specific methods at the end (UIDL strings are its stable keys).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import Enum
+from types import TracebackType
+from typing import Protocol
+
+from mailcli.errors import UnsupportedError
+from mailcli.model import FolderChanges, FolderInfo, FolderStatus, Flags, PopEntry, Quota, RemoteFlags
+
+
+class Capability(str, Enum):
+    FOLDERS = "folders"            # more than one folder; create/delete/rename
+    FLAGS = "flags"                # server-side flags
+    COPY = "copy"
+    MOVE = "move"                  # atomic MOVE (else copy + delete emulation is used)
+    APPEND = "append"              # upload a message (Sent copies)
+    QUOTA = "quota"                # storage quota (POP3 answers with STAT figures)
+    CONDSTORE = "condstore"        # CHANGEDSINCE flag fetches, HIGHESTMODSEQ
+    QRESYNC = "qresync"            # VANISHED on select: O(1) resync
+    UIDPLUS = "uidplus"            # UID EXPUNGE, APPENDUID
+    IDLE = "idle"
+    UIDL = "uidl"                  # POP3: stable unique ids from the server
+    TOP = "top"                    # POP3: headers only
+    POP3 = "pop3"                  # the POP3 maildrop methods below work
+
+
+class MessageSink(Protocol):
+    """Receives fetched messages one at a time; the fetch never collects a mailbox."""
+
+    def __call__(self, uid: int, raw: bytes, flags: Flags) -> None: ...
+
+
+class Account(ABC):
+    """A logged-in connection to one mail account. Use as a context manager."""
+
+    protocol: str = ""
+    capabilities: frozenset[Capability] = frozenset()
+
+    def supports(self, cap: Capability) -> bool:
+        return cap in self.capabilities
+
+    def _require(self, cap: Capability) -> None:
+        if cap not in self.capabilities:
+            raise UnsupportedError(f"{self.protocol.upper()} accounts cannot do that ({cap.value})")
+
+    # ---------- lifecycle ----------
+    @abstractmethod
+    def connect(self) -> None:
+        """Open the connection (TLS as configured, verified), log in, negotiate extensions.
+
+        Raises AuthError on a refused login, TemporaryError when the server cannot be
+        reached, TLSError for certificate/STARTTLS problems. After connect(),
+        `capabilities` reflects what this server offers.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Log out politely (POP3: QUIT, which commits deletions). Never raises."""
+
+    def __enter__(self) -> "Account":
+        self.connect()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def server_capabilities(self) -> tuple[str, ...]:
+        """The raw capability names the server announced (for `account test`)."""
+        return ()
+
+    # ---------- folders ----------
+    @abstractmethod
+    def list_folders(self) -> list[FolderInfo]:
+        """Every folder with its SPECIAL-USE role. POP3: just INBOX."""
+
+    def create_folder(self, name: str) -> None:
+        self._require(Capability.FOLDERS)
+        raise NotImplementedError
+
+    def delete_folder(self, name: str) -> None:
+        self._require(Capability.FOLDERS)
+        raise NotImplementedError
+
+    def rename_folder(self, old: str, new: str) -> None:
+        self._require(Capability.FOLDERS)
+        raise NotImplementedError
+
+    # ---------- reading ----------
+    def folder_status(self, folder: str) -> FolderStatus:
+        """UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ (None without CONDSTORE).
+
+        Raises NotFoundError if the folder does not exist.
+        """
+        self._require(Capability.FOLDERS)
+        raise NotImplementedError
+
+    def list_uids(self, folder: str) -> list[int]:
+        """All UIDs of the folder, ascending."""
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def fetch_flags(self, folder: str, uids: Sequence[int] | None = None,
+                    changedsince: int | None = None) -> list[RemoteFlags]:
+        """Flags (and MODSEQ/size) of the given UIDs, or all when None.
+
+        With `changedsince` (CONDSTORE only) just the messages changed after that modseq.
+        One command for the whole set, never one per message.
+        """
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def changes_since(self, folder: str, uidvalidity: int | None,
+                      modseq: int | None) -> FolderChanges:
+        """What changed since a known (uidvalidity, modseq).
+
+        With QRESYNC: one SELECT (QRESYNC ...) returning changed flags and VANISHED.
+        With CONDSTORE: SELECT + FETCH 1:* (FLAGS) (CHANGEDSINCE modseq); expunges are
+        not reported (vanished empty, full False) unless the count says some happened,
+        in which case a full scan is returned (full True).
+        Without either, or when uidvalidity/modseq is None or uidvalidity differs: a full
+        flag scan (full True).
+        """
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
+                       batch_size: int = 200) -> None:
+        """Fetch raw messages (BODY.PEEK[], never setting \\Seen) in pipelined UID-range
+        batches, handing each to `sink` as it arrives. UIDs that vanished on the server
+        are skipped silently (the caller compares what it received)."""
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    # ---------- changing ----------
+    def set_flags(self, folder: str, uids: Sequence[int], add: Flags = frozenset(),
+                  remove: Flags = frozenset()) -> None:
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def copy(self, folder: str, uids: Sequence[int], dest: str) -> dict[int, int]:
+        """Copy; returns old uid -> new uid where the server tells (UIDPLUS COPYUID)."""
+        self._require(Capability.COPY)
+        raise NotImplementedError
+
+    def move(self, folder: str, uids: Sequence[int], dest: str) -> dict[int, int]:
+        """MOVE when offered, else COPY + \\Deleted + UID EXPUNGE. Returns the uid map."""
+        self._require(Capability.COPY)
+        raise NotImplementedError
+
+    def delete(self, folder: str, uids: Sequence[int]) -> None:
+        """Mark \\Deleted and expunge just these UIDs (UID EXPUNGE when UIDPLUS)."""
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def append(self, folder: str, raw: bytes, flags: Flags = frozenset(),
+               when: datetime | None = None) -> int | None:
+        """Upload a message; returns its UID when the server says (APPENDUID)."""
+        self._require(Capability.APPEND)
+        raise NotImplementedError
+
+    # ---------- other ----------
+    def quota(self) -> Quota:
+        """Storage used/limit. POP3: messages and bytes in the maildrop (no limit)."""
+        self._require(Capability.QUOTA)
+        raise NotImplementedError
+
+    def idle(self, folder: str, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a change in `folder`; True if one came."""
+        self._require(Capability.IDLE)
+        raise NotImplementedError
+
+    # ---------- POP3 maildrop ----------
+    def pop_list(self) -> list[PopEntry]:
+        """POP3: every message in the maildrop with its UIDL and size (UIDL + LIST)."""
+        self._require(Capability.POP3)
+        raise NotImplementedError
+
+    def pop_retrieve(self, entries: Iterable[PopEntry], sink: "PopSink") -> None:
+        """POP3: RETR each entry (pipelined where the server offers PIPELINING) and hand
+        it to the sink in order."""
+        self._require(Capability.POP3)
+        raise NotImplementedError
+
+    def pop_headers(self, entry: PopEntry) -> bytes:
+        """POP3: TOP n 0, the header block only."""
+        self._require(Capability.TOP)
+        raise NotImplementedError
+
+    def pop_delete(self, entries: Iterable[PopEntry]) -> None:
+        """POP3: DELE; takes effect only at QUIT (close()). A connection that dies
+        before QUIT deletes nothing."""
+        self._require(Capability.POP3)
+        raise NotImplementedError
+
+    def pop_commit(self) -> None:
+        """POP3: QUIT now, raising if the server does not confirm (deletions applied)."""
+        self._require(Capability.POP3)
+        raise NotImplementedError
+
+
+class PopSink(Protocol):
+    def __call__(self, entry: PopEntry, raw: bytes) -> None: ...

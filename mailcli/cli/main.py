@@ -1,0 +1,134 @@
+"""The click entry point: global options, lazily loaded command groups, and the one
+error boundary that turns MailcliError into `mailcli: error: ...` and an exit code.
+
+Imports only click, the stdlib and mailcli.errors at start-up; each command module
+imports mailcli.service inside its callbacks (start-up stays under 100 ms).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from mailcli import __version__
+from mailcli.errors import ExitCode, MailcliError
+
+# command name -> "module:attribute" (loaded only when the command runs or --help lists it)
+COMMANDS = {
+    "account": "mailcli.cli.commands.account:account",
+    "fetch": "mailcli.cli.commands.fetch:fetch",
+    "folders": "mailcli.cli.commands.read:folders",
+    "list": "mailcli.cli.commands.read:list_",
+    "show": "mailcli.cli.commands.read:show",
+    "search": "mailcli.cli.commands.read:search",
+    "attachments": "mailcli.cli.commands.read:attachments",
+    "flag": "mailcli.cli.commands.change:flag",
+    "move": "mailcli.cli.commands.change:move",
+    "delete": "mailcli.cli.commands.change:delete",
+    "compose": "mailcli.cli.commands.compose:compose",
+    "reply": "mailcli.cli.commands.compose:reply",
+    "forward": "mailcli.cli.commands.compose:forward",
+    "send": "mailcli.cli.commands.compose:send",
+    "quota": "mailcli.cli.commands.quota:quota",
+    "index": "mailcli.cli.commands.index:index",
+    "tui": "mailcli.cli.commands.tui:tui",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            if os.environ.get("MAILCLI_STRICT_COMMANDS"):
+                raise
+            return None
+
+
+class Settings:
+    """Global options, handed to commands through click's context object."""
+
+    def __init__(self, config: str | None, verbose: int, debug: bool) -> None:
+        self.config_path = config
+        self.verbose = verbose
+        self.debug = debug
+        self._service: Any = None
+
+    def service(self) -> Any:
+        """The one service API, created on first use (loads config, sets up logging)."""
+        if self._service is None:
+            from mailcli.cli.logging import setup_logging
+            from mailcli.service import Service
+
+            self._service = Service.open(self.config_path)
+            setup_logging(self._service.data_dir, self.verbose, self.debug)
+        return self._service
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mailcli")
+@click.option("--config", "config", metavar="PATH", envvar="MAILCLI_CONFIG",
+              help="Config file [env MAILCLI_CONFIG; default ~/.config/mailcli/config.toml].")
+@click.option("-v", "--verbose", count=True, help="Log progress to stderr.")
+@click.option("--debug", is_flag=True, help="Log protocol traces (secrets redacted); tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int, debug: bool) -> None:
+    """mailcli: a terminal mail client for IMAP and POP3.
+
+    Two-way IMAP sync, exactly-once POP3 download, offline reading and search
+    from a local Maildir cache, sending with Sent copies, and a TUI.
+    """
+    ctx.obj = Settings(config, verbose, debug)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; the one place errors become messages and exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = cli.main(args=argv, prog_name="mailcli", standalone_mode=False)
+    except MailcliError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _say_error(exc.message, exc.hint)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("mailcli: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:
+        click.echo("mailcli: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        # usage errors: click's own formatting, exit 2
+        exc.show()
+        sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:  # the last line of defence: never a bare traceback
+        if debug:
+            raise
+        _say_error(f"internal error: {type(exc).__name__}: {exc}",
+                   "run again with --debug for the traceback, and please report it")
+        sys.exit(int(ExitCode.PARTIAL))
+    sys.exit(int(rv or 0))
+
+
+def _say_error(message: str, hint: str | None) -> None:
+    from mailcli.redact import redact
+
+    line = " ".join(redact(message).split())
+    click.echo(f"mailcli: error: {line}", err=True)
+    if hint:
+        click.echo(f"hint: {redact(hint)}", err=True)

@@ -1,0 +1,26 @@
+"""Secret redaction: every password mailcli obtains is registered here, and
+`redact()` removes registered secrets and protocol credential lines from text
+(used by the log filter and the --debug protocol traces)."""
+from __future__ import annotations
+
+import re
+
+_secrets: set[str] = set()
+_CRED_LINE = re.compile(
+    rb"(?i)^(?P<pre>(?:\S+\s+)?(?:LOGIN\s+\S+|AUTHENTICATE\s+\S+|PASS|AUTH\s+\S+))\s+.*$"
+)
+_CRED_TEXT = re.compile(
+    r"(?i)(?P<pre>\b(?:LOGIN\s+\"?[^\s\"]+\"?|AUTHENTICATE\s+PLAIN|PASS|AUTH\s+(?:PLAIN|LOGIN)))\s+\S+"
+)
+
+
+def register_secret(secret: str) -> None:
+    if secret and len(secret) >= 3:
+        _secrets.add(secret)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "********")
+    return _CRED_TEXT.sub(r"\g<pre> ********", text)

@@ -1,0 +1,132 @@
+"""Test harness: environment isolation for every test, and the real servers.
+
+Every test gets its own MAILCLI_CONFIG/MAILCLI_DATA under tmp_path and a keyring
+backend that fails (no real keyring is touched). The Dovecot and SMTP servers are
+session fixtures on free loopback ports. Where MAILCLI_REQUIRE_SERVERS=1 (CI) a server
+that cannot start fails the test instead of skipping it.
+"""
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers import dovecot as dovecot_mod
+from tests.servers.dovecot import PASSWORD, Dovecot
+
+REQUIRE = os.environ.get("MAILCLI_REQUIRE_SERVERS") == "1"
+
+
+def _unavailable(why: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"MAILCLI_REQUIRE_SERVERS=1 but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MAILCLI_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("MAILCLI_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("MAILCLI_TEST_PASSWORD", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    if not dovecot_mod.available():
+        _unavailable("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
+    try:
+        server = Dovecot.start()
+    except Exception as exc:  # pragma: no cover - reported as fail/skip
+        _unavailable(f"dovecot could not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_minimal() -> Iterator[Dovecot]:
+    """A Dovecot that pretends to lack MOVE, CONDSTORE, QRESYNC, UIDPLUS and QUOTA."""
+    if not dovecot_mod.available():
+        _unavailable("dovecot is not installed")
+    server = Dovecot.start(capabilities="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE SPECIAL-USE")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_user(dovecot: Dovecot) -> str:
+    """A fresh mailbox on the shared Dovecot for this test."""
+    return dovecot.add_user()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(dovecot: Dovecot):
+    try:
+        from tests.servers.smtp import SmtpServer
+    except ImportError as exc:
+        _unavailable(f"aiosmtpd is not installed: {exc}")
+    server = SmtpServer(dovecot.ca_file, dovecot.root / "key.pem")
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class AccountSpec:
+    """What a test needs to write a config for an account on the fixture."""
+
+    name: str
+    protocol: str
+    security: str
+    port: int
+    user: str
+    ca_file: Path
+    extra: str = ""
+
+    def toml(self) -> str:
+        return textwrap.dedent(f"""
+            [accounts.{self.name}]
+            protocol = "{self.protocol}"
+            host = "127.0.0.1"
+            port = {self.port}
+            security = "{self.security}"
+            tls_ca_file = "{self.ca_file}"
+            username = "{self.user}"
+            password_env = "MAILCLI_TEST_PASSWORD"
+            email = "{self.user}@example.test"
+            name = "Test {self.user}"
+        """) + self.extra + "\n"
+
+
+def port_for(server: Dovecot, protocol: str, security: str) -> int:
+    if protocol == "imap":
+        return server.ports.imaps if security == "tls" else server.ports.imap
+    return server.ports.pop3s if security == "tls" else server.ports.pop3
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot):
+    """write_config(protocol="imap", security="tls", name="work", user=None, extra="")
+    writes config.toml for an account on the Dovecot fixture and returns its AccountSpec.
+    Call it several times to configure several accounts."""
+    monkeypatch.setenv("MAILCLI_TEST_PASSWORD", PASSWORD)
+    written: list[AccountSpec] = []
+
+    def write(protocol: str = "imap", security: str = "tls", name: str = "work",
+              user: str | None = None, extra: str = "", server: Dovecot | None = None,
+              general: str = "") -> AccountSpec:
+        srv = server or dovecot
+        spec = AccountSpec(name, protocol, security, port_for(srv, protocol, security),
+                           user or srv.add_user(), srv.ca_file, extra)
+        written.append(spec)
+        text = (general + "\n" if general else "") + "".join(s.toml() for s in written)
+        (tmp_path / "config.toml").write_text(text)
+        return spec
+
+    return write
