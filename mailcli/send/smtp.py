@@ -1,0 +1,90 @@
+"""SMTP transport over smtplib: implicit TLS (465) or strict STARTTLS (587), AUTH with
+the account's credentials, and errors that say which recipients were refused and why.
+
+A STARTTLS the server does not offer, or that fails, is a TLSError: never a plaintext
+fallback. Connection problems are TemporaryError (the message stays in the outbox).
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+
+from mailcli.config.schema import SmtpConfig
+from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
+
+logger = logging.getLogger(__name__)
+
+
+class RecipientsRefused(SendError):
+    """Some or all recipients were refused; `refused` maps address -> (code, text)."""
+
+    def __init__(self, refused: dict[str, tuple[int, str]], all_refused: bool) -> None:
+        parts = [f"{addr} ({code} {text})" for addr, (code, text) in refused.items()]
+        what = "all recipients refused" if all_refused else "some recipients refused"
+        super().__init__(f"{what}: " + "; ".join(parts))
+        self.refused = refused
+        self.all_refused = all_refused
+
+
+def _context(config: SmtpConfig) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if config.tls_ca_file:
+        ctx.load_verify_locations(cafile=str(config.tls_ca_file))
+    return ctx
+
+
+def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
+                 rcpt_to: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`.
+
+    Returns the recipients refused when at least one was accepted (a partial send is a
+    send: the caller reports the refused ones). Raises RecipientsRefused when none was
+    accepted, AuthError, TLSError, TemporaryError, or SendError.
+    """
+    host = config.host
+    try:
+        if config.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, config.port, timeout=config.timeout,
+                                                  context=_context(config))
+        else:
+            smtp = smtplib.SMTP(host, config.port, timeout=config.timeout)
+        with smtp:
+            smtp.ehlo()
+            if config.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise TLSError(f"{host}: the SMTP server does not offer STARTTLS",
+                                   'refusing to send in clear text; check the port or use security = "tls"')
+                smtp.starttls(context=_context(config))
+                smtp.ehlo()
+            if smtp.has_extn("auth"):
+                smtp.login(config.username, password)
+            refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
+            return {k: (v[0], v[1].decode(errors="replace")) for k, v in refused.items()}
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = {k: (v[0], v[1].decode(errors="replace")) for k, v in exc.recipients.items()}
+        raise RecipientsRefused(refused, True) from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise AuthError(f"{host}: SMTP login refused for {config.username}: "
+                        f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}") from exc
+    except smtplib.SMTPSenderRefused as exc:
+        raise SendError(f"{host}: sender {mail_from} refused: {exc.smtp_code} "
+                        f"{exc.smtp_error.decode(errors='replace')}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise TLSError(f"{host}: certificate not trusted: {exc.verify_message}",
+                       "if the server uses a private CA, set tls_ca_file in [accounts.NAME.smtp]") from exc
+    except ssl.SSLError as exc:
+        raise TLSError(f"{host}: TLS failed: {exc.reason or exc}") from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise SendError(f"{host}: {exc}") from exc
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout,
+            ConnectionError, socket.gaierror, OSError) as exc:
+        raise TemporaryError(f"{host}:{config.port}: cannot reach the SMTP server: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from exc
+    except smtplib.SMTPResponseException as exc:
+        err = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryError(f"{host}: {exc.smtp_code} {err}") from exc
+        raise SendError(f"{host}: {exc.smtp_code} {err}") from exc

@@ -1,0 +1,79 @@
+"""The SMTP transport against a real aiosmtpd with STARTTLS and AUTH."""
+from __future__ import annotations
+
+import pytest
+
+from mailcli.config.schema import Secret, SmtpConfig
+from mailcli.errors import AuthError, TemporaryError, TLSError
+from mailcli.send.smtp import RecipientsRefused, send_message
+from tests.servers.dovecot import free_port
+from tests.servers.smtp import SMTP_PASSWORD, SMTP_USER
+
+pytestmark = pytest.mark.smtp
+
+RAW = "From: a@example.test\r\nTo: b@example.test\r\nSubject: Grüße\r\n\r\nbody é\r\n".encode()
+
+
+def cfg(server, **kw) -> SmtpConfig:
+    base = dict(host="127.0.0.1", port=server.port, security="starttls", username=SMTP_USER,
+                secret=Secret(), tls_ca_file=server.ca_file, timeout=10)
+    base.update(kw)
+    return SmtpConfig(**base)
+
+
+def test_send_over_starttls_with_auth(smtp_server) -> None:
+    n = len(smtp_server.messages)
+    refused = send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test", ["b@example.test"])
+    assert refused == {}
+    got = smtp_server.messages[n]
+    assert got.rcpt_tos == ["b@example.test"] and got.data.replace(b"\r\n", b"\n") == RAW.replace(b"\r\n", b"\n")
+
+
+def test_wrong_password(smtp_server) -> None:
+    with pytest.raises(AuthError) as ei:
+        send_message(cfg(smtp_server), "nope", RAW, "a@example.test", ["b@example.test"])
+    assert ei.value.exit_code == 3
+
+
+def test_untrusted_certificate(smtp_server) -> None:
+    with pytest.raises(TLSError, match="127.0.0.1"):
+        send_message(cfg(smtp_server, tls_ca_file=None), SMTP_PASSWORD, RAW, "a@x", ["b@x"])
+
+
+def test_refused_recipients_named(smtp_server) -> None:
+    smtp_server.recorder.reject.add("bad@example.test")
+    try:
+        refused = send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test",
+                               ["b@example.test", "bad@example.test"])
+        assert list(refused) == ["bad@example.test"] and refused["bad@example.test"][0] == 550
+        with pytest.raises(RecipientsRefused, match="bad@example.test"):
+            send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test", ["bad@example.test"])
+    finally:
+        smtp_server.recorder.reject.clear()
+
+
+def test_unreachable_is_temporary() -> None:
+    c = SmtpConfig(host="127.0.0.1", port=free_port(), security="starttls", username="u",
+                   secret=Secret(), timeout=5)
+    with pytest.raises(TemporaryError) as ei:
+        send_message(c, "pw", RAW, "a@x", ["b@x"])
+    assert ei.value.exit_code == 75
+
+
+def test_no_starttls_offered_is_refused_not_plaintext() -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.servers.smtp import Recorder
+
+    rec = Recorder()
+    port = free_port()
+    ctl = Controller(rec, hostname="127.0.0.1", port=port)  # no TLS at all
+    ctl.start()
+    try:
+        c = SmtpConfig(host="127.0.0.1", port=port, security="starttls", username="u",
+                       secret=Secret(), timeout=5)
+        with pytest.raises(TLSError, match="does not offer STARTTLS"):
+            send_message(c, "pw", RAW, "a@x", ["b@x"])
+        assert rec.messages == []
+    finally:
+        ctl.stop()
