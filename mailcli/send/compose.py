@@ -1,0 +1,155 @@
+"""Build outgoing messages: new, reply, reply-all and forward drafts, with the right
+threading headers, quoting, MIME types and encodings (RFC 2047/2231 via the stdlib).
+
+Pure: no network, no files except reading attachments given by path.
+"""
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mailcli.errors import UsageError
+from mailcli.message.parse import parse_bytes
+
+_RE_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*:\s*", re.IGNORECASE)
+_FWD_PREFIX = re.compile(r"^\s*(fwd?|wg)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass
+class Draft:
+    """An editable draft before it becomes an EmailMessage."""
+
+    from_: str
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    subject: str = ""
+    body: str = ""
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    attachments: list[Path] = field(default_factory=list)
+    attach_messages: list[bytes] = field(default_factory=list)  # forwarded as message/rfc822
+    message_id: str | None = None
+
+    def recipients(self) -> list[str]:
+        return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
+
+
+def sender(email: str | None, name: str | None) -> str:
+    if not email:
+        raise UsageError("the account has no email address configured (set email = ... in the config)")
+    return str(Address(display_name=name or "", addr_spec=email)) if name else email
+
+
+def build(draft: Draft, domain: str | None = None, when: datetime | None = None) -> EmailMessage:
+    """Turn a Draft into a complete EmailMessage (Bcc is NOT included in the headers)."""
+    if not draft.recipients():
+        raise UsageError("no recipients: give --to (or To: in the draft)")
+    msg = EmailMessage()
+    msg["From"] = draft.from_
+    if draft.to:
+        msg["To"] = ", ".join(draft.to)
+    if draft.cc:
+        msg["Cc"] = ", ".join(draft.cc)
+    msg["Subject"] = draft.subject
+    msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
+    if domain is None:
+        domain = parseaddr(draft.from_)[1].rpartition("@")[2] or None
+    msg["Message-ID"] = draft.message_id or make_msgid(domain=domain)
+    if draft.in_reply_to:
+        msg["In-Reply-To"] = draft.in_reply_to
+    if draft.references:
+        msg["References"] = " ".join(draft.references)
+    msg["MIME-Version"] = "1.0"
+    msg["User-Agent"] = "mailcli"
+    msg.set_content(draft.body if draft.body.endswith("\n") else draft.body + "\n")
+    for path in draft.attachments:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read attachment {path}: {exc.strerror}") from None
+        ctype, encoding = mimetypes.guess_type(path.name)
+        if ctype is None or encoding is not None:
+            ctype = "application/octet-stream"
+        maintype, subtype = ctype.split("/", 1)
+        if maintype == "text":
+            try:
+                msg.add_attachment(data.decode("utf-8"), subtype=subtype, filename=path.name)
+                continue
+            except UnicodeDecodeError:
+                maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+    for raw in draft.attach_messages:
+        inner = parse_bytes(raw)
+        msg.add_attachment(inner)  # message/rfc822
+    return msg
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        return str(msg.get(name, "") or "")
+    except Exception:
+        return ""
+
+
+def _addresses(values: Iterable[str]) -> list[tuple[str, str]]:
+    return [(n, a) for n, a in getaddresses(list(values)) if a]
+
+
+def _fmt(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    return [str(Address(display_name=n, addr_spec=a)) if n else a for n, a in pairs]
+
+
+def quote(text: str) -> str:
+    return "".join("> " + line if line.strip() else ">" + line for line in text.splitlines(True)) or "> \n"
+
+
+def reply(original_raw: bytes, original_text: str, me: str, own_addresses: Sequence[str],
+          reply_all: bool = False) -> Draft:
+    """A reply draft: To the sender (Reply-To wins), quoted text, threading headers.
+    Reply-all adds the other To/Cc recipients, leaving out the account's own addresses."""
+    orig = parse_bytes(original_raw)
+    own = {a.lower() for a in own_addresses if a}
+    reply_to = _addresses([_header(orig, "Reply-To")]) or _addresses([_header(orig, "From")])
+    to = [p for p in reply_to if p[1].lower() not in own] or reply_to
+    cc: list[tuple[str, str]] = []
+    if reply_all:
+        seen = {a.lower() for _, a in to} | own
+        for n, a in _addresses([_header(orig, "To"), _header(orig, "Cc")]):
+            if a.lower() not in seen:
+                seen.add(a.lower())
+                cc.append((n, a))
+    subject = _header(orig, "Subject")
+    subject = subject if _RE_PREFIX.match(subject) else f"Re: {subject}"
+    mid = _header(orig, "Message-ID").strip() or None
+    refs = _header(orig, "References").split()
+    if mid and mid not in refs:
+        refs.append(mid)
+    if not refs and _header(orig, "In-Reply-To").strip():
+        refs = [_header(orig, "In-Reply-To").strip()]
+    who = _header(orig, "From") or "someone"
+    date = _header(orig, "Date")
+    attribution = f"On {date}, {who} wrote:\n" if date else f"{who} wrote:\n"
+    return Draft(from_=me, to=_fmt(to), cc=_fmt(cc), subject=subject,
+                 body="\n\n" + attribution + quote(original_text), in_reply_to=mid,
+                 references=refs)
+
+
+def forward(original_raw: bytes, original_text: str, me: str, inline: bool = True) -> Draft:
+    """A forward draft: inline (the text quoted under a header block) or as message/rfc822."""
+    orig = parse_bytes(original_raw)
+    subject = _header(orig, "Subject")
+    subject = subject if _FWD_PREFIX.match(subject) else f"Fwd: {subject}"
+    if inline:
+        block = "\n".join(f"{h}: {_header(orig, h)}" for h in ("From", "Date", "Subject", "To", "Cc")
+                          if _header(orig, h))
+        body = "\n\n---------- Forwarded message ----------\n" + block + "\n\n" + original_text
+        return Draft(from_=me, subject=subject, body=body)
+    return Draft(from_=me, subject=subject, body="\n", attach_messages=[original_raw])
