@@ -1,0 +1,582 @@
+"""ImapAccount: the Account interface over imapclient.
+
+Owns: connecting (implicit TLS or strict STARTTLS with our verified context), login,
+ENABLE CONDSTORE/QRESYNC, folder names (modified UTF-7 via imapclient, server delimiter
+<-> "/"), SPECIAL-USE roles, flags/status/UID listing, QRESYNC/CONDSTORE resync, the
+pipelined UID-range message fetch streamed to a sink, changes (flags, copy, move, delete,
+append, folders), quota and IDLE — and translating every imapclient/imaplib/socket/ssl
+failure into mailcli.errors at this boundary.
+
+Low-level notes: imapclient has no QRESYNC SELECT and no pipelining, so those two paths
+send tagged lines on imapclient's own imaplib object (`_imap`) and read its responses
+with `_get_response`, the same calls imapclient itself uses. Protocol traces go to the
+"imapclient.imaplib" logger at DEBUG (LOGIN/AUTHENTICATE redacted by imapclient);
+commands sent here go to this module's logger.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from imapclient import IMAPClient, exceptions as imap_exc
+from imapclient.response_parser import parse_fetch_response
+
+from mailcli.accounts.base import Account, Capability, MessageSink
+from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
+from mailcli.config.schema import AccountConfig
+from mailcli.errors import (AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError,
+                            TLSError)
+from mailcli.model import (Flag, Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, Quota,
+                           RemoteFlags)
+
+logger = logging.getLogger(__name__)
+_trace = logging.getLogger("imapclient.imaplib")
+
+_ROLES = {b"\\sent": FolderRole.SENT, b"\\drafts": FolderRole.DRAFTS, b"\\trash": FolderRole.TRASH,
+          b"\\junk": FolderRole.JUNK, b"\\archive": FolderRole.ARCHIVE, b"\\all": FolderRole.ALL,
+          b"\\flagged": FolderRole.FLAGGED}
+_NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
+_MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
+                      re.I)
+_PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
+
+
+class ImapAccount(Account):
+    """An IMAP account (see Account for every method's contract)."""
+
+    protocol = "imap"
+
+    def __init__(self, config: AccountConfig, password: str) -> None:
+        self.config = config
+        self._password = password
+        self._client: IMAPClient | None = None
+        self._server_caps: tuple[str, ...] = ()
+        self._selected: str | None = None
+        self._delim = "/"
+        self.capabilities = frozenset()
+
+    # ---------- lifecycle ----------
+    def connect(self) -> None:
+        cfg = self.config
+        with self._errors("connect"):
+            ctx = make_ssl_context(cfg.tls_ca_file) if cfg.security != "none" else None
+            client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.security == "tls", ssl_context=ctx,
+                                timeout=cfg.timeout)
+            self._client = client
+            # imaplib formats every traced line eagerly (level 5 even repr()s message bodies):
+            # trace lines only when someone listens at DEBUG.
+            client._imap.debug = 4 if _trace.isEnabledFor(logging.DEBUG) else 0
+            if cfg.security == "starttls":
+                self._starttls(client, ctx)
+            self._login(client)
+            caps = tuple(c.decode("ascii", "replace").upper() for c in client.capabilities())
+            self._server_caps = caps
+            enable = [c for c in ("CONDSTORE", "QRESYNC") if c in caps]
+            enabled: set[str] = set()
+            if enable and "ENABLE" in caps:
+                enabled = {e.decode().upper() for e in client.enable(*enable)}
+            elif "CONDSTORE" in caps:
+                enabled = {"CONDSTORE"}   # CONDSTORE is also enabled by its first use
+            self.capabilities = self._declare(caps, enabled)
+            self._delim = self._find_delimiter(client)
+        logger.debug("connected to %s:%s as %s; capabilities %s", cfg.host, cfg.port, cfg.username,
+                     sorted(c.value for c in self.capabilities))
+
+    def _starttls(self, client: IMAPClient, ctx: Any) -> None:
+        host = self.config.host
+        if b"STARTTLS" not in client.capabilities():
+            raise TLSError(f"{host} does not offer STARTTLS; refusing to continue in plaintext",
+                           hint='use security = "tls" (port 993) if the server supports it')
+        try:
+            client.starttls(ctx)
+        except imap_exc.IMAPClientError as exc:
+            raise TLSError(f"STARTTLS with {host} failed: {_one_line(exc)}",
+                           hint="the server refused to start TLS; no plaintext fallback is tried") from exc
+
+    def _login(self, client: IMAPClient) -> None:
+        user = self.config.username
+        caps = client.capabilities()
+        try:
+            if b"LOGINDISABLED" in caps and b"AUTH=PLAIN" in caps:
+                client.plain_login(user, self._password)
+            else:
+                client.login(user, self._password)
+        except imap_exc.IMAPClientError as exc:
+            if isinstance(exc, imap_exc.IMAPClientAbortError):
+                raise
+            raise AuthError(f"{self.config.host} refused the login for {user!r}: {_server_text(exc)}",
+                            hint=f"check the password (mailcli account password {self.config.name})"
+                            ) from exc
+
+    @staticmethod
+    def _declare(caps: tuple[str, ...], enabled: set[str]) -> frozenset[Capability]:
+        have = {Capability.FOLDERS, Capability.FLAGS, Capability.COPY, Capability.MOVE,
+                Capability.APPEND}
+        if "CONDSTORE" in enabled or "QRESYNC" in enabled:
+            have.add(Capability.CONDSTORE)
+        if "QRESYNC" in enabled:
+            have.add(Capability.QRESYNC)
+        for name, cap in (("UIDPLUS", Capability.UIDPLUS), ("IDLE", Capability.IDLE),
+                          ("QUOTA", Capability.QUOTA)):
+            if name in caps:
+                have.add(cap)
+        # MOVE is always available to callers (emulated with COPY when the server lacks it);
+        # `server_capabilities` tells whether it is atomic.
+        return frozenset(have)
+
+    def _find_delimiter(self, client: IMAPClient) -> str:
+        try:
+            rows = client.list_folders("", "")
+        except imap_exc.IMAPClientError:
+            return "/"
+        for _flags, delim, _name in rows:
+            if delim:
+                return delim.decode() if isinstance(delim, bytes) else str(delim)
+        return "/"
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        self._selected = None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception as exc:  # noqa: BLE001 - close() never raises
+            logger.debug("logout failed (%s); closing the socket", exc)
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+
+    @property
+    def server_capabilities(self) -> tuple[str, ...]:
+        return self._server_caps
+
+    @property
+    def atomic_move(self) -> bool:
+        return "MOVE" in self._server_caps
+
+    # ---------- helpers ----------
+    @property
+    def _c(self) -> IMAPClient:
+        if self._client is None:
+            raise ProtocolError(f"not connected to {self.config.host}")
+        return self._client
+
+    @contextmanager
+    def _errors(self, what: str, folder: str | None = None) -> Iterator[None]:
+        """Translate everything below into mailcli.errors (practice 4)."""
+        cfg = self.config
+        try:
+            yield
+        except MailcliError:
+            raise
+        except imap_exc.LoginError as exc:
+            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_server_text(exc)}") from exc
+        except imap_exc.IMAPClientAbortError as exc:
+            self._selected = None
+            cause = exc.__cause__ or exc.__context__
+            if cause is not None and is_network_error(cause):
+                raise connection_error(cause, cfg.host, cfg.port) from exc
+            raise TemporaryError(f"connection to {cfg.host} lost during {what}: {_one_line(exc)}",
+                                 hint="retry later") from exc
+        except imap_exc.IMAPClientError as exc:
+            text = _server_text(exc)
+            if folder is not None and _MISSING.search(text):
+                raise NotFoundError(f"folder {folder!r} does not exist on {cfg.host}") from exc
+            raise ProtocolError(f"{what} failed on {cfg.host}: {text}") from exc
+        except (OSError, EOFError) as exc:
+            self._selected = None
+            raise connection_error(exc, cfg.host, cfg.port) from exc
+
+    def _wire(self, name: str) -> str:
+        """User-facing name ("/" separated) -> server name (imapclient encodes UTF-7)."""
+        if self._delim != "/" and name.upper() != "INBOX":
+            return name.replace("/", self._delim)
+        return name
+
+    def _user(self, name: str) -> str:
+        return name.replace(self._delim, "/") if self._delim != "/" else name
+
+    def _select(self, folder: str) -> None:
+        if self._selected == folder:
+            return
+        self._selected = None
+        self._c.select_folder(self._wire(folder))
+        self._selected = folder
+
+    def _quoted(self, folder: str) -> bytes:
+        quoted = self._c._normalise_folder(self._wire(folder))
+        return quoted if isinstance(quoted, bytes) else quoted.encode("ascii")
+
+    def _send(self, line: bytes) -> bytes:
+        """Send one tagged command line without literals; returns the tag."""
+        imap = self._c._imap
+        tag: bytes = imap._new_tag()
+        logger.debug("> %s", (tag + b" " + line).decode("ascii", "replace"))
+        imap.send(tag + b" " + line + b"\r\n")
+        return tag
+
+    def _done(self, tag: bytes) -> bool:
+        return self._c._imap.tagged_commands.get(tag) is not None
+
+    def _finish(self, tag: bytes, what: str) -> bytes:
+        """Read responses until `tag` completes; its text, or IMAPClientError on NO/BAD."""
+        imap = self._c._imap
+        while imap.tagged_commands.get(tag) is None:
+            imap._get_response()
+        imap._check_bye()
+        typ, data = imap.tagged_commands.pop(tag)
+        text: bytes = data[0] or b""
+        if typ != "OK":
+            raise imap_exc.IMAPClientError(f"{what} failed: {typ} {text.decode('utf-8', 'replace')}")
+        return text
+
+    def _untagged(self, name: str) -> list[Any]:
+        return self._c._imap.untagged_responses.pop(name, [])
+
+    # ---------- folders ----------
+    def list_folders(self) -> list[FolderInfo]:
+        with self._errors("LIST"):
+            rows = self._c.list_folders()
+        out = []
+        for flags, delim, name in rows:
+            lower = {f.lower() for f in flags}
+            role = next((r for f, r in _ROLES.items() if f in lower), None)
+            uname = self._user(str(name))
+            if uname.upper() == "INBOX":
+                uname, role = "INBOX", FolderRole.INBOX
+            out.append(FolderInfo(name=uname, delimiter="/", role=role,
+                                  selectable=not (lower & _NOT_SELECTABLE)))
+        return out
+
+    def create_folder(self, name: str) -> None:
+        with self._errors("CREATE"):
+            self._c.create_folder(self._wire(name))
+
+    def delete_folder(self, name: str) -> None:
+        with self._errors("DELETE", folder=name):
+            if self._selected == name:
+                self._c.close_folder()
+                self._selected = None
+            self._c.delete_folder(self._wire(name))
+
+    def rename_folder(self, old: str, new: str) -> None:
+        with self._errors("RENAME", folder=old):
+            if self._selected in (old, new):
+                self._c.close_folder()
+                self._selected = None
+            self._c.rename_folder(self._wire(old), self._wire(new))
+
+    # ---------- reading ----------
+    def folder_status(self, folder: str) -> FolderStatus:
+        what = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"]
+        if Capability.CONDSTORE in self.capabilities:
+            what.append("HIGHESTMODSEQ")
+        with self._errors("STATUS", folder=folder):
+            st = self._c.folder_status(self._wire(folder), what)
+        hms = st.get(b"HIGHESTMODSEQ")
+        return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
+                            messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),
+                            highestmodseq=int(hms) if hms is not None else None)
+
+    def list_uids(self, folder: str) -> list[int]:
+        with self._errors("UID SEARCH", folder=folder):
+            self._select(folder)
+            return sorted(int(u) for u in self._c.search("ALL"))
+
+    def fetch_flags(self, folder: str, uids: Sequence[int] | None = None,
+                    changedsince: int | None = None) -> list[RemoteFlags]:
+        if uids is not None and not uids:
+            return []
+        with self._errors("UID FETCH", folder=folder):
+            self._select(folder)
+            return self._fetch_flags(uid_set(uids) if uids is not None else "1:*", changedsince)
+
+    def _fetch_flags(self, uidset: str, changedsince: int | None) -> list[RemoteFlags]:
+        condstore = Capability.CONDSTORE in self.capabilities
+        items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
+        line = b"UID FETCH " + uidset.encode() + b" " + items
+        if changedsince is not None and condstore:
+            line += b" (CHANGEDSINCE %d)" % changedsince
+        self._untagged("FETCH")
+        tag = self._send(line)
+        self._finish(tag, "UID FETCH")
+        return sorted(_remote_flags(self._untagged("FETCH")), key=lambda r: r.uid)
+
+    def changes_since(self, folder: str, uidvalidity: int | None,
+                      modseq: int | None) -> FolderChanges:
+        """See Account.changes_since. QRESYNC: one SELECT (QRESYNC ...). CONDSTORE only:
+        one SELECT when HIGHESTMODSEQ did not move (nothing changed, expunges included, as
+        they raise HIGHESTMODSEQ too); otherwise a full flag scan, because CONDSTORE alone
+        cannot name expunged messages."""
+        caps = self.capabilities
+        with self._errors("SELECT", folder=folder):
+            if Capability.QRESYNC in caps and uidvalidity and modseq:
+                status, changed, vanished = self._qresync_select(folder, uidvalidity, modseq)
+                if status.uidvalidity == uidvalidity:
+                    return FolderChanges(status, tuple(changed), tuple(vanished))
+                return self._full_scan(folder, status)
+            self._selected = None
+            sel = self._c.select_folder(self._wire(folder))
+            self._selected = folder
+            status = _status_from_select(folder, sel)
+            if (Capability.CONDSTORE in caps and uidvalidity == status.uidvalidity and modseq
+                    and status.highestmodseq is not None and status.highestmodseq <= modseq):
+                return FolderChanges(status, ())
+            return self._full_scan(folder, status)
+
+    def _full_scan(self, folder: str, status: FolderStatus) -> FolderChanges:
+        self._select(folder)
+        return FolderChanges(status, tuple(self._fetch_flags("1:*", None)), (), full=True)
+
+    def _qresync_select(self, folder: str, uidvalidity: int,
+                        modseq: int) -> tuple[FolderStatus, list[RemoteFlags], list[int]]:
+        imap = self._c._imap
+        imap.untagged_responses = {}
+        self._selected = None
+        tag = self._send(b"SELECT " + self._quoted(folder) + b" (QRESYNC (%d %d))" % (uidvalidity, modseq))
+        self._finish(tag, "SELECT")
+        imap.state = "SELECTED"
+        self._selected = folder
+        ur = imap.untagged_responses
+        sel = self._c._process_select_response({k: v for k, v in ur.items() if k not in ("FETCH", "VANISHED")})
+        status = _status_from_select(folder, sel)
+        changed = _remote_flags(ur.pop("FETCH", []))
+        vanished: list[int] = []
+        for item in ur.pop("VANISHED", []):
+            text = item.decode() if isinstance(item, bytes) else str(item)
+            vanished.extend(parse_uid_set(text.replace("(EARLIER)", "").strip(), status.uidnext))
+        return status, changed, sorted(vanished)
+
+    def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
+                       batch_size: int = 200) -> None:
+        wanted = sorted(set(uids))
+        if not wanted:
+            return
+        batches = [wanted[i:i + batch_size] for i in range(0, len(wanted), batch_size)]
+        with self._errors("UID FETCH", folder=folder):
+            self._select(folder)
+            imap = self._c._imap
+            self._untagged("FETCH")
+            pending: list[bytes] = []
+            queue = iter(batches)
+
+            def send_next() -> None:
+                batch = next(queue, None)
+                if batch is not None:
+                    pending.append(self._send(b"UID FETCH " + uid_set(batch).encode()
+                                              + b" (UID FLAGS BODY.PEEK[])"))
+
+            for _ in range(_PIPELINE_WINDOW):
+                send_next()
+            while pending:
+                imap._get_response()
+                items = imap.untagged_responses.pop("FETCH", None)
+                if items:
+                    self._deliver(items, sink)
+                while pending and self._done(pending[0]):
+                    self._finish(pending.pop(0), "UID FETCH")
+                    send_next()
+
+    @staticmethod
+    def _deliver(items: list[Any], sink: MessageSink) -> None:
+        for data in parse_fetch_response(items, False, False).values():
+            body = data.get(b"BODY[]")
+            uid = data.get(b"UID")
+            if body is None or uid is None:
+                continue   # an unsolicited flag update
+            sink(int(uid), bytes(body), _flags(data.get(b"FLAGS", ())))
+
+    # ---------- changing ----------
+    def set_flags(self, folder: str, uids: Sequence[int], add: Flags = frozenset(),
+                  remove: Flags = frozenset()) -> None:
+        if not uids or not (add or remove):
+            return
+        with self._errors("UID STORE", folder=folder):
+            self._select(folder)
+            if add:
+                self._c.add_flags(list(uids), [f.imap for f in add], silent=True)
+            if remove:
+                self._c.remove_flags(list(uids), [f.imap for f in remove], silent=True)
+
+    def copy(self, folder: str, uids: Sequence[int], dest: str) -> dict[int, int]:
+        if not uids:
+            return {}
+        with self._errors("UID COPY", folder=folder):
+            self._select(folder)
+            self._untagged("COPYUID")
+            self._c.copy(list(uids), self._wire(dest))
+            return _copyuid_map(self._untagged("COPYUID"))
+
+    def move(self, folder: str, uids: Sequence[int], dest: str) -> dict[int, int]:
+        if not uids:
+            return {}
+        if not self.atomic_move:
+            mapping = self.copy(folder, uids, dest)
+            self.delete(folder, uids)
+            return mapping
+        with self._errors("UID MOVE", folder=folder):
+            self._select(folder)
+            self._untagged("COPYUID")
+            self._c.move(list(uids), self._wire(dest))
+            return _copyuid_map(self._untagged("COPYUID"))
+
+    def delete(self, folder: str, uids: Sequence[int]) -> None:
+        """Mark \\Deleted, then UID EXPUNGE (UIDPLUS). Without UIDPLUS a plain EXPUNGE
+        would also remove messages someone else marked \\Deleted, so it is sent only when
+        no other message in the folder carries \\Deleted; otherwise ours stay marked
+        (hidden by every client, expunged by the next one that can)."""
+        if not uids:
+            return
+        with self._errors("UID EXPUNGE", folder=folder):
+            self._select(folder)
+            c = self._c
+            c.add_flags(list(uids), [b"\\Deleted"], silent=True)
+            if Capability.UIDPLUS in self.capabilities:
+                c.uid_expunge(list(uids))
+                return
+            others = set(c.search(["DELETED"])) - set(uids)
+            if others:
+                logger.warning("%s: %d other messages are marked \\Deleted and the server has no "
+                               "UIDPLUS; not expunging", folder, len(others))
+                return
+            c.expunge()
+
+    def append(self, folder: str, raw: bytes, flags: Flags = frozenset(),
+               when: datetime | None = None) -> int | None:
+        with self._errors("APPEND", folder=folder):
+            self._untagged("APPENDUID")
+            self._c.append(self._wire(folder), raw, [f.imap for f in flags], when)
+            codes = self._untagged("APPENDUID")
+        if not codes:
+            return None
+        parts = codes[-1].split()
+        return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+
+    # ---------- other ----------
+    def quota(self) -> Quota:
+        self._require(Capability.QUOTA)
+        with self._errors("GETQUOTAROOT"):
+            _roots, quotas = self._c.get_quota_root("INBOX")
+        used = limit = msgs = msg_limit = None
+        for q in quotas:
+            if q.resource.upper() == "STORAGE":
+                used, limit = int(q.usage) * 1024, int(q.limit) * 1024
+            elif q.resource.upper() == "MESSAGE":
+                msgs, msg_limit = int(q.usage), int(q.limit)
+        return Quota(account=self.config.name, used_bytes=used, limit_bytes=limit, messages=msgs,
+                     message_limit=msg_limit)
+
+    def idle(self, folder: str, timeout: float) -> bool:
+        self._require(Capability.IDLE)
+        c = self._c
+        with self._errors("IDLE", folder=folder):
+            self._select(folder)
+            deadline = time.monotonic() + timeout
+            c.idle()
+            changed = False
+            try:
+                while not changed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    for resp in c.idle_check(timeout=min(left, 60.0)):
+                        if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
+                            changed = True
+                        elif resp and resp[0] == b"VANISHED":
+                            changed = True
+            finally:
+                _text, more = c.idle_done()
+            return changed or any(len(r) >= 2 and r[1] in (b"EXISTS", b"EXPUNGE", b"FETCH") for r in more)
+
+
+# ---------- pure helpers ----------
+def uid_set(uids: Iterable[int]) -> str:
+    """Compress UIDs into an IMAP sequence set: [1,2,3,7] -> "1:3,7"."""
+    parts: list[str] = []
+    run: list[int] = []
+    for uid in sorted(set(uids)):
+        if run and uid == run[-1] + 1:
+            run.append(uid)
+            continue
+        if run:
+            parts.append(f"{run[0]}:{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [uid]
+    if run:
+        parts.append(f"{run[0]}:{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(parts)
+
+
+def parse_uid_set(text: str, below: int | None = None) -> list[int]:
+    """"1:3,7" -> [1, 2, 3, 7]; ranges are clipped below `below` (a server's UIDNEXT)."""
+    out: list[int] = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition(":")
+        lo = int(a)
+        hi = int(b) if b and b != "*" else lo
+        lo, hi = min(lo, hi), max(lo, hi)
+        if below is not None:
+            hi = min(hi, below - 1)
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def _flags(raw: Iterable[Any]) -> Flags:
+    out = set()
+    for f in raw:
+        flag = Flag.from_imap(f.decode("ascii", "replace") if isinstance(f, bytes) else str(f))
+        if flag is not None:
+            out.add(flag)
+    return frozenset(out)
+
+
+def _remote_flags(items: list[Any]) -> list[RemoteFlags]:
+    if not items:
+        return []
+    out = []
+    for data in parse_fetch_response(items, False, False).values():
+        if b"UID" not in data:
+            continue
+        modseq = data.get(b"MODSEQ")
+        if isinstance(modseq, tuple):
+            modseq = modseq[0]
+        size = data.get(b"RFC822.SIZE")
+        out.append(RemoteFlags(uid=int(data[b"UID"]), flags=_flags(data.get(b"FLAGS", ())),
+                               modseq=int(modseq) if modseq is not None else None,
+                               size=int(size) if size is not None else None))
+    return out
+
+
+def _status_from_select(folder: str, sel: dict[bytes, Any]) -> FolderStatus:
+    hms = sel.get(b"HIGHESTMODSEQ")
+    return FolderStatus(name=folder, uidvalidity=int(sel[b"UIDVALIDITY"]), uidnext=int(sel.get(b"UIDNEXT", 0)),
+                        messages=int(sel.get(b"EXISTS", 0)),
+                        highestmodseq=int(hms) if hms is not None else None)
+
+
+def _copyuid_map(codes: list[Any]) -> dict[int, int]:
+    mapping: dict[int, int] = {}
+    for code in codes:
+        parts = (code.decode() if isinstance(code, bytes) else str(code)).split()
+        if len(parts) == 3:
+            mapping.update(zip(parse_uid_set(parts[1]), parse_uid_set(parts[2])))
+    return mapping
+
+
+def _server_text(exc: BaseException) -> str:
+    text = _one_line(exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return re.sub(r"^\w+ failed: ", "", text)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+

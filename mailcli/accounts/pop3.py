@@ -1,0 +1,344 @@
+"""Pop3Account: the Account interface over poplib (RFC 1939, 2449, 2595).
+
+Owns: POP3_SSL and strict STLS (no plaintext fallback), CAPA, USER/PASS (APOP when the
+server offers no USER but its greeting carries a timestamp), STAT, UIDL + LIST,
+pipelined RETR (when CAPA says PIPELINING) streamed one message at a time, TOP for
+headers, DELE, and QUIT — translating poplib/socket/ssl failures into mailcli.errors.
+
+Deletion semantics (decided here, relied on by sync/): DELE only marks; nothing is
+removed until `pop_commit()` sends QUIT and the server confirms. `close()` is the polite
+way out WITHOUT committing: if DELEs are pending it sends RSET before QUIT, so an
+exception between pop_delete() and pop_commit() deletes nothing; a dropped connection
+deletes nothing either (RFC 1939: no UPDATE state without QUIT).
+
+Stable keys without UIDL: when the server has no UIDL, each message's key is
+"sha1:" + sha1(Message-ID, Date and the message size) computed from `TOP n 0` (or from
+RETR when TOP is missing too). It is stable across sessions as long as those headers
+are; two identical copies of one message collapse into one key (documented limitation).
+
+Multi-line replies are read here rather than by poplib: no 2,048-byte line limit (real
+mail has longer lines), dot-unstuffing, CRLF or bare-LF terminators, and the message is
+returned as the exact bytes the server sent (minus stuffing and the terminator).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import poplib
+import re
+import ssl
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from mailcli.accounts.base import Account, Capability, PopSink
+from mailcli.accounts.tls import connection_error, make_ssl_context
+from mailcli.config.schema import AccountConfig
+from mailcli.errors import AuthError, MailcliError, ProtocolError, TLSError
+from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
+
+logger = logging.getLogger(__name__)
+
+_WINDOW = 32                  # commands in flight when the server offers PIPELINING
+_CHUNK = 65536                # readline() chunk; lines may be longer (handled)
+_TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
+
+
+class Pop3Account(Account):
+    """A POP3 maildrop (see Account; only INBOX, driven through the pop_* methods)."""
+
+    protocol = "pop3"
+
+    def __init__(self, config: AccountConfig, password: str) -> None:
+        self.config = config
+        self._password = password
+        self._pop: poplib.POP3 | None = None
+        self._caps: dict[str, list[str]] = {}
+        self._dele_pending = False
+        self.capabilities = frozenset()
+
+    # ---------- lifecycle ----------
+    def connect(self) -> None:
+        cfg = self.config
+        with self._errors("connect"):
+            ctx = make_ssl_context(cfg.tls_ca_file) if cfg.security != "none" else None
+            if cfg.security == "tls":
+                self._pop = poplib.POP3_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ctx)
+            else:
+                self._pop = poplib.POP3(cfg.host, cfg.port, timeout=cfg.timeout)
+            logger.debug("< %s", self._pop.welcome.decode("utf-8", "replace"))
+            self._caps = self._capa()
+            if cfg.security == "starttls":
+                self._stls(ctx)
+            self._login()
+            self._caps = self._capa() or self._caps
+            count, _size = self._stat()
+            self.capabilities = self._declare(count)
+            self._dele_pending = False
+        logger.debug("connected to %s:%s; CAPA %s", cfg.host, cfg.port, sorted(self._caps))
+
+    def _stls(self, ctx: ssl.SSLContext | None) -> None:
+        host = self.config.host
+        if "STLS" not in self._caps:
+            raise TLSError(f"{host} does not offer STLS; refusing to continue in plaintext",
+                           hint='use security = "tls" (port 995) if the server supports it')
+        try:
+            self._p.stls(ctx)
+        except poplib.error_proto as exc:
+            raise TLSError(f"STLS with {host} failed: {_text(exc)}",
+                           hint="the server refused to start TLS; no plaintext fallback is tried") from exc
+        logger.debug("> STLS (TLS established)")
+        self._caps = self._capa()
+
+    def _login(self) -> None:
+        cfg, p = self.config, self._p
+        stamp = _TIMESTAMP.search(p.welcome)
+        try:
+            if self._caps and "USER" not in self._caps and stamp:
+                logger.debug("> APOP %s ********", cfg.username)
+                p.apop(cfg.username, self._password)
+            else:
+                logger.debug("> USER %s", cfg.username)
+                p.user(cfg.username)
+                logger.debug("> PASS ********")
+                p.pass_(self._password)
+        except poplib.error_proto as exc:
+            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
+                            hint=f"check the password (mailcli account password {cfg.name})") from exc
+
+    def _capa(self) -> dict[str, list[str]]:
+        try:
+            caps = self._p.capa()
+        except poplib.error_proto:
+            return {}
+        return {k.upper(): v for k, v in caps.items()}
+
+    def _declare(self, count: int) -> frozenset[Capability]:
+        have = {Capability.POP3, Capability.QUOTA}
+        if self._caps:
+            if "UIDL" in self._caps:
+                have.add(Capability.UIDL)
+            if "TOP" in self._caps:
+                have.add(Capability.TOP)
+        elif count:
+            # No CAPA (pre-RFC 2449 server): ask once, on message 1, instead of failing late.
+            if self._probe(b"UIDL 1", multiline=False):
+                have.add(Capability.UIDL)
+            if self._probe(b"TOP 1 0", multiline=True):
+                have.add(Capability.TOP)
+        return frozenset(have)
+
+    def _probe(self, line: bytes, multiline: bool) -> bool:
+        self._put(line)
+        try:
+            self._p._getresp()
+        except poplib.error_proto:
+            return False
+        if multiline:
+            self._read_multiline()
+        return True
+
+    def close(self) -> None:
+        """QUIT without committing: RSET first when DELEs are pending (see module doc)."""
+        p, self._pop = self._pop, None
+        if p is None:
+            return
+        try:
+            if self._dele_pending:
+                logger.debug("> RSET (deletions not committed)")
+                p._shortcmd("RSET")
+            logger.debug("> QUIT")
+            p.quit()
+        except Exception as exc:  # noqa: BLE001 - close() never raises
+            logger.debug("QUIT failed: %s", exc)
+            try:
+                p.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._dele_pending = False
+
+    @property
+    def server_capabilities(self) -> tuple[str, ...]:
+        return tuple(" ".join([k, *v]) for k, v in sorted(self._caps.items()))
+
+    # ---------- helpers ----------
+    @property
+    def _p(self) -> poplib.POP3:
+        if self._pop is None:
+            raise ProtocolError(f"not connected to {self.config.host}")
+        return self._pop
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        cfg = self.config
+        try:
+            yield
+        except MailcliError:
+            raise
+        except poplib.error_proto as exc:
+            if _is_eof(exc):
+                raise connection_error(EOFError(), cfg.host, cfg.port) from exc
+            raise ProtocolError(f"{what} failed on {cfg.host}: {_text(exc)}") from exc
+        except (OSError, EOFError) as exc:
+            raise connection_error(exc, cfg.host, cfg.port) from exc
+
+    def _put(self, line: bytes) -> None:
+        logger.debug("> %s", line.decode("ascii", "replace"))
+        self._p._putline(line)
+
+    def _read_multiline(self) -> bytes:
+        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes."""
+        f = self._p.file
+        out = bytearray()
+        at_start = True
+        while True:
+            line = f.readline(_CHUNK)
+            if not line:
+                raise EOFError("connection closed inside a multi-line reply")
+            if at_start:
+                if line in (b".\r\n", b".\n"):
+                    return bytes(out)
+                if line.startswith(b"."):
+                    line = line[1:]
+            at_start = line.endswith(b"\n")
+            out += line
+
+    def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], None]) -> list[str]:
+        """Send `lines` (a window at a time with PIPELINING) and call read(i, status) as each
+        positive reply arrives; returns the -ERR texts as 'i: text' (the stream stays in step)."""
+        window = _WINDOW if "PIPELINING" in self._caps else 1
+        errors: list[str] = []
+        sent = 0
+        for i in range(len(lines)):
+            while sent < len(lines) and sent < i + window:
+                self._put(lines[sent])
+                sent += 1
+            try:
+                status = self._p._getresp()
+            except poplib.error_proto as exc:
+                if _is_eof(exc):
+                    raise
+                errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
+                continue
+            read(i, status)
+        return errors
+
+    def _stat(self) -> tuple[int, int]:
+        count, size = self._p.stat()
+        return int(count), int(size)
+
+    def _listing(self, command: bytes) -> dict[int, str]:
+        self._put(command)
+        self._p._getresp()
+        out: dict[int, str] = {}
+        for row in self._read_multiline().decode("utf-8", "replace").splitlines():
+            parts = row.split()
+            if len(parts) >= 2 and parts[0].isdigit():
+                out[int(parts[0])] = parts[1]
+        return out
+
+    # ---------- Account ----------
+    def list_folders(self) -> list[FolderInfo]:
+        return [FolderInfo(name="INBOX", delimiter="/", role=FolderRole.INBOX)]
+
+    def quota(self) -> Quota:
+        with self._errors("STAT"):
+            count, size = self._stat()
+        return Quota(account=self.config.name, used_bytes=size, limit_bytes=None, messages=count)
+
+    def pop_list(self) -> list[PopEntry]:
+        with self._errors("LIST"):
+            sizes = {n: int(s) for n, s in self._listing(b"LIST").items()}
+            if Capability.UIDL in self.capabilities:
+                uidls = self._listing(b"UIDL")
+            else:
+                uidls = self._fallback_keys(sizes)
+        return [PopEntry(number=n, uidl=uidls[n], size=sizes[n]) for n in sorted(sizes) if n in uidls]
+
+    def _fallback_keys(self, sizes: dict[int, int]) -> dict[int, str]:
+        numbers = sorted(sizes)
+        verb = b"TOP %d 0" if Capability.TOP in self.capabilities else b"RETR %d"
+        keys: dict[int, str] = {}
+
+        def read(i: int, _status: bytes) -> None:
+            n = numbers[i]
+            keys[n] = fallback_key(self._read_multiline(), sizes[n])
+
+        errors = self._pipelined([verb % n for n in numbers], read)
+        if errors:
+            raise ProtocolError(f"cannot read headers on {self.config.host}: {errors[0]}")
+        return keys
+
+    def pop_retrieve(self, entries: Iterable[PopEntry], sink: PopSink) -> None:
+        """RETR each entry and hand it to `sink` in order; one message in memory at a time.
+        A -ERR for some messages does not stop the others; a ProtocolError naming the
+        first failure is raised after the rest were delivered."""
+        todo = list(entries)
+        if not todo:
+            return
+        with self._errors("RETR"):
+            errors = self._pipelined([b"RETR %d" % e.number for e in todo],
+                                     lambda i, _s: sink(todo[i], self._read_multiline()))
+        if errors:
+            raise ProtocolError(f"{len(errors)} message(s) could not be retrieved from "
+                                f"{self.config.host} ({errors[0]})")
+
+    def pop_headers(self, entry: PopEntry) -> bytes:
+        self._require(Capability.TOP)
+        with self._errors("TOP"):
+            self._put(b"TOP %d 0" % entry.number)
+            self._p._getresp()
+            return self._read_multiline()
+
+    def pop_delete(self, entries: Iterable[PopEntry]) -> None:
+        todo = list(entries)
+        if not todo:
+            return
+        with self._errors("DELE"):
+            self._dele_pending = True
+            errors = self._pipelined([b"DELE %d" % e.number for e in todo], lambda i, s: None)
+        if errors:
+            raise ProtocolError(f"DELE refused by {self.config.host} ({errors[0]})")
+
+    def pop_commit(self) -> None:
+        """QUIT; deletions are applied only when the server answers +OK."""
+        with self._errors("QUIT"):
+            p = self._p
+            logger.debug("> QUIT")
+            try:
+                p.quit()
+            finally:
+                self._pop = None
+                self._dele_pending = False
+                try:
+                    p.close()
+                except OSError:
+                    pass
+
+
+def fallback_key(headers: bytes, size: int) -> str:
+    """The stable key of a message on a server without UIDL (see module doc)."""
+    head = headers.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    wanted = {b"message-id": b"", b"date": b""}
+    current: bytes | None = None
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t") and current is not None:
+            wanted[current] += b" " + line.strip()
+            continue
+        name, sep, value = line.partition(b":")
+        current = name.strip().lower() if sep and name.strip().lower() in wanted else None
+        if current is not None and not wanted[current]:
+            wanted[current] = value.strip()
+        else:
+            current = None
+    digest = hashlib.sha1(wanted[b"message-id"] + b"\0" + wanted[b"date"] + b"\0" + str(size).encode())
+    return "sha1:" + digest.hexdigest()
+
+
+def _is_eof(exc: poplib.error_proto) -> bool:
+    return bool(exc.args) and exc.args[0] in (b"-ERR EOF", "-ERR EOF")
+
+
+def _text(exc: BaseException) -> str:
+    arg = exc.args[0] if exc.args else exc
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
