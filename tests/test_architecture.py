@@ -1,0 +1,16 @@
+"""The layering of DESIGN.md is enforced: import-linter contracts (one-way flow, no UI
+imports in the core) and the generated docs are fresh."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_kept() -> None:
+    exe = Path(sys.executable).parent / "lint-imports"
+    proc = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 broken" in proc.stdout
