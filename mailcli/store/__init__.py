@@ -1,0 +1,74 @@
+"""The local store: Maildir cache + SQLite index + pending-actions journal.
+
+Everything the CLI and TUI read comes from here, with no network. One object, :class:`Store`,
+is the API for the sync engine and the service layer::
+
+    from mailcli.store import Store
+
+    with Store(data_dir) as store:
+        with store.batch():                       # one transaction, dir fsync once
+            mid = store.deliver("work", "INBOX", raw, flags={Flag.SEEN}, uid=42)
+        page = store.list_envelopes("work", "INBOX", limit=50, offset=0)
+        hits = store.search('from:alice -is:read after:2024-01-01')
+        store.set_flags(mid, {Flag.SEEN, Flag.FLAGGED})
+        aid = store.journal.enqueue("work", "flag", {"id": mid, "flags": ["seen"]})
+
+Layout (SPEC.md): ``<data>/mail/<account>/<folder>/{cur,new,tmp}`` plain Maildirs (IMAP
+hierarchy as nested directories, unsafe names escaped reversibly, see
+:mod:`mailcli.store.maildir`) and ``<data>/index.sqlite3`` (WAL, FTS5, migrations in
+:mod:`mailcli.store.migrations`).
+
+Writing (:class:`Store` methods)
+    ``deliver(account, folder, raw, flags, uid, uidl, fsync, partial) -> id`` stores the bytes
+    exactly as received (tmp/ -> fsync -> rename, ``,U=<uid>`` in the name) and then
+    inserts the index row (parse_message never raises through it). Idempotent per UID and
+    per POP3 UIDL (ledger row in the same transaction). ``set_flags`` renames the file and
+    updates the row; ``remove``, ``move`` (same account, keeps the id), ``set_uid``,
+    ``set_synced_flags``, ``replace_raw`` (headers-only -> full message).
+
+Durability
+    Outside a batch every ``deliver`` fsyncs the file and its directory and commits (WAL,
+    ``synchronous=FULL``): when it returns, message and row are on disk — use it where a
+    server copy will then be deleted. ``with store.batch():`` runs the block as one
+    transaction, fsyncs every file but each directory once at the end, then commits; if
+    the block raises, the rows roll back and the files delivered in it are removed. Flag
+    renames are not directory-fsynced (a power cut may undo one; the next sync repairs).
+    A crash between file and row leaves a file without a row: ``scan_external_changes``
+    adopts it (keeping its ``,U=`` UID when free), ``rebuild_index`` too.
+
+Reading
+    ``get(id)``, ``by_uid(account, folder, uid)`` (NotFoundError), ``read_raw(id)``,
+    ``path(id)``, ``list_envelopes(account, folder, unread_only, limit, offset, order)``
+    (paged; the TUI asks only for the rows on screen), ``count(...)``,
+    ``folder_summaries(account)``, ``search(query, limit, offset)`` (language in
+    :mod:`mailcli.store.search`), ``message_rows(account, folder)`` (uid/flags/synced_flags
+    for the sync planner).
+
+Sync state
+    ``folder_state``/``put_folder_state``/``folder_states``/``delete_folder``
+    (:class:`FolderState`), the POP3 ledger (``pop_ledger``, ``pop_mark_server_deleted``,
+    ``pop_forget``), ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
+    renames, deletions and new files made by neomutt/notmuch, applied to the index and
+    returned so the sync engine can push them), and ``store.journal`` (:class:`Journal`:
+    enqueue / pending / claim / mark_done / mark_failed, write-ahead order).
+    ``rebuild_index(store)`` re-derives the index from the Maildirs (what survives: see
+    :mod:`mailcli.store.rebuild`).
+
+Threads
+    One SQLite connection per thread (WAL: a TUI worker reads while the sync thread
+    writes). Writes are serialised by SQLite with a 10 s busy timeout; a ``batch`` holds
+    the write lock, so keep batches short. ``close()`` closes every thread's connection.
+"""
+from __future__ import annotations
+
+from mailcli.store.facade import ExternalChanges, FlagChange, RemovedMessage, Store
+from mailcli.store.index import MessageRow
+from mailcli.store.journal import Action, ActionKind, ActionState, Journal
+from mailcli.store.rebuild import RebuildReport, rebuild_index
+from mailcli.store.state import FolderState, PopLedgerEntry
+
+__all__ = [
+    "Action", "ActionKind", "ActionState", "ExternalChanges", "FlagChange", "FolderState",
+    "Journal", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
+    "rebuild_index",
+]

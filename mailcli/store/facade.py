@@ -1,0 +1,431 @@
+"""The Store facade: Maildirs + SQLite index + journal behind one object.
+
+Owns the rules that keep the Maildir files and the index rows in step (which is written
+first, what a crash in between leaves, how the two are reconciled). See the package
+docstring (:mod:`mailcli.store`) for the API overview.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailcli.errors import NotFoundError
+from mailcli.message.parse import ParsedMessage, parse_message
+from mailcli.model import Envelope, Flags, FolderSummary
+from mailcli.store import index, state
+from mailcli.store import maildir as md_mod
+from mailcli.store import search as search_mod
+from mailcli.store.db import Database
+from mailcli.store.journal import Journal
+from mailcli.store.maildir import Maildir, MaildirName, folder_to_relpath, encode_component
+from mailcli.store.index import MessageRow
+from mailcli.store.state import FolderState, PopLedgerEntry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    """Flags another client changed on disk (file renamed)."""
+
+    id: int
+    uid: int | None
+    old: Flags
+    new: Flags
+
+
+@dataclass(frozen=True)
+class RemovedMessage:
+    """A message whose file another client deleted (its index row is gone now)."""
+
+    id: int
+    uid: int | None
+    uidl: str | None
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class ExternalChanges:
+    """What :meth:`Store.scan_external_changes` found and applied to the index."""
+
+    flags_changed: tuple[FlagChange, ...] = ()
+    removed: tuple[RemovedMessage, ...] = ()
+    added: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.flags_changed or self.removed or self.added)
+
+
+def safe_parse(raw: bytes) -> ParsedMessage:
+    """parse_message that never raises (a broken parser must not lose a message)."""
+    try:
+        return parse_message(raw)
+    except Exception:  # noqa: BLE001 - the bytes are stored regardless
+        logger.warning("message could not be parsed; indexed with empty headers", exc_info=True)
+        return ParsedMessage(message_id=None, date=None, from_="", to="", cc="", subject="",
+                             in_reply_to=None, references=(), has_attachments=False)
+
+
+def _base_of(relname: str) -> str:
+    return MaildirName.parse(relname.partition("/")[2]).base
+
+
+class Store:
+    """The local mail store at `data_dir` (``mail/`` Maildirs + ``index.sqlite3``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.mail_root = self.data_dir / "mail"
+        self.mail_root.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.data_dir / "index.sqlite3")
+        self.journal = Journal(self.db.conn, self.db.write)
+        self._tl = threading.local()
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close every thread's index connection."""
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes: one index transaction, each touched Maildir directory fsynced once.
+
+        On exit: directory fsyncs, then COMMIT (files are durable before their rows).
+        If the block raises, the transaction rolls back and files delivered inside it are
+        removed again. Holds the index write lock: keep batches short (~100-500 messages).
+        """
+        if getattr(self._tl, "delivered", None) is not None:
+            yield
+            return
+        self._tl.delivered = []
+        try:
+            with self.db.write():
+                with md_mod.batch():
+                    yield
+        except BaseException:
+            for md, rel in self._tl.delivered:
+                md.remove(rel)
+            raise
+        finally:
+            self._tl.delivered = None
+
+    # -------------------------------------------------------------------- layout
+    def maildir(self, account: str, folder: str) -> Maildir:
+        """The Maildir of one folder (not created until something is delivered)."""
+        return Maildir(self.mail_root / encode_component(account) / folder_to_relpath(folder))
+
+    def path(self, id: int) -> Path:
+        """Absolute path of a message's file (NotFoundError if unknown or gone)."""
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+            return md.path / self._locate(conn, r, md)
+
+    def _locate(self, conn: object, r: MessageRow, md: Maildir) -> str:
+        """The row's current relative name; follows a rename by another client."""
+        if (md.path / r.filename).exists():
+            return r.filename
+        base = _base_of(r.filename)
+        for entry in md.entries():
+            if entry.name.base == base:
+                index.update_fields(conn, r.id, filename=entry.relname)  # type: ignore[arg-type]
+                return entry.relname
+        raise NotFoundError(f"message {r.id} is no longer in the Maildir",
+                            hint="another program deleted it; `mailcli fetch` reconciles")
+
+    # ------------------------------------------------------------------- writing
+    def deliver(self, account: str, folder: str, raw: bytes, flags: Iterable = frozenset(),
+                uid: int | None = None, uidl: str | None = None, fsync: bool = True,
+                partial: bool = False) -> int:
+        """Store a message byte-for-byte and index it; returns its stable id.
+
+        Idempotent for server messages: if (account, folder, uid) is already indexed, or
+        `uidl` is already in the POP3 ledger, nothing is written and the recorded id is
+        returned (for a UIDL that may be a message since deleted locally). With `uidl` the
+        ledger row is written in the same transaction as the message row. `synced_flags`
+        is set to `flags` when `uid` is given (server and local agree), else NULL.
+        Parsing never raises: unparseable mail is indexed with empty headers.
+        """
+        raw = bytes(raw)
+        flags = frozenset(flags)
+        parsed = safe_parse(raw)
+        md = self.maildir(account, folder)
+        with self.db.write() as conn:
+            if uid is not None:
+                existing = index.id_by_uid(conn, account, folder, uid)
+                if existing is not None:
+                    return existing
+            if uidl is not None:
+                known, mid = state.ledger_message(conn, account, uidl)
+                if known and mid is not None:
+                    return int(mid)
+            rel = md.deliver(raw, flags, uid=uid, uidl=uidl, fsync=fsync)
+            try:
+                new_id = index.insert_message(
+                    conn, account=account, folder=folder, filename=rel, parsed=parsed,
+                    flags=flags, size=len(raw), uid=uid, uidl=uidl, partial=partial,
+                    synced_flags=flags if uid is not None else None)
+                if uidl is not None:
+                    state.ledger_add(conn, account, uidl, new_id)
+            except BaseException:
+                md.remove(rel)
+                raise
+            delivered = getattr(self._tl, "delivered", None)
+            if delivered is not None:
+                delivered.append((md, rel))
+        return new_id
+
+    def replace_raw(self, id: int, raw: bytes, partial: bool = False,
+                    fsync: bool = True) -> None:
+        """Replace a message's bytes (e.g. the full body after a headers-only download);
+        the id, uid, uidl and flags stay."""
+        raw = bytes(raw)
+        parsed = safe_parse(raw)
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+            old = self._locate(conn, r, md)
+            rel = md.deliver(raw, r.flags, uid=r.uid, uidl=r.uidl, fsync=fsync)
+            index.replace_content(conn, id, rel, parsed, len(raw), partial)
+        md.remove(old)
+
+    def set_flags(self, id: int, flags: Iterable) -> None:
+        """Set a message's local flags (renames the file; index and file stay in step)."""
+        flags = frozenset(flags)
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+            rel = self._locate(conn, r, md)
+            new_rel = md.set_flags(rel, flags)
+            index.update_file(conn, id, new_rel, flags)
+
+    def set_synced_flags(self, id: int, flags: Iterable | None) -> None:
+        """Record the flags both sides agreed on at the last sync (None: never synced)."""
+        with self.db.write() as conn:
+            index.row(conn, id)
+            index.update_fields(conn, id, synced_flags=None if flags is None
+                                else frozenset(flags))
+
+    def set_uid(self, id: int, uid: int | None) -> None:
+        """Give a message its server UID (after APPEND/MOVE with UIDPLUS), or clear it."""
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+            rel = self._locate(conn, r, md)
+            base = md_mod.strip_sync_ids(_base_of(rel))
+            if uid is not None:
+                base += f",U={uid}"
+            if r.uidl is not None:
+                base += f",P={md_mod._escape_uidl(r.uidl)}"
+            new_rel = md.rename(rel, base)
+            index.update_fields(conn, id, uid=uid, filename=new_rel)
+
+    def move(self, id: int, folder: str) -> None:
+        """Move a message to another folder of the same account, keeping its id. Its UID
+        is cleared and synced_flags set to NULL (the server copy is a new message)."""
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            src = self.maildir(r.account, r.folder)
+            dst = self.maildir(r.account, folder)
+            rel = self._locate(conn, r, src)
+            new_rel = src.rename(rel, md_mod.strip_sync_ids(_base_of(rel)), dest=dst)
+            index.update_fields(conn, id, folder=folder, uid=None, synced_flags=None,
+                                filename=new_rel)
+
+    def remove(self, id: int) -> None:
+        """Delete a message's file and its index row (the POP3 ledger keeps its UIDL)."""
+        with self.db.write() as conn:
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+            with contextlib.suppress(NotFoundError):
+                md.remove(self._locate(conn, r, md))
+            index.delete_message(conn, id)
+
+    delete_message = remove
+
+    # ------------------------------------------------------------------- reading
+    def read_raw(self, id: int) -> bytes:
+        """The message exactly as received."""
+        return self.path(id).read_bytes()
+
+    def get(self, id: int) -> Envelope:
+        """One envelope (NotFoundError if there is no such id)."""
+        return index.get(self.db.conn(), id)
+
+    def by_uid(self, account: str, folder: str, uid: int) -> Envelope:
+        """The envelope of ACCOUNT:FOLDER:UID (NotFoundError if not cached)."""
+        found = index.id_by_uid(self.db.conn(), account, folder, uid)
+        if found is None:
+            raise NotFoundError(f"no cached message {account}:{folder}:{uid}")
+        return self.get(found)
+
+    def id_by_uid(self, account: str, folder: str, uid: int) -> int | None:
+        return index.id_by_uid(self.db.conn(), account, folder, uid)
+
+    def message_row(self, id: int) -> MessageRow:
+        """Storage/sync view of one message (uid, uidl, filename, flags, synced_flags)."""
+        return index.row(self.db.conn(), id)
+
+    def message_rows(self, account: str, folder: str) -> list[MessageRow]:
+        """Storage/sync view of every message of a folder (for the sync planner)."""
+        return index.folder_rows(self.db.conn(), account, folder)
+
+    def list_envelopes(self, account: str | None = None, folder: str | None = None,
+                       unread_only: bool = False, limit: int = 50, offset: int = 0,
+                       order: str = "date desc") -> list[Envelope]:
+        """One page of envelopes (order: "date desc"|"date asc"|"id desc"|"id asc")."""
+        return index.list_envelopes(self.db.conn(), account, folder, unread_only, limit,
+                                    offset, order)
+
+    def count(self, account: str | None = None, folder: str | None = None,
+              unread_only: bool = False) -> int:
+        return index.count(self.db.conn(), account, folder, unread_only)
+
+    def folder_summaries(self, account: str | None = None) -> list[FolderSummary]:
+        """Every known folder with total/unread counts (INBOX first per account)."""
+        return index.folder_summaries(self.db.conn(), account)
+
+    def search(self, query: str, limit: int = 50, offset: int = 0, account: str | None = None,
+               folder: str | None = None, order: str = "date desc") -> list[Envelope]:
+        """Envelopes matching the SPEC.md search language (UsageError with a column if bad)."""
+        where, params = search_mod.to_sql(query)
+        clauses = [where]
+        if account is not None:
+            clauses.append("m.account = ?")
+            params.append(account)
+        if folder is not None:
+            clauses.append("m.folder = ?")
+            params.append(folder)
+        sql = (f"SELECT {index.ENVELOPE_COLUMNS} FROM messages m WHERE {' AND '.join(clauses)}"
+               f" ORDER BY {index.order_clause(order)} LIMIT ? OFFSET ?")
+        rows = self.db.conn().execute(sql, (*params, limit, offset))
+        return [index.envelope_from_row(r) for r in rows]
+
+    # ---------------------------------------------------------------- sync state
+    def folder_state(self, account: str, folder: str) -> FolderState | None:
+        return state.get_folder(self.db.conn(), account, folder)
+
+    def folder_states(self, account: str | None = None) -> list[FolderState]:
+        return state.list_folders(self.db.conn(), account)
+
+    def put_folder_state(self, folder_state: FolderState) -> None:
+        with self.db.write() as conn:
+            state.put_folder(conn, folder_state)
+
+    def delete_folder(self, account: str, folder: str) -> None:
+        """Forget a folder: its messages' rows and files, its state (not its subfolders)."""
+        md = self.maildir(account, folder)
+        with self.db.write() as conn:
+            for r in index.folder_rows(conn, account, folder):
+                md.remove(r.filename)
+                index.delete_message(conn, r.id)
+            state.delete_folder(conn, account, folder)
+        for sub in ("cur", "new", "tmp"):
+            d = md.path / sub
+            if d.is_dir():
+                for leftover in d.iterdir():
+                    leftover.unlink()
+                d.rmdir()
+        with contextlib.suppress(OSError):
+            md.path.rmdir()
+
+    def pop_ledger(self, account: str) -> dict[str, PopLedgerEntry]:
+        """Every UIDL downloaded for a POP3 account (survives local deletion)."""
+        return state.ledger(self.db.conn(), account)
+
+    def pop_mark_server_deleted(self, account: str, uidls: list[str]) -> None:
+        with self.db.write() as conn:
+            state.ledger_mark_server_deleted(conn, account, uidls)
+
+    def pop_forget(self, account: str, uidls: list[str]) -> None:
+        with self.db.write() as conn:
+            state.ledger_forget(conn, account, uidls)
+
+    # ----------------------------------------------------------- reconciliation
+    def scan_external_changes(self, account: str, folder: str) -> ExternalChanges:
+        """Reconcile the index with the Maildir after another client (neomutt, notmuch)
+        renamed files (flags), deleted files, or added files; returns what changed.
+
+        Also adopts files left by a delivery that crashed between rename and commit: a
+        file whose ``,U=``/``,P=`` identity is not taken yet keeps it; other new files are
+        local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name.
+        """
+        md = self.maildir(account, folder)
+        changed: list[FlagChange] = []
+        removed: list[RemovedMessage] = []
+        added: list[int] = []
+        with self.db.write() as conn:
+            rows = index.folder_rows(conn, account, folder)
+            by_base = {_base_of(r.filename): r for r in rows}
+            seen: set[str] = set()
+            fresh = []
+            for entry in md.entries():
+                base = entry.name.base
+                r = by_base.get(base)
+                if r is None or base in seen:
+                    fresh.append(entry)
+                    continue
+                seen.add(base)
+                if entry.relname != r.filename:
+                    index.update_fields(conn, r.id, filename=entry.relname)
+                if entry.name.flags != r.flags:
+                    index.update_fields(conn, r.id, flags=entry.name.flags)
+                    changed.append(FlagChange(r.id, r.uid, r.flags, entry.name.flags))
+            for base, r in by_base.items():
+                if base not in seen:
+                    env = index.get(conn, r.id)
+                    index.delete_message(conn, r.id)
+                    removed.append(RemovedMessage(r.id, r.uid, r.uidl, env.message_id))
+            taken = {r.uid for r in rows if r.uid is not None and _base_of(r.filename) in seen}
+            used = set(seen)
+            for entry in fresh:
+                added.append(self._adopt(conn, md, account, folder, entry, taken, used))
+        return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
+
+    def _adopt(self, conn: object, md: Maildir, account: str, folder: str,
+               entry: md_mod.MaildirEntry, taken: set[int], used: set[str]) -> int:
+        rel = entry.relname
+        raw = md.read(rel)
+        uid = entry.name.uid
+        if uid is not None and uid in taken:
+            uid = None
+        uidl = entry.name.uidl
+        if uidl is not None:
+            known, mid = state.ledger_message(conn, account, uidl)  # type: ignore[arg-type]
+            if known and mid is not None and _exists(conn, mid):
+                uidl = None
+        want = md_mod.strip_sync_ids(entry.name.base)
+        if uid is not None:
+            want += f",U={uid}"
+        if uidl is not None:
+            want += f",P={md_mod._escape_uidl(uidl)}"
+        if want in used:  # a second file with a base already in use: give it its own
+            want = md_mod.new_base(uid, uidl)
+        if want != entry.name.base:
+            rel = md.rename(rel, want)
+        used.add(want)
+        new_id = index.insert_message(
+            conn, account=account, folder=folder, filename=rel,  # type: ignore[arg-type]
+            parsed=safe_parse(raw), flags=entry.name.flags, size=len(raw), uid=uid, uidl=uidl,
+            synced_flags=entry.name.flags if uid is not None else None)
+        if uid is not None:
+            taken.add(uid)
+        if uidl is not None:
+            state.ledger_add(conn, account, uidl, new_id)  # type: ignore[arg-type]
+        return new_id
+
+
+def _exists(conn: object, id: int) -> bool:
+    return conn.execute("SELECT 1 FROM messages WHERE id = ?", (id,)).fetchone() is not None  # type: ignore[attr-defined]

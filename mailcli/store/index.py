@@ -1,0 +1,245 @@
+"""The SQLite index of cached messages: rows, full-text rows, and the paged queries.
+
+Owns every SQL statement on ``messages`` and ``messages_fts``: inserting a parsed message,
+reading envelopes page by page, counts, folder summaries, lookups by id/UID/UIDL, flag and
+file-name updates, deletion. Functions take a ``sqlite3.Connection`` (the caller owns the
+transaction, see :mod:`mailcli.store.db`). The Maildir file is the truth for the bytes; the
+``flags`` column (Maildir letters) is the local truth for flags and always matches the
+file name's ``:2,`` suffix.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mailcli.errors import NotFoundError, UsageError
+from mailcli.message.parse import ParsedMessage
+from mailcli.model import Envelope, Flags, FolderRole, FolderSummary
+from mailcli.store.maildir import flags_to_letters, letters_to_flags
+
+ENVELOPE_COLUMNS = ("m.id, m.account, m.folder, m.uid, m.uidl, m.message_id, m.date, m.from_,"
+                    " m.to_, m.cc, m.subject, m.flags, m.size, m.has_attachments,"
+                    " m.in_reply_to, m.references_, m.partial")
+
+# Whitelisted ORDER BY clauses (never built from user text).
+ORDERS = {
+    "date desc": "m.date DESC, m.id DESC",
+    "date asc": "m.date ASC, m.id ASC",
+    "id desc": "m.id DESC",
+    "id asc": "m.id ASC",
+}
+
+BODY_CAP = 64 * 1024  # characters of body text put in the full-text index
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """The storage side of one message: where it is and its sync identity."""
+
+    id: int
+    account: str
+    folder: str
+    uid: int | None
+    uidl: str | None
+    filename: str
+    flags: Flags
+    synced_flags: Flags | None
+    partial: bool
+
+
+def _ts(dt: datetime | None) -> int | None:
+    if dt is None:
+        return None
+    try:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return int(dt.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def envelope_from_row(r: sqlite3.Row | tuple) -> Envelope:
+    date = None
+    if r[6] is not None:
+        try:
+            date = datetime.fromtimestamp(r[6], timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            date = None
+    return Envelope(
+        id=r[0], account=r[1], folder=r[2], uid=r[3] if r[3] is not None else r[4],
+        message_id=r[5], date=date, from_=r[7], to=r[8], cc=r[9], subject=r[10],
+        flags=letters_to_flags(r[11]), size=r[12], has_attachments=bool(r[13]),
+        in_reply_to=r[14], references=tuple(r[15].split()) if r[15] else (),
+        partial=bool(r[16]),
+    )
+
+
+def _row(r: tuple) -> MessageRow:
+    return MessageRow(id=r[0], account=r[1], folder=r[2], uid=r[3], uidl=r[4], filename=r[5],
+                      flags=letters_to_flags(r[6]),
+                      synced_flags=None if r[7] is None else letters_to_flags(r[7]),
+                      partial=bool(r[8]))
+
+
+_ROW_COLUMNS = "id, account, folder, uid, uidl, filename, flags, synced_flags, partial"
+
+
+# ------------------------------------------------------------------------- writes
+def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filename: str,
+                   parsed: ParsedMessage, flags: Flags, size: int, uid: int | None = None,
+                   uidl: str | None = None, partial: bool = False,
+                   synced_flags: Flags | None = None, id: int | None = None,
+                   added_at: float | None = None) -> int:
+    """Insert one message row and its full-text row; returns the id."""
+    cur = conn.execute(
+        "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
+        " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
+        " has_attachments, partial, added_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (id, account, folder, uid, uidl, filename, flags_to_letters(flags),
+         None if synced_flags is None else flags_to_letters(synced_flags),
+         parsed.message_id, _ts(parsed.date), parsed.from_ or "", parsed.to or "",
+         parsed.cc or "", parsed.subject or "", parsed.in_reply_to,
+         " ".join(parsed.references or ()), size, int(bool(parsed.has_attachments)),
+         int(partial), added_at if added_at is not None else time.time()))
+    new_id = int(cur.lastrowid or 0)
+    _insert_fts(conn, new_id, parsed)
+    return new_id
+
+
+def _insert_fts(conn: sqlite3.Connection, id: int, parsed: ParsedMessage) -> None:
+    conn.execute(
+        "INSERT INTO messages_fts (rowid, from_, to_, cc, subject, body) VALUES (?,?,?,?,?,?)",
+        (id, parsed.from_ or "", parsed.to or "", parsed.cc or "", parsed.subject or "",
+         (parsed.body_text or "")[:BODY_CAP]))
+
+
+def replace_content(conn: sqlite3.Connection, id: int, filename: str, parsed: ParsedMessage,
+                    size: int, partial: bool) -> None:
+    """New bytes for an existing message (e.g. full body after headers-only)."""
+    conn.execute(
+        "UPDATE messages SET filename=?, message_id=?, date=?, from_=?, to_=?, cc=?, subject=?,"
+        " in_reply_to=?, references_=?, size=?, has_attachments=?, partial=? WHERE id=?",
+        (filename, parsed.message_id, _ts(parsed.date), parsed.from_ or "", parsed.to or "",
+         parsed.cc or "", parsed.subject or "", parsed.in_reply_to,
+         " ".join(parsed.references or ()), size, int(bool(parsed.has_attachments)),
+         int(partial), id))
+    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (id,))
+    _insert_fts(conn, id, parsed)
+
+
+def update_file(conn: sqlite3.Connection, id: int, filename: str, flags: Flags) -> None:
+    conn.execute("UPDATE messages SET filename = ?, flags = ? WHERE id = ?",
+                 (filename, flags_to_letters(flags), id))
+
+
+def update_fields(conn: sqlite3.Connection, id: int, **fields: object) -> None:
+    """Update whitelisted storage columns (folder, uid, uidl, filename, synced_flags)."""
+    allowed = {"folder", "uid", "uidl", "filename", "synced_flags", "flags"}
+    cols = sorted(fields)
+    if not cols or not set(cols) <= allowed:
+        raise ValueError(f"cannot update {cols}")
+    values = [flags_to_letters(v) if k in ("synced_flags", "flags") and v is not None  # type: ignore[arg-type]
+              else v for k, v in ((c, fields[c]) for c in cols)]
+    conn.execute(f"UPDATE messages SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?",
+                 (*values, id))
+
+
+def delete_message(conn: sqlite3.Connection, id: int) -> None:
+    conn.execute("DELETE FROM messages WHERE id = ?", (id,))
+    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (id,))
+
+
+# -------------------------------------------------------------------------- reads
+def row(conn: sqlite3.Connection, id: int) -> MessageRow:
+    r = conn.execute(f"SELECT {_ROW_COLUMNS} FROM messages WHERE id = ?", (id,)).fetchone()
+    if r is None:
+        raise NotFoundError(f"no message with id {id}", hint="ids are shown by `mailcli list`")
+    return _row(r)
+
+
+def folder_rows(conn: sqlite3.Connection, account: str, folder: str) -> list[MessageRow]:
+    return [_row(r) for r in conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? ORDER BY id",
+        (account, folder))]
+
+
+def get(conn: sqlite3.Connection, id: int) -> Envelope:
+    r = conn.execute(f"SELECT {ENVELOPE_COLUMNS} FROM messages m WHERE m.id = ?",
+                     (id,)).fetchone()
+    if r is None:
+        raise NotFoundError(f"no message with id {id}", hint="ids are shown by `mailcli list`")
+    return envelope_from_row(r)
+
+
+def id_by_uid(conn: sqlite3.Connection, account: str, folder: str, uid: int) -> int | None:
+    r = conn.execute("SELECT id FROM messages WHERE account = ? AND folder = ? AND uid = ?",
+                     (account, folder, uid)).fetchone()
+    return None if r is None else int(r[0])
+
+
+def _filters(account: str | None, folder: str | None,
+             unread_only: bool) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if account is not None:
+        where.append("m.account = ?")
+        params.append(account)
+    if folder is not None:
+        where.append("m.folder = ?")
+        params.append(folder)
+    if unread_only:
+        where.append("m.seen = 0")
+    return where, params
+
+
+def order_clause(order: str) -> str:
+    try:
+        return ORDERS[order.lower()]
+    except KeyError:
+        raise UsageError(f"unknown order {order!r}",
+                         hint="one of: " + ", ".join(ORDERS)) from None
+
+
+def list_envelopes(conn: sqlite3.Connection, account: str | None = None,
+                   folder: str | None = None, unread_only: bool = False, limit: int = 50,
+                   offset: int = 0, order: str = "date desc") -> list[Envelope]:
+    where, params = _filters(account, folder, unread_only)
+    sql = f"SELECT {ENVELOPE_COLUMNS} FROM messages m"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order_clause(order)} LIMIT ? OFFSET ?"
+    return [envelope_from_row(r) for r in conn.execute(sql, (*params, limit, offset))]
+
+
+def count(conn: sqlite3.Connection, account: str | None = None, folder: str | None = None,
+          unread_only: bool = False) -> int:
+    where, params = _filters(account, folder, unread_only)
+    sql = "SELECT count(*) FROM messages m"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def folder_summaries(conn: sqlite3.Connection, account: str | None = None) -> list[FolderSummary]:
+    """Every folder known (from the folders table or holding messages) with counts."""
+
+    where = "WHERE account = ?" if account is not None else ""
+    params: tuple[object, ...] = (account,) if account is not None else ()
+    counts = {(a, f): (t, u) for a, f, t, u in conn.execute(
+        f"SELECT account, folder, count(*), count(*) - sum(seen) FROM messages {where}"
+        " GROUP BY account, folder", params)}
+    roles = {(a, n): r for a, n, r in conn.execute(
+        f"SELECT account, name, role FROM folders {where}", params)}
+    out = []
+    for key in sorted(set(counts) | set(roles), key=lambda k: (k[0], k[1] != "INBOX", k[1])):
+        total, unread = counts.get(key, (0, 0))
+        role = roles.get(key)
+        try:
+            role_v = FolderRole(role) if role else None
+        except ValueError:
+            role_v = None
+        out.append(FolderSummary(key[0], key[1], int(total), int(unread or 0), role_v))
+    return out

@@ -1,0 +1,406 @@
+"""Plain Maildirs on disk: folder-name mapping, atomic delivery, flags in file names.
+
+Owns everything that touches the files under ``<data>/mail/<account>/<folder>/{cur,new,tmp}``
+and nothing else (no SQL here).
+
+Folder names
+    An IMAP name is "/"-separated; each level becomes one directory level, each level's
+    text escaped by :func:`encode_component` so that any Unicode name maps to a safe,
+    unique directory and back (:func:`folder_to_relpath` / :func:`relpath_to_folder`):
+    ``%`` + two hex digits escapes ``%``, ``\\``, C0/C1 control characters, DEL, a leading
+    ``.`` (so ``.``/``..``/dot-dirs cannot happen) and the first letter of names equal to
+    ``cur``/``new``/``tmp`` in any case. The empty name is ``%``. A level longer than
+    :data:`MAX_COMPONENT` bytes is split over several directories, each but the last ending
+    in ``%+`` ("continued"), so no directory name exceeds the file-system limit.
+
+File names
+    ``<sec>.M<usec>P<pid>Q<counter>.<host>[,U=<uid>][:2,<flags>]`` (the Maildir spec's
+    unique name, mbsync's ``,U=`` for the IMAP UID, so a rebuilt index recovers UIDs). The
+    part before ``:`` (the *base*) never changes for the life of a message; neomutt and
+    notmuch keep it when they rename for flags, which is how external flag changes are
+    matched. Flag letters are written in ASCII order; letters mailcli does not know
+    (``P``, Dovecot keyword letters) are preserved across renames.
+
+Durability (the fsync policy)
+    :meth:`Maildir.deliver` writes ``tmp/<name>``, fsyncs the file, renames it into
+    ``new/`` (no flags) or ``cur/`` (with flags) and, with ``fsync=True``, fsyncs the
+    target directory so the rename itself survives a power loss. Use that where a server
+    copy will be deleted (POP3). Inside ``with maildir.batch():`` every file is still
+    fsynced but the directory fsync is deferred and done once per touched directory when
+    the batch ends. A crash at any point leaves at most a stray file in ``tmp/`` (never a
+    partial file in ``cur/``/``new/``); :meth:`Maildir.clean_tmp` removes those.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailcli.model import Flag, Flags
+
+logger = logging.getLogger(__name__)
+
+MAX_COMPONENT = 200  # bytes per directory level (file systems allow 255)
+_RESERVED = {"cur", "new", "tmp"}
+_CONTINUED = "%+"
+_SUBDIRS = ("cur", "new", "tmp")
+
+
+# --------------------------------------------------------------------------- names
+def _must_escape(ch: str) -> bool:
+    o = ord(ch)
+    return (ch in "%\\/" or o < 0x20 or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF)
+
+
+def _esc(ch: str) -> str:
+    return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+
+
+def _fix_chunk(chunk: str) -> str:
+    """Make one on-disk directory name safe: no leading dot, never cur/new/tmp."""
+    if chunk.startswith(".") or chunk.lower() in _RESERVED:
+        return _esc(chunk[0]) + chunk[1:]
+    return chunk
+
+
+def encode_component(name: str) -> str:
+    """One folder level (no "/" split) -> a safe directory name (may contain "/" for
+    continuation when the level is longer than MAX_COMPONENT bytes)."""
+    if name == "":
+        return "%"
+    pieces = [_esc(ch) if _must_escape(ch) else ch for ch in name]
+    # split into chunks of at most MAX_COMPONENT bytes (escapes are never cut); room is
+    # left for the continuation mark and for escaping the chunk's first character
+    chunks: list[str] = []
+    cur: list[str] = []
+    size = 0
+    limit = MAX_COMPONENT - len(_CONTINUED) - 3
+    for piece in pieces:
+        n = len(piece.encode("utf-8", "surrogatepass"))
+        if size + n > limit and cur:
+            chunks.append("".join(cur))
+            cur, size = [], 0
+        cur.append(piece)
+        size += n
+    chunks.append("".join(cur))
+    fixed = [_fix_chunk(c) for c in chunks]
+    return "/".join([c + _CONTINUED for c in fixed[:-1]] + [fixed[-1]])
+
+
+_PCT = re.compile(r"(?:%[0-9A-F]{2})+")
+
+
+def decode_component(text: str) -> str:
+    """Inverse of :func:`encode_component` for a single (already joined) level."""
+    if text == "%":
+        return ""
+    return _PCT.sub(lambda m: bytes.fromhex(m.group(0).replace("%", "")).decode(
+        "utf-8", "surrogatepass"), text)
+
+
+def folder_to_relpath(folder: str) -> str:
+    """IMAP folder name ("/"-separated) -> relative directory path (POSIX separators)."""
+    return "/".join(encode_component(part) for part in folder.split("/"))
+
+
+def relpath_to_folder(relpath: str) -> str:
+    """Relative directory path -> IMAP folder name (inverse of :func:`folder_to_relpath`)."""
+    levels: list[str] = []
+    pending = ""
+    for part in relpath.split("/"):
+        if part.endswith(_CONTINUED) and part != _CONTINUED:
+            pending += part[: -len(_CONTINUED)]
+            continue
+        levels.append(decode_component(pending + part))
+        pending = ""
+    if pending:
+        raise ValueError(f"dangling continuation in {relpath!r}")
+    return "/".join(levels)
+
+
+# ----------------------------------------------------------------------- file names
+def _safe_host() -> str:
+    host = socket.gethostname() or "localhost"
+    return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+
+
+_UID_RE = re.compile(r",U=(\d+)")
+_UIDL_RE = re.compile(r",P=([^,:]+)")
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def _escape_uidl(uidl: str) -> str:
+    return "".join(_esc(ch) if ch in "%/:,\\" or not ch.isprintable() or ch == " " else ch
+                   for ch in uidl)
+
+
+def new_base(uid: int | None = None, uidl: str | None = None) -> str:
+    """A fresh unique Maildir base name (spec: time.unique.host), then ``,U=<uid>`` (IMAP)
+    and/or ``,P=<escaped uidl>`` (POP3) so a rebuilt index recovers the sync identity."""
+    now = time.time()
+    with _counter_lock:
+        n = next(_counter)
+    base = f"{int(now)}.M{int((now % 1) * 1e6)}P{os.getpid()}Q{n}.{_safe_host()}"
+    if uid is not None:
+        base += f",U={uid}"
+    if uidl is not None:
+        base += f",P={_escape_uidl(uidl)}"
+    return base
+
+
+def strip_sync_ids(base: str) -> str:
+    """The base without ``,U=``/``,P=`` parts (for a message whose server identity is gone)."""
+    return _UIDL_RE.sub("", _UID_RE.sub("", base))
+
+
+@dataclass(frozen=True)
+class MaildirName:
+    """A parsed Maildir file name: base, known flags, unknown info letters."""
+
+    base: str
+    flags: Flags
+    extra: str = ""  # info letters mailcli does not model, preserved verbatim
+    has_info: bool = False
+
+    @classmethod
+    def parse(cls, name: str) -> "MaildirName":
+        base, sep, info = name.partition(":")
+        if not sep or not info.startswith("2,"):
+            return cls(base=base, flags=frozenset(), has_info=bool(sep))
+        flags: set[Flag] = set()
+        extra = []
+        for letter in info[2:]:
+            flag = Flag.from_maildir(letter)
+            if flag is None:
+                extra.append(letter)
+            else:
+                flags.add(flag)
+        return cls(base=base, flags=frozenset(flags), extra="".join(extra), has_info=True)
+
+    @property
+    def uid(self) -> int | None:
+        m = _UID_RE.search(self.base)
+        return int(m.group(1)) if m else None
+
+    @property
+    def uidl(self) -> str | None:
+        m = _UIDL_RE.search(self.base)
+        return decode_component(m.group(1)) if m else None
+
+    def with_flags(self, flags: Flags) -> "MaildirName":
+        return MaildirName(self.base, frozenset(flags), self.extra, True)
+
+    def filename(self) -> str:
+        letters = "".join(sorted({f.maildir for f in self.flags} | set(self.extra)))
+        return f"{self.base}:2,{letters}"
+
+
+def flags_to_letters(flags: Flags) -> str:
+    """Flags -> Maildir letters in ASCII order ("FS")."""
+    return "".join(sorted(f.maildir for f in flags))
+
+
+def letters_to_flags(letters: str) -> Flags:
+    """Maildir letters -> flags (unknown letters ignored)."""
+    return frozenset(f for f in (Flag.from_maildir(ch) for ch in letters) if f is not None)
+
+
+# ------------------------------------------------------------------------- Maildir
+@dataclass(frozen=True)
+class MaildirEntry:
+    """One message file as found on disk. `relname` is "cur/<name>" or "new/<name>"."""
+
+    relname: str
+    name: MaildirName
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Defer this thread's directory fsyncs (of every Maildir) to the end of the block.
+
+    Files are still fsynced one by one; each directory touched is fsynced once on exit
+    (also when the block raises, so renames that happened are made durable). Nests.
+    """
+    if getattr(_batch, "dirty", None) is not None:
+        yield
+        return
+    _batch.dirty = set()
+    try:
+        yield
+    finally:
+        dirty, _batch.dirty = _batch.dirty, None
+        for d in sorted(dirty):
+            with contextlib.suppress(FileNotFoundError):
+                fsync_dir(d)
+
+
+class Maildir:
+    """One folder's Maildir. Thread-safe for concurrent deliveries (unique names)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # -- layout
+    def create(self) -> None:
+        for sub in _SUBDIRS:
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    def exists(self) -> bool:
+        return all((self.path / sub).is_dir() for sub in ("cur", "new"))
+
+    # -- durability
+    batch = staticmethod(batch)
+
+    def _synced_dir(self, directory: Path, fsync: bool) -> None:
+        dirty = getattr(_batch, "dirty", None)
+        if dirty is not None:
+            dirty.add(directory)
+        elif fsync:
+            fsync_dir(directory)
+
+    # -- writing
+    def deliver(self, raw: bytes, flags: Flags = frozenset(), uid: int | None = None,
+                fsync: bool = True, uidl: str | None = None) -> str:
+        """Store `raw` byte-for-byte; returns the relative name ("new/..." or "cur/...").
+
+        Write tmp/ -> fsync(file) -> rename. Without flags the message goes to new/,
+        with flags to cur/ with a ``:2,`` suffix. `fsync=False` skips every fsync (only
+        for data that can be fetched again, e.g. benchmarks/tests).
+        """
+        self.create()
+        base = new_base(uid, uidl)
+        tmp = self.path / "tmp" / base
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(raw)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if fsync:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        os.close(fd)
+        if flags:
+            rel = "cur/" + MaildirName(base, frozenset(flags), "", True).filename()
+        else:
+            rel = "new/" + base
+        try:
+            os.rename(tmp, self.path / rel)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._synced_dir(self.path / rel.split("/")[0], fsync)
+        return rel
+
+    def set_flags(self, relname: str, flags: Flags, fsync: bool = False) -> str:
+        """Rename a message for new flags (into cur/); returns the new relative name.
+
+        Raises FileNotFoundError when the file is gone (another client moved it).
+        """
+        sub, _, name = relname.partition("/")
+        parsed = MaildirName.parse(name)
+        new_rel = "cur/" + parsed.with_flags(flags).filename()
+        if new_rel != relname:
+            os.rename(self.path / relname, self.path / new_rel)
+            self._synced_dir(self.path / "cur", fsync)
+        return new_rel
+
+    def rename(self, relname: str, base: str, dest: "Maildir | None" = None,
+               fsync: bool = False) -> str:
+        """Give a message a new base (e.g. a new ``,U=``), optionally moving it to `dest`
+        (same file system). Flags are kept; returns the new relative name in `dest`."""
+        target = dest or self
+        target.create()
+        sub, _, name = relname.partition("/")
+        parsed = MaildirName.parse(name)
+        if sub == "new" and not parsed.has_info:
+            new_rel = "new/" + base
+        else:
+            new_rel = "cur/" + MaildirName(base, parsed.flags, parsed.extra, True).filename()
+        os.rename(self.path / relname, target.path / new_rel)
+        target._synced_dir(target.path / new_rel.split("/")[0], fsync)
+        if target is not self:
+            self._synced_dir(self.path / sub, fsync)
+        return new_rel
+
+    def remove(self, relname: str, fsync: bool = False) -> bool:
+        """Delete one message file; False if it was already gone."""
+        try:
+            os.unlink(self.path / relname)
+        except FileNotFoundError:
+            return False
+        self._synced_dir(self.path / relname.split("/")[0], fsync)
+        return True
+
+    def read(self, relname: str) -> bytes:
+        return (self.path / relname).read_bytes()
+
+    # -- reading the directory
+    def entries(self) -> Iterator[MaildirEntry]:
+        """Every message file in new/ and cur/ (tmp/ and dot-files are ignored)."""
+        for sub in ("new", "cur"):
+            try:
+                it = os.scandir(self.path / sub)
+            except FileNotFoundError:
+                continue
+            with it:
+                for entry in it:
+                    if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                        continue
+                    yield MaildirEntry(f"{sub}/{entry.name}", MaildirName.parse(entry.name))
+
+    def clean_tmp(self, max_age: float = 36 * 3600) -> int:
+        """Remove tmp/ files older than `max_age` seconds (leftovers of crashed deliveries)."""
+        removed = 0
+        cutoff = time.time() - max_age
+        try:
+            it = os.scandir(self.path / "tmp")
+        except FileNotFoundError:
+            return 0
+        with it:
+            for entry in it:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def iter_maildirs(root: Path) -> Iterator[tuple[str, Path]]:
+    """(relative dir path, absolute path) of every Maildir (has cur/ and new/) under root."""
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, _files in os.walk(root):
+        here = Path(dirpath)
+        if "cur" in dirnames and "new" in dirnames:
+            rel = here.relative_to(root).as_posix()
+            if rel != ".":
+                yield rel, here
+        dirnames[:] = sorted(d for d in dirnames if d not in _SUBDIRS)

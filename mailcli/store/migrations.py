@@ -1,0 +1,117 @@
+"""The index schema as an ordered list of migrations, recorded in ``_migrations``.
+
+Append new ``mNNN_name`` entries at the end; never edit one that has shipped. Each runs
+inside one transaction together with its ``_migrations`` row.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+M001_INITIAL = [
+    """CREATE TABLE folders (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT,
+        uidvalidity INTEGER,
+        uidnext INTEGER,
+        highestmodseq INTEGER,
+        synced_at REAL,
+        UNIQUE (account, name)
+    )""",
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uid INTEGER,
+        uidl TEXT,
+        filename TEXT NOT NULL,
+        flags TEXT NOT NULL DEFAULT '',
+        synced_flags TEXT,
+        message_id TEXT,
+        date INTEGER,
+        from_ TEXT NOT NULL DEFAULT '',
+        to_ TEXT NOT NULL DEFAULT '',
+        cc TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        in_reply_to TEXT,
+        references_ TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL DEFAULT 0,
+        has_attachments INTEGER NOT NULL DEFAULT 0,
+        partial INTEGER NOT NULL DEFAULT 0,
+        added_at REAL NOT NULL,
+        seen INTEGER GENERATED ALWAYS AS (instr(flags, 'S') > 0) VIRTUAL
+    )""",
+    "CREATE INDEX ix_messages_folder_date ON messages (account, folder, date)",
+    "CREATE INDEX ix_messages_folder_seen_date ON messages (account, folder, seen, date)",
+    "CREATE UNIQUE INDEX ix_messages_folder_uid ON messages (account, folder, uid)"
+    " WHERE uid IS NOT NULL",
+    "CREATE INDEX ix_messages_account_date ON messages (account, date)",
+    "CREATE INDEX ix_messages_date ON messages (date)",
+    "CREATE INDEX ix_messages_message_id ON messages (message_id)",
+    """CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        from_, to_, cc, subject, body,
+        tokenize = "unicode61 remove_diacritics 2"
+    )""",
+    """CREATE TABLE pop_ledger (
+        account TEXT NOT NULL,
+        uidl TEXT NOT NULL,
+        message INTEGER,
+        downloaded_at REAL NOT NULL,
+        server_deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, uidl)
+    )""",
+    """CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    "CREATE INDEX ix_journal_account_state ON journal (account, state, id)",
+]
+
+
+def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for stmt in stmts:
+            conn.execute(stmt)
+    return run
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("m001_initial", _statements(M001_INITIAL)),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied (in order).
+
+    `conn` must be in autocommit mode (isolation_level=None).
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    applied: list[str] = []
+    for name, fn in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone()
+            if done is None:
+                fn(conn)
+                conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                             (name, time.time()))
+                applied.append(name)
+                logger.info("index migration applied: %s", name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

@@ -1,0 +1,88 @@
+"""Rebuilding the index from the Maildirs (``mailcli index rebuild``).
+
+Owns re-deriving the ``messages`` and ``messages_fts`` tables from the files under
+``<data>/mail``. Where sync state survives a rebuild:
+
+* ``folders`` (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ), ``pop_ledger`` and ``journal`` are not
+  derivable from the files, so a rebuild keeps those tables untouched.
+* Per message, the IMAP UID (``,U=<uid>``) and POP3 UIDL (``,P=<uidl>``) are in the file
+  name, so they survive even when ``index.sqlite3`` is deleted; the file name wins over
+  the old row.
+* Message ids, ``synced_flags``, ``partial`` and ``added_at`` are carried over from the old
+  rows (matched by account, folder and Maildir base name), so ids stay stable. A file with
+  no old row gets a new id; with a UID its ``synced_flags`` are taken to be its current
+  flags (after losing the whole index, a local flag change not yet pushed is therefore
+  treated as agreed; the server's later changes still win normally).
+
+The rebuild runs in one transaction: if it is interrupted the old index stays.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mailcli.store import index, state
+from mailcli.store.maildir import Maildir, MaildirName, decode_component, iter_maildirs, \
+    letters_to_flags, relpath_to_folder
+
+if TYPE_CHECKING:
+    from mailcli.store.facade import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    messages: int
+    folders: int
+    kept_ids: int
+    new_ids: int
+
+
+def rebuild_index(store: "Store") -> RebuildReport:
+    """Re-index every Maildir under the store's mail root; see the module docstring."""
+    from mailcli.store.facade import safe_parse
+
+    old: dict[tuple[str, str, str], tuple] = {}
+    with store.db.write() as conn:
+        for r in conn.execute("SELECT id, account, folder, filename, uid, uidl, synced_flags,"
+                              " partial, added_at FROM messages"):
+            base = MaildirName.parse(r[3].partition("/")[2]).base
+            old[(r[1], r[2], base)] = r
+        conn.execute("DELETE FROM messages")
+        conn.execute("DELETE FROM messages_fts")
+        messages = folders = kept = 0
+        for account_dir in sorted(p for p in store.mail_root.iterdir() if p.is_dir()):
+            account = decode_component(account_dir.name)
+            for rel, path in iter_maildirs(account_dir):
+                folder = relpath_to_folder(rel)
+                folders += 1
+                md = Maildir(path)
+                for entry in sorted(md.entries(), key=lambda e: e.relname):
+                    prev = old.pop((account, folder, entry.name.base), None)
+                    uid = entry.name.uid
+                    uidl = entry.name.uidl
+                    if prev is not None:
+                        uid = uid if uid is not None else prev[4]
+                        uidl = uidl if uidl is not None else prev[5]
+                        synced = None if prev[6] is None else letters_to_flags(prev[6])
+                        kept += 1
+                    else:
+                        synced = entry.name.flags if uid is not None else None
+                    raw = md.read(entry.relname)
+                    new_id = index.insert_message(
+                        conn, account=account, folder=folder, filename=entry.relname,
+                        parsed=safe_parse(raw), flags=entry.name.flags, size=len(raw),
+                        uid=uid, uidl=uidl, partial=bool(prev[7]) if prev else False,
+                        synced_flags=synced, id=prev[0] if prev else None,
+                        added_at=prev[8] if prev else os.path.getmtime(md.path / entry.relname))
+                    if uidl is not None:
+                        known, _ = state.ledger_message(conn, account, uidl)
+                        if not known:
+                            state.ledger_add(conn, account, uidl, new_id)
+                    messages += 1
+        conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+    logger.info("index rebuilt: %d messages in %d folders (%d ids kept)", messages, folders, kept)
+    return RebuildReport(messages, folders, kept, messages - kept)
