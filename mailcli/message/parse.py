@@ -1,16 +1,37 @@
 """Raw bytes -> ParsedMessage: the envelope fields and text that the index and the
 renderer need. Never raises on bad mail: every message yields a ParsedMessage.
 
-(Contract stub: hardened by the message issue. Keep the names and fields.)
+Speed matters here (the index parses every message it stores), so parse_message uses the
+depth-capped compat32 tree of mailcli.message.mime and decodes only the headers it needs
+with mailcli.message.headers; no header objects of policy=default are built. HTML-only
+bodies are reduced to searchable text with a cheap tag stripper (render.py uses html2text
+for display). mail-parser is not imported here: the stdlib tree with our own lenient
+decoders handles the whole test corpus, and `import mailcli.message.parse` stays cheap.
+
+Fields hold decoded text, not yet terminal-safe: pass them through
+mailcli.message.sanitize before printing.
 """
 from __future__ import annotations
 
-import email
 import email.policy
+import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+
+from mailcli.message import headers as hdr
+from mailcli.message import mime
+from mailcli.message.attachments import attachment_infos
+from mailcli.message.sanitize import clean_text
+from mailcli.model import AttachmentInfo
+
+__all__ = ["ParsedMessage", "parse_message", "parse_bytes", "BODY_TEXT_LIMIT"]
+
+BODY_TEXT_LIMIT = 64 * 1024          # characters of body text kept for full-text search
+_PART_BYTES_LIMIT = 256 * 1024       # bytes of one part decoded for body text
+
+_WANTED = ("message-id", "date", "from", "to", "cc", "subject", "in-reply-to", "references")
 
 
 @dataclass(frozen=True)
@@ -25,28 +46,115 @@ class ParsedMessage:
     references: tuple[str, ...]
     has_attachments: bool
     body_text: str = ""            # plain text for full-text search (capped)
-    attachments: tuple = field(default_factory=tuple)
+    attachments: tuple[AttachmentInfo, ...] = field(default_factory=tuple)
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+    """The message as an EmailMessage (policy=default), depth-capped; never raises.
+
+    For callers that want the modern API (reply/forward quoting). Header access on a
+    policy=default message can raise on malformed values: prefer the decoded fields of
+    parse_message, or read `msg.raw_items()` and decode with mailcli.message.headers.
+    """
+    return mime.parse_tree(raw, email.policy.default)  # type: ignore[return-value]
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    msg = parse_bytes(raw)
+    """Envelope, search text and attachment list of a raw message; never raises."""
+    msg = mime.parse_tree(raw)
+    found: dict[str, object] = {}
+    try:
+        items = msg.raw_items()
+        for name, value in items:
+            key = name.strip().lower().replace("\x00", "")
+            if key in _WANTED and key not in found:
+                found[key] = value
+    except Exception:
+        pass
 
-    def h(name: str) -> str:
-        try:
-            return str(msg.get(name, "") or "")
-        except Exception:
-            return ""
+    def get(key: str) -> object:
+        return found.get(key, "")
 
     try:
-        date = parsedate_to_datetime(h("Date")) if h("Date") else None
-    except Exception:
-        date = None
+        infos = tuple(attachment_infos(msg))
+    except RecursionError:
+        infos = ()
+    try:
+        body = _body_text(msg)
+    except RecursionError:
+        body = ""
     return ParsedMessage(
-        message_id=h("Message-ID").strip() or None, date=date, from_=h("From"), to=h("To"),
-        cc=h("Cc"), subject=h("Subject"), in_reply_to=h("In-Reply-To").strip() or None,
-        references=tuple(h("References").split()), has_attachments=False,
+        message_id=hdr.first_msgid(get("message-id")),
+        date=hdr.parse_date(get("date")),
+        from_=hdr.decode_addresses(get("from")),
+        to=hdr.decode_addresses(get("to")),
+        cc=hdr.decode_addresses(get("cc")),
+        subject=hdr.decode_header_value(get("subject")),
+        in_reply_to=hdr.first_msgid(get("in-reply-to")),
+        references=hdr.msgid_list(get("references")),
+        has_attachments=bool(infos),
+        body_text=body,
+        attachments=infos,
     )
+
+
+def _body_text(msg: mime.Message) -> str:
+    chunks: list[str] = []
+    size = 0
+    for kind, part in mime.body_pieces(msg):
+        if kind == "embedded":
+            continue  # the attached message's own text follows as the next pieces
+        text = mime.part_text(part, limit=_PART_BYTES_LIMIT)
+        if kind == "html":
+            text = strip_html(text)
+        chunks.append(text)
+        size += len(text)
+        if size >= BODY_TEXT_LIMIT:
+            break
+    body = clean_text("\n".join(chunks))
+    return body[:BODY_TEXT_LIMIT]
+
+
+_HIDDEN_OPEN = re.compile(r"<!--|<(script|style|head|title)\b", re.I)
+_BLOCK = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|/table|hr)\b[^<>]*>", re.I)
+_TAG = re.compile(r"<[^<>]{0,4096}>")
+_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+_LINES = re.compile(r"\n\s*\n+")
+
+
+def _drop_hidden(text: str) -> str:
+    """Remove comments and script/style/head/title elements in linear time (an unclosed
+    one hides the rest of the document, as a browser would)."""
+    if "<" not in text:
+        return text
+    lower = text.lower()
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = _HIDDEN_OPEN.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:m.start()])
+        if m.group(1) is None:
+            end = lower.find("-->", m.end())
+            if end < 0:
+                break
+            pos = end + 3
+        else:
+            end = lower.find("</" + m.group(1).lower(), m.end())
+            if end < 0:
+                break
+            close = lower.find(">", end)
+            pos = len(text) if close < 0 else close + 1
+    return " ".join(out)
+
+
+def strip_html(text: str) -> str:
+    """HTML reduced to plain words for searching (fast, linear time; not for display)."""
+    text = _drop_hidden(text)
+    text = _BLOCK.sub("\n", text)
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = _SPACES.sub(" ", text)
+    return _LINES.sub("\n\n", text).strip()
