@@ -78,7 +78,7 @@ class Dovecot:
         cert, key = make_cert(root)
         self = cls(root=root, ports=ports, ca_file=cert, run_as=run_as, capabilities=capabilities)
         (root / "users").write_text("")
-        for sub in ("base", "state", "homes", "rawlog"):
+        for sub in ("base", "state", "homes", "rawlog", "users.d"):
             (root / sub).mkdir()
         self._write_conf(cert, key, quota_mb, extra_conf)
         if run_as:
@@ -141,11 +141,11 @@ mail_plugins = $mail_plugins quota
 pop3_uidl_format = %08Xu%08Xv
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {r}/users
+  args = scheme=PLAIN username_format=%u {r}/users.d/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {r}/users
+  args = username_format=%u {r}/users.d/%u
 }}
 namespace inbox {{
   inbox = yes
@@ -254,8 +254,12 @@ plugin {{
         pw = pwd.getpwnam(user)
         if self.run_as:
             os.chown(home, pw.pw_uid, pw.pw_gid)
+        line = f"{name}:{{PLAIN}}{password}:{pw.pw_uid}:{pw.pw_gid}::{home}::\n"
         with open(self.root / "users", "a") as fh:
-            fh.write(f"{name}:{{PLAIN}}{password}:{pw.pw_uid}:{pw.pw_gid}::{home}::\n")
+            fh.write(line)
+        # One passwd-file per user: Dovecot re-reads a passwd-file at most once per second,
+        # so users added to one shared file within a second of a login stayed unknown.
+        (self.root / "users.d" / name).write_text(line)
         self.users.add(name)
         return name
 
