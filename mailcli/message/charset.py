@@ -51,7 +51,7 @@ def codec_for(label: str | None) -> str | None:
     if not getattr(info, "_is_text_encoding", True):
         return None
     try:
-        b"abc".decode(info.name)
+        b"".decode(info.name)
     except Exception:
         return None
     return info.name
