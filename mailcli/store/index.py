@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from mailcli.errors import NotFoundError, UsageError
 from mailcli.message.parse import ParsedMessage
-from mailcli.model import Envelope, Flags, FolderRole, FolderSummary
+from mailcli.model import Envelope, Flag, Flags, FolderRole, FolderSummary
 from mailcli.store.maildir import flags_to_letters, letters_to_flags
 
 ENVELOPE_COLUMNS = ("m.id, m.account, m.folder, m.uid, m.uidl, m.message_id, m.date, m.from_,"
@@ -96,14 +96,15 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
     cur = conn.execute(
         "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
         " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
-        " has_attachments, partial, added_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " has_attachments, partial, added_at, seen)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (id, account, folder, uid, uidl, filename, flags_to_letters(flags),
          None if synced_flags is None else flags_to_letters(synced_flags),
          parsed.message_id, _ts(parsed.date), parsed.from_ or "", parsed.to or "",
          parsed.cc or "", parsed.subject or "", parsed.in_reply_to,
          " ".join(parsed.references or ()), size, int(bool(parsed.has_attachments)),
-         int(partial), added_at if added_at is not None else time.time()))
+         int(partial), added_at if added_at is not None else time.time(),
+         int(Flag.SEEN in flags)))
     new_id = int(cur.lastrowid or 0)
     _insert_fts(conn, new_id, parsed)
     return new_id

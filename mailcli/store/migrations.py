@@ -45,8 +45,12 @@ M001_INITIAL = [
         has_attachments INTEGER NOT NULL DEFAULT 0,
         partial INTEGER NOT NULL DEFAULT 0,
         added_at REAL NOT NULL,
-        seen INTEGER GENERATED ALWAYS AS (instr(flags, 'S') > 0) VIRTUAL
+        seen INTEGER NOT NULL DEFAULT 0
     )""",
+    # `seen` mirrors flags (a plain column so that unread counts use a covering index)
+    """CREATE TRIGGER messages_seen_upd AFTER UPDATE OF flags ON messages BEGIN
+        UPDATE messages SET seen = (instr(NEW.flags, 'S') > 0) WHERE id = NEW.id;
+    END""",
     "CREATE INDEX ix_messages_folder_date ON messages (account, folder, date)",
     "CREATE INDEX ix_messages_folder_seen_date ON messages (account, folder, seen, date)",
     "CREATE UNIQUE INDEX ix_messages_folder_uid ON messages (account, folder, uid)"

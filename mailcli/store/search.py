@@ -246,6 +246,7 @@ def parse(text: str) -> Node:
 # ---------------------------------------------------------------------- compiler
 def fts_string(value: str) -> str:
     """An FTS5 string literal: the text stays text, whatever characters it holds."""
+    value = value.replace("\x00", " ")  # FTS5 reads C strings: a NUL would end the literal
     return '"' + value.replace('"', '""') + '"'
 
 

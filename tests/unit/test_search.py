@@ -1,0 +1,212 @@
+"""The search language: every operator against a small store, malformed queries with their
+column, and injection attempts that must stay plain text."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailcli.errors import UsageError
+from mailcli.model import Flag
+from mailcli.store import Store
+from mailcli.store.search import And, Not, Or, Term, fts_string, parse, to_sql
+
+MAILS = {
+    # key: (folder, from, to, cc, subject, body, date, flags, attachment)
+    "report": ("INBOX", "Alice Smith <alice@example.org>", "bob@example.org", "",
+               "Quarterly report", "Numbers for the quarter are attached", "2024-01-10",
+               {Flag.SEEN}, True),
+    "lunch": ("INBOX", "Carol <carol@example.net>", "bob@example.org", "dave@example.com",
+              "Lunch tomorrow?", "Shall we try the new café", "2024-02-01", set(), False),
+    "invoice": ("Archive/2023", "billing@shop.example", "bob@example.org", "",
+                "Invoice 2023-17", "Your invoices: total 12 EUR", "2023-12-31",
+                {Flag.SEEN, Flag.FLAGGED}, True),
+    "list": ("Lists/python", "Alice Smith <alice@example.org>", "python-dev@python.org", "",
+             "Re: PEP draft", "I think the report is fine. or not", "2024-03-05", set(),
+             False),
+}
+
+
+def _raw(frm: str, to: str, cc: str, subject: str, body: str, day: str, attach: bool) -> bytes:
+    y, m, d = (int(x) for x in day.split("-"))
+    import email.utils
+    from datetime import datetime, timezone
+    date = email.utils.format_datetime(datetime(y, m, d, 12, 0, tzinfo=timezone.utc))
+    head = f"From: {frm}\r\nTo: {to}\r\n" + (f"Cc: {cc}\r\n" if cc else "") + \
+        f"Subject: {subject}\r\nDate: {date}\r\nMessage-ID: <{abs(hash(subject))}@x>\r\n"
+    if not attach:
+        return (head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n").encode()
+    return (head + 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            f"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+            "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;"
+            ' filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n'
+            ).encode()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory):
+    s = Store(tmp_path_factory.mktemp("search") / "data")
+    ids = {}
+    for key, (folder, frm, to, cc, subject, body, day, flags, attach) in MAILS.items():
+        account = "home" if key == "list" else "work"
+        ids[key] = s.deliver(account, folder, _raw(frm, to, cc, subject, body, day, attach),
+                             flags=flags, fsync=False)
+    s.ids = ids  # type: ignore[attr-defined]
+    yield s
+    s.close()
+
+
+def hits(store: Store, query: str) -> set[str]:
+    by_id = {v: k for k, v in store.ids.items()}  # type: ignore[attr-defined]
+    return {by_id[e.id] for e in store.search(query, limit=100)}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("from:alice", {"report", "list"}),
+    ("from:alice@example.org", {"report", "list"}),
+    ('from:"Alice Smith"', {"report", "list"}),
+    ("to:python-dev", {"list"}),
+    ("to:dave", {"lunch"}),  # to: also searches Cc
+    ("cc:dave", {"lunch"}),
+    ("subject:quarterly", {"report"}),
+    ('subject:"quarterly report"', {"report"}),
+    ('"report quarterly"', set()),  # phrases keep word order
+    ("body:invoices", {"invoice"}),
+    ("body:quarter", {"report"}),  # words match as prefixes
+    ("invoic", {"invoice"}),
+    ("cafe", {"lunch"}),  # diacritics folded
+    ("report", {"report", "list"}),  # bare word: any field
+    ("folder:INBOX", {"report", "lunch"}),
+    ("folder:inbox", {"report", "lunch"}),
+    ("folder:Archive", {"invoice"}),  # and the folders below it
+    ("folder:Archive/2023", {"invoice"}),
+    ("account:home", {"list"}),
+    ("is:unread", {"lunch", "list"}),
+    ("is:read", {"report", "invoice"}),
+    ("is:flagged", {"invoice"}),
+    ("has:attachment", {"report", "invoice"}),
+    ("before:2024-01-01", {"invoice"}),
+    ("after:2024-02-01", {"lunch", "list"}),  # that day included
+    ("after:2024-01-01 before:2024-02-01", {"report"}),
+    ("alice report", {"report", "list"}),  # AND by default
+    ("alice AND subject:pep", {"list"}),
+    ("from:carol OR from:billing", {"lunch", "invoice"}),
+    ("alice -is:read", {"list"}),
+    ("alice NOT folder:INBOX", {"list"}),
+    ("-from:alice", {"lunch", "invoice"}),
+    ("(from:carol OR from:billing) is:flagged", {"invoice"}),
+    ("-(from:carol OR from:billing)", {"report", "list"}),
+    ("lunch or", {"lunch"}),  # lower-case 'or' is a word
+    ("nothingmatcheszzz", set()),
+])
+def test_operators(store: Store, query: str, expected: set[str]) -> None:
+    assert hits(store, query) == expected
+
+
+def test_results_are_paged_newest_first(store: Store) -> None:
+    page1 = store.search("bob", limit=2)
+    page2 = store.search("bob", limit=2, offset=2)
+    assert [e.subject for e in page1 + page2] == [
+        "Lunch tomorrow?", "Quarterly report", "Invoice 2023-17"]
+    assert [e.id for e in store.search("report", account="home")] == [store.ids["list"]]  # type: ignore[attr-defined]
+
+
+def test_parse_tree() -> None:
+    assert parse('a OR -b c') == Or((Term(None, "a", False, 1),
+                                    And((Not(Term(None, "b", False, 7)),
+                                         Term(None, "c", False, 9)))))
+    assert parse('from:"x y"') == Term("from", "x y", True, 1)
+    assert parse(r'"say \"hi\""') == Term(None, 'say "hi"', True, 1)
+
+
+@pytest.mark.parametrize("query, column, words", [
+    ("", 1, "empty query"),
+    ("   ", 1, "empty query"),
+    ("from:", 1, "needs a value"),
+    ("alice subject:", 7, "needs a value"),
+    ('subject:"unclosed', 9, "unterminated quote"),
+    ('a "b', 3, "unterminated quote"),
+    ("(a OR b", 1, "missing ')'"),
+    ("a (b (c)", 3, "missing ')'"),
+    ("a b)", 4, "unexpected ')'"),
+    ("()", 1, "empty parentheses"),
+    ("a OR", 3, "OR needs a term"),
+    ("OR a", 1, "unexpected OR"),
+    ("a OR OR b", 6, "OR needs a term"),
+    ("a AND", 3, "AND needs a term"),
+    ("a - b", 3, "'-' must be followed"),
+    ("a -", 3, "'-' must be followed"),
+    ("x NOT", 3, "needs a term"),
+    ("size:big", 1, "unknown field 'size:'"),
+    ("a http://example.org", 3, "unknown field 'http:'"),
+    ("is:purple", 1, "unknown is:purple"),
+    ("has:cat", 1, "unknown has:cat"),
+    ("before:2024-1-1", 8, "not YYYY-MM-DD"),
+    ("a after:2024-02-30", 9, "no such date"),
+    ('ab"c"', 3, "a quote must start"),
+])
+def test_malformed_queries_name_the_column(store: Store, query: str, column: int,
+                                           words: str) -> None:
+    with pytest.raises(UsageError) as info:
+        store.search(query)
+    assert f"column {column}" in info.value.message
+    assert words in info.value.message
+    assert info.value.hint
+
+
+INJECTIONS = [
+    "'; DROP TABLE messages; --",
+    "x' OR '1'='1",
+    'alice" OR "1"="1',
+    '"a" OR 1=1 --',
+    "subject:\"\" OR body:*",
+    "NEAR(alice bob)",
+    "from_:alice",
+    "{from_ subject}: alice",
+    "alice*",
+    "^alice",
+    "body:\"\\\" OR \\\"\"",
+    "messages_fts MATCH 'x'",
+    "rowid:1",
+    "a\x00b",
+    "\u202e\u0000\x1b[2J",
+]
+
+
+@pytest.mark.parametrize("query", INJECTIONS)
+def test_injection_attempts_stay_text(store: Store, query: str) -> None:
+    try:
+        results = store.search(query, limit=100)
+    except UsageError:
+        results = []
+    # never everything, never an SQL/FTS error, tables intact
+    assert len(results) < len(MAILS) or query == "alice*"
+    assert store.count() == len(MAILS)
+
+
+def test_fts_strings_quote_everything() -> None:
+    assert fts_string('a"b') == '"a""b"'
+    sql, params = to_sql('from:x"y" OR body:"a) OR (b"')  # quote after a word is an error
+    assert "?" in sql and 'x"y' not in sql
+    assert all(str(p).count('"') % 2 == 0 for p in params)
+
+
+def test_no_user_text_in_sql() -> None:
+    sql, params = to_sql("from:evil' subject:\"); DROP\" folder:x'y account:z before:2024-01-01")
+    for fragment in ("evil", "DROP", "x'y", "z"):
+        assert fragment not in sql
+    assert sql.count("?") == len(params)
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_either_searches_or_is_a_usage_error(store: Store, query: str) -> None:
+    try:
+        store.search(query, limit=5)
+    except UsageError as exc:
+        assert "column" in exc.message
+    except sqlite3.Error as exc:  # pragma: no cover - the failure we guard against
+        pytest.fail(f"SQLite error for {query!r}: {exc}")
