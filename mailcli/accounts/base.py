@@ -73,7 +73,11 @@ class Account(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        """Log out politely (POP3: QUIT, which commits deletions). Never raises."""
+        """Log out politely. Never raises.
+
+        POP3: QUIT *without* committing — if DELEs are pending and pop_commit() was not
+        called, RSET is sent first, so deletions happen only through pop_commit().
+        """
 
     def __enter__(self) -> "Account":
         self.connect()
@@ -134,9 +138,9 @@ class Account(ABC):
         """What changed since a known (uidvalidity, modseq).
 
         With QRESYNC: one SELECT (QRESYNC ...) returning changed flags and VANISHED.
-        With CONDSTORE: SELECT + FETCH 1:* (FLAGS) (CHANGEDSINCE modseq); expunges are
-        not reported (vanished empty, full False) unless the count says some happened,
-        in which case a full scan is returned (full True).
+        With CONDSTORE only: one SELECT when HIGHESTMODSEQ has not moved (nothing changed;
+        expunges raise HIGHESTMODSEQ too), else a full flag scan (full True), because
+        CONDSTORE alone cannot name expunged messages.
         Without either, or when uidvalidity/modseq is None or uidvalidity differs: a full
         flag scan (full True).
         """
@@ -146,7 +150,8 @@ class Account(ABC):
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:
         """Fetch raw messages (BODY.PEEK[], never setting \\Seen) in pipelined UID-range
-        batches, handing each to `sink` as it arrives. UIDs that vanished on the server
+        batches, handing each to `sink` as it arrives — each UID once, but not necessarily
+        in UID order (pipelined batches may interleave). UIDs that vanished on the server
         are skipped silently (the caller compares what it received)."""
         self._require(Capability.FLAGS)
         raise NotImplementedError
@@ -207,8 +212,9 @@ class Account(ABC):
         raise NotImplementedError
 
     def pop_delete(self, entries: Iterable[PopEntry]) -> None:
-        """POP3: DELE; takes effect only at QUIT (close()). A connection that dies
-        before QUIT deletes nothing."""
+        """POP3: DELE; takes effect only when pop_commit() sends QUIT and the server
+        confirms. close() without pop_commit() undoes them (RSET); a connection that
+        dies before QUIT deletes nothing."""
         self._require(Capability.POP3)
         raise NotImplementedError
 

@@ -43,6 +43,7 @@ _ROLES = {b"\\sent": FolderRole.SENT, b"\\drafts": FolderRole.DRAFTS, b"\\trash"
 _NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
 _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
                       re.I)
+_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)")
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
 
 
@@ -573,7 +574,8 @@ def _server_text(exc: BaseException) -> str:
     text = _one_line(exc)
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
-    return re.sub(r"^\w+ failed: ", "", text)
+    text = re.sub(r"^\w+ failed: ", "", text)
+    return _TIMING.sub("", text)   # Dovecot's "(0.001 + 0.000 secs)" noise
 
 
 def _one_line(exc: BaseException) -> str:

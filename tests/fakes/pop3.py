@@ -1,0 +1,148 @@
+"""FakePop3Server: a small stateful POP3 server for what Dovecot will not do on demand.
+
+Knobs: no CAPA (-ERR), no UIDL, no TOP, no PIPELINING, no USER (APOP only), -ERR for
+RETR of chosen messages, bare-LF line endings, a connection cut after a given RETR.
+Messages are given as raw bytes (CRLF lines); the server dot-stuffs them on the wire.
+`commands` records every command line received (PASS redacted) and `deleted` the
+message numbers removed at a confirmed QUIT."""
+from __future__ import annotations
+
+import hashlib
+import socket
+
+from tests.fakes.base import LoopbackServer
+
+PASSWORD = "fake-pa55"
+TIMESTAMP = "<1896.697170952@fake.test>"
+
+
+class FakePop3Server(LoopbackServer):
+    def __init__(self, messages: list[bytes], *, capa: bool = True, uidl: bool = True, top: bool = True,
+                 pipelining: bool = True, user_cmd: bool = True, retr_error: set[int] | None = None,
+                 bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD) -> None:
+        self.messages = list(messages)
+        self.capa, self.uidl, self.top, self.pipelining = capa, uidl, top, pipelining
+        self.user_cmd = user_cmd
+        self.retr_error = retr_error or set()
+        self.eol = b"\n" if bare_lf else b"\r\n"
+        self.cut_on_retr = cut_on_retr
+        self.password = password
+        self.commands: list[str] = []
+        self.deleted: set[int] = set()
+        super().__init__(self._serve)
+
+    def _serve(self, conn: socket.socket) -> None:
+        f = conn.makefile("rb")
+        eol = self.eol
+        out = conn.sendall
+
+        def ok(text: str = "") -> None:
+            out(b"+OK " + text.encode() + eol)
+
+        def err(text: str) -> None:
+            out(b"-ERR " + text.encode() + eol)
+
+        def multi(body: bytes) -> None:
+            lines = body.split(b"\r\n")
+            if lines and lines[-1] == b"":
+                lines.pop()
+            wire = b"".join((b"." + ln if ln.startswith(b".") else ln) + eol for ln in lines)
+            out(wire + b"." + eol)
+
+        ok("fake POP3 ready " + TIMESTAMP)
+        user = None
+        authed = False
+        marked: set[int] = set()
+        while True:
+            raw = f.readline()
+            if not raw:
+                return
+            line = raw.decode().rstrip("\r\n")
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            self.commands.append("PASS ********" if verb == "PASS" else line)
+            live = [n for n in range(1, len(self.messages) + 1) if n not in marked]
+
+            def number() -> int | None:
+                try:
+                    n = int(arg.split()[0])
+                except (ValueError, IndexError):
+                    return None
+                return n if n in live else None
+
+            if verb == "CAPA":
+                if not self.capa:
+                    err("unknown command")
+                    continue
+                caps = [b"CAPA"] + ([b"USER"] if self.user_cmd else []) + ([b"UIDL"] if self.uidl else []) \
+                    + ([b"TOP"] if self.top else []) + ([b"PIPELINING"] if self.pipelining else [])
+                out(b"+OK" + eol + b"".join(c + eol for c in caps) + b"." + eol)
+            elif verb == "USER" and self.user_cmd:
+                user = arg
+                ok()
+            elif verb == "PASS" and user is not None:
+                if arg == self.password:
+                    authed = True
+                    ok("logged in")
+                else:
+                    err("[AUTH] invalid password")
+            elif verb == "APOP":
+                name, _, digest = arg.partition(" ")
+                want = hashlib.md5((TIMESTAMP + self.password).encode()).hexdigest()
+                if digest == want:
+                    authed = True
+                    ok("logged in")
+                else:
+                    err("[AUTH] bad digest")
+            elif verb == "QUIT":
+                if authed:
+                    self.deleted |= marked
+                ok("bye")
+                return
+            elif not authed:
+                err("not authenticated")
+            elif verb == "STAT":
+                ok(f"{len(live)} {sum(len(self.messages[n - 1]) for n in live)}")
+            elif verb == "LIST":
+                out(b"+OK" + eol + b"".join(f"{n} {len(self.messages[n - 1])}".encode() + eol for n in live)
+                    + b"." + eol)
+            elif verb == "UIDL" and self.uidl:
+                if arg:
+                    n = number()
+                    ok(f"{n} uid-{n}") if n else err("no such message")
+                else:
+                    out(b"+OK" + eol + b"".join(f"{n} uid-{n}".encode() + eol for n in live) + b"." + eol)
+            elif verb == "TOP" and self.top:
+                n = number()
+                if n is None:
+                    err("no such message")
+                    continue
+                raw_msg = self.messages[n - 1]
+                end = raw_msg.find(b"\r\n\r\n")
+                ok()
+                multi(raw_msg if end < 0 else raw_msg[:end + 4])
+            elif verb == "RETR":
+                n = number()
+                if n is None or n in self.retr_error:
+                    err(f"message {arg} is unavailable")
+                    continue
+                if n == self.cut_on_retr:
+                    out(b"+OK" + eol + self.messages[n - 1][:10])
+                    conn.shutdown(socket.SHUT_RDWR)
+                    return
+                ok(f"{len(self.messages[n - 1])} octets")
+                multi(self.messages[n - 1])
+            elif verb == "DELE":
+                n = number()
+                if n is None:
+                    err("no such message")
+                else:
+                    marked.add(n)
+                    ok("marked")
+            elif verb == "RSET":
+                marked.clear()
+                ok()
+            elif verb == "NOOP":
+                ok()
+            else:
+                err("unknown command")

@@ -1,0 +1,252 @@
+"""ImapAccount against the real Dovecot fixture: the full server and `dovecot_minimal`
+(no MOVE/CONDSTORE/QRESYNC/UIDPLUS/QUOTA) run the same tests."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mailcli.accounts.base import Capability
+from mailcli.accounts.imap import ImapAccount, parse_uid_set, uid_set
+from mailcli.accounts.registry import open_account
+from mailcli.errors import NotFoundError, ProtocolError, UnsupportedError
+from mailcli.model import Flag, FolderRole
+from tests.fakes.accounts import dovecot_config
+from tests.servers.dovecot import PASSWORD, Dovecot
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.fixture(params=["full", "minimal"])
+def server(request: pytest.FixtureRequest) -> Dovecot:
+    return request.getfixturevalue("dovecot" if request.param == "full" else "dovecot_minimal")
+
+
+@pytest.fixture
+def user(server: Dovecot) -> str:
+    return server.add_user()
+
+
+def is_full(server: Dovecot) -> bool:
+    return server.capabilities is None
+
+
+def account(server: Dovecot, user: str, security: str = "tls") -> ImapAccount:
+    acc = open_account(dovecot_config(server, "imap", user, security), PASSWORD)
+    assert isinstance(acc, ImapAccount)
+    return acc
+
+
+def message(i: int, size: int = 300) -> bytes:
+    body = (f"line {i} " * 12 + "\r\n") * max(1, size // 100)
+    return (f"From: Sender {i} <s{i}@example.test>\r\nTo: r@example.test\r\n"
+            f"Subject: message {i} Grüße\r\nMessage-ID: <m{i}@example.test>\r\n"
+            f"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Transfer-Encoding: 8bit\r\n\r\n.leading dot\r\n{body}é\r\n").encode()
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_login_declares_capabilities(server: Dovecot, user: str, security: str) -> None:
+    with account(server, user, security) as acc:
+        caps = acc.capabilities
+        assert {Capability.FOLDERS, Capability.FLAGS, Capability.APPEND, Capability.IDLE} <= caps
+        assert Capability.POP3 not in caps
+        assert "IMAP4REV1" in acc.server_capabilities
+        extras = {Capability.CONDSTORE, Capability.QRESYNC, Capability.UIDPLUS, Capability.QUOTA}
+        assert (extras <= caps) if is_full(server) else not (extras & caps)
+        assert acc.atomic_move == is_full(server)
+
+
+def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:
+    with account(server, user) as acc:
+        acc.create_folder("Entwürfe/Größe")
+        acc.create_folder("日本")
+        folders = {f.name: f for f in acc.list_folders()}
+        assert folders["INBOX"].role is FolderRole.INBOX
+        assert folders["Sent"].role is FolderRole.SENT and folders["Trash"].role is FolderRole.TRASH
+        assert {"Entwürfe/Größe", "日本"} <= set(folders)
+        # the server holds the real names (doveadm speaks UTF-8), not our encoding
+        server.deliver(user, message(1), folder="日本")
+        listed = server.doveadm("mailbox", "list", "-u", user).split()
+        assert "Entwürfe/Größe" in listed and "日本" in listed
+        assert acc.folder_status("日本").messages == 1
+        got: dict[int, bytes] = {}
+        acc.fetch_messages("日本", acc.list_uids("日本"), lambda u, raw, fl: got.__setitem__(u, raw))
+        assert list(got.values()) == [message(1)]
+        acc.rename_folder("日本", "東京/日本")
+        acc.delete_folder("Entwürfe/Größe")
+        names = {f.name for f in acc.list_folders()}
+        assert "東京/日本" in names and "日本" not in names and "Entwürfe/Größe" not in names
+        with pytest.raises(NotFoundError) as ei:
+            acc.folder_status("Entwürfe/Größe")
+        assert ei.value.exit_code == 4 and "Entwürfe/Größe" in str(ei.value)
+        with pytest.raises(ProtocolError, match="already exists") as pe:
+            acc.create_folder("東京/日本")
+        assert "\n" not in str(pe.value) and "secs)" not in str(pe.value)
+
+
+def test_fetch_5000_messages_in_batches_byte_identical(server: Dovecot, user: str,
+                                                       record_property) -> None:  # noqa: ANN001
+    msgs = [message(i, 60_000 if i % 500 == 0 else 1_000 + (i % 7) * 400) for i in range(5000)]
+    server.seed(user, msgs)
+    expected = server.messages(user)
+    assert len(expected) == 5000
+    got: dict[int, bytes] = {}
+    order: list[int] = []
+
+    def sink(uid: int, raw: bytes, flags: frozenset[Flag]) -> None:
+        order.append(uid)
+        got[uid] = raw
+        assert Flag.SEEN not in flags
+
+    with account(server, user) as acc:
+        uids = acc.list_uids("INBOX")
+        assert uids == sorted(expected)
+        t0 = time.perf_counter()
+        acc.fetch_messages("INBOX", uids + [999_999], sink, batch_size=500)   # a vanished uid is skipped
+        elapsed = time.perf_counter() - t0
+    # pipelined batches may interleave (Dovecot runs them in parallel): each exactly once
+    assert sorted(order) == sorted(expected)
+    assert got == expected
+    assert all(not f for f in server.flags(user).values()), "BODY.PEEK must not set \\Seen"
+    mb = sum(map(len, got.values())) / 1e6
+    record_property("fetch_5000_seconds", round(elapsed, 3))
+    print(f"\nIMAP fetch ({'full' if is_full(server) else 'minimal'}): 5000 messages, {mb:.1f} MB "
+          f"in {elapsed:.2f} s = {5000 / elapsed:.0f} msgs/s")
+
+
+def test_flags_set_and_read_back(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(5)])
+    with account(server, user) as acc:
+        uids = acc.list_uids("INBOX")
+        acc.set_flags("INBOX", uids[:2], add=frozenset({Flag.SEEN, Flag.FLAGGED}))
+        acc.set_flags("INBOX", uids[1:2], remove=frozenset({Flag.FLAGGED}))
+        acc.set_flags("INBOX", uids[4:], add=frozenset({Flag.ANSWERED, Flag.DRAFT}))
+        remote = {r.uid: r for r in acc.fetch_flags("INBOX")}
+        assert remote[uids[0]].flags == {Flag.SEEN, Flag.FLAGGED}
+        assert remote[uids[1]].flags == {Flag.SEEN}
+        assert remote[uids[4]].flags == {Flag.ANSWERED, Flag.DRAFT}
+        assert remote[uids[2]].flags == frozenset() and remote[uids[2]].size and remote[uids[2]].size > 0
+        assert [r.uid for r in acc.fetch_flags("INBOX", uids[:2])] == uids[:2]
+        if is_full(server):
+            assert all(r.modseq for r in remote.values())
+            base = min(r.modseq for r in remote.values() if r.uid == uids[2])
+            changed = acc.fetch_flags("INBOX", changedsince=base)
+            assert {r.uid for r in changed} == {uids[0], uids[1], uids[4]}
+        st = acc.folder_status("INBOX")
+        assert st.messages == 5 and st.unseen == 3
+        assert (st.highestmodseq is not None) == is_full(server)
+    on_server = server.flags(user)
+    assert on_server[uids[0]] >= {"\\Seen", "\\Flagged"} and "\\Flagged" not in on_server[uids[1]]
+
+
+def test_copy_move_delete_append(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(6)])
+    expected = server.messages(user)
+    with account(server, user) as acc:
+        uids = acc.list_uids("INBOX")
+        acc.create_folder("Archive")
+        copied = acc.copy("INBOX", uids[:2], "Archive")
+        moved = acc.move("INBOX", uids[2:4], "Archive")
+        if is_full(server):
+            assert sorted(copied) == uids[:2] and sorted(moved) == uids[2:4]
+        archive = server.messages(user, "Archive")
+        assert sorted(archive.values()) == sorted(expected[u] for u in uids[:4])
+        for old, new in {**copied, **moved}.items():
+            assert archive[new] == expected[old]
+        assert server.uids(user) == uids[:2] + uids[4:]
+        # someone else's \Deleted message must survive our delete
+        server.flags_add(user, "INBOX", str(uids[5]), "\\Deleted")
+        acc.delete("INBOX", [uids[4]])
+        assert server.uids(user) == uids[:2] + ([uids[5]] if is_full(server) else [uids[4], uids[5]])
+        if not is_full(server):    # no UIDPLUS: ours stays marked rather than expunging theirs
+            assert "\\Deleted" in server.flags(user)[uids[4]]
+        raw = message(99)
+        new_uid = acc.append("Sent", raw, frozenset({Flag.SEEN}))
+        sent = server.messages(user, "Sent")
+        assert list(sent.values()) == [raw]
+        if is_full(server):
+            assert new_uid == next(iter(sent))
+        assert new_uid in (None, next(iter(sent)))
+        assert server.flags(user, "Sent")[next(iter(sent))] - {"\\Recent"} == {"\\Seen"}
+
+
+def test_quota(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i, 5000) for i in range(20)])
+    with account(server, user) as acc:
+        if not is_full(server):
+            assert Capability.QUOTA not in acc.capabilities
+            with pytest.raises(UnsupportedError):
+                acc.quota()
+            return
+        q = acc.quota()
+    assert q.account == "work" and q.limit_bytes == 1024 * 1024 * 1024
+    assert q.used_bytes is not None and q.used_bytes >= 20 * 5000 * 0.9
+    assert q.percent is not None and q.percent < 1
+
+
+def test_idle_wakes_on_new_message(server: Dovecot, user: str) -> None:
+    with account(server, user) as acc:
+        t0 = time.monotonic()
+        assert acc.idle("INBOX", 0.3) is False
+        assert time.monotonic() - t0 < 3
+        threading.Timer(0.3, server.deliver, args=(user, message(1))).start()
+        t0 = time.monotonic()
+        assert acc.idle("INBOX", 20) is True
+        assert time.monotonic() - t0 < 10
+        assert len(acc.list_uids("INBOX")) == 1     # the connection is usable after IDLE
+
+
+def _commands(rawlog: Path) -> list[str]:
+    """The verbs a session sent, from Dovecot's rawlog (lines: "<time> <tag> <VERB> ...")."""
+    verbs = []
+    for f in sorted(rawlog.glob("*.in")):
+        for line in f.read_bytes().decode("utf-8", "replace").splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[1] not in ("+", "*", "DONE"):
+                verb = parts[2].upper()
+                verbs.append(verb + (" " + parts[3].upper() if verb == "UID" and len(parts) > 3 else ""))
+    return verbs
+
+
+def test_changes_since_reports_only_changes(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(50)])
+    uids = server.uids(user)
+    with account(server, user) as acc:
+        st = acc.folder_status("INBOX")
+        first = acc.changes_since("INBOX", None, None)
+        assert first.full and len(first.changed) == 50
+    rawlog = server.start_rawlog(user)
+    with account(server, user) as acc:
+        quiet = acc.changes_since("INBOX", st.uidvalidity, st.highestmodseq)
+    session = _commands(rawlog)
+    if is_full(server):
+        assert quiet.changed == () and quiet.vanished == () and not quiet.full
+        # a no-change resync is one SELECT (QRESYNC ...) after login: O(1) commands
+        assert session.count("SELECT") == 1 and not any(v.startswith(("UID", "FETCH", "STATUS")) for v in session)
+        assert session == ["ENABLE", "LIST", "SELECT", "LOGOUT"], session
+    else:
+        assert quiet.full and len(quiet.changed) == 50
+    server.flags_add(user, "INBOX", str(uids[1]), "\\Flagged")
+    server.expunge(user, "INBOX", f"{uids[2]},{uids[3]}")
+    with account(server, user) as acc:
+        ch = acc.changes_since("INBOX", st.uidvalidity, st.highestmodseq)
+    if is_full(server):
+        assert not ch.full
+        assert [(r.uid, r.flags) for r in ch.changed] == [(uids[1], {Flag.FLAGGED})]
+        assert ch.vanished == (uids[2], uids[3])
+        assert ch.status.messages == 48 and ch.status.highestmodseq and ch.status.highestmodseq > st.highestmodseq
+        with account(server, user) as acc:   # a different UIDVALIDITY means: start over
+            assert acc.changes_since("INBOX", st.uidvalidity + 1, st.highestmodseq).full
+    else:
+        assert ch.full and {r.uid for r in ch.changed} == set(uids) - {uids[2], uids[3]}
+        assert next(r for r in ch.changed if r.uid == uids[1]).flags == {Flag.FLAGGED}
+
+
+def test_uid_set_helpers() -> None:
+    assert uid_set([5, 1, 2, 3, 7, 8, 10]) == "1:3,5,7:8,10"
+    assert parse_uid_set("1:3,7,9:8") == [1, 2, 3, 7, 8, 9]
+    assert parse_uid_set("5:*", below=8) == [5]
+    assert parse_uid_set("1:4294967295", below=4) == [1, 2, 3]
