@@ -1,0 +1,95 @@
+"""Service core: the configured mailcli (config, data dir), the store, passwords and
+account connections. The other service modules add behaviour as mixins."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailcli import paths
+from mailcli.config import Config, load_config
+from mailcli.config.credentials import resolve_password
+from mailcli.config.schema import AccountConfig
+
+if TYPE_CHECKING:
+    from mailcli.accounts.base import Account
+    from mailcli.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceCore:
+    """Config, data dir, store and connections. Thread-safe for the TUI's workers."""
+
+    def __init__(self, config: Config, data_dir: Path,
+                 prompt: Callable[[str], str] | None = None) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.prompt = prompt
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._passwords: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
+             prompt: Callable[[str], str] | None = None):
+        """Load the config (flag > MAILCLI_CONFIG > default) and resolve the data dir."""
+        path = Path(config_path).expanduser() if config_path else paths.default_config_path()
+        config = load_config(path, must_exist=must_exist)
+        configured = str(config.general.data_dir) if config.general.data_dir else None
+        return cls(config, paths.default_data_dir(configured), prompt)
+
+    # ---------- accounts ----------
+    def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:
+        """The named accounts (NotFoundError for an unknown one), or all."""
+        if names:
+            return [self.config.account(n) for n in names]
+        return list(self.config.accounts.values())
+
+    def account_config(self, name: str) -> AccountConfig:
+        return self.config.account(name)
+
+    # ---------- store ----------
+    @property
+    def store(self) -> "Store":
+        with self._lock:
+            if self._store is None:
+                from mailcli.store import Store
+
+                self._store = Store(self.data_dir)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # ---------- connections ----------
+    def password(self, cfg: AccountConfig) -> str:
+        if cfg.name not in self._passwords:
+            self._passwords[cfg.name] = resolve_password(cfg.secret, cfg.name, self.prompt)
+        return self._passwords[cfg.name]
+
+    def smtp_password(self, cfg: AccountConfig) -> str:
+        assert cfg.smtp is not None
+        if cfg.smtp.secret == cfg.secret:
+            return self.password(cfg)
+        key = cfg.name + ".smtp"
+        if key not in self._passwords:
+            self._passwords[key] = resolve_password(cfg.smtp.secret, key, self.prompt)
+        return self._passwords[key]
+
+    def open_account(self, cfg: AccountConfig) -> "Account":
+        """A not-yet-connected Account for cfg (use it as a context manager)."""
+        from mailcli.accounts.registry import open_account
+
+        return open_account(cfg, self.password(cfg))
+
+    @contextmanager
+    def connected(self, name: str) -> Iterator["Account"]:
+        with self.open_account(self.account_config(name)) as account:
+            yield account
