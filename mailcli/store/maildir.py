@@ -26,9 +26,10 @@ Durability (the fsync policy)
     ``new/`` (no flags) or ``cur/`` (with flags) and, with ``fsync=True``, fsyncs the
     target directory so the rename itself survives a power loss. Use that where a server
     copy will be deleted (POP3). Inside ``with maildir.batch():`` every file is still
-    fsynced but the directory fsync is deferred and done once per touched directory when
-    the batch ends. A crash at any point leaves at most a stray file in ``tmp/`` (never a
-    partial file in ``cur/``/``new/``); :meth:`Maildir.clean_tmp` removes those.
+    fsynced before its rename, but the fsyncs, renames and one fsync per touched directory
+    run together when the batch ends (see :func:`batch`). A crash at any point leaves at
+    most a stray file in ``tmp/`` (never a partial file in ``cur/``/``new/``);
+    :meth:`Maildir.clean_tmp` removes those.
 """
 from __future__ import annotations
 
@@ -127,9 +128,16 @@ def relpath_to_folder(relpath: str) -> str:
 
 
 # ----------------------------------------------------------------------- file names
+_HOST: tuple[int, str] | None = None
+
+
 def _safe_host() -> str:
-    host = socket.gethostname() or "localhost"
-    return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+    global _HOST
+    if _HOST is None or _HOST[0] != os.getpid():
+        host = socket.gethostname() or "localhost"
+        _HOST = (os.getpid(),
+                 host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054"))
+    return _HOST[1]
 
 
 _UID_RE = re.compile(r",U=(\d+)")
@@ -224,23 +232,52 @@ class MaildirEntry:
 
 
 _batch = threading.local()
+_created: set[str] = set()  # Maildirs known to exist (saves mkdir calls per delivery)
 
 
 @contextlib.contextmanager
 def batch() -> Iterator[None]:
-    """Defer this thread's directory fsyncs (of every Maildir) to the end of the block.
+    """Group this thread's deliveries (into any Maildir) for one durable flush at the end.
 
-    Files are still fsynced one by one; each directory touched is fsynced once on exit
-    (also when the block raises, so renames that happened are made durable). Nests.
+    Inside the block, :meth:`Maildir.deliver` writes ``tmp/<name>`` and returns the final
+    relative name at once; on a normal exit every pending file is fsynced, *then* renamed
+    into ``new/``/``cur/``, then each touched directory is fsynced once. The order per file
+    stays tmp -> fsync -> rename; the fsyncs simply run back to back, which lets the file
+    system merge their journal commits (3-5x faster than interleaving them with writes).
+    A message delivered in a batch is readable once the batch ends. If the block raises,
+    the pending tmp files are removed and nothing reaches ``new/``/``cur/``. Nests.
     """
     if getattr(_batch, "dirty", None) is not None:
         yield
         return
     _batch.dirty = set()
+    _batch.pending = []
     try:
         yield
+    except BaseException:
+        for tmp, _final, _fsync in _batch.pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    else:
+        pending = _batch.pending
+        try:
+            for tmp, _final, fsync in pending:
+                if fsync:
+                    fd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            for tmp, final, _fsync in pending:
+                os.rename(tmp, final)
+        except BaseException:
+            for tmp, _final, _fsync in pending:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
     finally:
-        dirty, _batch.dirty = _batch.dirty, None
+        dirty, _batch.dirty, _batch.pending = _batch.dirty, None, None
         for d in sorted(dirty):
             with contextlib.suppress(FileNotFoundError):
                 fsync_dir(d)
@@ -254,8 +291,12 @@ class Maildir:
 
     # -- layout
     def create(self) -> None:
+        key = str(self.path)
+        if key in _created and os.path.isdir(key + "/tmp"):
+            return
         for sub in _SUBDIRS:
             (self.path / sub).mkdir(parents=True, exist_ok=True)
+        _created.add(key)
 
     def exists(self) -> bool:
         return all((self.path / sub).is_dir() for sub in ("cur", "new"))
@@ -281,14 +322,19 @@ class Maildir:
         """
         self.create()
         base = new_base(uid, uidl)
+        if flags:
+            rel = "cur/" + MaildirName(base, frozenset(flags), "", True).filename()
+        else:
+            rel = "new/" + base
         tmp = self.path / "tmp" / base
+        pending = getattr(_batch, "pending", None)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             view = memoryview(raw)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            if fsync:
+            if fsync and pending is None:
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -296,10 +342,10 @@ class Maildir:
                 os.unlink(tmp)
             raise
         os.close(fd)
-        if flags:
-            rel = "cur/" + MaildirName(base, frozenset(flags), "", True).filename()
-        else:
-            rel = "new/" + base
+        if pending is not None:  # inside batch(): fsync + rename when the batch ends
+            pending.append((tmp, self.path / rel, fsync))
+            self._synced_dir(self.path / rel.split("/")[0], fsync)
+            return rel
         try:
             os.rename(tmp, self.path / rel)
         except BaseException:

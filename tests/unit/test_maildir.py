@@ -259,3 +259,18 @@ def test_notmuch_reads_the_cache_and_its_flag_changes_are_detected(tmp_path: Pat
     assert store.get(ids[0]).flags == {Flag.FLAGGED, Flag.SEEN}
     assert {i: hashlib.sha256(store.read_raw(i)).hexdigest() for i in ids} == hashes
     store.close()
+
+
+def test_batch_renames_after_all_files_are_written_and_cleans_up_on_error(tmp_path: Path) -> None:
+    md = Maildir(tmp_path / "INBOX")
+    with md.batch():
+        rels = [md.deliver(b"m%d" % i, {Flag.SEEN} if i % 2 else ()) for i in range(6)]
+        assert list((md.path / "cur").iterdir()) == [] and list((md.path / "new").iterdir()) == []
+        assert len(list((md.path / "tmp").iterdir())) == 6
+    assert [md.read(r) for r in rels] == [b"m%d" % i for i in range(6)]
+    assert list((md.path / "tmp").iterdir()) == []
+    with pytest.raises(KeyError):
+        with md.batch():
+            md.deliver(b"lost")
+            raise KeyError("connection dropped")
+    assert len(list(md.entries())) == 6 and list((md.path / "tmp").iterdir()) == []
