@@ -128,6 +128,10 @@ class Store:
 
     def path(self, id: int) -> Path:
         """Absolute path of a message's file (NotFoundError if unknown or gone)."""
+        r = index.row(self.db.conn(), id)
+        md = self.maildir(r.account, r.folder)
+        if (md.path / r.filename).exists():  # the common case takes no write lock
+            return md.path / r.filename
         with self.db.write() as conn:
             r = index.row(conn, id)
             md = self.maildir(r.account, r.folder)

@@ -310,3 +310,29 @@ def test_closed_store_closes_connections(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(sqlite3.ProgrammingError):
         conn.execute("SELECT 1")
+
+
+def test_reads_do_not_wait_for_a_writer_batch(store: Store) -> None:
+    i = store.deliver("work", "INBOX", msg(1), uid=1)
+    inside, release = threading.Event(), threading.Event()
+
+    def long_batch() -> None:
+        with store.batch():
+            store.deliver("work", "INBOX", msg(2), uid=2)
+            inside.set()
+            release.wait(30)
+
+    t = threading.Thread(target=long_batch)
+    t.start()
+    assert inside.wait(10)
+    try:
+        import time
+        start = time.monotonic()
+        assert store.read_raw(i) == msg(1)
+        assert [e.id for e in store.list_envelopes("work", "INBOX")] == [i]  # not committed yet
+        assert store.search("message") and store.count("work", "INBOX") == 1
+        assert time.monotonic() - start < 1.0
+    finally:
+        release.set()
+        t.join(30)
+    assert store.count("work", "INBOX") == 2
