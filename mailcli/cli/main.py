@@ -7,7 +7,6 @@ imports mailcli.service inside its callbacks (start-up stays under 100 ms).
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from typing import Any
 
@@ -22,9 +21,9 @@ COMMANDS = {
     "fetch": "mailcli.cli.commands.fetch:fetch",
     "folders": "mailcli.cli.commands.read:folders",
     "list": "mailcli.cli.commands.read:list_",
-    "show": "mailcli.cli.commands.read:show",
+    "show": "mailcli.cli.commands.show:show",
     "search": "mailcli.cli.commands.read:search",
-    "attachments": "mailcli.cli.commands.read:attachments",
+    "attachments": "mailcli.cli.commands.show:attachments",
     "flag": "mailcli.cli.commands.change:flag",
     "move": "mailcli.cli.commands.change:move",
     "delete": "mailcli.cli.commands.change:delete",
@@ -38,7 +37,16 @@ COMMANDS = {
 }
 
 
+class CommandLoadError(MailcliError):
+    """A command's module is missing or broken: an incomplete installation."""
+
+    title = "Broken installation"
+
+
 class LazyGroup(click.Group):
+    """Commands are imported only when they run or when --help lists them. A command whose
+    module cannot be imported is an error (never a silently missing command)."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -49,10 +57,24 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         try:
             return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            if os.environ.get("MAILCLI_STRICT_COMMANDS"):
-                raise
-            return None
+        except (ImportError, AttributeError) as exc:
+            raise CommandLoadError(f"command {name!r} cannot be loaded: {exc}",
+                                   "the installation is incomplete; reinstall mailcli") from exc
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            try:
+                cmd = self.get_command(ctx, name)
+            except CommandLoadError:
+                rows.append((name, "(cannot be loaded: broken installation)"))
+                continue
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 class Settings:
@@ -70,7 +92,7 @@ class Settings:
             from mailcli.cli.logging import setup_logging
             from mailcli.service import Service
 
-            self._service = Service.open(self.config_path)
+            self._service = Service.open(self.config_path, prompt=_tty_prompt())
             setup_logging(self._service.data_dir, self.verbose, self.debug)
         return self._service
 
@@ -109,9 +131,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("mailcli: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except click.UsageError as exc:
+        # click's parse errors, as one line like every other error, exit 2
+        path = exc.ctx.command_path if exc.ctx is not None else "mailcli"
+        _say_error(exc.format_message(), f"see '{path} --help'")
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
-        # usage errors: click's own formatting, exit 2
-        exc.show()
+        _say_error(exc.format_message(), None)
         sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
@@ -123,6 +149,17 @@ def main(argv: list[str] | None = None) -> None:
                    "run again with --debug for the traceback, and please report it")
         sys.exit(int(ExitCode.PARTIAL))
     sys.exit(int(rv or 0))
+
+
+def _tty_prompt() -> Any:
+    """A hidden password prompt, only when a person is at the terminal (never under cron)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def prompt(text: str) -> str:
+        return click.prompt(text, hide_input=True, default="", show_default=False, err=True)
+
+    return prompt
 
 
 def _say_error(message: str, hint: str | None) -> None:

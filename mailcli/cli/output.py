@@ -31,3 +31,13 @@ def width() -> int:
 
 def style(text: str, **kw: Any) -> str:
     return click.style(text, **kw) if use_colour() else text
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (never on stdout, which carries data only)."""
+    click.echo(style(f"mailcli: warning: {message}", fg="yellow"), err=True)
+
+
+def note(message: str) -> None:
+    """Information for a human on stderr (e.g. "nothing to show")."""
+    click.echo(message, err=True)

@@ -1,7 +1,211 @@
-"""Reading the local cache (no network): folders, list, show, search, attachments,
-message references, index rebuild. (Owned by the CLI issue.)"""
+"""Reading the local cache (no network): message references, folders, list, count, search,
+show (which marks the message seen locally; the next fetch pushes it), raw bytes,
+attachments, and the index rebuild. (Owned by the CLI issue.)
+
+Everything here works offline from mailcli.store; message text goes through
+mailcli.message (render_text, list_attachments, save_attachments), which returns
+terminal-safe strings for display.
+"""
 from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailcli.errors import NotFoundError, UsageError
+from mailcli.model import AttachmentInfo, Envelope, Flag, FolderSummary
+
+if TYPE_CHECKING:
+    from mailcli.config.schema import AccountConfig
+    from mailcli.store import RebuildReport, Store
+
+logger = logging.getLogger(__name__)
+
+_INT_REF = re.compile(r"^\d+$")
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """A message prepared for reading: `text` and `headers` are terminal-safe; `html` is
+    the decoded HTML source (unsanitized: escape it before display); `partial` means only
+    the headers are cached (POP3 over max_message_size)."""
+
+    envelope: Envelope
+    text: str
+    html: str | None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    partial: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        """SPEC.md `show --json`: the envelope plus text, html, attachments, headers."""
+        doc = self.envelope.to_json()
+        doc.update({
+            "text": self.text,
+            "html": self.html,
+            "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                             "size": a.size} for a in self.attachments],
+            "headers": [{"name": n, "value": v} for n, v in self.headers],
+            "partial": self.partial,
+        })
+        return doc
 
 
 class ReadingMixin:
-    pass
+    """Offline reads over the store. Needs ServiceCore's `store` and `account_config`."""
+
+    store: "Store"
+
+    if TYPE_CHECKING:
+        def account_config(self, name: str) -> AccountConfig: ...
+
+    # ------------------------------------------------------------------ references
+    def resolve(self, ref: str | int) -> Envelope:
+        """The cached message a reference names.
+
+        Args:
+            ref: the integer id shown by `list`/`search`, or ``ACCOUNT:FOLDER:UID`` (the
+                folder may itself contain ':'; for POP3 the UID is the server's UIDL).
+        Raises:
+            NotFoundError: no such message (exit 4). UsageError: not a reference (exit 2).
+        """
+        if isinstance(ref, int):
+            return self.store.get(ref)
+        text = ref.strip()
+        if _INT_REF.match(text):
+            return self.store.get(int(text))
+        account, sep, rest = text.partition(":")
+        folder, sep2, uid = rest.rpartition(":")
+        if not (sep and sep2 and account and folder and uid):
+            raise UsageError(f"bad message reference {ref!r}",
+                             hint="use the id shown by `mailcli list`, or ACCOUNT:FOLDER:UID")
+        self.account_config(account)  # unknown account -> NotFoundError naming the accounts
+        if uid.isdigit():
+            found = self.store.id_by_uid(account, folder, int(uid))
+            if found is not None:
+                return self.store.get(found)
+        entry = self.store.pop_ledger(account).get(uid)
+        if entry is not None and entry.message is not None and entry.local_present:
+            env = self.store.get(entry.message)
+            if env.folder == folder:
+                return env
+        raise NotFoundError(f"no cached message {account}:{folder}:{uid}",
+                            hint="run `mailcli fetch` first, or see `mailcli list`")
+
+    def resolve_many(self, refs: list[str]) -> list[Envelope]:
+        """Resolve every reference before anything is changed (all or nothing)."""
+        if not refs:
+            raise UsageError("no message given", hint="pass one or more ids from `mailcli list`")
+        seen: dict[int, Envelope] = {}
+        for ref in refs:
+            env = self.resolve(ref)
+            seen.setdefault(env.id, env)
+        return list(seen.values())
+
+    # --------------------------------------------------------------------- folders
+    def folders(self, account: str | None = None) -> list[FolderSummary]:
+        """Every cached folder with total and unread counts (INBOX first per account)."""
+        if account is not None:
+            self.account_config(account)
+        return self.store.folder_summaries(account)
+
+    def _check_folder(self, account: str | None, folder: str | None) -> None:
+        if folder is None:
+            return
+        if not any(s.folder == folder for s in self.store.folder_summaries(account)):
+            where = f" in account {account!r}" if account else ""
+            raise NotFoundError(f"no folder {folder!r}{where}",
+                                hint="see `mailcli folders` for the cached folders")
+
+    # ----------------------------------------------------------------- envelopes
+    def list_envelopes(self, account: str | None = None, folder: str | None = None,
+                       unread: bool = False, limit: int = 50, offset: int = 0) -> list[Envelope]:
+        """One page of envelopes, newest first (reads only the rows asked for).
+
+        Raises:
+            NotFoundError: unknown account or folder. UsageError: negative limit/offset.
+        """
+        if limit < 0 or offset < 0:
+            raise UsageError("limit and offset must not be negative")
+        if account is not None:
+            self.account_config(account)
+        self._check_folder(account, folder)
+        return self.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
+                                         offset=offset)
+
+    def count(self, account: str | None = None, folder: str | None = None,
+              unread: bool = False) -> int:
+        """How many cached messages match (for paging and the TUI's scroll bar)."""
+        if account is not None:
+            self.account_config(account)
+        return self.store.count(account, folder, unread_only=unread)
+
+    def search(self, query: str, limit: int = 50, offset: int = 0) -> list[Envelope]:
+        """Envelopes matching the SPEC.md search language, newest first.
+
+        Raises:
+            UsageError: a malformed query, naming the column of the problem.
+        """
+        if limit < 0 or offset < 0:
+            raise UsageError("limit and offset must not be negative")
+        return self.store.search(query, limit=limit, offset=offset)
+
+    # --------------------------------------------------------------------- reading
+    def raw(self, ref: str | int) -> bytes:
+        """The message exactly as the server sent it."""
+        return self.store.read_raw(self.resolve(ref).id)
+
+    def show(self, ref: str | int, mark_seen: bool = True, *, prefer_html: bool = False,
+             all_headers: bool = False) -> ShownMessage:
+        """Render a message for reading and (by default) mark it seen locally.
+
+        The seen flag is a local flag change like any other: the next fetch pushes it.
+        Args:
+            prefer_html: render the HTML part (to text) even when a text part exists.
+            all_headers: every header field, not just Date/From/To/Cc/Reply-To/Subject.
+        """
+        from mailcli.message.render import headers_for_display, render_text
+
+        env = self.resolve(ref)
+        raw = self.store.read_raw(env.id)
+        rendered = render_text(raw, prefer_html=prefer_html)
+        headers = headers_for_display(raw, all_headers=True) if all_headers else rendered.headers
+        if mark_seen:
+            env = self.mark_seen(env.id)
+        return ShownMessage(envelope=env, text=rendered.text, html=rendered.html,
+                            headers=headers, attachments=list(rendered.attachments),
+                            partial=env.partial)
+
+    def mark_seen(self, ref: str | int) -> Envelope:
+        """Set the seen flag locally (pushed at the next fetch); returns the envelope."""
+        env = self.resolve(ref)
+        if Flag.SEEN in env.flags:
+            return env
+        self.store.set_flags(env.id, env.flags | {Flag.SEEN})
+        return self.store.get(env.id)
+
+    def attachments(self, ref: str | int) -> list[AttachmentInfo]:
+        """The attachments of a message, numbered from 1 in document order."""
+        from mailcli.message.attachments import list_attachments
+
+        return list_attachments(self.raw(ref))
+
+    def save_attachments(self, ref: str | int, dest: str | Path, force: bool = False,
+                         which: list[int] | None = None) -> list[Path]:
+        """Save attachments (all, or the 1-based numbers in `which`) into `dest`.
+
+        File names are sanitized and confined to `dest`; an existing file is an error
+        unless `force`. Returns the paths written.
+        """
+        from mailcli.message.attachments import save_attachments
+
+        return save_attachments(self.raw(ref), Path(dest), force=force, which=which)
+
+    # ----------------------------------------------------------------------- index
+    def rebuild_index(self) -> "RebuildReport":
+        """Re-derive the index from the Maildirs (ids, UIDs and sync state survive)."""
+        from mailcli.store import rebuild_index
+
+        return rebuild_index(self.store)

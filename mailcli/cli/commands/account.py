@@ -1,14 +1,21 @@
-"""`mailcli account add|list|test|password`."""
+"""`mailcli account add|list|test|password` (add lives in account_add.py)."""
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import click
 
-from mailcli.cli.output import emit_json, json_option, settings
+from mailcli.cli.commands.account_add import add
+from mailcli.cli.output import emit_json, json_option, settings, warn
 
 
 @click.group()
 def account() -> None:
     """Manage accounts: add, list, test, password."""
+
+
+account.add_command(add)
 
 
 @account.command("list")
@@ -24,7 +31,75 @@ def list_accounts(ctx: click.Context, as_json: bool) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo("no accounts configured (add one with 'mailcli account add')")
+        click.echo("no accounts configured (add one with 'mailcli account add')", err=True)
         return
     for r in rows:
         click.echo(f"{r['account']:<16} {r['protocol']:<5} {r['username']}@{r['host']}:{r['port']} ({r['security']})")
+
+
+@account.command("test")
+@click.argument("name")
+@json_option
+@click.pass_context
+def test_account(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Connect and log in; print capabilities, quota and folder count."""
+    from mailcli.message.sanitize import safe_line
+
+    info = _jsonable(settings(ctx).service().account_test(name))
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"{name}: login ok")
+    for key in ("protocol", "server", "folders"):
+        if key in info:
+            click.echo(f"  {key}: {safe_line(str(info[key]))}")
+    caps = info.get("capabilities") or []
+    click.echo("  capabilities: " + safe_line(" ".join(str(c) for c in caps)))
+    q = info.get("quota")
+    if isinstance(q, dict):
+        from mailcli.cli.envelopes import human_size
+
+        used, limit = q.get("used_bytes"), q.get("limit_bytes")
+        text = f"{human_size(used) if used is not None else '?'} of " \
+               f"{human_size(limit) if limit else 'no limit'}"
+        if q.get("messages") is not None:
+            text += f", {q['messages']} messages"
+        click.echo(f"  quota: {text}")
+    else:
+        click.echo("  quota: not reported by the server")
+
+
+@account.command("password")
+@click.argument("name")
+@click.pass_context
+def password(ctx: click.Context, name: str) -> None:
+    """Store an account's password in the system keyring.
+
+    The password is asked for twice and never echoed.
+    """
+    from mailcli.service import setup
+
+    cfg = settings(ctx).service().account_config(name)
+    if cfg.secret.command or cfg.secret.env:
+        source = "password_command" if cfg.secret.command else "password_env"
+        warn(f"account {name!r} takes its password from {source}; the keyring entry is used "
+             f"only once you remove that line")
+    secret = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True,
+                          err=True)
+    setup.store_keyring_password(cfg, secret)
+    click.echo(f"password for {name!r} stored in the system keyring", err=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        doc = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if hasattr(value, "percent"):
+            doc["percent"] = value.percent
+        return doc
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+        return value.value
+    return value

@@ -1,0 +1,152 @@
+"""`mailcli account add`: the set-up wizard. Every answer is also a flag, so that it can
+run without a terminal; whatever is missing is asked (on stderr, stdout stays quiet).
+POP3 accounts are asked explicitly whether mail stays on the server. The login is tested
+before anything is written (--no-test skips it); the config file keeps its existing
+content, and an existing account is never overwritten."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mailcli.cli.output import note
+from mailcli.errors import MailcliError, UsageError
+
+
+def _ask(text: str, **kw: Any) -> Any:
+    return click.prompt(text, err=True, **kw)
+
+
+@click.command()
+@click.option("--name", help="Account name (letters, digits, '.', '_', '-').")
+@click.option("--protocol", type=click.Choice(["imap", "pop3"]), help="imap or pop3.")
+@click.option("--host", help="Server host name.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Server port [default from protocol and security].")
+@click.option("--security", type=click.Choice(["tls", "starttls", "none"]),
+              help="tls (implicit), starttls, or none (loopback only).")
+@click.option("--tls-ca-file", type=click.Path(dir_okay=False, exists=True),
+              help="Also trust this CA / self-signed certificate.")
+@click.option("--username", help="Login name.")
+@click.option("--password-command", metavar="CMD", help="Command printing the password (e.g. 'pass show mail/work').")
+@click.option("--password-env", metavar="VAR", help="Environment variable holding the password.")
+@click.option("--keyring", "use_keyring", is_flag=True,
+              help="Store the password in the system keyring (asked for, hidden).")
+@click.option("--email", help="Your address for sending.")
+@click.option("--display-name", help="Your name for sending.")
+@click.option("--leave-on-server/--delete-after-download", "leave", default=None,
+              help="POP3: keep downloaded mail on the server, or delete it once stored here.")
+@click.option("--keep-days", type=click.IntRange(min=1),
+              help="POP3 with --leave-on-server: delete from the server N days after download.")
+@click.option("--smtp-host", help="SMTP server for sending (optional).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port [587 starttls, 465 tls].")
+@click.option("--smtp-security", type=click.Choice(["tls", "starttls", "none"]), help="SMTP security.")
+@click.option("--no-test", is_flag=True, help="Do not test the login before writing the config.")
+@click.pass_context
+def add(ctx: click.Context, **opts: Any) -> None:
+    """Add an account (a wizard; every answer is also a flag).
+
+    Asks what the flags do not say, tests the login, then adds the account to the
+    config file (keeping what is there; an existing account is never overwritten).
+    """
+    from mailcli.service import setup
+
+    settings = ctx.find_root().obj
+    path = setup.config_path(settings.config_path)
+    fields, smtp, password = _answers(opts, setup)
+    new = setup.prepare_account(path, opts["name"], fields, smtp)
+    if not opts["no_test"]:
+        try:
+            if password is None:
+                password = setup.resolve_password(new.account)
+            info = setup.check_login(new.account, password)
+        except MailcliError as exc:
+            raise _nothing_written(exc) from exc
+        note(f"login ok: {info['server']} ({info['folders']} folder"
+             f"{'s' if info['folders'] != 1 else ''})")
+    if password is not None and opts["use_keyring"]:
+        try:
+            setup.store_keyring_password(new.account, password)
+        except MailcliError as exc:
+            raise _nothing_written(exc) from exc
+    setup.save_account(new)
+    click.echo(f"added account {new.account.name!r} to {path}")
+    click.echo(f"fetch its mail with: mailcli fetch {new.account.name}")
+
+
+def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
+    """Fill in every missing answer by asking; returns (fields, smtp, keyring password)."""
+    sources = [k for k in ("password_command", "password_env", "use_keyring") if o[k]]
+    if len(sources) > 1:
+        raise UsageError("give only one of --password-command, --password-env, --keyring")
+    o["name"] = o["name"] or _ask("Account name", default="work")
+    o["protocol"] = o["protocol"] or _ask("Protocol", type=click.Choice(["imap", "pop3"]),
+                                          default="imap")
+    o["host"] = o["host"] or _ask("Server host name")
+    o["security"] = o["security"] or _ask("Security", type=click.Choice(["tls", "starttls", "none"]),
+                                          default="tls")
+    default = setup.default_port(o["protocol"], o["security"])
+    if o["port"] is None:
+        o["port"] = _ask("Port", type=click.IntRange(1, 65535), default=default)
+    o["username"] = o["username"] or _ask("User name")
+    if o["email"] is None:
+        guess = o["username"] if "@" in o["username"] else ""
+        o["email"] = _ask("Email address (blank: none)", default=guess, show_default=bool(guess)) or None
+    if o["display_name"] is None:
+        o["display_name"] = _ask("Your name (blank: none)", default="", show_default=False) or None
+    password = None
+    if not sources:
+        how = _ask("Password from: keyring, command (e.g. pass), or env variable",
+                   type=click.Choice(["keyring", "command", "env"]), default="keyring")
+        if how == "command":
+            o["password_command"] = _ask("Password command")
+        elif how == "env":
+            o["password_env"] = _ask("Environment variable")
+        else:
+            o["use_keyring"] = True
+    if o["use_keyring"]:
+        password = _ask(f"Password for {o['username']}", hide_input=True,
+                        confirmation_prompt=bool(o["no_test"]))
+    fields: dict[str, Any] = {
+        "protocol": o["protocol"], "host": o["host"],
+        "port": o["port"] if o["port"] != default else None, "security": o["security"],
+        "tls_ca_file": o["tls_ca_file"], "username": o["username"],
+        "password_command": o["password_command"], "password_env": o["password_env"],
+        "email": o["email"], "name": o["display_name"],
+    }
+    if o["protocol"] == "pop3":
+        _pop3_policy(o, fields)
+    elif o["leave"] is not None or o["keep_days"] is not None:
+        raise UsageError("--leave-on-server, --delete-after-download and --keep-days are for POP3")
+    return fields, _smtp(o), password
+
+
+def _pop3_policy(o: dict[str, Any], fields: dict[str, Any]) -> None:
+    leave = o["leave"]
+    if leave is None:
+        click.echo("POP3 normally deletes mail from the server once it is safely stored here.",
+                   err=True)
+        leave = click.confirm("Leave a copy of every message on the server?", default=False,
+                              err=True)
+    keep = o["keep_days"]
+    if keep is not None and not leave:
+        raise UsageError("--keep-days needs --leave-on-server")
+    if leave and keep is None and o["leave"] is None:
+        keep = _ask("Delete from the server after how many days? (0: never)",
+                    type=click.IntRange(min=0), default=0) or None
+    fields["leave_on_server"] = leave
+    fields["keep_days"] = keep
+
+
+def _smtp(o: dict[str, Any]) -> dict[str, Any] | None:
+    if not o["smtp_host"]:
+        return None
+    security = o["smtp_security"] or "starttls"
+    return {"host": o["smtp_host"], "port": o["smtp_port"], "security": security}
+
+
+def _nothing_written(exc: MailcliError) -> MailcliError:
+    hint = "nothing was written; fix the problem, or use --no-test to save the account anyway"
+    try:
+        return type(exc)(exc.message, hint=hint)
+    except TypeError:
+        return exc

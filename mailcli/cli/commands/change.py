@@ -1,0 +1,81 @@
+"""`mailcli flag`, `mailcli move`, `mailcli delete`: local changes, queued for the server
+and pushed at the next fetch (or at once with --now). Thin shells over the service."""
+from __future__ import annotations
+
+import click
+
+from mailcli.cli.output import emit_json, json_option, settings
+
+now_option = click.option("--now", is_flag=True,
+                          help="Push the change to the server at once (else at the next fetch).")
+
+
+def _report(envs: list, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json([e.to_json() for e in envs])
+        return
+    from mailcli.cli.envelopes import envelope_lines
+
+    click.echo(f"{verb} {len(envs)} message{'s' if len(envs) != 1 else ''}")
+    for line in envelope_lines(envs):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.option("--seen/--unseen", default=None, help="Mark read / unread.")
+@click.option("--flagged/--unflagged", default=None, help="Set / clear the flag (star).")
+@click.option("--answered/--unanswered", default=None, help="Mark answered / not answered.")
+@now_option
+@json_option
+@click.pass_context
+def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool | None, flagged: bool | None,
+         answered: bool | None, now: bool, as_json: bool) -> None:
+    """Change message flags (queued for the server).
+
+    The change is made locally and pushed to the server at the next fetch (or at
+    once with --now).
+    """
+    from mailcli.model import Flag
+
+    add, remove = set(), set()
+    for value, which in ((seen, Flag.SEEN), (flagged, Flag.FLAGGED), (answered, Flag.ANSWERED)):
+        if value is True:
+            add.add(which)
+        elif value is False:
+            remove.add(which)
+    envs = settings(ctx).service().flag(list(refs), add=frozenset(add), remove=frozenset(remove),
+                                        now=now)
+    _report(envs, as_json, "flagged")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.argument("folder")
+@now_option
+@json_option
+@click.pass_context
+def move(ctx: click.Context, refs: tuple[str, ...], folder: str, now: bool,
+         as_json: bool) -> None:
+    """Move messages to another folder (queued for the server).
+
+    FOLDER is a folder of each message's own account; ids stay the same.
+    """
+    envs = settings(ctx).service().move(list(refs), folder, now=now)
+    _report(envs, as_json, "moved")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@now_option
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, refs: tuple[str, ...], now: bool, as_json: bool) -> None:
+    """Delete messages (queued for the server).
+
+    The cached copy goes at once; the server copy at the next fetch (or with --now).
+
+    POP3: the server copy is deleted only with delete_when_deleted_locally = true.
+    """
+    envs = settings(ctx).service().delete(list(refs), now=now)
+    _report(envs, as_json, "deleted")

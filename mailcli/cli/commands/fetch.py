@@ -1,0 +1,69 @@
+"""`mailcli fetch [ACCOUNT...]`: sync accounts (IMAP two-way, POP3 download + deletion
+policy) through service.fetch, with a live display on a TTY, one summary line per
+account otherwise, nothing but failures under --quiet (for cron), and the SPEC fetch
+JSON under --json. The exit code comes from the result (0, 1 partial, 3 auth, 75
+temporary/locked)."""
+from __future__ import annotations
+
+import click
+
+from mailcli.cli.output import emit_json, json_option, settings, style
+
+
+@click.command()
+@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed (for cron).")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
+@click.option("--force", is_flag=True,
+              help="Go ahead where a safety guardrail stopped a sync (e.g. a mass deletion).")
+@json_option
+@click.pass_context
+def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: bool,
+          force: bool, as_json: bool) -> int:
+    """Fetch mail: sync every (or each named) account.
+
+    IMAP: two-way sync of the selected folders (new mail, flags and deletions both
+    ways, queued local changes pushed). POP3: download new mail into INBOX, then apply
+    the account's server-deletion policy. Another fetch holding an account's lock makes
+    this one exit 75 (cron simply retries).
+    """
+    from mailcli.cli.progress import make_reporter
+
+    svc = settings(ctx).service()
+    names = list(accounts) or None
+    total = len(svc.account_configs(names))  # unknown account: NotFoundError before any work
+    reporter = make_reporter(quiet, as_json, total)
+    try:
+        result = svc.fetch(names, reporter, dry_run=dry_run, force=force, quiet=quiet)
+    finally:
+        reporter.close()
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        if dry_run and not quiet:
+            for line in getattr(result, "plans", None) or []:
+                click.echo(str(line))
+        for rep in result.accounts:
+            if rep.ok and not quiet:
+                click.echo(summary(rep))
+    for rep in result.accounts:
+        if not rep.ok:
+            click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+    return int(result.exit_code)
+
+
+def summary(rep: object) -> str:
+    """`work (imap): 3 new, 1 updated, 0 deleted, 0 uploaded`."""
+    counts = ", ".join(f"{getattr(rep, k)} {k}" for k in ("new", "updated", "deleted", "uploaded"))
+    name = style(getattr(rep, "account"), bold=True)
+    text = f"{name} ({getattr(rep, 'protocol')}): {counts}"
+    for note in getattr(rep, "notes", None) or []:
+        text += f"; {_one_line(note)}"
+    return text
+
+
+def _one_line(text: object) -> str:
+    from mailcli.message.sanitize import safe_line
+    from mailcli.redact import redact
+
+    return safe_line(redact(str(text or "failed")))

@@ -1,0 +1,27 @@
+"""`mailcli index rebuild`: re-derive the SQLite index from the Maildir cache (ids, UIDs
+and sync state survive; see mailcli.store.rebuild)."""
+from __future__ import annotations
+
+import click
+
+from mailcli.cli.output import emit_json, json_option, settings
+
+
+@click.group()
+def index() -> None:
+    """Maintain the local index (index.sqlite3)."""
+
+
+@index.command()
+@json_option
+@click.pass_context
+def rebuild(ctx: click.Context, as_json: bool) -> None:
+    """Rebuild the index from the Maildirs (after a crash, or edits by other programs)."""
+    report = settings(ctx).service().rebuild_index()
+    doc = {"messages": report.messages, "folders": report.folders,
+           "kept_ids": report.kept_ids, "new_ids": report.new_ids}
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"indexed {report.messages} messages in {report.folders} folders "
+               f"({report.kept_ids} ids kept, {report.new_ids} new)")

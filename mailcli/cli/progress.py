@@ -1,0 +1,128 @@
+"""Sync Reporters for `mailcli fetch`: a one-line live progress display on a TTY
+(accounts, folder, messages, bytes, rate), drawn with click on stderr; and a plain
+reporter for --quiet, --json and non-TTY runs that shows only warnings (which must be
+seen even under --quiet: a failed message, a guardrail)."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import click
+
+from mailcli.cli.table import pad, truncate
+from mailcli.message.sanitize import safe_line
+
+
+def rate(nbytes: float, seconds: float) -> str:
+    from mailcli.cli.envelopes import human_size
+
+    if seconds <= 0:
+        return "-"
+    return human_size(int(nbytes / seconds)) + "/s"
+
+
+class WarningsOnly:
+    """Shows SyncWarning events on stderr, nothing else."""
+
+    def event(self, ev: object) -> None:
+        from mailcli.sync.events import SyncWarning
+
+        if isinstance(ev, SyncWarning):
+            self.warn(ev)
+
+    def warn(self, ev: object) -> None:
+        where = "/".join(safe_line(x) for x in (getattr(ev, "account", None),
+                                                getattr(ev, "folder", None)) if x)
+        prefix = f"{where}: " if where else ""
+        click.echo(f"mailcli: warning: {prefix}{safe_line(getattr(ev, 'message', ''))}", err=True)
+
+    def close(self) -> None:
+        return None
+
+
+class TtyProgress(WarningsOnly):
+    """A live status line: `[1/2] work INBOX 12/40 msgs  1.2M  340K/s`."""
+
+    def __init__(self, accounts_total: int = 0, width: Callable[[], int] | None = None,
+                 clock: Callable[[], float] = time.monotonic, interval: float = 0.1) -> None:
+        from mailcli.cli.output import width as term_width
+
+        self.width = width or term_width
+        self.clock = clock
+        self.interval = interval
+        self.accounts_total = accounts_total
+        self.accounts_started = 0
+        self.account = ""
+        self.folder = ""
+        self.folder_total = 0
+        self.folder_done = 0
+        self.messages = 0
+        self.bytes = 0
+        self.start = clock()
+        self._last = 0.0
+        self._drawn = False
+
+    def event(self, ev: object) -> None:
+        from mailcli.sync import events as e
+
+        if isinstance(ev, e.AccountStarted):
+            self.accounts_started += 1
+            self.accounts_total = max(self.accounts_total, self.accounts_started)
+            self.account, self.folder = ev.account, ""
+        elif isinstance(ev, e.FolderStarted):
+            self.folder, self.folder_total, self.folder_done = ev.folder, ev.to_download, 0
+        elif isinstance(ev, e.MessageFetched):
+            self.messages += 1
+            self.folder_done += 1
+            self.bytes += ev.size
+            self.draw()
+            return
+        elif isinstance(ev, e.SyncWarning):
+            self.clear()
+            self.warn(ev)
+        self.draw(force=True)
+
+    def line(self) -> str:
+        from mailcli.cli.envelopes import human_size
+
+        elapsed = self.clock() - self.start
+        parts = [f"[{self.accounts_started}/{self.accounts_total or '?'}]",
+                 safe_line(self.account)]
+        if self.folder:
+            parts.append(safe_line(self.folder))
+            if self.folder_total:
+                parts.append(f"{self.folder_done}/{self.folder_total}")
+        parts.append(f"{self.messages} msgs")
+        parts.append(human_size(self.bytes))
+        parts.append(rate(self.bytes, elapsed))
+        return " ".join(p for p in parts if p)
+
+    def draw(self, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        cols = max(10, self.width() - 1)
+        click.echo("\r" + pad(truncate(self.line(), cols), cols), nl=False, err=True)
+        self._drawn = True
+
+    def clear(self) -> None:
+        if self._drawn:
+            cols = max(10, self.width() - 1)
+            click.echo("\r" + " " * cols + "\r", nl=False, err=True)
+            self._drawn = False
+
+    def close(self) -> None:
+        self.clear()
+
+
+def make_reporter(quiet: bool, as_json: bool, accounts_total: int = 0,
+                  tty: bool | None = None) -> WarningsOnly:
+    """The live display only for a person at a terminal: not under --quiet or --json, and
+    not when stdout (or stderr, where it is drawn) is not a TTY."""
+    if tty is None:
+        tty = sys.stdout.isatty() and sys.stderr.isatty()
+    if quiet or as_json or not tty:
+        return WarningsOnly()
+    return TtyProgress(accounts_total)

@@ -1,0 +1,87 @@
+"""Terminal tables: display width of text (wide and combining characters), truncation
+with an ellipsis, and columns fitted to the terminal width (one flexible column takes
+what is left). Styling is applied after padding so escape codes never count as width."""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+ELLIPSIS = "…"
+
+
+def char_width(ch: str) -> int:
+    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufeff":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return sum(char_width(c) for c in text)
+
+
+def truncate(text: str, width: int) -> str:
+    """`text` cut to at most `width` display cells, ending in "…" when cut."""
+    if width <= 0:
+        return ""
+    if text_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = char_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ELLIPSIS
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - text_width(text))
+    return gap + text if right else text + gap
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `max` caps its width, `flex` marks the one that takes the rest."""
+
+    header: str
+    right: bool = False
+    max: int = 40
+    min: int = 1
+    flex: bool = False
+    style: Callable[[str, Sequence[str]], str] | None = None  # (padded cell, row) -> styled
+
+
+def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int,
+           header: bool = False, gap: int = 2) -> list[str]:
+    """Lines of a table no wider than `total` cells (the flexible column shrinks first,
+    then the others down to their minimum)."""
+    widths = []
+    for i, col in enumerate(columns):
+        natural = max([text_width(r[i]) for r in rows] + [text_width(col.header) if header else 0])
+        widths.append(max(col.min, min(natural, col.max if not col.flex else natural)))
+    budget = total - gap * (len(columns) - 1)
+    flex = [i for i, c in enumerate(columns) if c.flex]
+    excess = sum(widths) - budget
+    for i in flex + [i for i in range(len(columns)) if i not in flex]:
+        if excess <= 0:
+            break
+        cut = min(excess, widths[i] - columns[i].min)
+        widths[i] -= cut
+        excess -= cut
+    # no trailing padding after the last column
+    lines = []
+    sep = " " * gap
+    if header:
+        lines.append(sep.join(pad(truncate(c.header, w), w, c.right)
+                              for c, w in zip(columns, widths)).rstrip())
+    for row in rows:
+        cells = []
+        for col, w, cell in zip(columns, widths, row):
+            text = pad(truncate(cell, w), w, col.right)
+            cells.append(col.style(text, row) if col.style else text)
+        lines.append(sep.join(cells).rstrip())
+    return lines

@@ -1,0 +1,87 @@
+"""Account set-up, the back end of `mailcli account add` and `mailcli account password`:
+validate a new account section against the real config loader, test its login, store a
+password in the system keyring, and write the config. Works without an existing config
+file (unlike Service.open), so it is plain functions rather than a Service mixin."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailcli import paths
+from mailcli.config.schema import DEFAULT_PORTS, AccountConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A validated, not yet written account: the file's new text and the parsed account."""
+
+    path: Path
+    text: str
+    account: AccountConfig
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """The config file to edit (flag > MAILCLI_CONFIG > XDG default)."""
+    return Path(explicit).expanduser() if explicit else paths.default_config_path()
+
+
+def default_port(protocol: str, security: str) -> int:
+    return DEFAULT_PORTS[(protocol, security)]
+
+
+def prepare_account(path: Path, name: str, fields: dict[str, Any],
+                    smtp: dict[str, Any] | None = None) -> NewAccount:
+    """Validate `fields` as ``[accounts.NAME]`` appended to the file at `path`.
+
+    Raises:
+        UsageError: the account exists. ConfigError: a bad value (file, account and key named).
+    """
+    from mailcli.config.writer import with_account
+
+    text, config = with_account(path, name, fields, smtp)
+    return NewAccount(path, text, config.account(name))
+
+
+def resolve_password(account: AccountConfig) -> str:
+    """The password from the account's configured source (command, env or keyring)."""
+    from mailcli.config.credentials import resolve_password as resolve
+
+    return resolve(account.secret, account.name)
+
+
+def check_login(account: AccountConfig, password: str) -> dict[str, Any]:
+    """Connect and log in; returns {"protocol", "server", "capabilities", "folders"}.
+
+    Raises the account layer's errors: AuthError (3), TemporaryError (75), TLSError, ...
+    """
+    from mailcli.accounts.base import Capability
+    from mailcli.accounts.registry import open_account
+
+    with open_account(account, password) as conn:
+        caps = list(conn.server_capabilities())
+        folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
+    logger.info("login test for %s ok", account.name)
+    return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",
+            "capabilities": caps, "folders": folders}
+
+
+def store_keyring_password(account: AccountConfig | str, password: str) -> None:
+    """Save the password in the system keyring (CredentialError when there is none)."""
+    from mailcli.config.credentials import store_password
+
+    if isinstance(account, str):
+        store_password(account, password)
+    else:
+        store_password(account.name, password, account.secret.keyring_user or account.name)
+
+
+def save_account(new: NewAccount) -> None:
+    """Write the config file (atomically; the rest of the file is kept as it was)."""
+    from mailcli.config.writer import write_config_text
+
+    write_config_text(new.path, new.text)
+    logger.info("account %s added to %s", new.account.name, new.path)
