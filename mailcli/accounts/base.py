@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 from mailcli.errors import UnsupportedError
 from mailcli.model import FolderChanges, FolderInfo, FolderStatus, Flags, PopEntry, Quota, RemoteFlags
@@ -79,7 +79,7 @@ class Account(ABC):
         called, RSET is sent first, so deletions happen only through pop_commit().
         """
 
-    def __enter__(self) -> "Account":
+    def __enter__(self) -> Self:
         self.connect()
         return self
 
@@ -144,6 +144,13 @@ class Account(ABC):
         Without either, or when uidvalidity/modseq is None or uidvalidity differs: a full
         flag scan (full True).
         """
+        self._require(Capability.FLAGS)
+        raise NotImplementedError
+
+    def fetch_message_ids(self, folder: str) -> dict[int, tuple[str | None, int]]:
+        """uid -> (Message-ID header value or None, RFC822.SIZE) of every message in the
+        folder, in one command (headers only). Used to re-match cached messages after a
+        UIDVALIDITY change (sync/plan.py rematch)."""
         self._require(Capability.FLAGS)
         raise NotImplementedError
 

@@ -239,7 +239,7 @@ class ImapAccount(Account):
         return text
 
     def _untagged(self, name: str) -> list[Any]:
-        return self._c._imap.untagged_responses.pop(name, [])
+        return list(self._c._imap.untagged_responses.pop(name, []))
 
     # ---------- folders ----------
     def list_folders(self) -> list[FolderInfo]:
@@ -354,6 +354,25 @@ class ImapAccount(Account):
             text = item.decode() if isinstance(item, bytes) else str(item)
             vanished.extend(parse_uid_set(text.replace("(EARLIER)", "").strip(), status.uidnext))
         return status, changed, sorted(vanished)
+
+    def fetch_message_ids(self, folder: str) -> dict[int, tuple[str | None, int]]:
+        with self._errors("UID FETCH", folder=folder):
+            self._select(folder)
+            self._untagged("FETCH")
+            tag = self._send(b"UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            self._finish(tag, "UID FETCH")
+            items = self._untagged("FETCH")
+        out: dict[int, tuple[str | None, int]] = {}
+        if not items:
+            return out
+        for data in parse_fetch_response(items, False, False).values():
+            uid = data.get(b"UID")
+            if uid is None:
+                continue
+            head = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+            value = b" ".join(head.partition(b":")[2].split()).decode("utf-8", "replace") or None
+            out[int(uid)] = (value, int(data.get(b"RFC822.SIZE", 0)))
+        return out
 
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:

@@ -29,6 +29,7 @@ import re
 import ssl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from mailcli.accounts.base import Account, Capability, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
@@ -130,7 +131,7 @@ class Pop3Account(Account):
     def _probe(self, line: bytes, multiline: bool) -> bool:
         self._put(line)
         try:
-            self._p._getresp()
+            self._low._getresp()
         except poplib.error_proto:
             return False
         if multiline:
@@ -145,7 +146,7 @@ class Pop3Account(Account):
         try:
             if self._dele_pending:
                 logger.debug("> RSET (deletions not committed)")
-                p._shortcmd("RSET")
+                cast(Any, p)._shortcmd("RSET")
             logger.debug("> QUIT")
             p.quit()
         except Exception as exc:  # noqa: BLE001 - close() never raises
@@ -167,6 +168,11 @@ class Pop3Account(Account):
             raise ProtocolError(f"not connected to {self.config.host}")
         return self._pop
 
+    @property
+    def _low(self) -> Any:
+        """poplib's line-level methods (_putline/_getresp), untyped in typeshed."""
+        return self._p
+
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
         cfg = self.config
@@ -183,7 +189,7 @@ class Pop3Account(Account):
 
     def _put(self, line: bytes) -> None:
         logger.debug("> %s", line.decode("ascii", "replace"))
-        self._p._putline(line)
+        self._low._putline(line)
 
     def _read_multiline(self) -> bytes:
         """The body of a multi-line reply after its +OK line: unstuffed, exact bytes."""
@@ -213,7 +219,7 @@ class Pop3Account(Account):
                 self._put(lines[sent])
                 sent += 1
             try:
-                status = self._p._getresp()
+                status = self._low._getresp()
             except poplib.error_proto as exc:
                 if _is_eof(exc):
                     raise
@@ -228,7 +234,7 @@ class Pop3Account(Account):
 
     def _listing(self, command: bytes) -> dict[int, str]:
         self._put(command)
-        self._p._getresp()
+        self._low._getresp()
         out: dict[int, str] = {}
         for row in self._read_multiline().decode("utf-8", "replace").splitlines():
             parts = row.split()
@@ -286,7 +292,7 @@ class Pop3Account(Account):
         self._require(Capability.TOP)
         with self._errors("TOP"):
             self._put(b"TOP %d 0" % entry.number)
-            self._p._getresp()
+            self._low._getresp()
             return self._read_multiline()
 
     def pop_delete(self, entries: Iterable[PopEntry]) -> None:

@@ -248,6 +248,21 @@ class FakeAccount(Account):
             return FolderChanges(status, ())
         return full
 
+    def fetch_message_ids(self, folder: str) -> dict[int, tuple[str | None, int]]:
+        self._require(Capability.FLAGS)
+        self._call("fetch_message_ids", folder)
+        out: dict[int, tuple[str | None, int]] = {}
+        for uid, (raw, _flags, _m) in sorted(self._folder(folder).messages.items()):
+            head = raw.split(b"\r\n\r\n", 1)[0]
+            mid = None
+            for line in head.split(b"\r\n"):
+                name, sep, value = line.partition(b":")
+                if sep and name.strip().lower() == b"message-id":
+                    mid = value.strip().decode("utf-8", "replace") or None
+                    break
+            out[uid] = (mid, len(raw))
+        return out
+
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:
         self._require(Capability.FLAGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
+from typing import Self
 
 
 class LoopbackServer:
@@ -19,10 +20,11 @@ class LoopbackServer:
         self.port: int = self._sock.getsockname()[1]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._conns: list[socket.socket] = []
         self.errors: list[BaseException] = []
         self._accept = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> Self:
         self._accept.start()
         return self
 
@@ -38,6 +40,7 @@ class LoopbackServer:
                 continue
             except OSError:
                 return
+            self._conns.append(conn)
             t = threading.Thread(target=self._run, args=(conn,), daemon=True)
             self._threads.append(t)
             t.start()
@@ -60,5 +63,10 @@ class LoopbackServer:
         self._stop.set()
         self._sock.close()
         self._accept.join(timeout=2)
+        for conn in self._conns:       # wake handlers blocked on a client that went away
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for t in self._threads:
             t.join(timeout=2)

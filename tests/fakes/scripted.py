@@ -1,4 +1,4 @@
-"""ScriptedServer: a socket fake that follows an expect/send script (IMAP or POP3).
+r"""ScriptedServer: a socket fake that follows an expect/send script (IMAP or POP3).
 
 Each step is ("send", text) or ("expect", regex). A send may use names captured by the
 previous expect, e.g. ("expect", r"(?P<tag>\S+) STARTTLS"), ("send", "{tag} NO no TLS\r\n").

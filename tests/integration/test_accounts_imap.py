@@ -128,11 +128,12 @@ def test_flags_set_and_read_back(server: Dovecot, user: str) -> None:
         assert remote[uids[0]].flags == {Flag.SEEN, Flag.FLAGGED}
         assert remote[uids[1]].flags == {Flag.SEEN}
         assert remote[uids[4]].flags == {Flag.ANSWERED, Flag.DRAFT}
-        assert remote[uids[2]].flags == frozenset() and remote[uids[2]].size and remote[uids[2]].size > 0
+        assert remote[uids[2]].flags == frozenset() and (remote[uids[2]].size or 0) > 0
         assert [r.uid for r in acc.fetch_flags("INBOX", uids[:2])] == uids[:2]
         if is_full(server):
             assert all(r.modseq for r in remote.values())
-            base = min(r.modseq for r in remote.values() if r.uid == uids[2])
+            base = remote[uids[2]].modseq
+            assert base is not None
             changed = acc.fetch_flags("INBOX", changedsince=base)
             assert {r.uid for r in changed} == {uids[0], uids[1], uids[4]}
         st = acc.folder_status("INBOX")
@@ -237,7 +238,7 @@ def test_changes_since_reports_only_changes(server: Dovecot, user: str) -> None:
         assert not ch.full
         assert [(r.uid, r.flags) for r in ch.changed] == [(uids[1], {Flag.FLAGGED})]
         assert ch.vanished == (uids[2], uids[3])
-        assert ch.status.messages == 48 and ch.status.highestmodseq and ch.status.highestmodseq > st.highestmodseq
+        assert ch.status.messages == 48 and (ch.status.highestmodseq or 0) > (st.highestmodseq or 0)
         with account(server, user) as acc:   # a different UIDVALIDITY means: start over
             assert acc.changes_since("INBOX", st.uidvalidity + 1, st.highestmodseq).full
     else:
@@ -250,3 +251,28 @@ def test_uid_set_helpers() -> None:
     assert parse_uid_set("1:3,7,9:8") == [1, 2, 3, 7, 8, 9]
     assert parse_uid_set("5:*", below=8) == [5]
     assert parse_uid_set("1:4294967295", below=4) == [1, 2, 3]
+
+
+def test_fake_account_behaves_like_dovecot(server: Dovecot, user: str) -> None:
+    """accounts.testing.FakeAccount (used by sync and TUI tests) must agree with the real
+    server on the resync rules, for the same capability set."""
+    from mailcli.accounts.testing import IMAP_FULL, IMAP_MINIMAL, FakeAccount
+
+    fake = FakeAccount(IMAP_FULL if is_full(server) else IMAP_MINIMAL)
+    server.seed(user, [message(i) for i in range(4)])
+    for i in range(4):
+        fake.server_deliver("INBOX", message(i))
+    outcomes = []
+    for acc, change in ((account(server, user), "real"), (fake, "fake")):
+        with acc:
+            st = acc.folder_status("INBOX")
+            uids = acc.list_uids("INBOX")
+            acc.set_flags("INBOX", uids[:1], add=frozenset({Flag.SEEN}))
+            acc.delete("INBOX", uids[3:])
+            ch = acc.changes_since("INBOX", st.uidvalidity, st.highestmodseq)
+            got: list[int] = []
+            acc.fetch_messages("INBOX", uids, lambda u, raw, fl: got.append(u))
+            outcomes.append((ch.full, sorted((r.uid, r.flags) for r in ch.changed), ch.vanished,
+                             ch.status.messages, sorted(got), acc.supports(Capability.QRESYNC)))
+    assert outcomes[0] == outcomes[1]
+    assert fake.count("changes_since") == 1 and fake.calls[0] == ("connect",)
