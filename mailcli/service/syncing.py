@@ -1,6 +1,151 @@
-"""Talking to servers: fetch (sync), quota, account test. (Owned by the sync issue.)"""
+"""Talking to servers: fetch (sync), fetch_full, push_now, quota, account test.
+
+Thin: the work is in mailcli.sync (runner, engines) and mailcli.accounts; this mixin
+wires them to the service's config, store, passwords and connections.
+"""
 from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mailcli.errors import MailcliError, UsageError
+from mailcli.model import Envelope, Quota
+
+if TYPE_CHECKING:
+    from mailcli.accounts.base import Account
+    from mailcli.config.schema import AccountConfig
+    from mailcli.sync.events import Reporter
+    from mailcli.sync.runner import FetchResult
+
+logger = logging.getLogger(__name__)
 
 
 class SyncingMixin:
-    pass
+    """fetch / fetch_full / push_now / quota / account_test (needs ServiceCore)."""
+
+    def fetch(self, accounts: list[str] | None = None, reporter: "Reporter | None" = None, *,
+              dry_run: bool = False, force: bool = False, quiet: bool = False) -> "FetchResult":
+        """Sync the named accounts (default: all), each under its lock, isolated.
+
+        Args:
+            accounts: account names; None or empty = every configured account.
+            reporter: receives the sync events (progress bar, TUI messages).
+            dry_run: plan only: nothing changes locally or on a server; see result.plans.
+            force: bypass the deletion guardrail (never the empty-store rule).
+            quiet: accepted for symmetry with the CLI; the reporter decides what to show.
+
+        Returns:
+            FetchResult (.accounts reports, .ok, .exit_code, .plans, .to_json()).
+
+        Raises:
+            NotFoundError: an unknown account name (nothing is fetched).
+        """
+        from mailcli.sync.runner import fetch_accounts
+
+        configs = self.account_configs(accounts or None)  # type: ignore[attr-defined]
+        flush = getattr(self, "flush_outbox", None)
+
+        def before(cfg: "AccountConfig") -> None:
+            if callable(flush):
+                flush(cfg.name)
+
+        return fetch_accounts(configs, store=self.store, data_dir=self.data_dir,  # type: ignore[attr-defined]
+                              connect=self._connect_config, reporter=reporter, dry_run=dry_run,
+                              force=force, before_sync=before if callable(flush) else None)
+
+    def _connect_config(self, cfg: "AccountConfig") -> "Account":
+        return self.open_account(cfg)  # type: ignore[attr-defined,no-any-return]
+
+    def fetch_full(self, ref: str | int) -> Envelope:
+        """Download the body of a headers-only POP3 message (max_message_size).
+
+        Returns the updated envelope; a message that is already complete is returned as is.
+
+        Raises:
+            NotFoundError: no such message, or it is no longer on the server.
+            UsageError: the message is not from a POP3 account.
+        """
+        from mailcli.sync.lock import account_lock
+        from mailcli.sync.pop3 import fetch_full
+
+        env = self._envelope(ref)
+        if not env.partial:
+            return env
+        cfg = self.account_config(env.account)  # type: ignore[attr-defined]
+        if cfg.protocol != "pop3":
+            raise UsageError(f"message {env.id} is not a POP3 message")
+        with account_lock(self.data_dir, cfg.name):  # type: ignore[attr-defined]
+            with self.open_account(cfg) as account:  # type: ignore[attr-defined]
+                fetch_full(self.store, account, env.id)  # type: ignore[attr-defined]
+        return self.store.get(env.id)  # type: ignore[attr-defined,no-any-return]
+
+    def _envelope(self, ref: str | int) -> Envelope:
+        resolve = getattr(self, "resolve", None)
+        if callable(resolve):
+            return resolve(str(ref))  # type: ignore[no-any-return]
+        text = str(ref).strip()
+        if text.isdigit():
+            return self.store.get(int(text))  # type: ignore[attr-defined,no-any-return]
+        account, _, rest = text.partition(":")
+        folder, _, uid = rest.rpartition(":")
+        if not (account and folder and uid.isdigit()):
+            raise UsageError(f"bad message reference {text!r}",
+                             hint="use an id from `mailcli list` or ACCOUNT:FOLDER:UID")
+        return self.store.by_uid(account, folder, int(uid))  # type: ignore[attr-defined,no-any-return]
+
+    def push_now(self, account: str) -> None:
+        """Push one account's queued local changes now (a sync of that account).
+
+        Raises:
+            MailcliError: the error that stopped the sync (its exit code), if any.
+        """
+        result = self.fetch([account])
+        if result.ok:
+            return
+        err = result.errors.get(account)
+        if err is not None:
+            raise err
+        report = result.accounts[0]
+        raise MailcliError(f"{account}: {report.error}",
+                           hint="the change stays queued; `mailcli fetch` retries it")
+
+    def quota(self, accounts: list[str] | None = None) -> list[Quota]:
+        """Storage use per account (IMAP QUOTA; POP3: messages and bytes on the server);
+        None fields where the server does not say."""
+        from mailcli.accounts.base import Capability
+
+        out = []
+        for cfg in self.account_configs(accounts or None):  # type: ignore[attr-defined]
+            with self._connected_cfg(cfg) as acc:
+                if acc.supports(Capability.QUOTA):
+                    out.append(acc.quota())
+                else:
+                    out.append(Quota(cfg.name, None, None))
+        return out
+
+    def account_test(self, name: str) -> dict[str, Any]:
+        """Connect and log in; report protocol, server, capabilities, quota, folder count."""
+        from mailcli.accounts.base import Capability
+
+        cfg = self.account_config(name)  # type: ignore[attr-defined]
+        with self._connected_cfg(cfg) as acc:
+            quota = None
+            if acc.supports(Capability.QUOTA):
+                try:
+                    q = acc.quota()
+                    quota = {"used_bytes": q.used_bytes, "limit_bytes": q.limit_bytes,
+                             "messages": q.messages, "percent": q.percent}
+                except MailcliError as exc:
+                    logger.info("%s: quota unavailable: %s", name, exc)
+            folders = len(acc.list_folders())
+            return {"account": name, "protocol": cfg.protocol,
+                    "server": f"{cfg.host}:{cfg.port}", "security": cfg.security,
+                    "capabilities": list(acc.server_capabilities),
+                    "quota": quota, "folders": folders}
+
+    @contextmanager
+    def _connected_cfg(self, cfg: "AccountConfig") -> Iterator["Account"]:
+        with self.open_account(cfg) as acc:  # type: ignore[attr-defined]
+            yield acc

@@ -1,0 +1,623 @@
+"""The IMAP sync engine: two-way sync of one connected account with the local store.
+
+Owns the order of work and every side effect of an IMAP sync; the decisions per message
+are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
+
+1. LIST; keep the selectable folders matching the account's ``folders`` globs. A server
+   folder without local state gets one (it appears locally). A folder with local state
+   that the server no longer lists disappears locally, except messages that never
+   reached the server (moved or saved into it locally): those stay, and the folder is
+   reported as an error every run until the user acts. Queued deletes for it are done
+   (the server copy went with the folder); queued moves out of it become uploads.
+2. Per folder, in this order (a failing folder is reported and the others continue; a
+   lost connection ends the account):
+   a. ``store.scan_external_changes``: flag renames by neomutt & co. land in the index
+      (and are pushed by the planner); deleted files become journal "delete" entries;
+      new files become "append" entries (a file carrying a ``,U=`` UID, i.e. a download
+      that crashed before its row committed, keeps that UID only if the server has the
+      same UID with the same size). If every cached message of the folder vanished, the
+      Maildir was wiped, not emptied by the user: nothing is deleted on the server and
+      the messages are downloaded again.
+   b. No-change fast path (CONDSTORE): one STATUS; same UIDVALIDITY, UIDNEXT and
+      HIGHESTMODSEQ, no queued action and no local flag change -> done, no SELECT.
+   c. Replay the folder's journal: deletes (one \\Deleted + UID EXPUNGE for all), moves
+      (COPYUID -> ``store.set_uid``; without it the local copy is dropped and the
+      destination's sync downloads the server copy), appends (APPENDUID -> set_uid).
+      A delete whose UIDVALIDITY is stale is not applied (reported). Queued deletes are
+      guarded like planned ones (more than the planner's Limits -> blocked, --force).
+      UIDs with a queued delete or move that is still open are never downloaded again.
+   d. ``changes_since(uidvalidity, highestmodseq)``: QRESYNC = one SELECT; CONDSTORE
+      only = one SELECT when nothing changed, else one flag scan; neither = one SELECT +
+      one ``UID FETCH 1:* (FLAGS)``. Never one command per message.
+   e. UIDVALIDITY changed: the cached messages are re-matched by Message-ID + size
+      (planner's `rematch`, one headers-only FETCH), their UIDs rewritten, their merge
+      base dropped (flags are unioned, so no local flag is lost); the rest is downloaded,
+      nothing is deleted, unmatched local copies stay (without a UID) and are reported.
+   f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
+      change), DeleteRemote, uploads, then downloads in UID chunks, each chunk one
+      ``store.batch()`` (files fsynced, then the rows committed). The folder's state
+      (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ) is written only after everything committed; if
+      any download, pull or local delete failed, HIGHESTMODSEQ is not recorded, so the
+      next run does a full flag scan and retries exactly what is missing.
+   ``plan.blocked`` (the guardrail) stops the folder and asks for --force.
+
+``dry_run=True`` runs steps 1, 2b, 2d and the planning only and records the plans as
+text: no scan, no replay, no write to the store or the server.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from mailcli.accounts.base import Account, Capability
+from mailcli.errors import MailcliError, NotFoundError, TemporaryError
+from mailcli.model import FolderChanges, FolderInfo, FolderRole, FolderStatus
+from mailcli.store import Action as JournalAction
+from mailcli.store import ActionKind, ExternalChanges, FolderState, MessageRow, Store
+from mailcli.sync import killpoint
+from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, PushFlags,
+                                  UploadLocal, batch_push_flags, format_uids)
+from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
+                                 SyncWarning)
+from mailcli.sync.outcome import SyncOutcome, Tally
+from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
+from mailcli.sync.state import FolderSyncState
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500          # messages per store transaction while downloading
+FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
+
+
+def folder_selected(name: str, patterns: Iterable[str]) -> bool:
+    """Whether a server folder matches one of the account's ``folders`` globs."""
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+class ImapSync:
+    """One IMAP account's sync run (see the module docstring for the order of work).
+
+    Args:
+        store: the local store.
+        account: a connected Account (IMAP or FakeAccount).
+        name: the account name (the store's key).
+        folders: the account's folder globs.
+        reporter: receives FolderStarted/MessageFetched/FolderDone/SyncWarning.
+        force: bypass the deletion guardrail.
+        dry_run: plan only; `outcome.plans` holds the printable plans.
+    """
+
+    def __init__(self, store: Store, account: Account, name: str, *,
+                 folders: Sequence[str] = ("*",), reporter: Reporter | None = None,
+                 force: bool = False, dry_run: bool = False, limits: Limits = LIMITS,
+                 chunk: int = CHUNK, fetch_batch: int = FETCH_BATCH) -> None:
+        self.store = store
+        self.account = account
+        self.name = name
+        self.patterns = tuple(folders) or ("*",)
+        self.reporter = reporter or NullReporter()
+        self.force = force
+        self.dry_run = dry_run
+        self.limits = limits
+        self.chunk = chunk
+        self.fetch_batch = fetch_batch
+        self.outcome = SyncOutcome(name, "imap")
+        self._first_sync = False
+        self._kill = killpoint.hook()
+
+    # ------------------------------------------------------------------ account
+    def run(self) -> SyncOutcome:
+        """Sync every selected folder. Raises only what ends the account (connection lost,
+        LIST failed); folder failures are collected in `outcome.errors`."""
+        server = self.account.list_folders()
+        on_server = {f.name: f for f in server}
+        known = {s.name: s for s in self.store.folder_states(self.name)}
+        self._first_sync = not known
+        wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]
+        wanted.sort(key=lambda f: (f.name != "INBOX", f.name))
+        for fname in sorted(set(known) - set(on_server)):
+            self._guard(fname, lambda fname=fname: self._folder_removed(fname))
+        for info in wanted:
+            self._guard(info.name, lambda info=info: self._sync_folder(info, known.get(info.name)))
+        if not self.dry_run:
+            self._leftover_journal(on_server, {f.name for f in wanted})
+        return self.outcome
+
+    def _guard(self, folder: str, work: Callable[[], None]) -> None:
+        """Failure isolation per folder; a lost connection ends the account."""
+        try:
+            work()
+        except TemporaryError as exc:
+            self.outcome.errors.append(f"{folder}: {exc.message}")
+            raise
+        except MailcliError as exc:
+            self._folder_error(folder, exc.message)
+        except Exception as exc:  # noqa: BLE001 - a bug in one folder must not stop the others
+            logger.exception("sync of %s/%s failed", self.name, folder)
+            self._folder_error(folder, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _folder_error(self, folder: str, message: str) -> None:
+        logger.warning("%s: %s: %s", self.name, folder, message)
+        self.outcome.errors.append(f"{folder}: {message}")
+        self.reporter.event(SyncWarning(message, self.name, folder))
+
+    def _note(self, folder: str | None, text: str, warn: bool = False) -> None:
+        logger.info("%s: %s", self.name, text)
+        self.outcome.notes.append(text)
+        if warn:
+            self.reporter.event(SyncWarning(text, self.name, folder))
+
+    def _journal(self) -> list[JournalAction]:
+        return [a for a in self.store.journal.pending(self.name)
+                if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.APPEND, ActionKind.FLAG)
+                and "folder" in a.payload]
+
+    # ------------------------------------------------------- folders come and go
+    def _folder_removed(self, folder: str) -> None:
+        """The server no longer lists `folder` (see module docstring, step 1)."""
+        rows = self.store.message_rows(self.name, folder)
+        keep = [r for r in rows if r.uid is None]
+        if self.dry_run:
+            self.outcome.plans.append(f"{folder}: removed on the server; "
+                                      f"{len(rows) - len(keep)} cached copies would be removed"
+                                      + (f", {len(keep)} local-only kept" if keep else ""))
+            return
+        # The server copy of a queued delete, or of a move's source, went with the folder.
+        for a in self._journal():
+            if a.payload.get("folder") != folder:
+                continue
+            if a.kind is ActionKind.MOVE and a.payload.get("id") is not None:
+                self.store.journal.enqueue(self.name, ActionKind.APPEND,
+                                           {"folder": a.payload.get("dest"), "id": a.payload["id"]})
+                self._note(folder, f"queued move of uid {a.payload.get('uid')} out of {folder} "
+                                   f"(removed on the server) becomes an upload to "
+                                   f"{a.payload.get('dest')}", warn=True)
+            if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.FLAG):
+                self.store.journal.mark_done(a.id)
+        if keep:
+            with self.store.batch():
+                for r in rows:
+                    if r.uid is not None:
+                        self.store.remove(r.id)
+            self._folder_error(folder, f"removed on the server, but {len(keep)} message(s) here "
+                                       f"never reached the server (queued moves or uploads); "
+                                       f"kept locally: recreate the folder on the server or move "
+                                       f"them, then fetch again")
+            return
+        self.store.delete_folder(self.name, folder)
+        self._note(folder, f"folder {folder} was removed on the server; removed locally")
+
+    def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str]) -> None:
+        """Queued actions for server folders this run did not sync (excluded by the globs)."""
+        by_folder: dict[str, list[JournalAction]] = {}
+        for a in self._journal():
+            f = str(a.payload.get("folder"))
+            if f in on_server and f not in synced:
+                by_folder.setdefault(f, []).append(a)
+        for folder, actions in sorted(by_folder.items()):
+            def work(folder: str = folder, actions: list[JournalAction] = actions) -> None:
+                status = self.account.folder_status(folder)
+                state = self.store.folder_state(self.name, folder)
+                tally = Tally()
+                rows = self.store.message_rows(self.name, folder)
+                self._replay(folder, actions, status, state, rows, tally)
+                self.outcome.add(tally.frozen())
+            self._guard(folder, work)
+
+    # ------------------------------------------------------------------ folder
+    def _sync_folder(self, info: FolderInfo, state: FolderState | None) -> None:
+        folder = info.name
+        tally = Tally()
+        if state is None and not self.dry_run:
+            state = FolderState(self.name, folder, info.role)
+            self.store.put_folder_state(state)
+            if not self._first_sync:
+                self._note(folder, f"new folder {folder} on the server")
+        ext = ExternalChanges()
+        if not self.dry_run:
+            ext = self.store.scan_external_changes(self.name, folder)
+            if ext:
+                self._external(folder, ext, state)
+        actions = [a for a in self._journal() if a.payload.get("folder") == folder]
+        rows = self.store.message_rows(self.name, folder)
+        dirty = any(r.uid is not None and r.flags != r.synced_flags for r in rows)
+        has_modseq = bool(state and state.uidvalidity and state.highestmodseq
+                          and Capability.CONDSTORE in self.account.capabilities)
+        status: FolderStatus | None = None
+        if actions or has_modseq:
+            status = self.account.folder_status(folder)
+        if (has_modseq and status is not None and state is not None and not actions
+                and not dirty and not ext and _bookmark(state).unchanged(status)):
+            logger.debug("%s/%s: unchanged (STATUS)", self.name, folder)
+            if self.dry_run:
+                self.outcome.plans.append(f"{folder}: nothing to do")
+            self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
+            return
+
+        held: set[int] = set()
+        if actions:
+            assert status is not None
+            if self.dry_run:
+                self.outcome.plans.extend(f"{folder}: queued {_describe(a)}" for a in actions)
+                held = {int(a.payload["uid"]) for a in actions
+                        if a.kind in (ActionKind.DELETE, ActionKind.MOVE) and a.payload.get("uid")}
+            else:
+                blocked, held = self._replay(folder, actions, status, state, rows, tally)
+                if blocked:
+                    self.outcome.add(tally.frozen())
+                    self.reporter.event(FolderDone(self.name, folder, tally.frozen(), blocked))
+                    return
+                state = self.store.folder_state(self.name, folder)
+
+        changes = self.account.changes_since(folder, state.uidvalidity if state else None,
+                                             state.highestmodseq if state else None)
+        if state is not None and state.uidvalidity and changes.status.uidvalidity != state.uidvalidity:
+            if not changes.full:   # cannot happen with a conforming account; be safe
+                changes = self.account.changes_since(folder, None, None)
+            self._uidvalidity_changed(info, state, changes)
+        rows = self.store.message_rows(self.name, folder)
+        local_now = {r.uid: r.flags for r in rows if r.uid is not None}
+        local_last = {r.uid: r.synced_flags for r in rows
+                      if r.uid is not None and r.synced_flags is not None}
+        remote = {r.uid: r.flags for r in changes.changed if r.uid not in held}
+        the_plan = plan(folder, local_now, local_last, remote, remote_full=changes.full,
+                        vanished=changes.vanished, force=self.force, limits=self.limits)
+        for note in the_plan.notes:
+            self._note(folder, str(note))
+        if self.dry_run:
+            self.outcome.plans.append(str(the_plan))
+            return
+        if the_plan.blocked:
+            self.outcome.blocked.append(the_plan.blocked)
+            self.reporter.event(SyncWarning(the_plan.blocked, self.name, folder))
+            self.outcome.add(tally.frozen())
+            self.reporter.event(FolderDone(self.name, folder, tally.frozen(), the_plan.blocked))
+            return
+        sizes = {r.uid: r.size for r in changes.changed if r.size is not None}
+        downloads = the_plan.downloads
+        self.reporter.event(FolderStarted(self.name, folder, len(downloads),
+                                          sum(sizes.get(u, 0) for u in downloads)))
+        complete = self._execute(folder, the_plan, rows, changes, state, info.role, tally)
+        st = changes.status
+        self.store.put_folder_state(FolderState(
+            self.name, folder, info.role, st.uidvalidity, st.uidnext if complete else None,
+            st.highestmodseq if complete else None, time.time()))
+        self.outcome.add(tally.frozen())
+        self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
+
+    # ------------------------------------------------------- external changes
+    def _external(self, folder: str, ext: ExternalChanges, state: FolderState | None) -> None:
+        """Turn what another client did in the Maildir into journal entries (step 2a)."""
+        if ext.removed and self.store.count(self.name, folder) == 0 and not ext.added:
+            gone = [r.uid for r in ext.removed if r.uid is not None]
+            if gone:
+                self._note(folder, f"{folder}: the local copy is empty or missing ({len(gone)} "
+                                   f"cached messages gone); downloading them again, deleting "
+                                   f"nothing on the server", warn=True)
+        else:
+            for r in ext.removed:
+                if r.uid is None:
+                    continue
+                self.store.journal.enqueue(self.name, ActionKind.DELETE, {
+                    "folder": folder, "uid": r.uid, "message_id": r.message_id,
+                    "uidvalidity": state.uidvalidity if state else None})
+            if ext.removed:
+                logger.info("%s/%s: %d message(s) deleted by another client; queued",
+                            self.name, folder, len(ext.removed))
+        if not ext.added:
+            return
+        rows = [self.store.message_row(i) for i in ext.added]
+        with_uid = [r for r in rows if r.uid is not None]
+        server: dict[int, int] = {}
+        if with_uid:
+            server = {rf.uid: rf.size or -1 for rf in
+                      self.account.fetch_flags(folder, [r.uid for r in with_uid if r.uid])}
+        for r in rows:
+            if r.uid is not None and server.get(r.uid) == self.store.get(r.id).size:
+                continue   # a download whose row was lost in a crash: the same server message
+            if r.uid is not None:
+                self.store.set_uid(r.id, None)
+            self.store.journal.enqueue(self.name, ActionKind.APPEND, {"folder": folder, "id": r.id})
+            logger.info("%s/%s: new local message %d queued for upload", self.name, folder, r.id)
+
+    # ---------------------------------------------------------------- journal
+    def _replay(self, folder: str, actions: list[JournalAction], status: FolderStatus,
+                state: FolderState | None, rows: list[MessageRow],
+                tally: Tally) -> tuple[str | None, set[int]]:
+        """Apply the folder's queued actions (step 2c). Returns (guardrail reason or None,
+        UIDs that must not be downloaded again because their queued action is still open)."""
+        journal = self.store.journal
+        held: set[int] = set()
+
+        def current(a: JournalAction) -> bool:
+            validity = a.payload.get("uidvalidity") or (state.uidvalidity if state else None)
+            return validity == status.uidvalidity
+
+        deletes = [a for a in actions if a.kind is ActionKind.DELETE and a.payload.get("uid")]
+        stale = [a for a in deletes if not current(a)]
+        for a in stale:
+            journal.mark_done(a.id)
+            self._note(folder, f"{folder}: queued delete of uid {a.payload['uid']} not applied: "
+                               f"the folder's UIDVALIDITY changed (it may come back)", warn=True)
+        deletes = [a for a in deletes if current(a)]
+        uids = sorted({int(a.payload["uid"]) for a in deletes})
+        allowed = self.limits.allowed(len(rows) + len(uids))
+        if len(uids) > allowed and not self.force:
+            reason = (f"would delete {len(uids)} of {len(rows) + len(uids)} messages on the server "
+                      f"in {folder} (deleted locally; limit {allowed}); run again with --force if "
+                      f"that is intended")
+            self.outcome.blocked.append(reason)
+            self.reporter.event(SyncWarning(reason, self.name, folder))
+            return reason, set(uids)
+        if uids:
+            try:
+                self.account.delete(folder, uids)
+            except TemporaryError:
+                raise
+            except MailcliError as exc:
+                for a in deletes:
+                    journal.mark_failed(a.id, exc.message)
+                held |= set(uids)
+                self._folder_error(folder, f"queued delete of {len(uids)} message(s) failed: {exc.message}")
+            else:
+                self._hit("delete")
+                for a in deletes:
+                    journal.mark_done(a.id)
+                tally.deleted += len(uids)
+        for a in actions:
+            if a.kind is ActionKind.DELETE:
+                if not a.payload.get("uid"):
+                    journal.mark_done(a.id)   # never on the server: nothing to do
+                continue
+            try:
+                if a.kind is ActionKind.MOVE:
+                    if not current(a):
+                        self._stale_move(folder, a)
+                    else:
+                        self._move(folder, a)
+                        tally.updated += 1
+                elif a.kind is ActionKind.APPEND:
+                    if self._append(a.payload.get("id")):
+                        tally.uploaded += 1
+                journal.mark_done(a.id)
+            except TemporaryError:
+                raise
+            except MailcliError as exc:
+                journal.mark_failed(a.id, exc.message)
+                if a.kind is ActionKind.MOVE and a.payload.get("uid"):
+                    held.add(int(a.payload["uid"]))
+                tally.failed += 1
+                self._folder_error(folder, f"queued {_describe(a)} failed: {exc.message}")
+        return None, held
+
+    def _move(self, folder: str, a: JournalAction) -> None:
+        uid, dest, mid = a.payload.get("uid"), str(a.payload.get("dest")), a.payload.get("id")
+        if not uid:
+            return   # a local-only message moved locally: its upload is queued separately
+        mapping = self.account.move(folder, [int(uid)], dest)
+        self._hit("push")
+        new = mapping.get(int(uid))
+        if mid is None:
+            return
+        if new is not None:
+            try:
+                self.store.set_uid(int(mid), new)
+            except NotFoundError:
+                # deleted locally after the move: delete the moved server copy too
+                self.account.delete(dest, [new])
+            return
+        try:
+            self.store.remove(int(mid))   # no COPYUID: the destination's sync downloads it
+        except NotFoundError:
+            pass
+
+    def _stale_move(self, folder: str, a: JournalAction) -> None:
+        """A queued move from before a UIDVALIDITY change: the UID means nothing now. The
+        local copy (in the destination) is uploaded instead; the server copy stays."""
+        mid = a.payload.get("id")
+        if mid is not None:
+            self.store.journal.enqueue(self.name, ActionKind.APPEND,
+                                       {"folder": a.payload.get("dest"), "id": mid})
+        self._note(folder, f"{folder}: queued move of uid {a.payload.get('uid')} could not be "
+                           f"applied (UIDVALIDITY changed); the local copy will be uploaded to "
+                           f"{a.payload.get('dest')} instead", warn=True)
+
+    def _append(self, mid: object) -> bool:
+        """Upload a local-only message; True if something was uploaded."""
+        if mid is None:
+            return False
+        try:
+            row = self.store.message_row(int(mid))  # type: ignore[call-overload]
+        except NotFoundError:
+            return False   # deleted locally before it was uploaded
+        if row.uid is not None:
+            return False   # already uploaded (a replay after a crash)
+        raw = self.store.read_raw(row.id)
+        try:
+            uid = self.account.append(row.folder, raw, row.flags)
+        except NotFoundError:
+            self.account.create_folder(row.folder)
+            uid = self.account.append(row.folder, raw, row.flags)
+        self._hit("push")
+        if uid is not None:
+            self.store.set_uid(row.id, uid)
+            self.store.set_synced_flags(row.id, row.flags)
+        else:
+            self.store.remove(row.id)   # no APPENDUID: the folder's sync downloads it
+        return True
+
+    # ------------------------------------------------------------- UIDVALIDITY
+    def _uidvalidity_changed(self, info: FolderInfo, state: FolderState,
+                             changes: FolderChanges) -> None:
+        folder = info.name
+        busy = {a.payload.get("id") for a in self.store.journal.pending(self.name)}
+        rows = [r for r in self.store.message_rows(self.name, folder) if r.id not in busy]
+        cached = []
+        for r in rows:
+            env = self.store.get(r.id)
+            cached.append(CachedCopy(r.id, env.message_id, env.size, r.uid))
+        server = [ServerCopy(uid, mid, size) for uid, (mid, size)
+                  in self.account.fetch_message_ids(folder).items()]
+        result = rematch(folder, cached, server)
+        if self.dry_run:
+            self.outcome.plans.append(str(result))
+            return
+        # Two passes: new UIDs may collide with old ones still on other rows.
+        for part in _chunks([r for r in rows if r.uid is not None], 200):
+            with self.store.batch():
+                for r in part:
+                    self.store.set_uid(r.id, None)
+                    self.store.set_synced_flags(r.id, None)
+        for part in _chunks(sorted(result.matched.items()), 200):
+            with self.store.batch():
+                for local_id, uid in part:
+                    self.store.set_uid(local_id, uid)
+        st = changes.status
+        self.store.put_folder_state(FolderState(self.name, folder, info.role, st.uidvalidity,
+                                                None, None, time.time()))
+        self._note(folder, str(result), warn=True)
+
+    # ---------------------------------------------------------------- execute
+    def _execute(self, folder: str, p: Plan, rows: list[MessageRow], changes: FolderChanges,
+                 state: FolderState | None, role: FolderRole | None, tally: Tally) -> bool:
+        """Run a plan; returns False if something the server state depends on failed."""
+        by_uid = {r.uid: r for r in rows if r.uid is not None}
+        complete = True
+        recorded: set[int] = set()
+
+        dels = p.of_type(DeleteLocal)
+        if dels:
+            with self.store.batch():
+                for a in dels:
+                    try:
+                        self.store.remove(by_uid[a.uid].id)
+                        tally.deleted += 1
+                    except (MailcliError, OSError, KeyError) as exc:
+                        complete = False
+                        tally.failed += 1
+                        logger.warning("%s/%s uid %d: local delete failed: %s", self.name, folder,
+                                       a.uid, exc)
+        pulls = p.of_type(PullFlags)
+        if pulls:
+            with self.store.batch():
+                for a in pulls:
+                    try:
+                        r = by_uid[a.uid]
+                        self.store.set_flags(r.id, a.flags)
+                        self.store.set_synced_flags(r.id, p.synced.get(a.uid, a.flags))
+                        recorded.add(a.uid)
+                        tally.updated += 1
+                    except (MailcliError, OSError, KeyError) as exc:
+                        complete = False
+                        tally.failed += 1
+                        logger.warning("%s/%s uid %d: flag update failed: %s", self.name, folder,
+                                       a.uid, exc)
+        for add, remove, uids in batch_push_flags(p.actions):
+            try:
+                self.account.set_flags(folder, uids, add, remove)
+            except TemporaryError:
+                raise
+            except MailcliError as exc:
+                tally.failed += len(uids)
+                self._folder_error(folder, f"flag change on uid {format_uids(uids)} failed: "
+                                           f"{exc.message}")
+                recorded.update(uids)   # record nothing: retried next run
+                continue
+            self._hit("push")
+            with self.store.batch():
+                for uid in uids:
+                    if uid not in recorded and uid in by_uid:
+                        self.store.set_synced_flags(by_uid[uid].id, p.synced.get(uid))
+                        recorded.add(uid)
+                        tally.updated += 1
+        rest = [u for u in p.synced if u not in recorded and u in by_uid]
+        if rest:
+            with self.store.batch():
+                for uid in rest:
+                    self.store.set_synced_flags(by_uid[uid].id, p.synced[uid])
+        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
+        if remote_dels:
+            self.account.delete(folder, remote_dels)
+            self._hit("delete")
+            tally.deleted += len(remote_dels)
+        for up in p.of_type(UploadLocal):
+            try:
+                if self._append(up.local_id):
+                    tally.uploaded += 1
+            except TemporaryError:
+                raise
+            except MailcliError as exc:
+                tally.failed += 1
+                self._folder_error(folder, f"upload of message {up.local_id} failed: {exc.message}")
+        for d in p.of_type(Download):
+            if not self._download(folder, d.uids, tally):
+                complete = False
+        return complete
+
+    def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
+        """Fetch in UID chunks, each chunk one store transaction; True if all arrived."""
+        store, name, kill = self.store, self.name, self._kill
+        got: set[int] = set()
+        failed: list[int] = []
+
+        def sink(uid: int, raw: bytes, flags: frozenset) -> None:
+            try:
+                store.deliver(name, folder, raw, flags=flags, uid=uid)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
+                failed.append(uid)
+                logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
+                return
+            got.add(uid)
+            self.reporter.event(MessageFetched(name, folder, len(raw)))
+            if kill is not None:
+                kill("deliver")
+
+        for part in _chunks(sorted(uids), self.chunk):
+            error: MailcliError | None = None
+            before = len(got)
+            with store.batch():
+                try:
+                    self.account.fetch_messages(folder, part, sink, batch_size=self.fetch_batch)
+                except MailcliError as exc:
+                    error = exc   # commit what arrived, then fail the folder
+            tally.new += len(got) - before
+            if kill is not None:
+                kill("commit")
+            if error is not None:
+                raise error
+        if failed:
+            tally.failed += len(failed)
+            self._folder_error(folder, f"{len(failed)} message(s) could not be stored "
+                                       f"(uid {format_uids(failed)}); retried next run")
+        missing = set(uids) - got - set(failed)
+        if missing:
+            logger.info("%s/%s: %d message(s) vanished during the download", name, folder,
+                        len(missing))
+        return not failed and not missing
+
+    def _hit(self, event: str) -> None:
+        if self._kill is not None:
+            self._kill(event)
+
+
+# ---------------------------------------------------------------------- helpers
+def _bookmark(state: FolderState) -> FolderSyncState:
+    return FolderSyncState(state.name, state.uidvalidity or 0, state.uidnext or 0,
+                           state.highestmodseq)
+
+
+def _chunks(items: Sequence, size: int) -> list[Sequence]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _describe(a: JournalAction) -> str:
+    p = a.payload
+    if a.kind is ActionKind.MOVE:
+        return f"move of uid {p.get('uid')} to {p.get('dest')}"
+    if a.kind is ActionKind.DELETE:
+        return f"delete of uid {p.get('uid')}"
+    if a.kind is ActionKind.APPEND:
+        return f"upload of message {p.get('id')}"
+    return f"{a.kind.value} {p}"
