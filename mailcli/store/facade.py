@@ -29,6 +29,8 @@ from mailcli.store.state import FolderState, PopLedgerEntry
 
 logger = logging.getLogger(__name__)
 
+SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
+
 
 @dataclass(frozen=True)
 class FlagChange:
@@ -304,18 +306,35 @@ class Store:
     def search(self, query: str, limit: int = 50, offset: int = 0, account: str | None = None,
                folder: str | None = None, order: str = "date desc") -> list[Envelope]:
         """Envelopes matching the SPEC.md search language (UsageError with a column if bad)."""
-        where, params = search_mod.to_sql(query)
-        clauses = [where]
+        where, qparams = search_mod.to_sql(query)
+        scope: list[str] = []
+        scope_params: list[object] = []
         if account is not None:
-            clauses.append("m.account = ?")
-            params.append(account)
+            scope.append("m.account = ?")
+            scope_params.append(account)
         if folder is not None:
-            clauses.append("m.folder = ?")
-            params.append(folder)
-        sql = (f"SELECT {index.ENVELOPE_COLUMNS} FROM messages m WHERE {' AND '.join(clauses)}"
-               f" ORDER BY {index.order_clause(order)} LIMIT ? OFFSET ?")
-        rows = self.db.conn().execute(sql, (*params, limit, offset))
-        return [index.envelope_from_row(r) for r in rows]
+            scope.append("m.folder = ?")
+            scope_params.append(folder)
+        order_sql = index.order_clause(order)
+        conn = self.db.conn()
+        # 1. A query matching many messages (a common word) is answered from the newest
+        #    SEARCH_WINDOW messages alone when they hold the whole page: with (date, id) a
+        #    total order, the top matches of the window are then the top matches overall.
+        if offset + limit <= SEARCH_WINDOW:
+            inner = "SELECT * FROM messages m"
+            if scope:
+                inner += " WHERE " + " AND ".join(scope)
+            sql = (f"SELECT m.id FROM ({inner} ORDER BY {order_sql} LIMIT {SEARCH_WINDOW}) m"
+                   f" WHERE {where} ORDER BY {order_sql} LIMIT ? OFFSET ?")
+            ids = [r[0] for r in conn.execute(sql, (*scope_params, *qparams, limit + offset, 0))]
+            if len(ids) == limit + offset:
+                return index.envelopes_by_ids(conn, ids[offset:])
+        # 2. Otherwise sort only (id, date) of every match, then read the page's envelopes
+        #    (sorting whole rows of many matches costs several times more).
+        sql = (f"SELECT m.id FROM messages m WHERE {' AND '.join([where, *scope])}"
+               f" ORDER BY {order_sql} LIMIT ? OFFSET ?")
+        ids = [r[0] for r in conn.execute(sql, (*qparams, *scope_params, limit, offset))]
+        return index.envelopes_by_ids(conn, ids)
 
     # ---------------------------------------------------------------- sync state
     def folder_state(self, account: str, folder: str) -> FolderState | None:

@@ -175,6 +175,18 @@ def get(conn: sqlite3.Connection, id: int) -> Envelope:
     return envelope_from_row(r)
 
 
+def envelopes_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[Envelope]:
+    """Envelopes for `ids`, in the order given (missing ids are skipped)."""
+    found: dict[int, Envelope] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT {ENVELOPE_COLUMNS} FROM messages m WHERE m.id IN ({marks})",
+                              chunk):
+            found[r[0]] = envelope_from_row(r)
+    return [found[i] for i in ids if i in found]
+
+
 def id_by_uid(conn: sqlite3.Connection, account: str, folder: str, uid: int) -> int | None:
     r = conn.execute("SELECT id FROM messages WHERE account = ? AND folder = ? AND uid = ?",
                      (account, folder, uid)).fetchone()

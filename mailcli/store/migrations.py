@@ -85,6 +85,34 @@ M001_INITIAL = [
 ]
 
 
+# The outbox (owned by mailcli.send.outbox): one row per outgoing message, keyed by
+# (account, Message-ID), holding its envelope and its write-ahead send state.
+M002_OUTBOX = [
+    """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        message INTEGER,
+        mail_from TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        bcc TEXT NOT NULL DEFAULT '[]',
+        replied INTEGER,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        refused TEXT NOT NULL DEFAULT '{}',
+        sent_copy TEXT,
+        sent_folder TEXT,
+        sent_uid INTEGER,
+        sent_message INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (account, message_id)
+    )""",
+    "CREATE INDEX ix_outbox_account_state ON outbox (account, state, id)",
+]
+
+
 def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for stmt in stmts:
@@ -94,6 +122,7 @@ def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _statements(M001_INITIAL)),
+    ("m002_outbox", _statements(M002_OUTBOX)),
 ]
 
 

@@ -210,3 +210,16 @@ def test_any_text_either_searches_or_is_a_usage_error(store: Store, query: str) 
         assert "column" in exc.message
     except sqlite3.Error as exc:  # pragma: no cover - the failure we guard against
         pytest.fail(f"SQLite error for {query!r}: {exc}")
+
+
+@pytest.mark.parametrize("query", ["bob", "alice OR carol", "-is:flagged", "example",
+                                   "is:read", "zzz"])
+@pytest.mark.parametrize("limit, offset", [(1, 0), (2, 1), (3, 0), (10, 0)])
+def test_newest_window_shortcut_gives_the_same_pages(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                                     query: str, limit: int, offset: int) -> None:
+    from mailcli.store import facade
+
+    full = [e.id for e in store.search(query, limit=limit, offset=offset)]
+    for window in (0, 1, 2, 3):
+        monkeypatch.setattr(facade, "SEARCH_WINDOW", window)
+        assert [e.id for e in store.search(query, limit=limit, offset=offset)] == full
