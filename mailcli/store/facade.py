@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailcli.errors import NotFoundError
+from mailcli.errors import FolderError, NotFoundError
 from mailcli.message.parse import ParsedMessage, parse_message
 from mailcli.model import Envelope, Flags, FolderSummary
 from mailcli.store import index, state
@@ -386,6 +386,11 @@ class Store:
         local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name.
         """
         md = self.maildir(account, folder)
+        if not md.exists() and self.count(account, folder):
+            # never report a whole folder as deleted because its directory is missing
+            # (unmounted disk, moved data dir): the sync engine would delete on the server
+            raise FolderError(f"the Maildir of {account}:{folder} is missing: {md.path}",
+                              hint="restore it, or run `mailcli index rebuild` to forget it")
         changed: list[FlagChange] = []
         removed: list[RemovedMessage] = []
         added: list[int] = []

@@ -6,6 +6,11 @@ file-name updates, deletion. Functions take a ``sqlite3.Connection`` (the caller
 transaction, see :mod:`mailcli.store.db`). The Maildir file is the truth for the bytes; the
 ``flags`` column (Maildir letters) is the local truth for flags and always matches the
 file name's ``:2,`` suffix.
+
+``messages_fts`` is an ordinary FTS5 table (it keeps its own copy of the indexed text,
+body capped at BODY_CAP characters) with rowid = ``messages.id``: SQLite 3.40 lacks
+``contentless_delete``, and an external-content table would need the body text stored in
+``messages`` anyway.
 """
 from __future__ import annotations
 

@@ -293,7 +293,7 @@ def _term(t: Term) -> tuple[str, list[object]]:
         if sql is None:
             raise _error(f"unknown has:{t.value} (use has:attachment)", t.col)
         return sql, []
-    ts = int(_day(t.value, t.col + len(f) + 1).timestamp())
+    ts = int(_day(t.value, t.col + len(f or "") + 1).timestamp())
     if f == "before":
         return "m.date < ?", [ts]
     return "m.date >= ?", [ts]  # after: that day or later

@@ -336,3 +336,15 @@ def test_reads_do_not_wait_for_a_writer_batch(store: Store) -> None:
         release.set()
         t.join(30)
     assert store.count("work", "INBOX") == 2
+
+
+def test_missing_maildir_is_an_error_not_a_mass_deletion(store: Store) -> None:
+    import shutil
+
+    from mailcli.errors import FolderError
+
+    store.deliver("work", "INBOX", msg(1), uid=1)
+    shutil.rmtree(store.maildir("work", "INBOX").path)
+    with pytest.raises(FolderError):
+        store.scan_external_changes("work", "INBOX")
+    assert store.count("work", "INBOX") == 1
