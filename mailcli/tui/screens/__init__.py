@@ -1,0 +1,1 @@
+"""Screens of the TUI: main (tree/list/preview), message (full view), help, compose, pickers."""

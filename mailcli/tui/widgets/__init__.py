@@ -1,0 +1,1 @@
+"""Reusable widgets of the TUI: folder tree, virtual message list, message body, status bar."""

@@ -1,0 +1,362 @@
+"""What the keys do: actions on the current message, composing, and background sync.
+
+The base class of the App. Every change goes through the service (flag / move / delete /
+save_attachments / *_draft / send / fetch), in thread workers, so the TUI queues exactly
+what the CLI would and never blocks on disk or network. Errors become notifications.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+
+from mailcli.errors import ExitCode, LockHeld, MailcliError, SendError
+from mailcli.model import Envelope, Flag
+from mailcli.tui.messages import MailChanged
+
+if TYPE_CHECKING:
+    from mailcli.tui.backend import Backend
+    from mailcli.tui.screens.main import MainScreen
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.1  # seconds between progress updates from the sync thread
+
+
+class SyncReporter:
+    """A sync Reporter (mailcli.sync.events) that hands events to the UI thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._last = 0.0
+        self.fetched = 0
+
+    def event(self, ev: Any) -> None:
+        name = type(ev).__name__
+        if name == "MessageFetched":
+            self.fetched += 1
+            now = time.monotonic()
+            if now - self._last < PROGRESS_EVERY:
+                return
+            self._last = now
+        try:
+            self.app.call_from_thread(self.app.on_sync_event, ev, self.fetched)
+        except Exception:  # the app is closing: a Reporter must not raise
+            logger.debug("sync event dropped", exc_info=True)
+
+
+def _is_busy(report: Any) -> bool:
+    text = (getattr(report, "error", "") or "").lower()
+    return "already being synced" in text or "busy" in text
+
+
+class MailActions(App[None]):
+    """Message actions, compose and sync; MailApp (app.py) adds layout, keys and start-up."""
+
+    backend: "Backend"
+    main: "MainScreen"
+    clock: Any
+    sync_running: bool = False
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def current_envelope(self) -> Envelope | None:
+        return getattr(self.screen, "current_envelope", None)
+
+    def _need_message(self) -> Envelope | None:
+        env = self.current_envelope
+        if env is None:
+            self.notify("No message selected", severity="warning")
+        return env
+
+    def show_error(self, exc: BaseException) -> None:
+        """A notification for an error (title + message + hint), never a traceback."""
+        if isinstance(exc, MailcliError):
+            text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
+            self.notify(text, title=exc.title, severity="error", timeout=8)
+        else:
+            logger.error("unexpected error in the TUI", exc_info=exc)
+            self.notify(f"{type(exc).__name__}: {exc}\n(details in the log file)",
+                        title="Unexpected error", severity="error", timeout=8)
+
+    def _changed(self, envelope: Envelope | None = None, gone: bool = False) -> None:
+        """After an action: update the open view, reload the list and the counts."""
+        screen = self.screen
+        if gone and screen is not self.main and hasattr(screen, "message_list"):
+            screen.dismiss()
+        elif envelope is not None and hasattr(screen, "update_envelope"):
+            screen.update_envelope(envelope)
+        self.main.post_message(MailChanged())
+
+    # ------------------------------------------------------------------ flags
+    def action_toggle_read(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            seen = Flag.SEEN in env.flags
+            self._flag(env, frozenset() if seen else {Flag.SEEN}, {Flag.SEEN} if seen else frozenset(),
+                       "Marked unread" if seen else "Marked read")
+
+    def action_toggle_flag(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            on = Flag.FLAGGED in env.flags
+            self._flag(env, frozenset() if on else {Flag.FLAGGED},
+                       {Flag.FLAGGED} if on else frozenset(), "Unflagged" if on else "Flagged")
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _flag(self, env: Envelope, add: Any, remove: Any, done: str) -> None:
+        try:
+            self.backend.flag([str(env.id)], add=frozenset(add), remove=frozenset(remove))
+            fresh = self.backend.resolve(str(env.id))
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._after, done, fresh, False)
+
+    def _after(self, text: str, envelope: Envelope | None, gone: bool) -> None:
+        self.notify(text, timeout=3)
+        self._changed(envelope, gone)
+
+    # ------------------------------------------------------------------ delete / move
+    def action_delete(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            self._delete(env)
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _delete(self, env: Envelope) -> None:
+        try:
+            self.backend.delete([str(env.id)])
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._after, "Deleted (the server follows at the next sync)",
+                              None, True)
+
+    def action_move(self) -> None:
+        from mailcli.tui.screens.pickers import FolderPicker
+
+        env = self._need_message()
+        if env is None:
+            return
+        folders = [s.folder for s in self.main.tree.summaries
+                   if s.account == env.account and s.folder != env.folder]
+        if not folders:
+            self.notify("No other folder to move to", severity="warning")
+            return
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self._move(env, folder)
+
+        self.push_screen(FolderPicker(f"Move to which folder of {env.account}?", folders),
+                         chosen)
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _move(self, env: Envelope, folder: str) -> None:
+        try:
+            self.backend.move([str(env.id)], folder)
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._after, f"Moved to {folder}", None, True)
+
+    # ------------------------------------------------------------------ attachments
+    def action_save_attachments(self) -> None:
+        from mailcli.tui.screens.pickers import SavePrompt
+
+        env = self._need_message()
+        if env is None:
+            return
+        if not env.has_attachments:
+            self.notify("This message has no attachments", severity="warning")
+            return
+
+        def chosen(answer: tuple[Path, bool] | None) -> None:
+            if answer:
+                self._save(env, *answer)
+
+        self.push_screen(SavePrompt("Save the attachments to directory:", self.save_dir), chosen)
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _save(self, env: Envelope, dest: Path, force: bool) -> None:
+        try:
+            saved = list(self.backend.save_attachments(str(env.id), dest, force=force))
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        names = ", ".join(Path(p).name for p in saved)
+        self.call_from_thread(self.notify, f"Saved {len(saved)} file(s) to {dest}: {names}",
+                              timeout=5)
+
+    # ------------------------------------------------------------------ compose
+    def action_compose(self) -> None:
+        account = self._compose_account()
+        if account is not None:
+            self._draft("new", account, None, "New message")
+
+    def action_reply(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            self._draft("reply", env.account, env, "Reply")
+
+    def action_reply_all(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            self._draft("reply_all", env.account, env, "Reply to all")
+
+    def action_forward(self) -> None:
+        env = self._need_message()
+        if env is not None:
+            self._draft("forward", env.account, env, "Forward")
+
+    def _compose_account(self) -> str | None:
+        env = self.current_envelope
+        if env is not None:
+            return env.account
+        account = self.main.view.account
+        if account:
+            return account
+        names = self.backend.account_names
+        if not names:
+            self.notify("No account configured", severity="error")
+            return None
+        return names[0]
+
+    @work(thread=True, exit_on_error=False, group="draft")
+    def _draft(self, kind: str, account: str, env: Envelope | None, title: str) -> None:
+        b = self.backend
+        try:
+            if kind == "new":
+                draft = b.new_draft(account)
+            elif kind == "forward":
+                draft = b.forward_draft(str(env.id))  # type: ignore[union-attr]
+            else:
+                draft = b.reply_draft(str(env.id), all=kind == "reply_all")  # type: ignore[union-attr]
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        except AttributeError:
+            self.call_from_thread(self.notify, "Sending is not available in this build",
+                                  severity="error")
+            return
+        self.call_from_thread(self._edit, draft, account, title)
+
+    def _edit(self, draft: Any, account: str, title: str) -> None:
+        from mailcli.tui.screens.compose import ComposeScreen
+
+        def done(result: Any) -> None:
+            if result is None:
+                self.notify("Draft discarded", timeout=3)
+            else:
+                self._send(account, result)
+
+        self.push_screen(ComposeScreen(draft, account, title), done)
+
+    @work(thread=True, exit_on_error=False, group="send")
+    def _send(self, account: str, draft: Any) -> None:
+        try:
+            result = self.backend.send(account, draft)
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        status = getattr(result, "status", "sent")
+        if status == "sent":
+            refused = getattr(result, "refused", None) or {}
+            text = "Sent to " + ", ".join(getattr(result, "recipients", None) or draft.to)
+            if refused:
+                text += f" (refused: {', '.join(refused)})"
+            self.call_from_thread(self._after, text, None, False)
+        elif status == "queued":
+            self.call_from_thread(self._after, "Offline: queued in the outbox; it goes out at "
+                                  "the next sync", None, False)
+        else:
+            error = getattr(result, "error", None) or status
+            hint = getattr(result, "hint", None)
+            self.call_from_thread(self.show_error, SendError(f"not sent: {error}", hint))
+
+    # ------------------------------------------------------------------ sync
+    def action_sync(self) -> None:
+        if self.sync_running:
+            self.notify("A sync is already running", timeout=3)
+            return
+        if not self.backend.supports("fetch"):
+            self.notify("Sync is not available in this build", severity="error")
+            return
+        self.sync_running = True
+        self.main.status.set_progress("syncing…")
+        self._sync(None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync")
+    def _sync(self, accounts: list[str] | None) -> None:
+        reporter = SyncReporter(self)
+        try:
+            result = self.backend.fetch(accounts, reporter=reporter)
+        except Exception as exc:  # noqa: BLE001 - shown as a notification, logged
+            self.call_from_thread(self.sync_finished, None, exc)
+            return
+        self.call_from_thread(self.sync_finished, result, None)
+
+    def on_sync_event(self, ev: Any, fetched: int) -> None:
+        name = type(ev).__name__
+        status = self.main.status
+        if name == "AccountStarted":
+            status.set_progress(f"syncing {ev.account}…")
+        elif name == "FolderStarted":
+            self._folder_total = ev.to_download
+            self._folder_base = fetched
+            status.set_progress(f"syncing {ev.account}/{ev.folder}"
+                                + (f" 0/{ev.to_download}" if ev.to_download else ""))
+        elif name == "MessageFetched":
+            done = fetched - getattr(self, "_folder_base", 0)
+            total = getattr(self, "_folder_total", 0)
+            status.set_progress(f"syncing {ev.account}/{ev.folder} {done}/{total}")
+        elif name == "FolderDone":
+            counts = getattr(ev, "counts", None)
+            if counts is not None and (counts.new or counts.deleted or counts.updated):
+                self.main.post_message(MailChanged())
+            if ev.blocked:
+                self.notify(f"{ev.account}/{ev.folder}: {ev.blocked}", title="Sync stopped",
+                            severity="warning", timeout=8)
+        elif name == "SyncWarning" and getattr(ev, "folder", None) is not None:
+            # account-level failures are summed up once in sync_finished
+            self.notify(str(ev.message), title="Sync", severity="warning", timeout=6)
+
+    def sync_finished(self, result: Any, error: BaseException | None) -> None:
+        self.sync_running = False
+        now: datetime = self.clock()
+        offline: list[str] = []
+        problems: list[str] = []
+        if error is not None:
+            if isinstance(error, LockHeld):
+                self.notify("Busy: another fetch is running; try again in a moment",
+                            title="Sync", severity="warning")
+                problems.append("busy")
+            else:
+                self.show_error(error)
+                problems.append(getattr(error, "title", "error"))
+        for report in getattr(result, "accounts", None) or []:
+            if report.ok:
+                continue
+            if _is_busy(report):
+                self.notify(f"{report.account}: busy, another fetch is running",
+                            title="Sync", severity="warning")
+                problems.append(f"{report.account} busy")
+            elif report.exit_code == ExitCode.TEMPORARY:
+                offline.append(report.account)
+                self.notify(f"{report.account}: {report.error}", title="Offline",
+                            severity="warning")
+            else:
+                problems.append(f"{report.account} failed")
+                self.notify(f"{report.account}: {report.error}", title="Sync failed",
+                            severity="error", timeout=8)
+        if result is not None and not problems and not offline:
+            new = sum(getattr(r, "new", 0) for r in result.accounts)
+            self.notify(f"Synced: {new} new" if new else "Synced: no new mail", timeout=3)
+        self.main.status.sync_done(now, offline, ", ".join(problems))
+        self.main.post_message(MailChanged())

@@ -1,0 +1,109 @@
+"""The mailcli Textual App: start-up, key bindings (rebindable), screen routing.
+
+Layout lives in app.tcss and the screens (mailcli.tui.screens), behaviour of the keys in
+mailcli.tui.actions. The App talks to mailcli only through a Backend (mailcli.tui.backend)
+over mailcli.service.Service.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.screen import Screen
+
+from mailcli.errors import MailcliError
+from mailcli.tui import keys
+from mailcli.tui.actions import MailActions
+from mailcli.tui.backend import Backend
+from mailcli.tui.commands import ACTIONS, MailCommands
+from mailcli.tui.display import system_clock
+from mailcli.tui.messages import MailChanged
+from mailcli.tui.screens.main import MainScreen
+
+logger = logging.getLogger(__name__)
+
+# actions that need a current message and make sense only on these screens
+MESSAGE_ACTIONS = {"reply", "reply_all", "forward", "delete", "move", "save_attachments",
+                   "toggle_read", "toggle_flag", "toggle_headers", "compose", "sync", "help"}
+
+
+class MailApp(MailActions):
+    """`MailApp(service)`; `clock` fixes "now" (tests), `poll_interval` None disables the
+    periodic check for mail delivered by another process (cron `mailcli fetch`)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mailcli"
+    BINDINGS = keys.bindings("app")
+    COMMANDS = App.COMMANDS | {MailCommands}
+
+    def __init__(self, service: Any, *, clock: Callable[[], datetime] = system_clock,
+                 poll_interval: float | None = 30.0, save_dir: Path | None = None) -> None:
+        super().__init__()
+        self.backend = Backend(service)
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.save_dir = save_dir or Path.cwd()
+        configured = dict(service.config.tui.keys)
+        self.keymap_config, self.unknown_keys = keys.keymap(configured)
+        self.configured_keys = self.keymap_config
+        self.main = MainScreen()
+        self._poll_signature: tuple[tuple[str, str, int, int], ...] | None = None
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main
+
+    def on_mount(self) -> None:
+        if self.keymap_config:
+            self.set_keymap(self.keymap_config)
+        if self.unknown_keys:
+            known = ", ".join(k.id for k in keys.KEYS)
+            self.notify(f"Unknown action(s) in [tui.keys]: {', '.join(self.unknown_keys)}\n"
+                        f"known: {known}", title="Config", severity="warning", timeout=10)
+        if self.poll_interval:
+            self.set_interval(self.poll_interval, self._poll)
+
+    # ------------------------------------------------------------------ routing
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MESSAGE_ACTIONS:
+            name = type(self.screen).__name__
+            return name in ("MainScreen", "MessageScreen")
+        return True
+
+    def action_help(self) -> None:
+        from mailcli.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_toggle_headers(self) -> None:
+        body = getattr(self.screen, "body", None) or getattr(self.screen, "preview", None)
+        if body is not None:
+            body.toggle_headers()
+
+    def run_palette_action(self, action: str) -> None:
+        """Run a command palette entry (main-screen actions return to the main screen)."""
+        if hasattr(self.main, f"action_{action}"):
+            while self.screen is not self.main and len(self.screen_stack) > 1:
+                self.pop_screen()
+            getattr(self.main, f"action_{action}")()
+        elif action in {a for _, _, a in ACTIONS}:
+            getattr(self, f"action_{action}")()
+
+    # ------------------------------------------------------------------ new mail from elsewhere
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll(self) -> None:
+        """Mail delivered by another process (cron fetch): reload when the counts moved."""
+        if self.sync_running:
+            return
+        try:
+            summaries = self.backend.folders()
+        except MailcliError:
+            return
+        signature = tuple((s.account, s.folder, s.total, s.unread) for s in summaries)
+        if self._poll_signature is not None and signature != self._poll_signature:
+            self.call_from_thread(self.main.post_message, MailChanged())
+        self._poll_signature = signature

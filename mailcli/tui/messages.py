@@ -1,0 +1,53 @@
+"""The TUI's own Textual Messages (dataclasses): what workers and widgets post upwards."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from mailcli.model import Envelope
+
+
+@dataclass
+class SyncEventPosted(Message):
+    """A sync event (mailcli.sync.events) arrived from the syncing thread."""
+
+    event: Any
+
+
+@dataclass
+class SyncFinished(Message):
+    """A background fetch ended; `result` is the service's FetchResult (None on error)."""
+
+    result: Any
+    error: Exception | None = None
+
+
+@dataclass
+class MailChanged(Message):
+    """The store changed (an action, a sync, a cron fetch): reload tree counts and list."""
+
+    keep_cursor: bool = True
+
+
+@dataclass
+class EnvelopeHighlighted(Message):
+    """The cursor of the message list is on `envelope` (None: empty list / not loaded)."""
+
+    envelope: Envelope | None
+
+
+@dataclass
+class EnvelopeOpened(Message):
+    """Enter on a message: open the full-screen view."""
+
+    envelope: Envelope
+
+
+@dataclass
+class FolderSelected(Message):
+    """A folder (or a whole account with folder None) was chosen in the tree."""
+
+    account: str | None
+    folder: str | None

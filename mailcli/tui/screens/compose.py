@@ -1,0 +1,113 @@
+"""Writing mail in the TUI: To/Cc/Subject fields and a body TextArea over a service Draft
+(new, reply, reply-all, forward). Ctrl+S sends, Ctrl+E edits in $EDITOR, Esc discards."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static, TextArea
+
+from mailcli.errors import MailcliError
+from mailcli.message.sanitize import safe_line
+from mailcli.tui import editor
+
+if TYPE_CHECKING:
+    from mailcli.tui.app import MailApp
+
+
+def _join(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class ComposeScreen(Screen[Any]):
+    """Edits `draft` in place; dismisses with the draft to send, or None to discard."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", show=True, id="send"),
+        Binding("ctrl+e", "external_editor", "$EDITOR", show=True, id="external_editor"),
+        Binding("escape", "discard", "Discard", show=True, id="discard"),
+    ]
+
+    app: "MailApp"  # type: ignore[assignment]
+
+    def __init__(self, draft: Any, account: str, title: str) -> None:
+        super().__init__()
+        self.draft = draft
+        self.account = account
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="compose"):
+            yield Static(Text(f"{self.title_text}  —  from {safe_line(self.draft.from_)}",
+                              style="bold"), markup=False, id="compose-title")
+            for label, attr in (("To", "to"), ("Cc", "cc"), ("Subject", "subject")):
+                with Horizontal(classes="field"):
+                    yield Label(f"{label}:", classes="field-label")
+                    yield Input(_join(getattr(self.draft, attr, "")), id=f"compose-{attr}")
+            attached = self._attachment_note()
+            if attached:
+                yield Static(Text(attached, style="italic"), markup=False, id="compose-attached")
+            yield TextArea(self.draft.body or "", id="compose-body", soft_wrap=True,
+                           show_line_numbers=False)
+        yield Footer()
+
+    def _attachment_note(self) -> str:
+        names = [safe_line(getattr(p, "name", str(p))) for p in getattr(self.draft, "attachments", [])]
+        n_msgs = len(getattr(self.draft, "attach_messages", []) or [])
+        if n_msgs:
+            names.append(f"{n_msgs} forwarded message(s)")
+        return "Attached: " + ", ".join(names) if names else ""
+
+    def on_mount(self) -> None:
+        target = "#compose-to" if not self.draft.to else "#compose-body"
+        self.query_one(target).focus()
+
+    def collect(self) -> Any:
+        """Copy the fields back into the draft and return it."""
+        self.draft.to = _split(self.query_one("#compose-to", Input).value)
+        self.draft.cc = _split(self.query_one("#compose-cc", Input).value)
+        self.draft.subject = self.query_one("#compose-subject", Input).value
+        self.draft.body = self.query_one("#compose-body", TextArea).text
+        return self.draft
+
+    def _refill(self) -> None:
+        self.query_one("#compose-to", Input).value = _join(self.draft.to)
+        self.query_one("#compose-cc", Input).value = _join(self.draft.cc)
+        self.query_one("#compose-subject", Input).value = self.draft.subject or ""
+        self.query_one("#compose-body", TextArea).text = self.draft.body or ""
+
+    def action_send(self) -> None:
+        draft = self.collect()
+        if not draft.to and not draft.cc and not getattr(draft, "bcc", None):
+            self.app.notify("Add a recipient first", severity="warning")
+            self.query_one("#compose-to", Input).focus()
+            return
+        self.dismiss(draft)
+
+    def action_discard(self) -> None:
+        self.dismiss(None)
+
+    def action_external_editor(self) -> None:
+        draft = self.collect()
+        try:
+            changed = editor.edit_draft(self.app, draft, self.app.backend.config.general.editor)
+        except SuspendNotSupported:
+            self.app.notify("This terminal cannot hand over to $EDITOR; edit here",
+                            severity="warning")
+            return
+        except MailcliError as exc:
+            self.app.show_error(exc)
+            return
+        except OSError as exc:
+            self.app.notify(f"Could not run the editor: {exc}", severity="error")
+            return
+        if changed:
+            self._refill()

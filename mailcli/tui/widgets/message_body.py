@@ -1,0 +1,138 @@
+"""A message as read: header block (or every header, on demand), attachments, body text.
+
+Used by the preview pane and the full-screen view. Everything is drawn as Rich ``Text``
+(markup off); header values go through ``safe_line`` and the body arrives already
+sanitized by the service (``show``'s text passed mailcli.message.sanitize).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from mailcli.message.sanitize import safe_line, safe_text
+from mailcli.model import Envelope
+from mailcli.tui import display
+
+BODY_DISPLAY_LIMIT = 400_000  # characters drawn; the rest is reachable with `mailcli show`
+
+
+def header_pairs(shown: Any) -> list[tuple[str, str]]:
+    """The ShownMessage's full headers as (name, value) pairs, whatever their container."""
+    headers = getattr(shown, "headers", None) or []
+    if isinstance(headers, dict):
+        items = []
+        for name, value in headers.items():
+            for v in value if isinstance(value, list) else [value]:
+                items.append((str(name), str(v)))
+        return items
+    return [(str(n), str(v)) for n, v in headers]
+
+
+def header_block(env: Envelope, shown: Any, full: bool) -> Text:
+    text = Text(no_wrap=False)
+    if full:
+        pairs = header_pairs(shown)
+    else:
+        pairs = [("Date", display.long_date(env.date)), ("From", env.from_), ("To", env.to)]
+        if env.cc:
+            pairs.append(("Cc", env.cc))
+        pairs.append(("Subject", display.subject(env)))
+    for name, value in pairs:
+        text.append(safe_line(name) + ": ", style="bold")
+        text.append(safe_line(value) + "\n")
+    text.rstrip()
+    return text
+
+
+def attachment_block(attachments: list[Any]) -> Text:
+    text = Text()
+    if not attachments:
+        return text
+    text.append("Attachments:\n", style="bold")
+    for i, a in enumerate(attachments, 1):
+        name = safe_line(getattr(a, "filename", "") or "(unnamed)")
+        ctype = safe_line(getattr(a, "content_type", "") or "")
+        size = display.human_size(int(getattr(a, "size", 0) or 0))
+        text.append(f"  {i}. ")
+        text.append(name, style="underline")
+        text.append(f"  {ctype}, {size}\n")
+    text.rstrip()
+    return text
+
+
+def body_text(shown: Any) -> Text:
+    body = safe_text(str(getattr(shown, "text", "") or ""))
+    if len(body) > BODY_DISPLAY_LIMIT:
+        body = body[:BODY_DISPLAY_LIMIT] + "\n\n[… cut here; `mailcli show` prints the rest]"
+    if getattr(shown, "partial", False):
+        body = "(only the headers were downloaded; the body comes with the next fetch)\n\n" + body
+    return Text(body or "(no text)", no_wrap=False, end="")
+
+
+class MessageBody(VerticalScroll):
+    """Header block, attachments and body of one message (or a placeholder)."""
+
+    DEFAULT_CSS = """
+    MessageBody { padding: 0 1; }
+    MessageBody > #headers { padding-bottom: 1; color: $text; }
+    MessageBody > #attachments { padding-bottom: 1; color: $text-muted; }
+    MessageBody > #attachments.-empty { display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None, can_focus: bool = True) -> None:
+        super().__init__(id=id, can_focus=can_focus)
+        self.envelope: Envelope | None = None
+        self.shown: Any = None
+        self.full_headers = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(""), id="headers", markup=False)
+        yield Static(Text(""), id="attachments", markup=False, classes="-empty")
+        yield Static(Text("No message selected", style="italic"), id="body", markup=False)
+
+    def show_message(self, shown: Any) -> None:
+        self.shown = shown
+        self.envelope = shown.envelope
+        self._draw()
+        self.scroll_home(animate=False)
+
+    def clear(self, note: str = "No message selected") -> None:
+        self.shown = None
+        self.envelope = None
+        self.query_one("#headers", Static).update(Text(""))
+        att = self.query_one("#attachments", Static)
+        att.update(Text(""))
+        att.add_class("-empty")
+        self.query_one("#body", Static).update(Text(note, style="italic"))
+
+    def toggle_headers(self) -> None:
+        self.full_headers = not self.full_headers
+        if self.shown is not None:
+            self._draw()
+
+    def update_envelope(self, env: Envelope) -> None:
+        if self.shown is not None and self.envelope and env.id == self.envelope.id:
+            self.envelope = env
+
+    def _draw(self) -> None:
+        assert self.envelope is not None
+        self.query_one("#headers", Static).update(
+            header_block(self.envelope, self.shown, self.full_headers))
+        attachments = list(getattr(self.shown, "attachments", None) or [])
+        att = self.query_one("#attachments", Static)
+        att.update(attachment_block(attachments))
+        att.set_class(not attachments, "-empty")
+        self.query_one("#body", Static).update(body_text(self.shown))
+
+    @property
+    def text(self) -> str:
+        """Everything displayed, as plain text (for tests and copy)."""
+        parts = []
+        for wid in ("#headers", "#attachments", "#body"):
+            content = self.query_one(wid, Static).content
+            parts.append(content.plain if isinstance(content, Text) else str(content))
+        return "\n".join(p for p in parts if p)
