@@ -49,6 +49,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Sequence
 
 from mailcli.accounts.base import Account, Capability
@@ -219,7 +220,7 @@ class ImapSync:
         if not self.dry_run:
             ext = self.store.scan_external_changes(self.name, folder)
             if ext:
-                self._external(folder, ext, state)
+                state = self._external(folder, ext, state)
         actions = [a for a in self._journal() if a.payload.get("folder") == folder]
         rows = self.store.message_rows(self.name, folder)
         dirty = any(r.uid is not None and r.flags != r.synced_flags for r in rows)
@@ -288,14 +289,19 @@ class ImapSync:
         self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
 
     # ------------------------------------------------------- external changes
-    def _external(self, folder: str, ext: ExternalChanges, state: FolderState | None) -> None:
-        """Turn what another client did in the Maildir into journal entries (step 2a)."""
+    def _external(self, folder: str, ext: ExternalChanges,
+                  state: FolderState | None) -> FolderState | None:
+        """Turn what another client did in the Maildir into journal entries (step 2a);
+        returns the folder state to sync from."""
         if ext.removed and self.store.count(self.name, folder) == 0 and not ext.added:
             gone = [r.uid for r in ext.removed if r.uid is not None]
             if gone:
                 self._note(folder, f"{folder}: the local copy is empty or missing ({len(gone)} "
                                    f"cached messages gone); downloading them again, deleting "
                                    f"nothing on the server", warn=True)
+                if state is not None:   # forget the bookmark: the next listing must be full
+                    state = replace(state, uidnext=None, highestmodseq=None)
+                    self.store.put_folder_state(state)
         else:
             for r in ext.removed:
                 if r.uid is None:
@@ -307,7 +313,7 @@ class ImapSync:
                 logger.info("%s/%s: %d message(s) deleted by another client; queued",
                             self.name, folder, len(ext.removed))
         if not ext.added:
-            return
+            return state
         rows = [self.store.message_row(i) for i in ext.added]
         with_uid = [r for r in rows if r.uid is not None]
         server: dict[int, int] = {}
@@ -321,6 +327,7 @@ class ImapSync:
                 self.store.set_uid(r.id, None)
             self.store.journal.enqueue(self.name, ActionKind.APPEND, {"folder": folder, "id": r.id})
             logger.info("%s/%s: new local message %d queued for upload", self.name, folder, r.id)
+        return state
 
     # ---------------------------------------------------------------- journal
     def _replay(self, folder: str, actions: list[JournalAction], status: FolderStatus,

@@ -1,0 +1,414 @@
+"""The IMAP engine against FakeAccount (no server): every rule of sync/engine.py, the
+round trips it costs, failure isolation, and that an interrupted run converges."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailcli.accounts.testing import IMAP_FULL, IMAP_MINIMAL, FakeAccount
+from mailcli.errors import ProtocolError, TemporaryError
+from mailcli.model import Flag
+from mailcli.store import Store
+from mailcli.sync.engine import ImapSync, folder_selected
+from mailcli.sync.events import FolderDone, MessageFetched, RecordingReporter, SyncWarning
+from mailcli.sync.outcome import SyncOutcome
+
+A = "work"
+SEEN, FLAGGED, ANSWERED = Flag.SEEN, Flag.FLAGGED, Flag.ANSWERED
+
+
+def msg(i: int, pad: int = 0) -> bytes:
+    return (f"From: s{i}@example.test\r\nTo: r@example.test\r\nSubject: message {i}\r\n"
+            f"Message-ID: <m{i}@example.test>\r\n\r\nbody {i}\r\n" + "x" * pad).encode()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "data") as s:
+        yield s
+
+
+def fake(caps=IMAP_FULL, **folders: dict[int, tuple[bytes, set]]) -> FakeAccount:  # noqa: ANN001
+    acc = FakeAccount(caps, folders or {"INBOX": {}})
+    acc.connect()
+    return acc
+
+
+def sync(store: Store, acc: FakeAccount, **kw) -> SyncOutcome:  # noqa: ANN003
+    out = ImapSync(store, acc, A, **kw).run()
+    acc.calls.clear()
+    return out
+
+
+def local(store: Store, folder: str = "INBOX") -> dict[int, tuple[bytes, frozenset]]:
+    """uid -> (raw, flags) of the cached messages with a uid."""
+    return {r.uid: (store.read_raw(r.id), r.flags) for r in store.message_rows(A, folder)
+            if r.uid is not None}
+
+
+def server(acc: FakeAccount, folder: str = "INBOX") -> dict[int, tuple[bytes, frozenset]]:
+    return {u: (raw, fl) for u, (raw, fl, _m) in acc.folders[folder].messages.items()}
+
+
+def assert_in_step(store: Store, acc: FakeAccount, folder: str = "INBOX") -> None:
+    assert local(store, folder) == server(acc, folder)
+    for r in store.message_rows(A, folder):
+        assert r.synced_flags == r.flags
+
+
+@pytest.mark.parametrize("caps", [IMAP_FULL, IMAP_MINIMAL], ids=["qresync", "minimal"])
+def test_initial_sync_downloads_every_folder_byte_identical(store: Store, caps) -> None:  # noqa: ANN001
+    acc = fake(caps, INBOX={i: (msg(i), {SEEN} if i % 2 else set()) for i in range(1, 8)},
+               **{"Lists/python": {3: (msg(30), set())}, "Archive": {}})
+    rec = RecordingReporter()
+    out = sync(store, acc, reporter=rec)
+    assert (out.new, out.errors, out.blocked) == (8, [], [])
+    for f in ("INBOX", "Lists/python", "Archive"):
+        assert_in_step(store, acc, f)
+        st = store.folder_state(A, f)
+        assert st is not None and st.uidvalidity == acc.folders[f].uidvalidity
+        assert st.uidnext == acc.folders[f].uidnext
+    assert len(rec.of_type(MessageFetched)) == 8
+    assert {e.folder for e in rec.of_type(FolderDone)} == {"INBOX", "Lists/python", "Archive"}
+
+
+def test_no_change_sync_costs_one_status_per_folder_with_condstore(store: Store) -> None:
+    acc = fake(IMAP_FULL, INBOX={i: (msg(i), set()) for i in range(1, 50)}, Sent={}, Trash={})
+    sync(store, acc)
+    out = ImapSync(store, acc, A).run()
+    assert out.new == out.updated == out.deleted == 0
+    assert acc.calls == [("list_folders",), ("folder_status", "INBOX"), ("folder_status", "Sent"),
+                         ("folder_status", "Trash")]
+
+
+def test_no_change_sync_is_one_flag_scan_per_folder_without_condstore(store: Store) -> None:
+    acc = fake(IMAP_MINIMAL, INBOX={i: (msg(i), set()) for i in range(1, 50)}, Sent={})
+    sync(store, acc)
+    ImapSync(store, acc, A).run()
+    assert acc.calls == [("list_folders",), ("changes_since", "INBOX", acc.folders["INBOX"].uidvalidity, None),
+                         ("changes_since", "Sent", acc.folders["Sent"].uidvalidity, None)]
+
+
+def test_folder_globs_select_folders() -> None:
+    assert folder_selected("Lists/python", ["Lists/*"])
+    assert not folder_selected("Archive", ["INBOX", "Lists/*"])
+
+
+def test_only_folders_matching_globs_are_synced(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set())}, Spam={1: (msg(2), set())}, **{"Lists/a": {1: (msg(3), set())}})
+    ImapSync(store, acc, A, folders=["INBOX", "Lists/*"]).run()
+    assert {s.name for s in store.folder_states(A)} == {"INBOX", "Lists/a"}
+    assert store.count(A, "Spam") == 0
+
+
+@pytest.mark.parametrize("caps", [IMAP_FULL, IMAP_MINIMAL], ids=["qresync", "minimal"])
+def test_flag_changes_on_both_sides_are_merged(store: Store, caps) -> None:  # noqa: ANN001
+    acc = fake(caps, INBOX={i: (msg(i), set()) for i in range(1, 6)})
+    sync(store, acc)
+    acc.server_set_flags("INBOX", 1, {SEEN})                       # server only
+    store.set_flags(store.id_by_uid(A, "INBOX", 2), {FLAGGED})     # local only
+    acc.server_set_flags("INBOX", 3, {SEEN})                       # both, different flags
+    store.set_flags(store.id_by_uid(A, "INBOX", 3), {ANSWERED})
+    store.set_flags(store.id_by_uid(A, "INBOX", 4), {FLAGGED})     # the same change on both sides
+    store.set_flags(store.id_by_uid(A, "INBOX", 5), {FLAGGED})
+    acc.server_set_flags("INBOX", 4, {FLAGGED})
+    out = sync(store, acc)
+    assert out.errors == []
+    assert acc.flags("INBOX") == {1: {SEEN}, 2: {FLAGGED}, 3: {SEEN, ANSWERED}, 4: {FLAGGED},
+                                  5: {FLAGGED}}
+    assert_in_step(store, acc)
+    # pushes with the same change are one STORE
+    out = ImapSync(store, acc, A).run()
+    assert acc.count("set_flags") == 0
+
+
+def test_same_flag_push_for_many_messages_is_one_store(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 30)})
+    sync(store, acc)
+    for r in store.message_rows(A, "INBOX"):
+        store.set_flags(r.id, {SEEN})
+    ImapSync(store, acc, A).run()
+    assert acc.count("set_flags") == 1
+
+
+def test_deletions_both_ways_and_no_redownload_of_a_queued_delete(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 11)})
+    sync(store, acc)
+    acc.server_expunge("INBOX", [1, 2])
+    mid = store.id_by_uid(A, "INBOX", 5)
+    store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": 5})
+    store.remove(mid)
+    out = sync(store, acc)
+    assert out.deleted == 3 and out.errors == []
+    assert set(acc.folders["INBOX"].messages) == {3, 4, 6, 7, 8, 9, 10}
+    assert_in_step(store, acc)
+    assert store.journal.pending(A) == []
+
+
+def test_failed_queued_delete_is_retried_and_never_downloaded_again(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 4)})
+    sync(store, acc)
+    store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": 2})
+    store.remove(store.id_by_uid(A, "INBOX", 2))
+    acc.fail_next("delete", ProtocolError("NO [SERVERBUG] try later"))
+    out = sync(store, acc)
+    assert out.errors and store.id_by_uid(A, "INBOX", 2) is None     # not downloaded back
+    assert len(store.journal.pending(A)) == 1
+    out = sync(store, acc)
+    assert out.errors == [] and 2 not in acc.folders["INBOX"].messages
+
+
+def test_external_changes_in_the_maildir_are_pushed(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 6)})
+    sync(store, acc)
+    md = store.maildir(A, "INBOX")
+    p1, p2 = store.path(store.id_by_uid(A, "INBOX", 1)), store.path(store.id_by_uid(A, "INBOX", 2))
+    # neomutt marks uid 1 seen+flagged (rename into cur/ with :2,FS) and deletes uid 2
+    (md.path / "cur").mkdir(exist_ok=True)
+    p1.rename(md.path / "cur" / (p1.name.split(":")[0] + ":2,FS"))
+    p2.unlink()
+    # and saves a new message of its own into the folder
+    (md.path / "new" / "1700000000.neomutt.host").write_bytes(msg(99))
+    out = sync(store, acc)
+    assert out.errors == [] and out.uploaded == 1
+    assert acc.flags("INBOX")[1] == {SEEN, FLAGGED}
+    assert 2 not in acc.folders["INBOX"].messages
+    assert msg(99) in [raw for raw, _f in server(acc).values()]
+    assert_in_step(store, acc)
+
+
+def test_file_with_a_uid_left_by_a_crash_keeps_its_uid_if_the_server_agrees(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set()), 2: (msg(2), set())})
+    sync(store, acc)
+    # a download of uid 3 whose row never committed; and a file copied in from elsewhere
+    # with a ,U= that does not match the server's uid 4
+    acc.server_deliver("INBOX", msg(3))
+    acc.server_deliver("INBOX", msg(4))
+    md = store.maildir(A, "INBOX")
+    (md.path / "new" / "1700000001.M1P1Q1.host,U=3").write_bytes(msg(3))
+    (md.path / "new" / "1700000002.M1P1Q2.host,U=4").write_bytes(msg(77))
+    out = sync(store, acc)
+    assert out.errors == []
+    raws = sorted(raw for raw, _f in server(acc).values())
+    assert raws == sorted([msg(1), msg(2), msg(3), msg(4), msg(77)])   # nothing lost, no dup
+    assert_in_step(store, acc)
+
+
+def test_move_is_replayed_with_copyuid(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), {SEEN}), 2: (msg(2), set())}, Archive={})
+    sync(store, acc)
+    mid = store.id_by_uid(A, "INBOX", 1)
+    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Archive", "id": mid})
+    store.move(mid, "Archive")
+    out = sync(store, acc)
+    assert out.errors == []
+    assert set(acc.folders["INBOX"].messages) == {2}
+    assert [raw for raw, _f in server(acc, "Archive").values()] == [msg(1)]
+    assert store.message_row(mid).folder == "Archive" and store.message_row(mid).uid is not None
+    sync(store, acc)
+    assert_in_step(store, acc, "Archive")
+    assert_in_step(store, acc, "INBOX")
+
+
+def test_move_without_uidplus_is_downloaded_by_the_destination(store: Store) -> None:
+    acc = fake(IMAP_MINIMAL, INBOX={1: (msg(1), set())}, Archive={})
+    sync(store, acc)
+    mid = store.id_by_uid(A, "INBOX", 1)
+    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Archive", "id": mid})
+    store.move(mid, "Archive")
+    sync(store, acc)
+    sync(store, acc)
+    assert [raw for raw, _f in local(store, "Archive").values()] == [msg(1)]
+    assert store.count(A, "Archive") == 1 and store.count(A, "INBOX") == 0
+    assert_in_step(store, acc, "Archive")
+
+
+def test_queued_append_is_uploaded_and_gets_its_uid(store: Store) -> None:
+    acc = fake(INBOX={}, Sent={})
+    sync(store, acc)
+    mid = store.deliver(A, "Sent", msg(5), flags={SEEN})
+    store.journal.enqueue(A, "append", {"folder": "Sent", "id": mid})
+    out = sync(store, acc)
+    assert out.uploaded == 1
+    assert store.message_row(mid).uid == 1 and server(acc, "Sent") == {1: (msg(5), {SEEN})}
+    sync(store, acc)
+    assert store.count(A, "Sent") == 1
+
+
+def test_folders_created_and_removed_on_the_server(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set())}, Old={1: (msg(2), set())})
+    sync(store, acc)
+    acc.server_create("New")
+    acc.server_deliver("New", msg(3))
+    del acc.folders["Old"]
+    out = sync(store, acc)
+    assert out.errors == []
+    assert {s.name for s in store.folder_states(A)} == {"INBOX", "New"}
+    assert store.count(A, "Old") == 0 and local(store, "New") == server(acc, "New")
+    assert any("Old" in n and "removed" in n for n in out.notes)
+
+
+def test_removed_folder_with_unsent_local_messages_is_kept_and_reported(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set())}, Projects={1: (msg(2), set())})
+    sync(store, acc)
+    mid = store.id_by_uid(A, "INBOX", 1)
+    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Projects", "id": mid})
+    store.move(mid, "Projects")
+    del acc.folders["Projects"]
+    acc.fail_next("move", ProtocolError("NO [TRYCREATE] Mailbox doesn't exist: Projects"))
+    out = sync(store, acc)
+    assert any("Projects" in e and "kept locally" in e for e in out.errors)
+    assert store.message_row(mid).folder == "Projects"              # not lost
+    assert [s.name for s in store.folder_states(A)].count("Projects") == 1
+    out = sync(store, acc)
+    assert any("Projects" in e for e in out.errors)                  # reported every run
+
+
+def test_uidvalidity_change_rematches_without_loss_or_duplicates(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 11)})
+    sync(store, acc)
+    ids = {r.uid: r.id for r in store.message_rows(A, "INBOX")}
+    store.set_flags(ids[4], {FLAGGED})               # a local change not pushed yet
+    local_only = store.deliver(A, "INBOX", msg(500))  # a local message the server never had
+    acc.server_expunge("INBOX", [10])
+    acc.server_reset_uidvalidity("INBOX")            # uids renumbered 1..9
+    acc.server_deliver("INBOX", msg(11))
+    rec = RecordingReporter()
+    out = sync(store, acc, reporter=rec)
+    assert out.errors == [] and out.deleted == 0 and out.new == 1
+    assert any("UIDVALIDITY" in n for n in out.notes)
+    assert any("UIDVALIDITY" in w.message for w in rec.of_type(SyncWarning))
+    rows = store.message_rows(A, "INBOX")
+    assert sorted(store.read_raw(r.id) for r in rows) == sorted([msg(i) for i in range(1, 12)] + [msg(500)])
+    assert {r.id for r in rows} >= set(ids.values()) - {ids[10]} | {local_only}   # ids kept
+    assert FLAGGED in acc.flags("INBOX")[4]          # the local flag reached the server
+    assert len(acc.folders["INBOX"].messages) == 10  # nothing deleted, nothing uploaded twice
+    assert store.folder_state(A, "INBOX").uidvalidity == acc.folders["INBOX"].uidvalidity
+    out = sync(store, acc)
+    assert out.new == out.deleted == 0
+
+
+def test_guardrail_blocks_mass_deletion_until_forced(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 51)})
+    sync(store, acc)
+    acc.server_expunge("INBOX", range(1, 41))
+    out = sync(store, acc)
+    assert out.blocked and "--force" in out.blocked[0] and store.count(A, "INBOX") == 50
+    out = sync(store, acc, force=True)
+    assert out.blocked == [] and out.deleted == 40 and store.count(A, "INBOX") == 10
+
+
+def test_guardrail_applies_to_mass_local_deletion(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 41)})
+    sync(store, acc)
+    for r in store.message_rows(A, "INBOX")[:30]:
+        store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": r.uid})
+        store.remove(r.id)
+    out = sync(store, acc)
+    assert out.blocked and len(acc.folders["INBOX"].messages) == 40
+    assert store.count(A, "INBOX") == 10                     # not downloaded back either
+    out = sync(store, acc, force=True)
+    assert out.blocked == [] and len(acc.folders["INBOX"].messages) == 10
+
+
+def test_emptied_local_maildir_never_deletes_on_the_server(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), {SEEN}) for i in range(1, 21)}, Archive={1: (msg(99), set())})
+    sync(store, acc)
+    for f in ("INBOX", "Archive"):
+        for sub in ("cur", "new"):
+            for p in (store.maildir(A, f).path / sub).iterdir():
+                p.unlink()
+    out = sync(store, acc, force=True)
+    assert out.deleted == 0 and len(acc.folders["INBOX"].messages) == 20
+    assert acc.count("delete") == 0 and store.journal.pending(A) == []
+    assert_in_step(store, acc)
+    assert_in_step(store, acc, "Archive")
+    assert any("empty or missing" in n for n in out.notes)
+
+
+def test_missing_local_maildir_stops_the_folder_and_deletes_nothing(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 21)})
+    sync(store, acc)
+    shutil.rmtree(store.mail_root / A)
+    out = sync(store, acc, force=True)
+    assert out.errors and "missing" in out.errors[0]
+    assert len(acc.folders["INBOX"].messages) == 20 and store.journal.pending(A) == []
+
+
+def test_dry_run_changes_nothing_anywhere(store: Store) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 6)})
+    sync(store, acc)
+    acc.server_deliver("INBOX", msg(6))
+    acc.server_expunge("INBOX", [1])
+    store.set_flags(store.id_by_uid(A, "INBOX", 2), {SEEN})
+    before = (local(store), server(acc), store.folder_states(A))
+    out = ImapSync(store, acc, A, dry_run=True).run()
+    assert (local(store), server(acc), store.folder_states(A)) == before
+    text = "\n".join(out.plans)
+    assert "download 1 message" in text and "delete local copy" in text and "push flags" in text
+    assert acc.count("set_flags") == acc.count("fetch_messages") == 0
+
+
+def test_a_failing_folder_is_reported_and_the_others_sync(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set())}, Bad={1: (msg(2), set())}, Good={1: (msg(3), set())})
+    acc.fail_next("changes_since", ProtocolError("SELECT failed: NO [SERVERBUG]"))  # INBOX first
+    out = sync(store, acc)
+    assert len(out.errors) == 1 and out.errors[0].startswith("INBOX")
+    assert store.count(A, "Bad") == store.count(A, "Good") == 1
+    out = sync(store, acc)
+    assert out.errors == [] and store.count(A, "INBOX") == 1
+
+
+def test_a_lost_connection_ends_the_account(store: Store) -> None:
+    acc = fake(INBOX={1: (msg(1), set())}, Other={1: (msg(2), set())})
+    acc.fail_next("fetch_messages", TemporaryError("connection to x lost"))
+    with pytest.raises(TemporaryError):
+        ImapSync(store, acc, A).run()
+
+
+def test_a_message_that_cannot_be_stored_fails_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 6)})
+    real = store.deliver
+
+    def deliver(account, folder, raw, **kw):  # noqa: ANN001, ANN003, ANN202
+        if raw == msg(3):
+            raise OSError(28, "No space left on device")
+        return real(account, folder, raw, **kw)
+
+    monkeypatch.setattr(store, "deliver", deliver)
+    out = sync(store, acc)
+    assert out.new == 4 and out.failed == 1 and "uid 3" in out.errors[0]
+    assert store.folder_state(A, "INBOX").highestmodseq is None     # next run rescans
+    monkeypatch.setattr(store, "deliver", real)
+    out = sync(store, acc)
+    assert out.new == 1 and out.errors == []
+    assert_in_step(store, acc)
+
+
+@pytest.mark.parametrize("stop_after", [1, 3, 7, 12])
+def test_an_interrupted_run_converges_to_the_same_state(store: Store, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        stop_after: int) -> None:
+    acc = fake(INBOX={i: (msg(i), {SEEN} if i % 3 else set()) for i in range(1, 16)})
+    real = store.deliver
+    calls = {"n": 0}
+
+    class Crash(BaseException):
+        pass
+
+    def deliver(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        if calls["n"] > stop_after:
+            raise Crash()
+        return real(*a, **kw)
+
+    monkeypatch.setattr(store, "deliver", deliver)
+    with pytest.raises(Crash):
+        ImapSync(store, acc, A, chunk=5, fetch_batch=2).run()
+    monkeypatch.setattr(store, "deliver", real)
+    sync(store, acc, chunk=5)
+    assert_in_step(store, acc)
+    assert len(store.message_rows(A, "INBOX")) == 15
