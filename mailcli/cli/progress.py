@@ -23,13 +23,36 @@ def rate(nbytes: float, seconds: float) -> str:
 
 
 class WarningsOnly:
-    """Shows SyncWarning events on stderr, nothing else."""
+    """Shows SyncWarning events on stderr, nothing else.
+
+    An account-level warning (no folder) that merely repeats the error the account's
+    report ends with is dropped: `fetch` prints each failed account once, from the result.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[object] = []
 
     def event(self, ev: object) -> None:
-        from mailcli.sync.events import SyncWarning
+        from mailcli.sync import events as e
 
-        if isinstance(ev, SyncWarning):
+        if isinstance(ev, e.SyncWarning):
+            self.on_warning(ev)
+        elif isinstance(ev, e.AccountDone):
+            self.release(ev.report)
+
+    def on_warning(self, ev: object) -> None:
+        if getattr(ev, "folder", None) is None and getattr(ev, "account", None):
+            self._held.append(ev)
+        else:
             self.warn(ev)
+
+    def release(self, report: object) -> None:
+        held, self._held = self._held, []
+        for ev in held:
+            same = getattr(ev, "account", None) == getattr(report, "account", None) and \
+                getattr(ev, "message", None) == getattr(report, "error", None)
+            if not (same and not getattr(report, "ok", True)):
+                self.warn(ev)
 
     def warn(self, ev: object) -> None:
         where = "/".join(safe_line(x) for x in (getattr(ev, "account", None),
@@ -38,7 +61,9 @@ class WarningsOnly:
         click.echo(f"mailcli: warning: {prefix}{safe_line(getattr(ev, 'message', ''))}", err=True)
 
     def close(self) -> None:
-        return None
+        held, self._held = self._held, []
+        for ev in held:
+            self.warn(ev)
 
 
 class TtyProgress(WarningsOnly):
@@ -48,6 +73,7 @@ class TtyProgress(WarningsOnly):
                  clock: Callable[[], float] = time.monotonic, interval: float = 0.1) -> None:
         from mailcli.cli.output import width as term_width
 
+        super().__init__()
         self.width = width or term_width
         self.clock = clock
         self.interval = interval
@@ -80,7 +106,10 @@ class TtyProgress(WarningsOnly):
             return
         elif isinstance(ev, e.SyncWarning):
             self.clear()
-            self.warn(ev)
+            self.on_warning(ev)
+        elif isinstance(ev, e.AccountDone):
+            self.clear()
+            self.release(ev.report)
         self.draw(force=True)
 
     def line(self) -> str:
@@ -115,6 +144,7 @@ class TtyProgress(WarningsOnly):
 
     def close(self) -> None:
         self.clear()
+        super().close()
 
 
 def make_reporter(quiet: bool, as_json: bool, accounts_total: int = 0,

@@ -45,12 +45,13 @@ def pad(text: str, width: int, right: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """One column: `max` caps its width, `flex` marks the one that takes the rest."""
+    """One column: `max` caps its width, `flex` marks the one that takes the rest; `min`
+    (None: never shrunk) is how narrow it may get when the terminal is narrow."""
 
     header: str
     right: bool = False
     max: int = 40
-    min: int = 1
+    min: int | None = None
     flex: bool = False
     style: Callable[[str, Sequence[str]], str] | None = None  # (padded cell, row) -> styled
 
@@ -59,17 +60,19 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int,
            header: bool = False, gap: int = 2) -> list[str]:
     """Lines of a table no wider than `total` cells (the flexible column shrinks first,
     then the others down to their minimum)."""
-    widths = []
+    widths, mins = [], []
     for i, col in enumerate(columns):
         natural = max([text_width(r[i]) for r in rows] + [text_width(col.header) if header else 0])
-        widths.append(max(col.min, min(natural, col.max if not col.flex else natural)))
+        w = max(1, min(natural, col.max if not col.flex else natural))
+        widths.append(w)
+        mins.append(w if col.min is None else min(w, col.min))
     budget = total - gap * (len(columns) - 1)
     flex = [i for i, c in enumerate(columns) if c.flex]
     excess = sum(widths) - budget
     for i in flex + [i for i in range(len(columns)) if i not in flex]:
         if excess <= 0:
             break
-        cut = min(excess, widths[i] - columns[i].min)
+        cut = min(excess, widths[i] - mins[i])
         widths[i] -= cut
         excess -= cut
     # no trailing padding after the last column

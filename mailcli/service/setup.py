@@ -60,11 +60,15 @@ def check_login(account: AccountConfig, password: str) -> dict[str, Any]:
     """
     from mailcli.accounts.base import Capability
     from mailcli.accounts.registry import open_account
+    from mailcli.redact import register_secret
 
+    register_secret(password)
     with open_account(account, password) as conn:
-        caps = list(conn.server_capabilities())
+        caps = conn.server_capabilities
+        # the Account ABC declares a method; ImapAccount has a property: accept both
+        caps = list(caps() if callable(caps) else caps)
         folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
-    logger.info("login test for %s ok", account.name)
+    logger.info("account %s: test connection succeeded", account.name)
     return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",
             "capabilities": caps, "folders": folders}
 

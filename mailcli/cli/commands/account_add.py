@@ -64,10 +64,7 @@ def add(ctx: click.Context, **opts: Any) -> None:
         note(f"login ok: {info['server']} ({info['folders']} folder"
              f"{'s' if info['folders'] != 1 else ''})")
     if password is not None and opts["use_keyring"]:
-        try:
-            setup.store_keyring_password(new.account, password)
-        except MailcliError as exc:
-            raise _nothing_written(exc) from exc
+        setup.store_keyring_password(new.account, password)  # fails before anything is written
     setup.save_account(new)
     click.echo(f"added account {new.account.name!r} to {path}")
     click.echo(f"fetch its mail with: mailcli fetch {new.account.name}")

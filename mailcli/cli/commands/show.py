@@ -3,6 +3,8 @@
 anything else from the message go through safe_line here."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from mailcli.cli.output import emit_json, json_option, note, settings, style
@@ -33,9 +35,9 @@ def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
         data = svc.raw(ref)
         if not no_mark:
             svc.mark_seen(ref)
-        out = click.get_binary_stream("stdout")
-        out.write(data)
-        out.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     msg = svc.show(ref, mark_seen=not no_mark, prefer_html=html, all_headers=all_headers)
     if as_json:

@@ -1,0 +1,258 @@
+"""`mailcli compose`, `reply REF [--all]`, `forward REF`, `send`.
+
+Interactive (no --body-file): the draft is written to a file under ``<data>/compose/``
+as editable header lines (From, To, Cc, Bcc, Subject, Attach), a blank line and the
+body; the editor (config ``general.editor``, else $VISUAL, $EDITOR, vi) edits it and
+the headers are parsed back. An unchanged draft or an empty body aborts without
+sending; an editor that fails or is interrupted aborts too. Either way the draft is
+kept in the account's Drafts folder (\\Draft) and the command says where.
+
+Non-interactive: --to/--cc/--bcc (repeatable, comma-separated), --subject,
+--body-file FILE (or - for stdin), --attach FILE (repeatable). For reply/forward the
+body given goes above the quoted original, and --to/--cc/--bcc add recipients.
+
+Exit codes: 0 sent; 75 queued in the Outbox (SMTP unreachable: `mailcli send` or
+`mailcli fetch` retries); 1 not sent (refused, aborted draft) or some recipients refused.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailcli.cli.output import emit_json, json_option, settings
+from mailcli.errors import MailcliError, SendError, UsageError
+
+
+def _draft_options(fn: Any) -> Any:
+    opts = [
+        click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient (repeatable; comma-separated ok)."),
+        click.option("--cc", "cc", multiple=True, metavar="ADDR", help="Cc recipient (repeatable)."),
+        click.option("--bcc", "bcc", multiple=True, metavar="ADDR", help="Bcc recipient (repeatable)."),
+        click.option("--subject", "subject", default=None, help="Subject line."),
+        click.option("--body-file", "body_file", type=click.File("rb"), default=None,
+                     help="Take the body from FILE (- for stdin); no editor."),
+        click.option("--attach", "attach", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Attach a file (repeatable)."),
+        click.option("--account", "-a", "account", default=None, metavar="NAME",
+                     help="Send from this account (default: the first, or the replied message's)."),
+        json_option,
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _addresses(values: tuple[str, ...]) -> list[str]:
+    from mailcli.send.draftfile import split_addresses
+
+    out: list[str] = []
+    for v in values:
+        out += split_addresses(v)
+    return out
+
+
+def _apply(draft: Any, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
+           subject: str | None, attach: tuple[Path, ...], add: bool) -> None:
+    if add:
+        draft.to += _addresses(to)
+        draft.cc += _addresses(cc)
+        draft.bcc += _addresses(bcc)
+    else:
+        draft.to, draft.cc, draft.bcc = _addresses(to), _addresses(cc), _addresses(bcc)
+    if subject is not None:
+        draft.subject = subject
+    draft.attachments += list(attach)
+
+
+def _editor(svc: Any) -> list[str]:
+    cmd = svc.config.general.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    return shlex.split(cmd)
+
+
+def _kept(svc: Any, account: str, draft: Any, why: str) -> SendError:
+    """Save the draft and return the error to raise (exit 1)."""
+    try:
+        kept = svc.save_draft(account, draft)
+        hint = f"the draft was kept in Drafts as message {kept} (`mailcli show {kept}`)"
+    except MailcliError as exc:
+        hint = f"the draft could not be kept either: {exc.message}"
+    return SendError(f"not sent: {why}", hint=hint)
+
+
+def _edit(svc: Any, draft: Any, account: str) -> Any:
+    """Run the editor on the draft; the edited Draft, or raise (the draft is kept)."""
+    import dataclasses
+
+    from mailcli.send import draftfile
+
+    folder = Path(svc.data_dir) / "compose"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"draft-{os.getpid()}-{int(time.time() * 1000)}.txt"
+    text = draftfile.render(draft)
+    path.write_text(text, encoding="utf-8")
+    try:
+        try:
+            rc = subprocess.call([*_editor(svc), str(path)])
+        except FileNotFoundError as exc:
+            raise UsageError(f"cannot run the editor {exc.filename!r}",
+                             hint="set editor in [general] or $EDITOR") from None
+        except KeyboardInterrupt:
+            rc = 130
+        new = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            edited = draftfile.parse(new, draft)
+        except UsageError as exc:
+            raise _kept(svc, account, dataclasses.replace(draft, body=new), exc.message) from None
+        if rc != 0:
+            raise _kept(svc, account, edited, f"the editor exited with status {rc}")
+        if new == text:
+            raise _kept(svc, account, edited, "the draft was not changed")
+        if not edited.body.strip():
+            raise _kept(svc, account, edited, "the body is empty")
+        return edited
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _send(ctx: click.Context, svc: Any, account: str, draft: Any, body_file: Any,
+          as_json: bool, above_quote: bool) -> None:
+    if body_file is not None:
+        text = body_file.read().decode("utf-8", errors="replace").replace("\r\n", "\n")
+        if above_quote and draft.body.strip():
+            draft.body = text.rstrip("\n") + "\n" + draft.body
+        else:
+            draft.body = text
+    else:
+        draft = _edit(svc, draft, account)
+        try:
+            result = svc.send(account, draft)
+        except UsageError as exc:  # e.g. no recipients: keep what the user wrote
+            raise _kept(svc, account, draft, exc.message) from None
+        _report(ctx, [result], as_json, single=True)
+        return
+    result = svc.send(account, draft)
+    _report(ctx, [result], as_json, single=True)
+
+
+def _line(r: Any) -> str:
+    to = ", ".join(r.recipients)
+    if r.status == "sent":
+        copy = {"appended": f"; Sent copy in {r.sent_folder}",
+                "pending": f"; Sent copy in {r.sent_folder} (cached at the next fetch)",
+                "local": f"; Sent copy in local {r.sent_folder}",
+                "queued": f"; Sent copy queued for {r.sent_folder}"}.get(r.sent_copy or "", "")
+        return f"sent {r.message_id} to {to}{copy}"
+    if r.status == "queued":
+        return f"queued {r.message_id} in the Outbox (id {r.outbox_id})"
+    if r.status.endswith("_uploaded"):
+        return f"saved {r.message_id} to {r.sent_folder}"
+    if r.status.endswith("_queued"):
+        return f"still queued: {r.message_id} for {r.sent_folder}"
+    return f"{r.status} {r.message_id} (id {r.outbox_id})"
+
+
+def _report(ctx: click.Context, results: list[Any], as_json: bool, single: bool = False) -> None:
+    from mailcli.redact import redact
+
+    if as_json:
+        emit_json(results[0].to_json() if single else [r.to_json() for r in results])
+    else:
+        for r in results:
+            click.echo(_line(r))
+    for r in results:
+        if r.error:
+            level = "warning" if r.status in ("sent", "queued") or r.status.endswith("_queued") else "error"
+            click.echo(f"mailcli: {level}: {' '.join(redact(r.error).split())}", err=True)
+        if r.hint:
+            click.echo(f"hint: {redact(r.hint)}", err=True)
+    codes = [r.exit_code for r in results]
+    if any(c not in (0, 75) for c in codes):
+        ctx.exit(1)
+    if 75 in codes:
+        ctx.exit(75)
+
+
+@click.command()
+@_draft_options
+@click.pass_context
+def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
+            subject: str | None, body_file: Any, attach: tuple[Path, ...], account: str | None,
+            as_json: bool) -> None:
+    """Write a new message and send it (opens $EDITOR unless --body-file is given)."""
+    svc = settings(ctx).service()
+    draft = svc.new_draft(account)
+    _apply(draft, to, cc, bcc, subject, attach, add=False)
+    _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--all", "all_", is_flag=True, help="Reply to all recipients (except yourself).")
+@_draft_options
+@click.pass_context
+def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tuple[str, ...],
+          bcc: tuple[str, ...], subject: str | None, body_file: Any, attach: tuple[Path, ...],
+          account: str | None, as_json: bool) -> None:
+    """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
+    svc = settings(ctx).service()
+    draft = svc.reply_draft(ref, all=all_)
+    name = account or draft.account
+    if account and account != draft.account:
+        draft.from_ = svc.new_draft(account).from_
+    _apply(draft, to, cc, bcc, subject, attach, add=True)
+    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--inline/--attach-original", "inline", default=True,
+              help="Quote the original in the body (default), or attach it as message/rfc822.")
+@_draft_options
+@click.pass_context
+def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc: tuple[str, ...],
+            bcc: tuple[str, ...], subject: str | None, body_file: Any, attach: tuple[Path, ...],
+            account: str | None, as_json: bool) -> None:
+    """Forward message REF, inline or as an attachment."""
+    svc = settings(ctx).service()
+    draft = svc.forward_draft(ref, inline=inline)
+    name = account or draft.account
+    if account and account != draft.account:
+        draft.from_ = svc.new_draft(account).from_
+    _apply(draft, to, cc, bcc, subject, attach, add=True)
+    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
+
+
+@click.command()
+@click.option("--account", "-a", "account", default=None, metavar="NAME", help="Only this account.")
+@click.option("--list", "list_only", is_flag=True, help="Show what waits in the Outbox; send nothing.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Also send messages whose earlier send was interrupted (may duplicate them).")
+@json_option
+@click.pass_context
+def send(ctx: click.Context, account: str | None, list_only: bool, resend_uncertain: bool,
+         as_json: bool) -> None:
+    """Send the messages waiting in the Outbox (queued while offline)."""
+    svc = settings(ctx).service()
+    if list_only:
+        items = svc.outbox(account)
+        if as_json:
+            emit_json([i.to_json() for i in items])
+            return
+        if not items:
+            click.echo("the Outbox is empty")
+        for i in items:
+            click.echo(f"{i.message if i.message is not None else '-':>6}  {i.account:<12} {i.state:<10} "
+                       f"{', '.join(i.recipients)}  {i.message_id}"
+                       + (f"  ({i.last_error})" if i.last_error else ""))
+        return
+    results = svc.flush_outbox(account, retry_failed=True, resend_uncertain=resend_uncertain)
+    if not results and not as_json:
+        click.echo("nothing to send")
+    _report(ctx, results, as_json)
