@@ -5,6 +5,7 @@ Pure: no network, no files except reading attachments given by path.
 """
 from __future__ import annotations
 
+import email.policy
 import mimetypes
 import re
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,9 @@ from mailcli.message.parse import parse_bytes
 
 _RE_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*:\s*", re.IGNORECASE)
 _FWD_PREFIX = re.compile(r"^\s*(fwd?|wg)\s*:\s*", re.IGNORECASE)
+# What goes on the wire: CRLF line ends and 7-bit clean bodies (quoted-printable/base64
+# for non-ASCII text), so no server without 8BITMIME can mangle it.
+POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Draft:
     attachments: list[Path] = field(default_factory=list)
     attach_messages: list[bytes] = field(default_factory=list)  # forwarded as message/rfc822
     message_id: str | None = None
+    account: str | None = None        # the account a reply/forward came from
+    replied_id: int | None = None     # cached message that gets \\Answered once this is sent
 
     def recipients(self) -> list[str]:
         return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
@@ -48,11 +54,14 @@ def sender(email: str | None, name: str | None) -> str:
     return str(Address(display_name=name or "", addr_spec=email)) if name else email
 
 
-def build(draft: Draft, domain: str | None = None, when: datetime | None = None) -> EmailMessage:
-    """Turn a Draft into a complete EmailMessage (Bcc is NOT included in the headers)."""
-    if not draft.recipients():
+def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
+          require_recipients: bool = True) -> EmailMessage:
+    """Turn a Draft into a complete EmailMessage (Bcc is NOT included in the headers).
+    `require_recipients=False` builds an unfinished draft (for the Drafts folder).
+    `msg.as_bytes()` gives CRLF line ends and 7-bit clean bodies (POLICY)."""
+    if require_recipients and not draft.recipients():
         raise UsageError("no recipients: give --to (or To: in the draft)")
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = draft.from_
     if draft.to:
         msg["To"] = ", ".join(draft.to)

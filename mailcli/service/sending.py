@@ -1,7 +1,302 @@
 """Sending: compose/reply/forward drafts, SMTP, Sent copies, drafts, the outbox.
-(Owned by the sending issue.)"""
+(Owned by the sending issue.)
+
+Every message to send is queued first (mailcli.send.outbox: the Outbox folder plus a
+write-ahead state row), then sent under a per-account send lock
+(``<data>/outbox/locks/<account>.lock``), so that a state found "sending" by the next run
+can only belong to a dead process. `send()` returns after the first attempt: sent, or
+queued (SMTP unreachable; `mailcli send` and every `mailcli fetch` retry it through
+`flush_outbox`). The Sent copy, \\Answered on the replied message and the queued
+uploads are handled here too; see mailcli.send.outbox for the exactly-once argument.
+"""
 from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
+
+from mailcli.errors import ConfigError, LockHeld, MailcliError, UsageError
+from mailcli.send import compose
+from mailcli.send.compose import Draft
+from mailcli.send.outbox import Outbox, OutboxItem, SendResult, flush_item
+from mailcli.sync import killpoint
+from mailcli.sync.lock import account_lock
+
+if TYPE_CHECKING:
+    from mailcli.accounts.base import Account
+    from mailcli.config import Config
+    from mailcli.config.schema import AccountConfig
+    from mailcli.model import Envelope
+    from mailcli.store import Store
+
+logger = logging.getLogger(__name__)
+
+SEND_LOCK_WAIT = 30.0  # seconds a send() waits for another process's flush of the account
+
+
+class _LazyAccount:
+    """One IMAP connection for a whole flush, opened on first use."""
+
+    def __init__(self, opener: Any) -> None:
+        self._opener = opener
+        self._account: Account | None = None
+
+    def get(self) -> "Account":
+        if self._account is None:
+            acct = self._opener()
+            acct.connect()
+            self._account = acct
+        return self._account
+
+    def close(self) -> None:
+        if self._account is not None:
+            self._account.close()
+            self._account = None
+
+
+class _KillBeforeCopy:
+    """Test hook: SIGKILL when the Sent-copy step starts ("sent" recorded, no copy yet)."""
+
+    def __init__(self, inner: Any, kill: Any) -> None:
+        self._inner, self._kill = inner, kill
+        self.remote = inner.remote
+
+    def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
+        self._kill("sent")
+        return self._inner.append(item, raw)  # type: ignore[no-any-return]
+
+    def keep_local(self, *args: Any, **kw: Any) -> tuple[str, int]:
+        if not self.remote:
+            self._kill("sent")
+        return self._inner.keep_local(*args, **kw)  # type: ignore[no-any-return]
 
 
 class SendingMixin:
-    pass
+    """compose/reply/forward drafts, send, save_draft, flush_outbox, outbox."""
+
+    if TYPE_CHECKING:
+        config: Config
+        data_dir: Any
+        store: Store
+
+        def account_config(self, name: str) -> AccountConfig: ...
+        def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]: ...
+        def open_account(self, cfg: AccountConfig) -> Account: ...
+        def smtp_password(self, cfg: AccountConfig) -> str: ...
+        def resolve(self, ref: str | int) -> Envelope: ...
+
+    # ------------------------------------------------------------------ drafts
+    def default_account(self) -> str:
+        """The first configured account (UsageError when there is none)."""
+        names = list(self.config.accounts)
+        if not names:
+            raise UsageError("no accounts configured", hint="add one with `mailcli account add`")
+        return names[0]
+
+    def own_addresses(self, account: str) -> list[str]:
+        """The account's own addresses (left out of reply-all): email, and the IMAP and
+        SMTP usernames when they are addresses."""
+        cfg = self.account_config(account)
+        out = [cfg.email or ""]
+        out += [u for u in (cfg.username, cfg.smtp.username if cfg.smtp else "") if u and "@" in u]
+        return [a for a in out if a]
+
+    def _me(self, account: str) -> str:
+        cfg = self.account_config(account)
+        return compose.sender(cfg.email, cfg.display_name)
+
+    def new_draft(self, account: str | None = None) -> Draft:
+        """An empty draft From the account (default: the first configured)."""
+        name = account or self.default_account()
+        return Draft(from_=self._me(name), account=name)
+
+    def _original(self, ref: str | int) -> tuple["Envelope", bytes, str]:
+        from mailcli.message.render import render_text
+
+        env = self.resolve(ref)
+        raw = self.store.read_raw(env.id)
+        return env, raw, render_text(raw).text
+
+    def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
+        """A reply to a cached message (reply-all with `all`), From its account; the
+        replied message gets \\Answered once the reply is sent."""
+        env, raw, text = self._original(ref)
+        draft = compose.reply(raw, text, self._me(env.account), self.own_addresses(env.account),
+                              reply_all=all)
+        draft.account, draft.replied_id = env.account, env.id
+        return draft
+
+    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
+        """A forward of a cached message: quoted inline, or attached as message/rfc822."""
+        env, raw, text = self._original(ref)
+        draft = compose.forward(raw, text, self._me(env.account), inline=inline)
+        draft.account = env.account
+        return draft
+
+    def save_draft(self, account: str | None, draft: Draft) -> int:
+        """Keep an unfinished draft in the account's Drafts folder (\\Draft); returns its
+        id. IMAP: the upload to the server's Drafts folder is queued for the next fetch."""
+        from mailcli.send.drafts import keep_draft
+
+        name = account or draft.account or self.default_account()
+        cfg = self.account_config(name)
+        msg = compose.build(draft, require_recipients=False)
+        return keep_draft(self.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
+
+    # ------------------------------------------------------------------ sending
+    def send(self, account: str | None, draft: Draft) -> SendResult:
+        """Queue the draft and try to send it now.
+
+        Returns a SendResult: ``sent`` (with the Sent copy status), ``queued`` (temporary
+        failure, e.g. SMTP unreachable: it waits in the Outbox, exit code 75), ``failed``
+        (kept in the Outbox, `error` says why). Raises UsageError/ConfigError before
+        anything is queued (no recipients, unreadable attachment, no SMTP config).
+        """
+        name = account or draft.account or self.default_account()
+        cfg = self._smtp_config(name)
+        if not draft.from_:
+            draft.from_ = self._me(name)
+        msg = compose.build(draft)
+        raw = msg.as_bytes()
+        message_id = str(msg["Message-ID"])
+        mail_from = parseaddr(draft.from_)[1] or (cfg.email or "")
+        item = Outbox(self.store).enqueue(name, raw, message_id, mail_from, draft.recipients(),
+                                          draft.bcc, draft.replied_id)
+        try:
+            with self._send_lock(name, wait=SEND_LOCK_WAIT):
+                return self._flush_items(cfg, [item], fresh=True)[0]
+        except LockHeld as exc:
+            res = SendResult(name, message_id, "queued", recipients=list(item.recipients),
+                             outbox_id=item.message, subject=draft.subject, exit_code=75)
+            res.error = f"{exc.message}; the message waits in the Outbox"
+            res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
+            return res
+
+    def flush_outbox(self, account: "str | AccountConfig | None" = None, *,
+                     retry_failed: bool = False, resend_uncertain: bool = False,
+                     uploads: bool = True) -> list[SendResult]:
+        """Send what waits in the Outbox of one account (or all) and finish interrupted
+        Sent copies. Cheap when there is nothing to do (no connection, no password).
+
+        `retry_failed`: also retry messages that failed permanently before (`mailcli
+        send` does; `fetch` does not, so a refused message is not retried every few
+        minutes). `resend_uncertain`: send again messages interrupted mid-SMTP.
+        `uploads`: also replay queued Sent-copy/draft uploads when the account's sync
+        lock is free. Never raises for a single message; an account whose outbox lock is
+        busy is skipped (its flush is running elsewhere).
+        """
+        if account is None:
+            names = list(self.config.accounts)
+        else:
+            names = [getattr(account, "name", account)]  # type: ignore[list-item]
+        outbox = Outbox(self.store)
+        results: list[SendResult] = []
+        for name in names:
+            cfg = self.account_config(name)
+            if outbox.has_work(name):
+                if cfg.smtp is None:
+                    for item in outbox.items(name):
+                        results.append(SendResult(name, item.message_id, "failed",
+                                                  error=f"account {name!r} has no SMTP server configured",
+                                                  exit_code=2, outbox_id=item.message))
+                    continue
+                try:
+                    with self._send_lock(name, wait=0):
+                        results += self._flush_items(cfg, outbox.items(name),
+                                                     retry_failed=retry_failed,
+                                                     resend_uncertain=resend_uncertain)
+                except LockHeld:
+                    logger.info("outbox of %s is being flushed by another process", name)
+            if uploads and cfg.is_imap:
+                results += self._replay_uploads(cfg)
+        return results
+
+    def outbox(self, account: str | None = None) -> list[OutboxItem]:
+        """What waits in the Outbox (queued, failed, uncertain, or sent but not finished)."""
+        if account is not None:
+            self.account_config(account)
+        return Outbox(self.store).items(account)
+
+    # ------------------------------------------------------------------ internals
+    def _smtp_config(self, name: str) -> AccountConfig:
+        cfg = self.account_config(name)
+        if cfg.smtp is None:
+            raise ConfigError(f"account {name!r} has no SMTP server configured",
+                              hint=f"add an [accounts.{name}.smtp] section with host, port and security")
+        return cfg
+
+    @contextmanager
+    def _send_lock(self, name: str, wait: float) -> Iterator[None]:
+        deadline = time.monotonic() + wait
+        with ExitStack() as stack:
+            while True:
+                try:
+                    stack.enter_context(account_lock(self.data_dir / "outbox", name))
+                    break
+                except LockHeld:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.2)
+            yield
+
+    def _flush_items(self, cfg: AccountConfig, items: list[OutboxItem], fresh: bool = False,
+                     retry_failed: bool = False, resend_uncertain: bool = False) -> list[SendResult]:
+        from mailcli.send.sent import SentCopies
+        from mailcli.send.smtp import send_message
+
+        assert cfg.smtp is not None
+        smtp = cfg.smtp
+        outbox = Outbox(self.store)
+        imap = _LazyAccount(lambda: self.open_account(cfg))
+
+        kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
+
+        def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
+            refused = send_message(smtp, self.smtp_password(cfg), raw, mail_from, rcpts)
+            if kill is not None:
+                kill("smtp")  # accepted by the server, not yet recorded as sent
+            return refused
+
+        copier = SentCopies(self.store, cfg, imap.get if cfg.is_imap else None)
+        if kill is not None:
+            copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
+        results = []
+        try:
+            for item in items:
+                current = outbox.get(item.row)  # re-read under the lock
+                results.append(flush_item(outbox, current, transport, copier,
+                                          retry_failed=retry_failed,
+                                          resend_uncertain=resend_uncertain, fresh=fresh))
+        finally:
+            imap.close()
+        return results
+
+    def _replay_uploads(self, cfg: AccountConfig) -> list[SendResult]:
+        from mailcli.send.sent import is_ours, replay_uploads
+
+        if not any(is_ours(a) for a in self.store.journal.pending(cfg.name)):
+            return []
+        imap = _LazyAccount(lambda: self.open_account(cfg))
+        out = []
+        try:
+            with account_lock(self.data_dir, cfg.name):
+                for action, err in replay_uploads(self.store, cfg.name, imap.get):
+                    what = "copy" if action.payload.get("sent_copy") else "draft"
+                    res = SendResult(cfg.name, str(action.payload.get("message_id") or ""),
+                                     f"{what}_uploaded" if err is None else f"{what}_queued",
+                                     sent_copy="appended" if err is None else "queued",
+                                     sent_folder=action.payload.get("folder"),
+                                     sent_id=action.payload.get("id"))
+                    if err is not None:
+                        res.error = f"{what} upload to {action.payload.get('folder')} still failing: {err.message}"
+                    out.append(res)
+        except LockHeld:
+            logger.info("%s is being synced; its queued uploads are left to that sync", cfg.name)
+        except MailcliError as exc:  # pragma: no cover - replay_uploads handles per action
+            logger.warning("replaying uploads of %s failed: %s", cfg.name, exc)
+        finally:
+            imap.close()
+        return out

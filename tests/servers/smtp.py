@@ -51,16 +51,24 @@ class SmtpServer:
         self.recorder = Recorder()
         self.port = free_port()
         self.ca_file = cert
+        self._key = key
+        self.controller = self._controller()
+        self.running = False
+
+    def _controller(self) -> Controller:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(cert), str(key))
-        self.controller = Controller(
+        ctx.load_cert_chain(str(self.ca_file), str(self._key))
+        return Controller(
             self.recorder, hostname="127.0.0.1", port=self.port, tls_context=ctx,
             require_starttls=True, authenticator=_auth, auth_required=True,
             auth_require_tls=True, decode_data=False, server_hostname="localhost",
         )
-        self.running = False
 
     def start(self) -> None:
+        """Start (again: aiosmtpd's Controller cannot restart, so a stopped server gets a
+        fresh one on the same port, keeping the recorded messages)."""
+        if self.controller.loop.is_closed():
+            self.controller = self._controller()
         self.controller.start()
         self.running = True
 

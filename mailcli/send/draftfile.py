@@ -1,0 +1,85 @@
+"""The text form of a draft that the user edits in $EDITOR: editable header lines
+(From, To, Cc, Bcc, Subject, and one ``Attach: PATH`` per attachment), a blank line,
+then the body. Pure: render a Draft to text, parse the edited text back.
+
+Header names are case-insensitive; long values may continue on lines that start with
+whitespace; addresses are comma-separated (``Name <addr>`` or ``addr``). Anything that
+cannot be understood is a UsageError naming the line (the caller keeps the draft).
+"""
+from __future__ import annotations
+
+import dataclasses
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.utils import getaddresses
+from pathlib import Path
+
+from mailcli.errors import UsageError
+from mailcli.send.compose import Draft
+
+EDITABLE = ("From", "To", "Cc", "Bcc", "Subject")
+
+
+def render(draft: Draft) -> str:
+    lines = [f"From: {draft.from_}", f"To: {', '.join(draft.to)}", f"Cc: {', '.join(draft.cc)}",
+             f"Bcc: {', '.join(draft.bcc)}", f"Subject: {draft.subject}"]
+    lines += [f"Attach: {p}" for p in draft.attachments]
+    body = draft.body.replace("\r\n", "\n")
+    return "\n".join(lines) + "\n\n" + body
+
+
+def split_addresses(value: str) -> list[str]:
+    """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for an unusable address)."""
+    out = []
+    for name, addr in getaddresses([value]):
+        if not addr:
+            continue
+        if "@" not in addr or " " in addr.strip():
+            raise UsageError(f"not an email address: {addr!r}")
+        try:
+            out.append(str(Address(display_name=name, addr_spec=addr)) if name else addr)
+        except (HeaderParseError, ValueError, IndexError) as exc:
+            raise UsageError(f"not an email address: {addr!r} ({exc})") from None
+    return out
+
+
+def parse(text: str, base: Draft) -> Draft:
+    """The edited text applied to `base` (threading headers and forwarded messages stay)."""
+    text = text.replace("\r\n", "\n")
+    head, sep, body = text.partition("\n\n")
+    if not sep:  # no blank line: all headers, empty body (or a file emptied entirely)
+        head, body = text, ""
+    fields: dict[str, str] = {}
+    attach: list[Path] = []
+    current: str | None = None
+    for n, line in enumerate(head.split("\n"), 1):
+        if not line.strip():
+            continue
+        if line[:1] in (" ", "\t") and current is not None:
+            fields[current] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        key = name.strip().lower()
+        if not colon or not key or " " in key:
+            raise UsageError(f"draft line {n} is not a header ('Name: value'): {line[:60]!r}",
+                             hint="keep the header lines, a blank line, then the body")
+        if key == "attach":
+            if value.strip():
+                attach.append(Path(value.strip()).expanduser())
+            current = None
+            continue
+        if key not in {h.lower() for h in EDITABLE}:
+            raise UsageError(f"draft line {n}: unknown header {name.strip()!r}",
+                             hint="editable headers: " + ", ".join(EDITABLE) + ", Attach")
+        fields[key] = value.strip()
+        current = key
+    return dataclasses.replace(
+        base,
+        from_=fields.get("from", base.from_) or base.from_,
+        to=split_addresses(fields.get("to", "")),
+        cc=split_addresses(fields.get("cc", "")),
+        bcc=split_addresses(fields.get("bcc", "")),
+        subject=fields.get("subject", ""),
+        attachments=attach,
+        body=body,
+    )

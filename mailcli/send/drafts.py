@@ -1,0 +1,44 @@
+"""Drafts kept when a compose does not end in a send (editor aborted or interrupted,
+empty or unchanged draft, a permanent send error).
+
+A draft is delivered into the account's local Drafts folder with \\Draft and \\Seen:
+``drafts_folder`` from the config, else the cached folder with the SPECIAL-USE \\Drafts
+role, else "Drafts". For IMAP accounts a journal ``append`` action (payload ``folder``,
+``id``, ``message_id``, ``flags``, ``draft``) queues the upload to the server's Drafts
+folder; it happens at the next fetch (or `mailcli send`), so saving never needs the
+network. POP3 drafts stay local.
+"""
+from __future__ import annotations
+
+import logging
+
+from mailcli.config.schema import AccountConfig
+from mailcli.model import Flag, FolderRole
+from mailcli.send.sent import local_role_folder
+from mailcli.store import ActionKind, Store
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DRAFTS = "Drafts"
+DRAFT_FLAGS = frozenset({Flag.DRAFT, Flag.SEEN})
+
+
+def drafts_folder(store: Store, cfg: AccountConfig) -> str:
+    if cfg.drafts_folder:
+        return cfg.drafts_folder
+    if cfg.is_imap:
+        return local_role_folder(store, cfg.name, FolderRole.DRAFTS) or DEFAULT_DRAFTS
+    return DEFAULT_DRAFTS
+
+
+def keep_draft(store: Store, cfg: AccountConfig, raw: bytes, message_id: str | None) -> int:
+    """Store a draft locally (and queue its upload for IMAP); returns its store id."""
+    folder = drafts_folder(store, cfg)
+    with store.batch():
+        local = store.deliver(cfg.name, folder, raw, flags=DRAFT_FLAGS)
+        if cfg.is_imap:
+            store.journal.enqueue(cfg.name, ActionKind.APPEND, {
+                "folder": folder, "id": local, "message_id": message_id,
+                "flags": ["draft", "seen"], "draft": True})
+    logger.info("draft %s kept in %s/%s (id %d)", message_id, cfg.name, folder, local)
+    return local
