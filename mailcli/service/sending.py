@@ -136,6 +136,35 @@ class SendingMixin:
         draft.account = env.account
         return draft
 
+    # editable text of a draft (for $EDITOR in the CLI and the TUI)
+    def draft_text(self, draft: Draft) -> str:
+        """The draft as editable text: header lines (From, To, Cc, Bcc, Subject, Attach),
+        a blank line, the body (mailcli.send.draftfile)."""
+        from mailcli.send import draftfile
+
+        return draftfile.render(draft)
+
+    def parse_draft_text(self, text: str, base: Draft) -> Draft:
+        """Edited draft text applied to `base` (UsageError naming a bad line)."""
+        from mailcli.send import draftfile
+
+        return draftfile.parse(text, base)
+
+    def parse_addresses(self, value: str) -> list[str]:
+        """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
+        from mailcli.send import draftfile
+
+        return draftfile.split_addresses(value)
+
+    def editor_command(self) -> list[str]:
+        """The editor to run: config general.editor, else $VISUAL, $EDITOR, vi."""
+        import os
+        import shlex
+
+        cmd = (self.config.general.editor or os.environ.get("VISUAL")
+               or os.environ.get("EDITOR") or "vi")
+        return shlex.split(cmd)
+
     def save_draft(self, account: str | None, draft: Draft) -> int:
         """Keep an unfinished draft in the account's Drafts folder (\\Draft); returns its
         id. IMAP: the upload to the server's Drafts folder is queued for the next fetch."""
@@ -191,7 +220,7 @@ class SendingMixin:
         if account is None:
             names = list(self.config.accounts)
         else:
-            names = [getattr(account, "name", account)]  # type: ignore[list-item]
+            names = [account if isinstance(account, str) else account.name]
         outbox = Outbox(self.store)
         results: list[SendResult] = []
         for name in names:

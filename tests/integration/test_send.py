@@ -412,6 +412,7 @@ def test_editor_flow_sends_what_was_edited(work, smtp_server: SmtpServer, tmp_pa
 
 
 def test_unchanged_draft_aborts_and_keeps_the_draft(work, smtp_server: SmtpServer, store: Store,
+                                                    dovecot: Dovecot,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITOR", "true")
     monkeypatch.delenv("VISUAL", raising=False)
@@ -425,6 +426,12 @@ def test_unchanged_draft_aborts_and_keeps_the_draft(work, smtp_server: SmtpServe
     (action,) = store.journal.pending(work.name)
     assert action.payload == {"folder": "Drafts", "id": d.id, "message_id": d.message_id,
                               "flags": ["draft", "seen"], "draft": True}
+    r = invoke("fetch")  # the queued upload reaches the server's Drafts folder
+    assert r.exit_code == 0, r.stderr
+    ((uid, raw),) = dovecot.messages(work.user, "Drafts").items()
+    assert parse(raw)["Subject"] == "never sent"
+    assert "\\Draft" in dovecot.flags(work.user, "Drafts")[uid]
+    assert store.get(d.id).uid == uid and store.journal.pending(work.name) == []
 
 
 def test_failing_editor_keeps_the_draft(work, smtp_server: SmtpServer, store: Store,
@@ -435,3 +442,21 @@ def test_failing_editor_keeps_the_draft(work, smtp_server: SmtpServer, store: St
     assert r.exit_code == 1 and "editor exited with status 1" in r.stderr
     (d,) = store.list_envelopes(work.name, "Drafts")
     assert d.subject == "interrupted"
+
+
+def test_reply_answered_flag_reaches_the_server_and_sent_copy_is_not_duplicated_by_fetch(
+        work, smtp_server: SmtpServer, dovecot: Dovecot, store: Store) -> None:
+    orig = (f"From: alice@example.org\r\nTo: {work.user}@example.test\r\nSubject: ping\r\n"
+            "Message-ID: <ping@example.org>\r\n\r\nping?\r\n").encode()
+    dovecot.deliver(work.user, orig)
+    assert invoke("fetch").exit_code == 0
+    (env,) = store.list_envelopes(work.name, "INBOX")
+    r = invoke("reply", str(env.id), "--body-file", "-", input="pong\n")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("fetch")
+    assert r.exit_code == 0, r.stderr
+    assert "\\Answered" in dovecot.flags(work.user, "INBOX")[int(env.uid)]  # type: ignore[arg-type]
+    assert len(dovecot.messages(work.user, "Sent")) == 1
+    (sent,) = store.list_envelopes(work.name, "Sent")
+    assert sent.subject == "Re: ping" and sent.in_reply_to in (None, "<ping@example.org>")
+    assert invoke("fetch").exit_code == 0 and store.count(work.name, "Sent") == 1

@@ -17,7 +17,6 @@ Exit codes: 0 sent; 75 queued in the Outbox (SMTP unreachable: `mailcli send` or
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -49,31 +48,20 @@ def _draft_options(fn: Any) -> Any:
     return fn
 
 
-def _addresses(values: tuple[str, ...]) -> list[str]:
-    from mailcli.send.draftfile import split_addresses
-
-    out: list[str] = []
-    for v in values:
-        out += split_addresses(v)
-    return out
-
-
-def _apply(draft: Any, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
+def _apply(svc: Any, draft: Any, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
            subject: str | None, attach: tuple[Path, ...], add: bool) -> None:
+    def addresses(values: tuple[str, ...]) -> list[str]:
+        return [a for v in values for a in svc.parse_addresses(v)]
+
     if add:
-        draft.to += _addresses(to)
-        draft.cc += _addresses(cc)
-        draft.bcc += _addresses(bcc)
+        draft.to += addresses(to)
+        draft.cc += addresses(cc)
+        draft.bcc += addresses(bcc)
     else:
-        draft.to, draft.cc, draft.bcc = _addresses(to), _addresses(cc), _addresses(bcc)
+        draft.to, draft.cc, draft.bcc = addresses(to), addresses(cc), addresses(bcc)
     if subject is not None:
         draft.subject = subject
     draft.attachments += list(attach)
-
-
-def _editor(svc: Any) -> list[str]:
-    cmd = svc.config.general.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    return shlex.split(cmd)
 
 
 def _kept(svc: Any, account: str, draft: Any, why: str) -> SendError:
@@ -90,16 +78,14 @@ def _edit(svc: Any, draft: Any, account: str) -> Any:
     """Run the editor on the draft; the edited Draft, or raise (the draft is kept)."""
     import dataclasses
 
-    from mailcli.send import draftfile
-
     folder = Path(svc.data_dir) / "compose"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"draft-{os.getpid()}-{int(time.time() * 1000)}.txt"
-    text = draftfile.render(draft)
+    text = svc.draft_text(draft)
     path.write_text(text, encoding="utf-8")
     try:
         try:
-            rc = subprocess.call([*_editor(svc), str(path)])
+            rc = subprocess.call([*svc.editor_command(), str(path)])
         except FileNotFoundError as exc:
             raise UsageError(f"cannot run the editor {exc.filename!r}",
                              hint="set editor in [general] or $EDITOR") from None
@@ -107,7 +93,7 @@ def _edit(svc: Any, draft: Any, account: str) -> Any:
             rc = 130
         new = path.read_text(encoding="utf-8", errors="replace")
         try:
-            edited = draftfile.parse(new, draft)
+            edited = svc.parse_draft_text(new, draft)
         except UsageError as exc:
             raise _kept(svc, account, dataclasses.replace(draft, body=new), exc.message) from None
         if rc != 0:
@@ -188,7 +174,7 @@ def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: t
     """Write a new message and send it (opens $EDITOR unless --body-file is given)."""
     svc = settings(ctx).service()
     draft = svc.new_draft(account)
-    _apply(draft, to, cc, bcc, subject, attach, add=False)
+    _apply(svc, draft, to, cc, bcc, subject, attach, add=False)
     _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False)
 
 
@@ -206,7 +192,7 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
     name = account or draft.account
     if account and account != draft.account:
         draft.from_ = svc.new_draft(account).from_
-    _apply(draft, to, cc, bcc, subject, attach, add=True)
+    _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
     _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
 
 
@@ -225,7 +211,7 @@ def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc:
     name = account or draft.account
     if account and account != draft.account:
         draft.from_ = svc.new_draft(account).from_
-    _apply(draft, to, cc, bcc, subject, attach, add=True)
+    _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
     _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
 
 
