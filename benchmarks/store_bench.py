@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import random
 import resource
 import shutil
@@ -147,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = min(10_000, args.n)
     rss_at: dict[int, tuple[float, float]] = {}
     print(f"store_bench: {args.n} messages into {data} (batches of {args.batch}, "
-          f"fsync={'off' if args.no_fsync else 'file each, dir per batch'})")
+          f"fsync={'off' if args.no_fsync else 'file each, dir per batch'}); "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     t0 = time.perf_counter()
     total_bytes = 0
     i = 0
@@ -184,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nindexing: {rate:,.0f} msgs/s incl. parsing ({elapsed:.1f} s, "
           f"{total_bytes / 2**20:.0f} MB)  (target >= 1,000)"
-          f"{'  OK' if rate >= 1000 else '  MISSED'}")
+          f"{'  OK' if rate >= 1000 else '  MISSED'}  [load average now "
+          f"{os.getloadavg()[0]:.2f}: other processes share these CPUs and this disk]")
     results.append(rate >= 1000)
     for n, (peak, cur) in sorted(rss_at.items()):
         print(f"peak RSS after {n:>7} messages: {peak:6.1f} MB (current {cur:.1f} MB)")
