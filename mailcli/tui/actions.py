@@ -252,11 +252,22 @@ class MailActions(App[None]):
 
         def done(result: Any) -> None:
             if result is None:
-                self.notify("Draft discarded", timeout=3)
+                self.notify("Nothing written: draft dropped", timeout=3)
+            elif result[0] == "send":
+                self._send(account, result[1])
             else:
-                self._send(account, result)
+                self._keep(account, result[1])
 
         self.push_screen(ComposeScreen(draft, account, title), done)
+
+    @work(thread=True, exit_on_error=False, group="send")
+    def _keep(self, account: str, draft: Any) -> None:
+        try:
+            kept = self.backend.save_draft(account, draft)
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._after, f"Kept in Drafts (message {kept})", None, False)
 
     @work(thread=True, exit_on_error=False, group="send")
     def _send(self, account: str, draft: Any) -> None:

@@ -1,8 +1,8 @@
-"""Editing a draft in the user's $EDITOR from the TUI (App.suspend), mutt style.
+"""Editing a draft in the user's $EDITOR from the TUI (App.suspend), like `mailcli compose`.
 
-The draft is written as a header block (From/To/Cc/Bcc/Subject) + blank line + body to a
-private temporary file; after the editor exits the file is read back into the draft.
-If the Service grows its own draft-editing helper, prefer it (``Backend.supports``).
+The text form of the draft (header lines, blank line, body) is the sending layer's own
+(mailcli.send.draftfile), so the TUI and the CLI hand the editor the same file. The file
+is private to the user, in a temporary location, and removed afterwards.
 """
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mailcli.errors import UsageError
-
-FIELDS = (("From", "from_"), ("To", "to"), ("Cc", "cc"), ("Bcc", "bcc"), ("Subject", "subject"))
+from mailcli.send import draftfile
 
 
 def editor_command(configured: str | None) -> list[str]:
@@ -24,51 +23,28 @@ def editor_command(configured: str | None) -> list[str]:
     return shlex.split(cmd)
 
 
-def draft_text(draft: Any) -> str:
-    lines = []
-    for header, attr in FIELDS:
-        value = getattr(draft, attr, "")
-        if isinstance(value, list):
-            value = ", ".join(value)
-        lines.append(f"{header}: {value or ''}")
-    return "\n".join(lines) + "\n\n" + (draft.body or "")
+def edit_draft(app: Any, draft: Any, configured_editor: str | None) -> Any | None:
+    """Suspend the app, run the editor on the draft; the edited draft, None if unchanged.
 
-
-def apply_text(draft: Any, text: str) -> None:
-    """Read an edited header block + body back into the draft (unknown headers: error)."""
-    head, sep, body = text.replace("\r\n", "\n").partition("\n\n")
-    if not sep:
-        raise UsageError("the edited draft has no blank line between headers and body")
-    names = {h.lower(): attr for h, attr in FIELDS}
-    for line in head.splitlines():
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        attr = names.get(name.strip().lower())
-        if not colon or attr is None:
-            raise UsageError(f"unknown header line in the draft: {line[:60]!r}")
-        value = value.strip()
-        if attr in ("to", "cc", "bcc"):
-            setattr(draft, attr, [v.strip() for v in value.split(",") if v.strip()])
-        else:
-            setattr(draft, attr, value)
-    draft.body = body
-
-
-def edit_draft(app: Any, draft: Any, configured_editor: str | None) -> bool:
-    """Suspend the app, run the editor on the draft, read it back. False if unchanged."""
-    fd, name = tempfile.mkstemp(prefix="mailcli-draft-", suffix=".eml")
+    Raises:
+        UsageError: the editor could not run, or the edited text is not a valid draft.
+        textual.app.SuspendNotSupported: no terminal to hand over (e.g. headless).
+    """
+    fd, name = tempfile.mkstemp(prefix="mailcli-draft-", suffix=".txt")
     path = Path(name)
     try:
-        original = draft_text(draft)
+        original = draftfile.render(draft)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(original)
         with app.suspend():
-            subprocess.run([*editor_command(configured_editor), str(path)], check=False)
+            try:
+                subprocess.run([*editor_command(configured_editor), str(path)], check=False)
+            except FileNotFoundError as exc:
+                raise UsageError(f"cannot run the editor {exc.filename!r}",
+                                 hint="set editor in [general] or $EDITOR") from None
         edited = path.read_text(encoding="utf-8", errors="replace")
         if edited == original:
-            return False
-        apply_text(draft, edited)
-        return True
+            return None
+        return draftfile.parse(edited, draft)
     finally:
         path.unlink(missing_ok=True)

@@ -1,5 +1,7 @@
 """Writing mail in the TUI: To/Cc/Subject fields and a body TextArea over a service Draft
-(new, reply, reply-all, forward). Ctrl+S sends, Ctrl+E edits in $EDITOR, Esc discards."""
+(new, reply, reply-all, forward). Ctrl+S sends, Ctrl+G edits in $EDITOR, Esc leaves:
+an edited draft is kept in the Drafts folder (nothing typed is lost), an untouched one is
+dropped."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -13,6 +15,7 @@ from textual.widgets import Footer, Input, Label, Static, TextArea
 
 from mailcli.errors import MailcliError
 from mailcli.message.sanitize import safe_line
+from mailcli.send import draftfile
 from mailcli.tui import editor
 
 if TYPE_CHECKING:
@@ -24,16 +27,17 @@ def _join(value: Any) -> str:
 
 
 def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    """Addresses as the sending layer reads them (UsageError for a bad one)."""
+    return draftfile.split_addresses(value)
 
 
 class ComposeScreen(Screen[Any]):
-    """Edits `draft` in place; dismisses with the draft to send, or None to discard."""
+    """Edits `draft`; dismisses with ("send", draft), ("keep", draft) or None (untouched)."""
 
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", show=True, id="send"),
-        Binding("ctrl+e", "external_editor", "$EDITOR", show=True, id="external_editor"),
-        Binding("escape", "discard", "Discard", show=True, id="discard"),
+        Binding("ctrl+g", "external_editor", "$EDITOR", show=True, id="external_editor"),
+        Binding("escape", "leave", "Close (keeps edits in Drafts)", show=True, id="leave"),
     ]
 
     app: "MailApp"  # type: ignore[assignment]
@@ -43,6 +47,7 @@ class ComposeScreen(Screen[Any]):
         self.draft = draft
         self.account = account
         self.title_text = title
+        self._edited_externally = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compose"):
@@ -66,7 +71,12 @@ class ComposeScreen(Screen[Any]):
             names.append(f"{n_msgs} forwarded message(s)")
         return "Attached: " + ", ".join(names) if names else ""
 
+    def _signature(self) -> tuple[str, ...]:
+        return tuple(self.query_one(f"#compose-{a}", Input).value for a in ("to", "cc", "subject")) + (
+            self.query_one("#compose-body", TextArea).text,)
+
     def on_mount(self) -> None:
+        self._initial = self._signature()
         target = "#compose-to" if not self.draft.to else "#compose-body"
         self.query_one(target).focus()
 
@@ -85,20 +95,32 @@ class ComposeScreen(Screen[Any]):
         self.query_one("#compose-body", TextArea).text = self.draft.body or ""
 
     def action_send(self) -> None:
-        draft = self.collect()
+        try:
+            draft = self.collect()
+        except MailcliError as exc:
+            self.app.show_error(exc)
+            return
         if not draft.to and not draft.cc and not getattr(draft, "bcc", None):
             self.app.notify("Add a recipient first", severity="warning")
             self.query_one("#compose-to", Input).focus()
             return
-        self.dismiss(draft)
+        self.dismiss(("send", draft))
 
-    def action_discard(self) -> None:
-        self.dismiss(None)
+    def action_leave(self) -> None:
+        if self._signature() == self._initial and not self._edited_externally:
+            self.dismiss(None)
+            return
+        try:
+            draft = self.collect()
+        except MailcliError:  # a half-typed address: keep the text, not the fields
+            draft = self.draft
+            draft.body = self.query_one("#compose-body", TextArea).text
+        self.dismiss(("keep", draft))
 
     def action_external_editor(self) -> None:
-        draft = self.collect()
         try:
-            changed = editor.edit_draft(self.app, draft, self.app.backend.config.general.editor)
+            draft = self.collect()
+            edited = editor.edit_draft(self.app, draft, self.app.backend.config.general.editor)
         except SuspendNotSupported:
             self.app.notify("This terminal cannot hand over to $EDITOR; edit here",
                             severity="warning")
@@ -106,8 +128,7 @@ class ComposeScreen(Screen[Any]):
         except MailcliError as exc:
             self.app.show_error(exc)
             return
-        except OSError as exc:
-            self.app.notify(f"Could not run the editor: {exc}", severity="error")
-            return
-        if changed:
+        if edited is not None:
+            self.draft = edited
+            self._edited_externally = True
             self._refill()

@@ -86,7 +86,8 @@ class MessageList(ScrollView, can_focus=True):
         """Show another set of rows (a folder, a search, a thread view)."""
         self.source = source
         self.virtual_size = Size(0, source.total)
-        self._last_highlight = "unset"
+        # (the highlight is announced again only if another message is now under the
+        # cursor: re-reading the same one would undo "mark unread")
         self.cursor = max(0, min(cursor, source.total - 1))
         self.scroll_to(y=max(0, self.cursor - self.size.height // 2), animate=False,
                        immediate=True)
