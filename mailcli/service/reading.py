@@ -131,9 +131,11 @@ class ReadingMixin:
             raise UsageError("limit and offset must not be negative")
         if account is not None:
             self.account_config(account)
-        self._check_folder(account, folder)
-        return self.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
+        page = self.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
                                          offset=offset)
+        if not page:  # only an empty page pays for the (whole-index) folder check
+            self._check_folder(account, folder)
+        return page
 
     def count(self, account: str | None = None, folder: str | None = None,
               unread: bool = False) -> int:
