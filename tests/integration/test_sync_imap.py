@@ -1,0 +1,228 @@
+"""Two-way IMAP sync against the real Dovecot (full server and `dovecot_minimal`):
+new mail, flags both ways, deletions both ways, folders, moves, neomutt changes,
+UIDVALIDITY recovery, guardrail, empty store, and the command count of a no-change sync."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from mailcli.model import Flag
+from mailcli.store import Store
+from tests.integration.mailboxes import (assert_cache_matches, data_dir, fetch, local_maildir,
+                                         message, service)
+from tests.servers.dovecot import Dovecot
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.fixture(params=["full", "minimal"])
+def server(request: pytest.FixtureRequest) -> Dovecot:
+    return request.getfixturevalue("dovecot" if request.param == "full" else "dovecot_minimal")
+
+
+@pytest.fixture
+def user(server: Dovecot, write_config) -> str:  # noqa: ANN001
+    u = server.add_user()
+    write_config(protocol="imap", name="work", user=u, server=server)
+    return u
+
+
+def ids_by_uid(folder: str = "INBOX") -> dict[int, int]:
+    with Store(data_dir()) as st:
+        return {r.uid: r.id for r in st.message_rows("work", folder) if r.uid is not None}
+
+
+def local_flags(folder: str = "INBOX") -> dict[int, frozenset]:
+    with Store(data_dir()) as st:
+        return {r.uid: r.flags for r in st.message_rows("work", folder) if r.uid is not None}
+
+
+def test_new_mail_flags_both_ways_and_deletions_both_ways(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 11)])
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 10
+    assert_cache_matches(server, user, "work")
+
+    # between two syncs: server and local flag changes (one message changed on both sides)
+    server.flags_add(user, "INBOX", "1", "\\Seen")
+    server.flags_add(user, "INBOX", "3", "\\Flagged")
+    ids = ids_by_uid()
+    svc = service()
+    try:
+        svc.flag([str(ids[2])], add=frozenset({Flag.FLAGGED}))
+        svc.flag([str(ids[3])], add=frozenset({Flag.SEEN}))
+        svc.delete([str(ids[4])])                       # local delete -> server
+    finally:
+        svc.close()
+    server.expunge(user, "INBOX", "5")                  # server delete -> local
+    server.deliver(user, message(11))                   # new mail
+    r = fetch()
+    rep = r.accounts[0]
+    assert r.exit_code == 0, rep.error
+    assert (rep.new, rep.deleted) == (1, 2)
+    flags = server.flags(user)
+    assert "\\Seen" in flags[1] and "\\Flagged" in flags[2]
+    assert {"\\Seen", "\\Flagged"} <= flags[3]
+    assert 4 not in flags and 5 not in flags
+    assert local_flags()[3] == frozenset({Flag.SEEN, Flag.FLAGGED})
+    assert local_flags()[1] == frozenset({Flag.SEEN})
+    assert_cache_matches(server, user, "work")
+    r = fetch()
+    assert (r.accounts[0].new, r.accounts[0].updated, r.accounts[0].deleted) == (0, 0, 0)
+
+
+def test_folders_created_and_removed_on_the_server(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 3)], folder="Projects/2024")
+    server.seed(user, [message(i, "old") for i in range(1, 3)], folder="Old")
+    fetch()
+    assert_cache_matches(server, user, "work", "Projects/2024")
+    assert local_maildir("work", "Old").is_dir()
+    server.delete_folder(user, "Old")
+    server.create_folder(user, "Fresh")
+    server.deliver(user, message(1, "fresh"), folder="Fresh")
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert_cache_matches(server, user, "work", "Fresh")
+    assert not local_maildir("work", "Old").exists()
+    with Store(data_dir()) as st:
+        names = {s.name for s in st.folder_states("work")}
+    assert "Old" not in names and {"Fresh", "Projects/2024", "INBOX"} <= names
+
+
+def test_local_move_and_delete_are_pushed(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 6)])
+    server.create_folder(user, "Archive")
+    fetch()
+    ids = ids_by_uid()
+    svc = service()
+    try:
+        svc.move([str(ids[1]), str(ids[2])], "Archive")
+        svc.delete([str(ids[3])])
+    finally:
+        svc.close()
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert sorted(server.messages(user, "Archive").values()) == sorted([message(1), message(2)])
+    assert sorted(server.messages(user, "INBOX")) == [4, 5]
+    fetch()
+    assert_cache_matches(server, user, "work", "Archive")
+    assert_cache_matches(server, user, "work", "INBOX")
+    with Store(data_dir()) as st:
+        assert {st.message_row(ids[1]).folder, st.message_row(ids[2]).folder} == {"Archive"}
+
+
+def test_neomutt_changes_in_the_maildir_are_pushed(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 6)])
+    fetch()
+    md = local_maildir("work")
+    with Store(data_dir()) as st:
+        p1 = st.path(st.id_by_uid("work", "INBOX", 1))
+        p2 = st.path(st.id_by_uid("work", "INBOX", 2))
+    (md / "cur").mkdir(exist_ok=True)
+    p1.rename(md / "cur" / (p1.name.split(":")[0] + ":2,FS"))     # neomutt: seen + flagged
+    p2.unlink()                                                   # neomutt: deleted
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert {"\\Seen", "\\Flagged"} <= server.flags(user)[1]
+    assert 2 not in server.flags(user)
+    assert_cache_matches(server, user, "work")
+
+
+def test_uidvalidity_change_recovers_without_loss_or_duplicates(server: Dovecot, user: str) -> None:
+    msgs = [message(i) for i in range(1, 13)]
+    server.seed(user, msgs, folder="Lists")
+    fetch()
+    ids = ids_by_uid("Lists")
+    svc = service()
+    try:
+        svc.flag([str(ids[2])], add=frozenset({Flag.FLAGGED}))   # local change not yet pushed
+    finally:
+        svc.close()
+    # the folder is deleted and recreated on the server, and the same mail restored
+    server.delete_folder(user, "Lists")
+    server.create_folder(user, "Lists")
+    server.seed(user, msgs + [message(99)], folder="Lists")
+    r = fetch()
+    rep = r.accounts[0]
+    assert r.exit_code == 0, rep.error
+    assert rep.deleted == 0 and rep.new == 1
+    assert any("UIDVALIDITY" in n for n in rep.notes)
+    assert_cache_matches(server, user, "work", "Lists")
+    with Store(data_dir()) as st:
+        rows = st.message_rows("work", "Lists")
+        assert {r.id for r in rows} >= set(ids.values())          # same ids, rematched
+        flagged = [st.read_raw(r.id) for r in rows if Flag.FLAGGED in r.flags]
+    assert flagged == [message(2)]
+    uid2 = next(u for u, raw in server.messages(user, "Lists").items() if raw == message(2))
+    assert "\\Flagged" in server.flags(user, "Lists")[uid2]
+    assert server.count(user, "Lists") == 13
+
+
+def test_guardrail_blocks_a_mass_server_deletion_until_forced(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 41)])
+    fetch()
+    server.expunge(user, "INBOX", "1:32")                          # 80 %
+    r = fetch()
+    assert r.exit_code == 1 and "--force" in (r.accounts[0].error or "")
+    with Store(data_dir()) as st:
+        assert st.count("work", "INBOX") == 40
+    r = fetch(force=True)
+    assert r.exit_code == 0 and r.accounts[0].deleted == 32
+    assert_cache_matches(server, user, "work")
+
+
+def test_emptied_or_missing_local_store_never_deletes_on_the_server(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 21)])
+    fetch()
+    md = local_maildir("work")
+    for sub in ("cur", "new"):
+        for p in (md / sub).iterdir():
+            p.unlink()
+    r = fetch(force=True)
+    assert r.exit_code == 0 and r.accounts[0].deleted == 0
+    assert server.count(user) == 20
+    assert_cache_matches(server, user, "work")
+    shutil.rmtree(data_dir() / "mail")
+    r = fetch(force=True)
+    assert server.count(user) == 20                  # a missing Maildir stops, deletes nothing
+    assert r.exit_code == 1 and "missing" in (r.accounts[0].error or "")
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i) for i in range(1, 6)])
+    r = fetch(dry_run=True)
+    assert any("download 5 messages" in line for line in r.plans)
+    with Store(data_dir()) as st:
+        assert st.count("work") == 0 and st.folder_states("work") == []
+    assert server.count(user) == 5
+
+
+def _commands(rawlog) -> list[str]:  # noqa: ANN001
+    out = []
+    for f in sorted(rawlog.iterdir()):
+        if f.name.endswith(".in"):
+            for line in f.read_text(errors="replace").splitlines():
+                parts = line.split(" ", 2)
+                if len(parts) == 3 and re.fullmatch(r"[\d.]+", parts[0]):
+                    out.append(parts[2])
+    return out
+
+
+def test_no_change_sync_of_5000_messages_costs_o1_commands_per_folder(server: Dovecot, user: str) -> None:
+    server.seed(user, [message(i, lines=2) for i in range(5000)])
+    r = fetch()
+    assert r.accounts[0].new == 5000
+    rawlog = server.start_rawlog(user)
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 0
+    cmds = _commands(rawlog)
+    folders = 4                                   # INBOX, Drafts, Sent, Trash
+    per_folder = [c for c in cmds if c.split()[0] in ("STATUS", "SELECT", "EXAMINE", "UID", "FETCH")]
+    if server.capabilities is None:               # CONDSTORE/QRESYNC: one STATUS, no SELECT
+        assert [c.split()[0] for c in per_folder] == ["STATUS"] * folders, cmds
+    else:                                         # one SELECT + one flag scan per folder
+        assert len(per_folder) == 2 * folders, cmds
+        assert sum(1 for c in per_folder if c.startswith("UID FETCH 1:* (UID FLAGS")) == folders
+    assert len(cmds) <= 2 * folders + 5, cmds     # + ENABLE, LIST x2, LOGOUT
