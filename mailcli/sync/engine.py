@@ -120,6 +120,13 @@ class ImapSync:
         wanted.sort(key=lambda f: (f.name != "INBOX", f.name))
         for fname in sorted(set(known) - set(on_server)):
             self._guard(fname, lambda fname=fname: self._folder_removed(fname))
+        if not self.dry_run:   # new server folders appear locally at once
+            for info in wanted:
+                if info.name not in known:
+                    known[info.name] = FolderState(self.name, info.name, info.role)
+                    self.store.put_folder_state(known[info.name])
+                    if not self._first_sync:
+                        self._note(info.name, f"new folder {info.name} on the server")
         for info in wanted:
             self._guard(info.name, lambda info=info: self._sync_folder(info, known.get(info.name)))
         if not self.dry_run:
@@ -211,11 +218,6 @@ class ImapSync:
     def _sync_folder(self, info: FolderInfo, state: FolderState | None) -> None:
         folder = info.name
         tally = Tally()
-        if state is None and not self.dry_run:
-            state = FolderState(self.name, folder, info.role)
-            self.store.put_folder_state(state)
-            if not self._first_sync:
-                self._note(folder, f"new folder {folder} on the server")
         ext = ExternalChanges()
         if not self.dry_run:
             ext = self.store.scan_external_changes(self.name, folder)
@@ -258,6 +260,10 @@ class ImapSync:
             if not changes.full:   # cannot happen with a conforming account; be safe
                 changes = self.account.changes_since(folder, None, None)
             self._uidvalidity_changed(info, state, changes)
+        elif not self.dry_run and (state is None or state.uidvalidity is None):
+            # write-ahead: the UIDVALIDITY the UIDs we are about to cache belong to
+            state = FolderState(self.name, folder, info.role, changes.status.uidvalidity)
+            self.store.put_folder_state(state)
         rows = self.store.message_rows(self.name, folder)
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
@@ -339,8 +345,10 @@ class ImapSync:
         held: set[int] = set()
 
         def current(a: JournalAction) -> bool:
+            # Unknown (never recorded) counts as current: UIDVALIDITY is written ahead of
+            # every download, so a cached UID always has a recorded UIDVALIDITY.
             validity = a.payload.get("uidvalidity") or (state.uidvalidity if state else None)
-            return validity == status.uidvalidity
+            return validity is None or validity == status.uidvalidity
 
         deletes = [a for a in actions if a.kind is ActionKind.DELETE and a.payload.get("uid")]
         stale = [a for a in deletes if not current(a)]
