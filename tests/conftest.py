@@ -37,6 +37,23 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     yield
 
 
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """In-process CLI runs install mailcli's log handlers and quiet imapclient's logger
+    (cli/logging.py); undo that after each test so later tests see default logging."""
+    import logging
+
+    root, imap = logging.getLogger(), logging.getLogger("imapclient")
+    saved = (root.level, list(root.handlers), imap.level)
+    yield
+    for h in root.handlers:
+        if h not in saved[1]:
+            root.removeHandler(h)
+            h.close()
+    root.setLevel(saved[0])
+    imap.setLevel(saved[2])
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     if not dovecot_mod.available():
