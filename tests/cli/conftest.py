@@ -3,7 +3,9 @@ directly through Store.deliver (the read/change commands never talk to the serve
 helpers that check the one-line error contract."""
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,6 +14,22 @@ import pytest
 
 from mailcli.model import Flag
 from tests.helpers import Result
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """In-process CLI runs configure logging (cli/logging.py); undo it after each test so
+    that later tests (caplog at DEBUG, imapclient traces) see the default state."""
+    root = logging.getLogger()
+    imapclient = logging.getLogger("imapclient")
+    saved = (root.level, list(root.handlers), imapclient.level)
+    yield
+    for handler in list(root.handlers):
+        if handler not in saved[1]:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(saved[0])
+    imapclient.setLevel(saved[2])
 
 
 def make_message(subject: str, body: str = "hello\n", sender: str = "Alice Example <alice@example.org>",
