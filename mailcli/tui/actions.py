@@ -359,13 +359,15 @@ class MailActions(App[None]):
                             title="Sync", severity="warning")
                 problems.append(f"{report.account} busy")
             elif report.exit_code == ExitCode.TEMPORARY:
-                offline.append(report.account)
-                self.notify(f"{report.account}: {report.error}", title="Offline",
-                            severity="warning")
+                offline.append(f"{report.account}: {report.error}")
             else:
                 problems.append(f"{report.account} failed")
                 self.notify(f"{report.account}: {report.error}", title="Sync failed",
                             severity="error", timeout=8)
+        if offline:
+            self.notify("\n".join(offline) + "\nreading and changes work offline; they are "
+                        "pushed at the next sync", title="Offline", severity="warning")
+            offline = [line.partition(":")[0] for line in offline]
         if result is not None and not problems and not offline:
             new = sum(getattr(r, "new", 0) for r in result.accounts)
             self.notify(f"Synced: {new} new" if new else "Synced: no new mail", timeout=3)

@@ -34,7 +34,8 @@ MESSAGE_ACTIONS = {"reply", "reply_all", "forward", "delete", "move", "save_atta
 
 class MailApp(MailActions):
     """`MailApp(service)`; `clock` fixes "now" (tests), `poll_interval` None disables the
-    periodic check for mail delivered by another process (cron `mailcli fetch`)."""
+    periodic check for mail delivered by another process (cron `mailcli fetch`),
+    `preview_delay` is how long the cursor rests before the preview loads (0: at once)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "mailcli"
@@ -42,12 +43,15 @@ class MailApp(MailActions):
     COMMANDS = App.COMMANDS | {MailCommands}
 
     def __init__(self, service: Any, *, clock: Callable[[], datetime] = system_clock,
-                 poll_interval: float | None = 30.0, save_dir: Path | None = None) -> None:
+                 poll_interval: float | None = 30.0, save_dir: Path | None = None,
+                 preview_delay: float = 0.08) -> None:
         super().__init__()
         self.backend = Backend(service)
         self.clock = clock
         self.poll_interval = poll_interval
-        self.save_dir = save_dir or Path.cwd()
+        self.preview_delay = preview_delay
+        downloads = Path.home() / "Downloads"
+        self.save_dir = save_dir or (downloads if downloads.is_dir() else Path.cwd())
         configured = dict(service.config.tui.keys)
         self.keymap_config, self.unknown_keys = keys.keymap(configured)
         self.configured_keys = self.keymap_config

@@ -46,8 +46,9 @@ def long_date(when: datetime | None) -> str:
 
 def sender_name(from_: str) -> str:
     """The display name of the first sender, else its address (terminal-safe)."""
-    name, addr = parseaddr(from_ or "")
-    return safe_line(name or addr or from_ or "(unknown)")
+    clean = safe_line(from_ or "")
+    name, addr = parseaddr(clean)
+    return safe_line(name or addr or clean) or "(unknown)"
 
 
 def flag_marks(env: Envelope) -> str:

@@ -171,6 +171,7 @@ def make_app(service: Any, tmp_path: Path) -> Callable[..., Any]:
     def make(**kwargs: Any) -> Any:
         kwargs.setdefault("clock", lambda: NOW)
         kwargs.setdefault("poll_interval", None)
+        kwargs.setdefault("preview_delay", 0)
         kwargs.setdefault("save_dir", tmp_path / "saved")
         app = MailApp(service, **kwargs)
         return app

@@ -25,6 +25,7 @@ def open_app(**kwargs: Any) -> tuple[Any, Any]:
 
     service = Service.open()
     kwargs.setdefault("poll_interval", None)
+    kwargs.setdefault("preview_delay", 0)
     return MailApp(service, clock=lambda: NOW, **kwargs), service
 
 

@@ -32,7 +32,7 @@ def help_table(configured: dict[str, str]) -> Group:
                       title=title, title_justify="left", title_style="bold underline")
         table.add_column("key", style="bold", width=14, no_wrap=True)
         table.add_column("action", ratio=1)
-        table.add_column("config name", style="dim", no_wrap=True)
+        table.add_column("config name", style="dim", width=14, no_wrap=True)
         for key, bound in effective:
             if key.scope == scope:
                 table.add_row(keys.display_keys(bound), key.description, key.id)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from mailcli.errors import MailcliError
@@ -67,6 +69,7 @@ class MainScreen(Screen[None]):
         self._generation = 0
         self.total = 0
         self.folder_view: View = View()
+        self._preview_timer: Timer | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -230,10 +233,19 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ preview
     @on(EnvelopeHighlighted)
     def _highlighted(self, event: EnvelopeHighlighted) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+            self._preview_timer = None
         if event.envelope is None:
             self.preview.clear()
             return
-        self.load_preview(event.envelope)
+        # wait until the cursor rests: holding j scrolls without reading every message
+        delay = self.app.preview_delay
+        if delay <= 0:
+            self.load_preview(event.envelope)
+        else:
+            self._preview_timer = self.set_timer(delay, partial(self.load_preview,
+                                                                event.envelope))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def load_preview(self, env: Envelope) -> None:

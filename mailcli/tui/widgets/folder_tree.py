@@ -53,14 +53,15 @@ class FolderTree(Tree[Target]):
                 parts = f.folder.split("/")
                 for depth in range(1, len(parts)):
                     key = (account, "/".join(parts[:depth]))
-                    if key not in self._by_target:
+                    if key not in self._by_target:  # a path level that is no folder itself
                         self._by_target[key] = parent.add(display.folder_label(key[1] or ""),
-                                                      data=key, expand=True)
+                                                          data=None, expand=True)
                     parent = self._by_target[key]
                 key = (account, f.folder)
                 label = _label(display.folder_label(f.folder), f.total, f.unread)
                 if key in self._by_target:  # a parent created above before its own summary
                     self._by_target[key].set_label(label)
+                    self._by_target[key].data = key
                 else:
                     self._by_target[key] = parent.add_leaf(label, data=key)
         if current in self._by_target:
