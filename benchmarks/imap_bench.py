@@ -6,6 +6,7 @@ server restored to the seeded state and a fresh local dir:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ def _one(tool: Tool, server: BenchServer, work: Path, timeout: float, label: str
         time.sleep(SETTLE)
         server.rawlog_on()
     log = work.parent / f"{work.name}.{label}.log"
+    os.sync()     # no tool pays (in its fsyncs) for the dirty pages of the one before
     sample = measure.run(cmd, env=env, cwd=work, timeout=timeout, log=log)
     if count_commands:
         sample.commands, sample.sessions = server.rawlog_off()

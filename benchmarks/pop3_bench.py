@@ -7,6 +7,7 @@ POP3 sees INBOX only.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def _one(tool: Tool, server: BenchServer, work: Path, mode: str, timeout: float,
          expect: int) -> measure.Sample:
     cmd, env = tool.prepare(work, server, mode)
     log = work.parent / f"{work.name}.{label}.log"
+    os.sync()     # no tool pays (in its fsyncs) for the dirty pages of the one before
     sample = measure.run(cmd, env=env, cwd=work, timeout=timeout, log=log)
     if sample.rc not in tool.ok_codes:
         sample.error = sample.error or f"exit {sample.rc}: {measure.tail(log)}"
