@@ -19,13 +19,12 @@ from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from mailcli.errors import ConfigError, LockHeld, MailcliError, UsageError
-from mailcli.send import compose
-from mailcli.send.compose import Draft
-from mailcli.send.outbox import Outbox, OutboxItem, SendResult, flush_item
 from mailcli.sync import killpoint
 from mailcli.sync.lock import account_lock
 
 if TYPE_CHECKING:
+    from mailcli.send.compose import Draft
+    from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.accounts.base import Account
     from mailcli.config import Config
     from mailcli.config.schema import AccountConfig
@@ -33,6 +32,19 @@ if TYPE_CHECKING:
     from mailcli.store import Store
 
 logger = logging.getLogger(__name__)
+
+
+def _compose():  # imported on first use: `mailcli list` must not pay for sending
+    from mailcli.send import compose
+
+    return compose
+
+
+def _outbox():
+    from mailcli.send import outbox
+
+    return outbox
+
 
 SEND_LOCK_WAIT = 30.0  # seconds a send() waits for another process's flush of the account
 
@@ -106,12 +118,12 @@ class SendingMixin:
 
     def _me(self, account: str) -> str:
         cfg = self.account_config(account)
-        return compose.sender(cfg.email, cfg.display_name)
+        return _compose().sender(cfg.email, cfg.display_name)
 
     def new_draft(self, account: str | None = None) -> Draft:
         """An empty draft From the account (default: the first configured)."""
         name = account or self.default_account()
-        return Draft(from_=self._me(name), account=name)
+        return _compose().Draft(from_=self._me(name), account=name)
 
     def _original(self, ref: str | int) -> tuple["Envelope", bytes, str]:
         from mailcli.message.render import render_text
@@ -124,7 +136,7 @@ class SendingMixin:
         """A reply to a cached message (reply-all with `all`), From its account; the
         replied message gets \\Answered once the reply is sent."""
         env, raw, text = self._original(ref)
-        draft = compose.reply(raw, text, self._me(env.account), self.own_addresses(env.account),
+        draft = _compose().reply(raw, text, self._me(env.account), self.own_addresses(env.account),
                               reply_all=all)
         draft.account, draft.replied_id = env.account, env.id
         return draft
@@ -132,7 +144,7 @@ class SendingMixin:
     def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
         """A forward of a cached message: quoted inline, or attached as message/rfc822."""
         env, raw, text = self._original(ref)
-        draft = compose.forward(raw, text, self._me(env.account), inline=inline)
+        draft = _compose().forward(raw, text, self._me(env.account), inline=inline)
         draft.account = env.account
         return draft
 
@@ -172,7 +184,7 @@ class SendingMixin:
 
         name = account or draft.account or self.default_account()
         cfg = self.account_config(name)
-        msg = compose.build(draft, require_recipients=False)
+        msg = _compose().build(draft, require_recipients=False)
         return keep_draft(self.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
 
     # ------------------------------------------------------------------ sending
@@ -188,17 +200,17 @@ class SendingMixin:
         cfg = self._smtp_config(name)
         if not draft.from_:
             draft.from_ = self._me(name)
-        msg = compose.build(draft)
+        msg = _compose().build(draft)
         raw = msg.as_bytes()
         message_id = str(msg["Message-ID"])
         mail_from = parseaddr(draft.from_)[1] or (cfg.email or "")
-        item = Outbox(self.store).enqueue(name, raw, message_id, mail_from, draft.recipients(),
+        item = _outbox().Outbox(self.store).enqueue(name, raw, message_id, mail_from, draft.recipients(),
                                           draft.bcc, draft.replied_id)
         try:
             with self._send_lock(name, wait=SEND_LOCK_WAIT):
                 return self._flush_items(cfg, [item], fresh=True)[0]
         except LockHeld as exc:
-            res = SendResult(name, message_id, "queued", recipients=list(item.recipients),
+            res = _outbox().SendResult(name, message_id, "queued", recipients=list(item.recipients),
                              outbox_id=item.message, subject=draft.subject, exit_code=75)
             res.error = f"{exc.message}; the message waits in the Outbox"
             res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
@@ -221,14 +233,14 @@ class SendingMixin:
             names = list(self.config.accounts)
         else:
             names = [account if isinstance(account, str) else account.name]
-        outbox = Outbox(self.store)
+        outbox = _outbox().Outbox(self.store)
         results: list[SendResult] = []
         for name in names:
             cfg = self.account_config(name)
             if outbox.has_work(name):
                 if cfg.smtp is None:
                     for item in outbox.items(name):
-                        results.append(SendResult(name, item.message_id, "failed",
+                        results.append(_outbox().SendResult(name, item.message_id, "failed",
                                                   error=f"account {name!r} has no SMTP server configured",
                                                   exit_code=2, outbox_id=item.message))
                     continue
@@ -247,7 +259,7 @@ class SendingMixin:
         """What waits in the Outbox (queued, failed, uncertain, or sent but not finished)."""
         if account is not None:
             self.account_config(account)
-        return Outbox(self.store).items(account)
+        return _outbox().Outbox(self.store).items(account)
 
     # ------------------------------------------------------------------ internals
     def _smtp_config(self, name: str) -> AccountConfig:
@@ -278,7 +290,7 @@ class SendingMixin:
 
         assert cfg.smtp is not None
         smtp = cfg.smtp
-        outbox = Outbox(self.store)
+        outbox = _outbox().Outbox(self.store)
         imap = _LazyAccount(lambda: self.open_account(cfg))
 
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
@@ -296,7 +308,7 @@ class SendingMixin:
         try:
             for item in items:
                 current = outbox.get(item.row)  # re-read under the lock
-                results.append(flush_item(outbox, current, transport, copier,
+                results.append(_outbox().flush_item(outbox, current, transport, copier,
                                           retry_failed=retry_failed,
                                           resend_uncertain=resend_uncertain, fresh=fresh))
         finally:
@@ -314,7 +326,7 @@ class SendingMixin:
             with account_lock(self.data_dir, cfg.name):
                 for action, err in replay_uploads(self.store, cfg.name, imap.get):
                     what = "copy" if action.payload.get("sent_copy") else "draft"
-                    res = SendResult(cfg.name, str(action.payload.get("message_id") or ""),
+                    res = _outbox().SendResult(cfg.name, str(action.payload.get("message_id") or ""),
                                      f"{what}_uploaded" if err is None else f"{what}_queued",
                                      sent_copy="appended" if err is None else "queued",
                                      sent_folder=action.payload.get("folder"),
