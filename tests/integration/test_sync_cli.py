@@ -4,42 +4,59 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.proxy import TcpProxy
 from tests.integration.mailboxes import assert_cache_matches, data_dir, message, run_cli
 from tests.servers.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
 
 
-def test_two_concurrent_fetches_one_exits_75_the_other_finishes(dovecot: Dovecot, write_config) -> None:  # noqa: ANN001
+class GatedProxy(TcpProxy):
+    """Forwards to the server only once `gate` is set: a fetch connecting through it holds
+    its account lock for as long as the test wants."""
+
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port)
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def _serve(self, client: socket.socket) -> None:
+        self.waiting.set()
+        self.gate.wait(30)
+        super()._serve(client)
+
+
+def test_two_concurrent_fetches_one_exits_75_the_other_finishes(dovecot: Dovecot, write_config,
+                                                               tmp_path: Path) -> None:  # noqa: ANN001
     u = dovecot.add_user()
-    write_config(protocol="imap", name="work", user=u)
-    dovecot.seed(u, [message(i, lines=2) for i in range(1500)])
-    first = subprocess.Popen([sys.executable, "-m", "mailcli", "fetch"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    lock = data_dir() / "locks" / "work.lock"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if lock.exists() and lock.read_text().strip() == str(first.pid):
-            break
-        time.sleep(0.01)
-    else:
-        first.kill()
-        pytest.fail("the first fetch never took the lock")
-    t0 = time.monotonic()
-    second = run_cli("fetch")
-    assert second.returncode == 75, second.stderr
-    assert time.monotonic() - t0 < 10 and "already being synced" in second.stderr
-    out, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
-    assert_cache_matches(dovecot, u, "work")
-    again = run_cli("fetch", "--json")
+    spec = write_config(protocol="imap", name="work", user=u)
+    dovecot.seed(u, [message(i, lines=2) for i in range(300)])
+    with GatedProxy(spec.port) as proxy:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(cfg.read_text().replace(f"port = {spec.port}", f"port = {proxy.port}"))
+        first = subprocess.Popen([sys.executable, "-m", "mailcli", "fetch"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        assert proxy.waiting.wait(30), "the first fetch never connected"
+        lock = data_dir() / "locks" / "work.lock"
+        assert lock.read_text().strip() == str(first.pid)       # it holds the lock
+        t0 = time.monotonic()
+        second = run_cli("fetch")
+        assert second.returncode == 75, second.stderr
+        assert time.monotonic() - t0 < 10 and "already being synced" in second.stderr
+        proxy.gate.set()
+        _out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        assert_cache_matches(dovecot, u, "work")
+        again = run_cli("fetch", "--json")
     doc = json.loads(again.stdout)
     assert again.returncode == 0 and doc["accounts"][0]["new"] == 0
 

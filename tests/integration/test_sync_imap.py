@@ -210,6 +210,7 @@ def _commands(rawlog) -> list[str]:  # noqa: ANN001
     return out
 
 
+@pytest.mark.slow
 def test_no_change_sync_of_5000_messages_costs_o1_commands_per_folder(server: Dovecot, user: str) -> None:
     server.seed(user, [message(i, lines=2) for i in range(5000)])
     r = fetch()
