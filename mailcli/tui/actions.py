@@ -61,6 +61,7 @@ class MailActions(App[None]):
     backend: "Backend"
     main: "MainScreen"
     clock: Any
+    save_dir: Path
     sync_running: bool = False
 
     # ------------------------------------------------------------------ helpers
@@ -144,7 +145,7 @@ class MailActions(App[None]):
         env = self._need_message()
         if env is None:
             return
-        folders = [s.folder for s in self.main.tree.summaries
+        folders = [s.folder for s in self.main.folder_tree.summaries
                    if s.account == env.account and s.folder != env.folder]
         if not folders:
             self.notify("No other folder to move to", severity="warning")

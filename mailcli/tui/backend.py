@@ -64,7 +64,9 @@ class Backend:
                                                         offset=offset, **kwargs))
         # ADAPTER (reported): Service.list_envelopes has no `order` yet; the other sort
         # orders read the same paged store query the Service itself uses.
-        return self.service.store.list_envelopes(account, folder, unread, limit, offset, order)
+        page: list[Envelope] = self.service.store.list_envelopes(account, folder, unread, limit,
+                                                                 offset, order)
+        return page
 
     def _service_takes_order(self) -> bool:
         if self._order_ok is None:

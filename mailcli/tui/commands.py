@@ -46,7 +46,7 @@ class MailCommands(Provider):
 
         for i, (_, label) in enumerate(SORTS):
             out.append((f"Sort: {label}", "Order the message list", partial(app.main.set_sort, i)))
-        for s in app.main.tree.summaries:
+        for s in app.main.folder_tree.summaries:
             label = f"Go to {safe_line(s.account)}/{safe_line(s.folder)}"
             out.append((label, f"{s.total} messages, {s.unread} unread",
                         partial(app.main.goto_folder, s.account, s.folder)))

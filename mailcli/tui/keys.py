@@ -64,7 +64,7 @@ KEYS: tuple[Key, ...] = (
 BY_ID = {k.id: k for k in KEYS}
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
     """Textual Bindings for one scope (ids = action ids, so the keymap can rebind them)."""
     return [Binding(k.keys, k.action, k.description, show=k.show, id=k.id)
             for k in KEYS if k.scope == scope]

@@ -83,7 +83,7 @@ async def test_move_with_the_folder_picker(make_app: Any, service: Any, seeded: 
         assert "Moved to Archive" in notes(app)
         kinds = [(a.kind.value, a.payload["dest"]) for a in service.store.journal.pending("work")]
         assert kinds == [("move", "Archive")]
-        labels = [str(n.label) for n in app.main.tree._by_target.values()]
+        labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
         assert "Archive" in labels  # still all read
         assert app.main.message_list.source.total == 26
 

@@ -28,7 +28,7 @@ async def test_main_screen_shows_tree_list_preview_and_status(make_app: Any, see
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.main.tree
+        tree = app.main.folder_tree
         labels = [str(n.label) for n in tree._by_target.values()]
         assert "work (10)" in labels and "INBOX (8)" in labels and "home (1)" in labels
         assert "python-dev (2)" in labels and "Archive" in labels
@@ -57,7 +57,7 @@ async def test_j_k_move_and_the_preview_marks_seen(make_app: Any, service: Any,
         await settle(pilot)
         assert app.main.message_list.current.id == seeded["inbox1"]
         # unread counts follow
-        labels = [str(n.label) for n in app.main.tree._by_target.values()]
+        labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
         assert "INBOX (7)" in labels
 
 
@@ -99,8 +99,8 @@ async def test_folder_tree_selects_folder(make_app: Any) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("tab")
-        assert app.focused is app.main.tree
-        app.main.tree.select_target("work", "Archive")
+        assert app.focused is app.main.folder_tree
+        app.main.folder_tree.select_target("work", "Archive")
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -233,3 +233,46 @@ async def test_command_palette_runs_actions(make_app: Any, service: Any, seeded:
         await pilot.press("enter")
         await settle(pilot)
         assert app.main.view.folder == "Archive"
+
+
+async def test_large_folder_pages_in_only_what_is_on_screen(make_app: Any, service: Any,
+                                                           monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from mailcli.tui.backend import Backend
+    from mailcli.tui.rows import PAGE
+    from tests.tui.conftest import NOW, raw_message
+
+    n = 4 * PAGE + 50
+    with service.store.batch():
+        for i in range(n):
+            service.store.deliver("work", "Big", raw_message(
+                1000 + i, subject=f"Bulk {i}", sender="Bulk <b@example.org>",
+                when=NOW - timedelta(minutes=i), body="x\n"), uid=5000 + i, fsync=False)
+    calls: list[tuple[int, int]] = []
+    original = Backend.page
+
+    def page(self: Backend, account: Any, folder: Any, offset: int, limit: int,
+             order: str = "date desc", unread: bool = False) -> Any:
+        calls.append((offset, limit))
+        return original(self, account, folder, offset, limit, order, unread)
+
+    monkeypatch.setattr(Backend, "page", page)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls.clear()
+        app.main.goto_folder("work", "Big")
+        await settle(pilot)
+        lst = app.main.message_list
+        assert lst.source.total == n
+        assert calls == [(0, PAGE)]                      # one page, not 450 rows
+        assert "Bulk 0" in rows(app, 1)[0]
+        await pilot.press("end")
+        await settle(pilot)
+        assert calls[-1] == (4 * PAGE, PAGE)
+        assert lst.current.subject == f"Bulk {n - 1}"
+        assert lst.source.peek(2 * PAGE) is None          # the middle was never read
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert lst.current.subject == f"Bulk {n - 1 - (lst.size.height - 1)}"

@@ -87,7 +87,7 @@ async def test_sync_against_dovecot_shows_server_mail_and_pushes_changes(
             assert "Synced: 3 new" in notes(app)
             assert progress[0] == "syncing…" and "syncing work…" in progress
             assert any(p.startswith("syncing work/INBOX") for p in progress)
-            labels = [str(n.label) for n in app.main.tree._by_target.values()]
+            labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
             assert any(label.startswith("INBOX") for label in labels)
             # new mail appears without restarting
             dovecot.deliver(spec.user, raw_message(9, subject="Later mail", sender="Srv <s@x.org>",

@@ -40,7 +40,7 @@ class ComposeScreen(Screen[Any]):
         Binding("escape", "leave", "Close (keeps edits in Drafts)", show=True, id="leave"),
     ]
 
-    app: "MailApp"  # type: ignore[assignment]
+    app: "MailApp"
 
     def __init__(self, draft: Any, account: str, title: str) -> None:
         super().__init__()

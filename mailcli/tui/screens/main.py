@@ -59,7 +59,7 @@ class View:
 class MainScreen(Screen[None]):
     BINDINGS = keys.bindings("main")
 
-    app: "MailApp"  # type: ignore[assignment]
+    app: "MailApp"
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,7 +98,7 @@ class MainScreen(Screen[None]):
         return self.query_one("#status", StatusBar)
 
     @property
-    def tree(self) -> FolderTree:
+    def folder_tree(self) -> FolderTree:
         return self.query_one("#folders", FolderTree)
 
     @property
@@ -128,12 +128,12 @@ class MainScreen(Screen[None]):
         self.app.call_from_thread(self._folders_loaded, summaries, first)
 
     def _folders_loaded(self, summaries: list[FolderSummary], first: bool) -> None:
-        self.tree.show(self.app.backend.account_names, summaries)
+        self.folder_tree.show(self.app.backend.account_names, summaries)
         if first:
             start = _first_folder(self.app.backend.account_names, summaries)
             self.open_view(start)
             if start.account is not None:
-                self.tree.select_target(start.account, start.folder)
+                self.folder_tree.select_target(start.account, start.folder)
         self._draw_where()
 
     @on(FolderSelected)
@@ -334,13 +334,13 @@ class MainScreen(Screen[None]):
 
     def action_focus_next_pane(self) -> None:
         if self.focused is self.message_list:
-            self.tree.focus()
+            self.folder_tree.focus()
         else:
             self.message_list.focus()
 
     def goto_folder(self, account: str, folder: str | None) -> None:
         self.hide_search()
-        self.tree.select_target(account, folder)
+        self.folder_tree.select_target(account, folder)
         self.open_view(View(account, folder))
         self.message_list.focus()
 
