@@ -20,7 +20,9 @@ def register_secret(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
+    # longest first: a registered secret that is part of a longer one must not leave
+    # the rest of the longer one readable
+    for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "********")
     return _CRED_TEXT.sub(r"\g<pre> ********", text)
