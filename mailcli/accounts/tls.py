@@ -46,6 +46,11 @@ def connection_error(exc: BaseException, host: str, port: int, what: str = "serv
     """Translate a socket-level failure into TLSError or TemporaryError (one line)."""
     if isinstance(exc, MailcliError):
         return exc
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        # the peer (or the network) dropped the connection inside TLS, e.g. mid-handshake:
+        # a lost connection like any other, not a certificate problem
+        return TemporaryError(f"{host}:{port} closed the connection during TLS",
+                              hint="retry later")
     if isinstance(exc, ssl.SSLError) or isinstance(exc, ssl.CertificateError):
         return tls_error(exc, host, port)
     if isinstance(exc, socket.gaierror):
