@@ -49,20 +49,21 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
-from dataclasses import replace
+from functools import partial
 from collections.abc import Callable, Iterable, Sequence
 
 from mailcli.accounts.base import Account, Capability
-from mailcli.errors import MailcliError, NotFoundError, TemporaryError
+from mailcli.errors import MailcliError, TemporaryError
 from mailcli.model import FolderChanges, FolderInfo, FolderRole, FolderStatus
 from mailcli.store import Action as JournalAction
 from mailcli.store import ActionKind, ExternalChanges, FolderState, MessageRow, Store
 from mailcli.sync import killpoint
-from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, PushFlags,
-                                  UploadLocal, batch_push_flags, format_uids)
+from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, UploadLocal,
+                                  batch_push_flags, format_uids)
 from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
                                  SyncWarning)
 from mailcli.sync.outcome import SyncOutcome, Tally
+from mailcli.sync.replay import LocalChanges, describe
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.state import FolderSyncState
 
@@ -77,7 +78,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync:
+class ImapSync(LocalChanges):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -119,7 +120,7 @@ class ImapSync:
         wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]
         wanted.sort(key=lambda f: (f.name != "INBOX", f.name))
         for fname in sorted(set(known) - set(on_server)):
-            self._guard(fname, lambda fname=fname: self._folder_removed(fname))
+            self._guard(fname, partial(self._folder_removed, fname))
         if not self.dry_run:   # new server folders appear locally at once
             for info in wanted:
                 if info.name not in known:
@@ -128,7 +129,7 @@ class ImapSync:
                     if not self._first_sync:
                         self._note(info.name, f"new folder {info.name} on the server")
         for info in wanted:
-            self._guard(info.name, lambda info=info: self._sync_folder(info, known.get(info.name)))
+            self._guard(info.name, partial(self._sync_folder, info, known.get(info.name)))
         if not self.dry_run:
             self._leftover_journal(on_server, {f.name for f in wanted})
         return self.outcome
@@ -146,57 +147,7 @@ class ImapSync:
             logger.exception("sync of %s/%s failed", self.name, folder)
             self._folder_error(folder, f"internal error: {type(exc).__name__}: {exc}")
 
-    def _folder_error(self, folder: str, message: str) -> None:
-        logger.warning("%s: %s: %s", self.name, folder, message)
-        self.outcome.errors.append(f"{folder}: {message}")
-        self.reporter.event(SyncWarning(message, self.name, folder))
-
-    def _note(self, folder: str | None, text: str, warn: bool = False) -> None:
-        logger.info("%s: %s", self.name, text)
-        self.outcome.notes.append(text)
-        if warn:
-            self.reporter.event(SyncWarning(text, self.name, folder))
-
-    def _journal(self) -> list[JournalAction]:
-        return [a for a in self.store.journal.pending(self.name)
-                if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.APPEND, ActionKind.FLAG)
-                and "folder" in a.payload]
-
     # ------------------------------------------------------- folders come and go
-    def _folder_removed(self, folder: str) -> None:
-        """The server no longer lists `folder` (see module docstring, step 1)."""
-        rows = self.store.message_rows(self.name, folder)
-        keep = [r for r in rows if r.uid is None]
-        if self.dry_run:
-            self.outcome.plans.append(f"{folder}: removed on the server; "
-                                      f"{len(rows) - len(keep)} cached copies would be removed"
-                                      + (f", {len(keep)} local-only kept" if keep else ""))
-            return
-        # The server copy of a queued delete, or of a move's source, went with the folder.
-        for a in self._journal():
-            if a.payload.get("folder") != folder:
-                continue
-            if a.kind is ActionKind.MOVE and a.payload.get("id") is not None:
-                self.store.journal.enqueue(self.name, ActionKind.APPEND,
-                                           {"folder": a.payload.get("dest"), "id": a.payload["id"]})
-                self._note(folder, f"queued move of uid {a.payload.get('uid')} out of {folder} "
-                                   f"(removed on the server) becomes an upload to "
-                                   f"{a.payload.get('dest')}", warn=True)
-            if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.FLAG):
-                self.store.journal.mark_done(a.id)
-        if keep:
-            with self.store.batch():
-                for r in rows:
-                    if r.uid is not None:
-                        self.store.remove(r.id)
-            self._folder_error(folder, f"removed on the server, but {len(keep)} message(s) here "
-                                       f"never reached the server (queued moves or uploads); "
-                                       f"kept locally: recreate the folder on the server or move "
-                                       f"them, then fetch again")
-            return
-        self.store.delete_folder(self.name, folder)
-        self._note(folder, f"folder {folder} was removed on the server; removed locally")
-
     def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str]) -> None:
         """Queued actions for server folders this run did not sync (excluded by the globs)."""
         by_folder: dict[str, list[JournalAction]] = {}
@@ -243,7 +194,7 @@ class ImapSync:
         if actions:
             assert status is not None
             if self.dry_run:
-                self.outcome.plans.extend(f"{folder}: queued {_describe(a)}" for a in actions)
+                self.outcome.plans.extend(f"{folder}: queued {describe(a)}" for a in actions)
                 held = {int(a.payload["uid"]) for a in actions
                         if a.kind in (ActionKind.DELETE, ActionKind.MOVE) and a.payload.get("uid")}
             else:
@@ -293,175 +244,6 @@ class ImapSync:
             st.highestmodseq if complete else None, time.time()))
         self.outcome.add(tally.frozen())
         self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
-
-    # ------------------------------------------------------- external changes
-    def _external(self, folder: str, ext: ExternalChanges,
-                  state: FolderState | None) -> FolderState | None:
-        """Turn what another client did in the Maildir into journal entries (step 2a);
-        returns the folder state to sync from."""
-        if ext.removed and self.store.count(self.name, folder) == 0 and not ext.added:
-            gone = [r.uid for r in ext.removed if r.uid is not None]
-            if gone:
-                self._note(folder, f"{folder}: the local copy is empty or missing ({len(gone)} "
-                                   f"cached messages gone); downloading them again, deleting "
-                                   f"nothing on the server", warn=True)
-                if state is not None:   # forget the bookmark: the next listing must be full
-                    state = replace(state, uidnext=None, highestmodseq=None)
-                    self.store.put_folder_state(state)
-        else:
-            for r in ext.removed:
-                if r.uid is None:
-                    continue
-                self.store.journal.enqueue(self.name, ActionKind.DELETE, {
-                    "folder": folder, "uid": r.uid, "message_id": r.message_id,
-                    "uidvalidity": state.uidvalidity if state else None})
-            if ext.removed:
-                logger.info("%s/%s: %d message(s) deleted by another client; queued",
-                            self.name, folder, len(ext.removed))
-        if not ext.added:
-            return state
-        rows = [self.store.message_row(i) for i in ext.added]
-        with_uid = [r for r in rows if r.uid is not None]
-        server: dict[int, int] = {}
-        if with_uid:
-            server = {rf.uid: rf.size or -1 for rf in
-                      self.account.fetch_flags(folder, [r.uid for r in with_uid if r.uid])}
-        for r in rows:
-            if r.uid is not None and server.get(r.uid) == self.store.get(r.id).size:
-                continue   # a download whose row was lost in a crash: the same server message
-            if r.uid is not None:
-                self.store.set_uid(r.id, None)
-            self.store.journal.enqueue(self.name, ActionKind.APPEND, {"folder": folder, "id": r.id})
-            logger.info("%s/%s: new local message %d queued for upload", self.name, folder, r.id)
-        return state
-
-    # ---------------------------------------------------------------- journal
-    def _replay(self, folder: str, actions: list[JournalAction], status: FolderStatus,
-                state: FolderState | None, rows: list[MessageRow],
-                tally: Tally) -> tuple[str | None, set[int]]:
-        """Apply the folder's queued actions (step 2c). Returns (guardrail reason or None,
-        UIDs that must not be downloaded again because their queued action is still open)."""
-        journal = self.store.journal
-        held: set[int] = set()
-
-        def current(a: JournalAction) -> bool:
-            # Unknown (never recorded) counts as current: UIDVALIDITY is written ahead of
-            # every download, so a cached UID always has a recorded UIDVALIDITY.
-            validity = a.payload.get("uidvalidity") or (state.uidvalidity if state else None)
-            return validity is None or validity == status.uidvalidity
-
-        deletes = [a for a in actions if a.kind is ActionKind.DELETE and a.payload.get("uid")]
-        stale = [a for a in deletes if not current(a)]
-        for a in stale:
-            journal.mark_done(a.id)
-            self._note(folder, f"{folder}: queued delete of uid {a.payload['uid']} not applied: "
-                               f"the folder's UIDVALIDITY changed (it may come back)", warn=True)
-        deletes = [a for a in deletes if current(a)]
-        uids = sorted({int(a.payload["uid"]) for a in deletes})
-        allowed = self.limits.allowed(len(rows) + len(uids))
-        if len(uids) > allowed and not self.force:
-            reason = (f"would delete {len(uids)} of {len(rows) + len(uids)} messages on the server "
-                      f"in {folder} (deleted locally; limit {allowed}); run again with --force if "
-                      f"that is intended")
-            self.outcome.blocked.append(reason)
-            self.reporter.event(SyncWarning(reason, self.name, folder))
-            return reason, set(uids)
-        if uids:
-            try:
-                self.account.delete(folder, uids)
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                for a in deletes:
-                    journal.mark_failed(a.id, exc.message)
-                held |= set(uids)
-                self._folder_error(folder, f"queued delete of {len(uids)} message(s) failed: {exc.message}")
-            else:
-                self._hit("delete")
-                for a in deletes:
-                    journal.mark_done(a.id)
-                tally.deleted += len(uids)
-        for a in actions:
-            if a.kind is ActionKind.DELETE:
-                if not a.payload.get("uid"):
-                    journal.mark_done(a.id)   # never on the server: nothing to do
-                continue
-            try:
-                if a.kind is ActionKind.MOVE:
-                    if not current(a):
-                        self._stale_move(folder, a)
-                    else:
-                        self._move(folder, a)
-                        tally.updated += 1
-                elif a.kind is ActionKind.APPEND:
-                    if self._append(a.payload.get("id")):
-                        tally.uploaded += 1
-                journal.mark_done(a.id)
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                journal.mark_failed(a.id, exc.message)
-                if a.kind is ActionKind.MOVE and a.payload.get("uid"):
-                    held.add(int(a.payload["uid"]))
-                tally.failed += 1
-                self._folder_error(folder, f"queued {_describe(a)} failed: {exc.message}")
-        return None, held
-
-    def _move(self, folder: str, a: JournalAction) -> None:
-        uid, dest, mid = a.payload.get("uid"), str(a.payload.get("dest")), a.payload.get("id")
-        if not uid:
-            return   # a local-only message moved locally: its upload is queued separately
-        mapping = self.account.move(folder, [int(uid)], dest)
-        self._hit("push")
-        new = mapping.get(int(uid))
-        if mid is None:
-            return
-        if new is not None:
-            try:
-                self.store.set_uid(int(mid), new)
-            except NotFoundError:
-                # deleted locally after the move: delete the moved server copy too
-                self.account.delete(dest, [new])
-            return
-        try:
-            self.store.remove(int(mid))   # no COPYUID: the destination's sync downloads it
-        except NotFoundError:
-            pass
-
-    def _stale_move(self, folder: str, a: JournalAction) -> None:
-        """A queued move from before a UIDVALIDITY change: the UID means nothing now. The
-        local copy (in the destination) is uploaded instead; the server copy stays."""
-        mid = a.payload.get("id")
-        if mid is not None:
-            self.store.journal.enqueue(self.name, ActionKind.APPEND,
-                                       {"folder": a.payload.get("dest"), "id": mid})
-        self._note(folder, f"{folder}: queued move of uid {a.payload.get('uid')} could not be "
-                           f"applied (UIDVALIDITY changed); the local copy will be uploaded to "
-                           f"{a.payload.get('dest')} instead", warn=True)
-
-    def _append(self, mid: object) -> bool:
-        """Upload a local-only message; True if something was uploaded."""
-        if mid is None:
-            return False
-        try:
-            row = self.store.message_row(int(mid))  # type: ignore[call-overload]
-        except NotFoundError:
-            return False   # deleted locally before it was uploaded
-        if row.uid is not None:
-            return False   # already uploaded (a replay after a crash)
-        raw = self.store.read_raw(row.id)
-        try:
-            uid = self.account.append(row.folder, raw, row.flags)
-        except NotFoundError:
-            self.account.create_folder(row.folder)
-            uid = self.account.append(row.folder, raw, row.flags)
-        self._hit("push")
-        if uid is not None:
-            self.store.set_uid(row.id, uid)
-            self.store.set_synced_flags(row.id, row.flags)
-        else:
-            self.store.remove(row.id)   # no APPENDUID: the folder's sync downloads it
-        return True
 
     # ------------------------------------------------------------- UIDVALIDITY
     def _uidvalidity_changed(self, info: FolderInfo, state: FolderState,
@@ -517,18 +299,18 @@ class ImapSync:
         pulls = p.of_type(PullFlags)
         if pulls:
             with self.store.batch():
-                for a in pulls:
+                for pull in pulls:
                     try:
-                        r = by_uid[a.uid]
-                        self.store.set_flags(r.id, a.flags)
-                        self.store.set_synced_flags(r.id, p.synced.get(a.uid, a.flags))
-                        recorded.add(a.uid)
+                        r = by_uid[pull.uid]
+                        self.store.set_flags(r.id, pull.flags)
+                        self.store.set_synced_flags(r.id, p.synced.get(pull.uid, pull.flags))
+                        recorded.add(pull.uid)
                         tally.updated += 1
                     except (MailcliError, OSError, KeyError) as exc:
                         complete = False
                         tally.failed += 1
                         logger.warning("%s/%s uid %d: flag update failed: %s", self.name, folder,
-                                       a.uid, exc)
+                                       pull.uid, exc)
         for add, remove, uids in batch_push_flags(p.actions):
             try:
                 self.account.set_flags(folder, uids, add, remove)
@@ -612,9 +394,6 @@ class ImapSync:
                         len(missing))
         return not failed and not missing
 
-    def _hit(self, event: str) -> None:
-        if self._kill is not None:
-            self._kill(event)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -625,14 +404,3 @@ def _bookmark(state: FolderState) -> FolderSyncState:
 
 def _chunks(items: Sequence, size: int) -> list[Sequence]:
     return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _describe(a: JournalAction) -> str:
-    p = a.payload
-    if a.kind is ActionKind.MOVE:
-        return f"move of uid {p.get('uid')} to {p.get('dest')}"
-    if a.kind is ActionKind.DELETE:
-        return f"delete of uid {p.get('uid')}"
-    if a.kind is ActionKind.APPEND:
-        return f"upload of message {p.get('id')}"
-    return f"{a.kind.value} {p}"
