@@ -28,11 +28,10 @@ Never twice:
   the message loses nothing: it stays in the Outbox, visible, one command from going
   out. A mail client's promise is "never twice, never silently lost"; holding with a
   loud warning keeps both halves, re-sending would break the first.
-- A TemporaryError from SMTP (unreachable, 4xx, a connection cut) means "not accepted":
-  the message goes back to ``queued`` and every ``mailcli send``/``mailcli fetch`` retries
-  it. (A cut right after the final "." is the same tiny ambiguity as above; SMTP itself
-  resolves it in favour of retrying, and so do we here, because the process is alive to
-  see the error.)
+- A TemporaryError from SMTP (unreachable, 4xx, a connection cut before the message
+  was fully transmitted) means "not accepted": the message goes back to ``queued`` and
+  every ``mailcli send``/``mailcli fetch`` retries it. A connection lost after the final
+  "." (SendUncertain) is the same ambiguity as a kill mid-SMTP: ``uncertain``, held.
 
 A failed APPEND after a successful send is not a failed send: the copy is delivered into
 the local Sent folder without a UID and a journal ``append`` action (payload ``folder``,
@@ -50,7 +49,7 @@ from typing import Any, Protocol
 
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
-from mailcli.send.smtp import RecipientsRefused
+from mailcli.send.smtp import RecipientsRefused, SendUncertain
 from mailcli.store import Store
 
 logger = logging.getLogger(__name__)
@@ -282,14 +281,7 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
             pass
     state = item.state
     if state == SENDING and not fresh:
-        outbox.update(item.row, state=UNCERTAIN,
-                      last_error="interrupted during the SMTP exchange; it may have been delivered")
-        if item.message is not None:
-            try:
-                env = store.get(item.message)
-                store.set_flags(item.message, env.flags | {Flag.FLAGGED})
-            except NotFoundError:
-                pass
+        _hold_uncertain(outbox, item, "interrupted during the SMTP exchange; it may have been delivered")
         state = UNCERTAIN
     if state == UNCERTAIN and not resend_uncertain:
         res.status, res.exit_code = "uncertain", 1
@@ -320,6 +312,13 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
             outbox.update(item.row, state=QUEUED, last_error=exc.message)
             res.status, res.error, res.hint, res.exit_code = "queued", exc.message, \
                 "it waits in the Outbox; `mailcli send` or `mailcli fetch` retries it", 75
+            return res
+        except SendUncertain as exc:
+            _hold_uncertain(outbox, item, exc.message)
+            res.status, res.error, res.exit_code = "uncertain", exc.message, 1
+            res.hint = (f"it may have been delivered; not re-sending it automatically: "
+                        f"`mailcli send --resend-uncertain` sends it again, "
+                        f"`mailcli delete {item.message}` drops it")
             return res
         except RecipientsRefused as exc:
             ref = {a: f"{c} {t}" for a, (c, t) in exc.refused.items()}
@@ -360,6 +359,18 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
         res.hint = f"the Sent copy could not be saved on the server ({done.last_error}); it is queued"
     outbox.finish(done)
     return res
+
+
+def _hold_uncertain(outbox: Outbox, item: OutboxItem, why: str) -> None:
+    """Mark a message whose delivery is unknown `uncertain` and flag its Outbox copy."""
+    store = outbox.store
+    outbox.update(item.row, state=UNCERTAIN, last_error=why)
+    if item.message is not None:
+        try:
+            env = store.get(item.message)
+            store.set_flags(item.message, env.flags | {Flag.FLAGGED})
+        except NotFoundError:
+            pass
 
 
 def _store_copy(outbox: Outbox, item: OutboxItem, copy: bytes, copier: SentCopier) -> str:

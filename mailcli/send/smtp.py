@@ -2,7 +2,10 @@
 the account's credentials, and errors that say which recipients were refused and why.
 
 A STARTTLS the server does not offer, or that fails, is a TLSError: never a plaintext
-fallback. Connection problems are TemporaryError (the message stays in the outbox).
+fallback. Connection problems are TemporaryError (the message stays in the outbox),
+except once the whole message (up to the final ".") has gone out: a connection lost
+while waiting for the server's answer then is SendUncertain (the server may well have
+accepted it; retrying would deliver it twice).
 """
 from __future__ import annotations
 
@@ -16,6 +19,11 @@ from mailcli.config.schema import SmtpConfig
 from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
 
 logger = logging.getLogger(__name__)
+
+
+class SendUncertain(SendError):
+    """The message was transmitted completely but the server's verdict never arrived
+    (connection lost or timed out after the final "."): it may have been delivered."""
 
 
 class RecipientsRefused(SendError):
@@ -45,6 +53,7 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
     accepted, AuthError, TLSError, TemporaryError, or SendError.
     """
     host = config.host
+    transmitted: list[bool] = []       # set once the final "." of DATA went out
     try:
         if config.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, config.port, timeout=config.timeout,
@@ -61,6 +70,7 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
                 smtp.ehlo()
             if smtp.has_extn("auth"):
                 smtp.login(config.username, password)
+            _track_end_of_data(smtp, transmitted)
             refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
             return {k: (v[0], v[1].decode(errors="replace")) for k, v in refused.items()}
     except smtplib.SMTPRecipientsRefused as exc:
@@ -81,6 +91,10 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
         raise SendError(f"{host}: {exc}") from exc
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout,
             ConnectionError, socket.gaierror, OSError) as exc:
+        if transmitted:
+            raise SendUncertain(f"{host}:{config.port}: the connection was lost after the whole "
+                                f"message was sent, before the server confirmed it: "
+                                f"{getattr(exc, 'strerror', None) or exc}") from exc
         raise TemporaryError(f"{host}:{config.port}: cannot reach the SMTP server: "
                              f"{getattr(exc, 'strerror', None) or exc}") from exc
     except smtplib.SMTPResponseException as exc:
@@ -88,3 +102,16 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
         if 400 <= exc.smtp_code < 500:
             raise TemporaryError(f"{host}: {exc.smtp_code} {err}") from exc
         raise SendError(f"{host}: {exc.smtp_code} {err}") from exc
+
+
+def _track_end_of_data(smtp: smtplib.SMTP, transmitted: list[bool]) -> None:
+    """Record in `transmitted` when smtplib sends the end of DATA (it sends the quoted
+    message and the final ".\\r\\n" in one `send` call, then waits for the reply)."""
+    send = smtp.send
+
+    def tracking_send(data: bytes | str) -> None:
+        send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            transmitted.append(True)
+
+    smtp.send = tracking_send  # type: ignore[method-assign]
