@@ -90,7 +90,8 @@ class ChangingMixin:
             with self.store.db.write():
                 if cfg.is_imap and row.uid is not None:
                     self.store.journal.enqueue(env.account, "move", {
-                        "folder": env.folder, "uid": row.uid, "dest": folder, "id": env.id})
+                        "folder": env.folder, "uid": row.uid, "dest": folder, "id": env.id,
+                        **self._identity(env)})
                 self.store.move(env.id, folder)
         self._push(envs, now)
         return [self.store.get(e.id) for e in envs]
@@ -107,7 +108,8 @@ class ChangingMixin:
             with self.store.db.write():
                 if cfg.is_imap and row.uid is not None:
                     self.store.journal.enqueue(env.account, "delete",
-                                               {"folder": env.folder, "uid": row.uid})
+                                               {"folder": env.folder, "uid": row.uid,
+                                                **self._identity(env)})
                 elif cfg.is_imap:
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
@@ -117,6 +119,14 @@ class ChangingMixin:
         return envs
 
     # --------------------------------------------------------------------- helpers
+    def _identity(self, env: Envelope) -> dict[str, object]:
+        """What pins a queued action to one server message: the UIDVALIDITY its UID
+        belongs to (the engine refuses a stale UID after a UIDVALIDITY change) and the
+        Message-ID (for the report when it does)."""
+        state = self.store.folder_state(env.account, env.folder)
+        return {"uidvalidity": state.uidvalidity if state else None,
+                "message_id": env.message_id}
+
     def _drop_pending_appends(self, env: Envelope) -> None:
         for action in self.store.journal.pending(env.account):
             if action.kind.value == "append" and action.payload.get("id") == env.id:

@@ -137,3 +137,21 @@ def test_show_then_fetch_pushes_seen(inbox: str, dovecot: Dovecot) -> None:
     assert invoke("show", str(env["id"])).exit_code == 0
     assert invoke("fetch", "--quiet").exit_code == 0
     assert "\\Seen" in dovecot.flags(inbox)[env["uid"]]
+
+
+def test_fetch_full_downloads_a_headers_only_pop3_body(dovecot: Dovecot, write_config,
+                                                       mail_user: str) -> None:
+    body = "".join(f"line {i} of a long message\n" for i in range(300))
+    dovecot.deliver(mail_user, make_message("big one", body))
+    write_config(protocol="pop3", name="home", user=mail_user,
+                 extra='leave_on_server = true\nmax_message_size = "2KB"\n')
+    assert invoke("fetch", "--quiet").exit_code == 0
+    listed = json.loads(invoke("list", "--json").stdout)
+    ref = str(listed[0]["id"])
+    assert "line 299" not in invoke("show", ref).stdout      # headers only so far
+    r = invoke("fetch", "--full", ref, "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)[0]["id"] == int(ref)
+    assert "line 299 of a long message" in invoke("show", ref).stdout
+    bad = invoke("fetch", "--full", "999999")
+    assert_one_line_error(bad, 4)

@@ -16,10 +16,13 @@ from mailcli.cli.output import emit_json, json_option, settings, style
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.option("--force", is_flag=True,
               help="Go ahead where a safety guardrail stopped a sync (e.g. a mass deletion).")
+@click.option("--full", "full", multiple=True, metavar="REF",
+              help="Download the whole body of a message kept as headers only "
+                   "(POP3 max_message_size); repeatable. Syncs nothing else.")
 @json_option
 @click.pass_context
 def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: bool,
-          force: bool, as_json: bool) -> int:
+          force: bool, full: tuple[str, ...], as_json: bool) -> int:
     """Fetch mail: sync every (or each named) account.
 
     IMAP: two-way sync of the selected folders (new mail, flags and deletions both
@@ -30,6 +33,16 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
     from mailcli.cli.progress import make_reporter
 
     svc = settings(ctx).service()
+    if full:
+        if accounts:
+            raise click.UsageError("--full takes message references, not accounts")
+        envs = [svc.fetch_full(ref) for ref in full]
+        if as_json:
+            emit_json([e.to_json() for e in envs])
+        elif not quiet:
+            for e in envs:
+                click.echo(f"{e.id}: {e.size} bytes, complete")
+        return 0
     names = list(accounts) or None
     total = len(svc.account_configs(names))  # unknown account: NotFoundError before any work
     reporter = make_reporter(quiet, as_json, total)
