@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import work
 from textual.geometry import Region, Size
@@ -211,16 +212,16 @@ class MessageList(ScrollView, can_focus=True):
         if self.source.total == 0:
             if y == 0:
                 style = base + self.get_component_rich_style("message-list--empty")
-                return Strip([*Text(" " + self.empty_text, style=style).render(self.app.console)]
-                             ).adjust_cell_length(width, base)
+                # (a styled Segment: Text(style=...).render() yields unstyled segments,
+                # which Textual's NO_COLOR filter cannot handle)
+                return Strip([Segment(" " + self.empty_text, style)]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
         if index >= self.source.total:
             return Strip.blank(width, base)
         row = self.source.peek(index)
         if row is None:
             style = base + self.get_component_rich_style("message-list--loading")
-            return Strip([*Text("     …", style=style).render(self.app.console)]
-                         ).adjust_cell_length(width, base)
+            return Strip([Segment("     …", style)]).adjust_cell_length(width, base)
         text = self._row_text(row, self.size.width)
         style = base
         env = row.envelope
