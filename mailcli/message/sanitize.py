@@ -79,7 +79,7 @@ def safe_line(s: str) -> str:
     """
     if not s:
         return ""
-    if not _DANGER.search(s) and s == s.strip():
+    if not _DANGER.search(s) and "\t" not in s and s == s.strip():
         return s
     if "\x1b" in s or _HAS_C1_INTRO.search(s):
         s = _ESC_SEQ.sub("", s)
