@@ -430,6 +430,7 @@ class ImapAccount(Account):
             return {}
         with self._errors("UID COPY", folder=folder):
             self._select(folder)
+        with self._errors("UID COPY", folder=dest):   # a missing folder now is the destination
             self._untagged("COPYUID")
             self._c.copy(list(uids), self._wire(dest))
             return _copyuid_map(self._untagged("COPYUID"))
@@ -443,6 +444,7 @@ class ImapAccount(Account):
             return mapping
         with self._errors("UID MOVE", folder=folder):
             self._select(folder)
+        with self._errors("UID MOVE", folder=dest):   # a missing folder now is the destination
             self._untagged("COPYUID")
             self._c.move(list(uids), self._wire(dest))
             return _copyuid_map(self._untagged("COPYUID"))
