@@ -18,12 +18,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from mailcli.errors import MailcliError
+from mailcli.errors import MailcliError, NotFoundError
 from mailcli.model import Envelope, Flag, FolderSummary
 from mailcli.tui import keys
 from mailcli.tui.messages import (EnvelopeHighlighted, EnvelopeOpened, FolderSelected,
                                   MailChanged)
-from mailcli.tui.rows import PAGE, THREAD_LIMIT, PagedRows, RowSource, ThreadRows
+from mailcli.tui.rows import PAGE, THREAD_LIMIT, EmptyRows, PagedRows, RowSource, ThreadRows
 from mailcli.tui.threads import thread_order
 from mailcli.tui.widgets.folder_tree import FolderTree
 from mailcli.tui.widgets.message_body import MessageBody
@@ -163,12 +163,15 @@ class MainScreen(Screen[None]):
     def load_rows(self, view: View, sort: str, threaded: bool, generation: int,
                   cursor: int, keep_id: int | None) -> None:
         try:
-            source = self._build_source(view, sort, threaded, cursor)
+            source: RowSource = self._build_source(view, sort, threaded, cursor)
         except MailcliError as exc:
-            self.app.call_from_thread(self.app.show_error, exc)
-            if view.query is not None:
-                self.app.call_from_thread(self._search_failed)
-            return
+            if not (isinstance(exc, NotFoundError) and view.query is None):
+                self.app.call_from_thread(self.app.show_error, exc)
+                if view.query is not None:
+                    self.app.call_from_thread(self._search_failed)
+                return
+            # a configured account whose folder is not cached yet (never synced): empty
+            source = EmptyRows()
         self.app.call_from_thread(self._rows_loaded, source, generation, cursor, keep_id)
 
     def _build_source(self, view: View, sort: str, threaded: bool, cursor: int) -> RowSource:
