@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import shutil
 import sys
@@ -43,6 +44,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", type=Path, default=None,
                     help="JSON output (default benchmarks/results/<date>-n<N>.json)")
     ap.add_argument("--keep-work", action="store_true", help="keep every tool's local store")
+    ap.add_argument("--from-json", type=Path, default=None,
+                    help="print the table of a saved JSON result and exit")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
     if args.quick:
@@ -74,10 +77,47 @@ def _scaling(small: list, large: list) -> list[dict]:
     return rows
 
 
+def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServer]
+               ) -> tuple[dict, list, list[dict] | None, float]:
+    """Seed a server and run the IMAP and POP3 scenarios (and the N=1,000 RSS pass)."""
+    t0 = time.monotonic()
+    server = BenchServer(args.n)
+    servers.append(server)
+    corpus = server.corpus
+    logger.info("seeded %d messages (%.0f MB) in %.1f s", corpus["messages"], corpus["bytes"] / 1e6,
+                time.monotonic() - t0)
+    timeout = args.timeout or 120 + 0.1 * corpus["messages"]
+    imap_tools = _select(peers.imap_tools(), args.tools)
+    pop3_tools = _select(peers.pop3_tools(args.fetchmail_mda), args.tools)
+    results: list = []
+    if "imap" in args.only and imap_tools:
+        results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
+    if "pop3" in args.only and pop3_tools:
+        results += pop3_bench.run(server, pop3_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
+    scaling = None
+    if args.rss_scaling and args.n > 1_000:
+        server.stop()
+        servers.remove(server)
+        small_server = BenchServer(1_000)
+        servers.append(small_server)
+        small: list = []
+        if "imap" in args.only:
+            small += imap_bench.run(small_server, imap_tools, 1, timeout, workroot,
+                                    scenarios=(imap_bench.INITIAL,))
+        if "pop3" in args.only:
+            small += pop3_bench.run(small_server, pop3_tools, 1, timeout, workroot,
+                                    scenarios=(pop3_bench.KEEP,))
+        scaling = _scaling(small, results)
+    return corpus, results, scaling, timeout
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    if args.from_json:
+        print(report.table(json.loads(args.from_json.read_text())))
+        return 0
     if args.mailcli:
         peers.set_mailcli_command(args.mailcli.split())
     if not available():
@@ -97,36 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     results: list = []
     scaling: list[dict] | None = None
     local: dict | None = None
+    corpus: dict = {"n": 0, "messages": 0, "bytes": 0, "folders": {}}
+    timeout = args.timeout or 120.0
     try:
-        t0 = time.monotonic()
-        server = BenchServer(args.n)
-        servers.append(server)
-        corpus = server.corpus
-        logger.info("seeded %d messages (%.0f MB) in %.1f s", corpus["messages"], corpus["bytes"] / 1e6,
-                    time.monotonic() - t0)
-        timeout = args.timeout or 120 + 0.1 * corpus["messages"]
-        imap_tools = _select(peers.imap_tools(), args.tools)
-        pop3_tools = _select(peers.pop3_tools(args.fetchmail_mda), args.tools)
-        if "imap" in args.only and imap_tools:
-            results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
-        if "pop3" in args.only and pop3_tools:
-            results += pop3_bench.run(server, pop3_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
-        if args.rss_scaling and args.n > 1_000 and ({"imap", "pop3"} & set(args.only)):
-            server.stop()
-            servers.remove(server)
-            small_server = BenchServer(1_000)
-            servers.append(small_server)
-            small: list = []
-            if "imap" in args.only:
-                small += imap_bench.run(small_server, imap_tools, 1, timeout, workroot,
-                                        scenarios=(imap_bench.INITIAL,))
-            if "pop3" in args.only:
-                small += pop3_bench.run(small_server, pop3_tools, 1, timeout, workroot,
-                                        scenarios=(pop3_bench.KEEP,))
-            scaling = _scaling(small, results)
+        if {"imap", "pop3"} & set(args.only):
+            corpus, results, scaling, timeout = _protocols(args, workroot, servers)
         if "local" in args.only:
             local = {"help": local_bench.help_startup(),
-                     "store": local_bench.store_bench(args.quick, max(timeout, 600), workroot)}
+                     "scripts": local_bench.scripts(args.quick, args.timeout or 1800)}
     finally:
         for s in servers:
             s.stop()

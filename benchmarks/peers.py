@@ -363,7 +363,7 @@ def versions() -> dict[str, str]:
             proc = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
             lines = [ln for ln in (proc.stdout + proc.stderr).decode(errors="replace").splitlines()
                      if ln.strip() and "WARNING" not in ln]
-            out[name] = lines[0].strip() if lines else "?"
+            out[name] = lines[0].strip().removeprefix("This is fetchmail release ") if lines else "?"
         except (OSError, subprocess.TimeoutExpired):
             out[name] = "?"
     return out

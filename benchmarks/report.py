@@ -8,7 +8,6 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks.local_bench import flatten
 from benchmarks.measure import Result
 
 TITLES = {
@@ -91,17 +90,22 @@ def table(data: dict) -> str:
     lines.append(f"peak RSS: {data['rss_method']}")
     lines.append("")
     ratio = {(x["scenario"], x["peer"]): x for x in data["ratios"]}
-    head = f"  {'tool':<28}{'wall s':>9}{'min-max':>15}{'cpu s':>8}{'RSS MB':>8}{'cmds':>7}{'msgs':>8}  {'mailcli/tool':>12}"
+    head = f"  {'tool':<28}{'wall s':>9}{'min-max':>15}{'cpu s':>8}{'RSS MB':>8}{'cmds':>7}{'msgs':>8}{'ok':>5}  {'mailcli/tool':>12}"
     scenarios: dict[str, list[dict]] = {}
     for r in data["results"]:
         scenarios.setdefault(r["scenario"], []).append(r)
     for scen, rows in scenarios.items():
         lines.append(TITLES.get(scen, scen))
         lines.append(head)
+        notes: list[str] = []
         for r in rows:
             name = r["tool"]
+            bad = [x for x in r["runs"] if x.get("error") or x.get("rc")]
+            if bad:
+                notes.append(f"    {name}: {len(bad)} of {len(r['runs'])} runs failed, e.g. "
+                             f"{(bad[0].get('error') or 'exit ' + str(bad[0].get('rc')))[:150]}")
             if r["status"] != "ok" or r["median_wall_s"] is None:
-                lines.append(f"  {name:<28}{r['status'][:90]}")
+                lines.append(f"  {name:<28}{r['status'][:110]}")
                 continue
             msgs = [x["messages"] for x in r["runs"] if x.get("messages") is not None]
             rr = ratio.get((scen, name), {})
@@ -110,10 +114,16 @@ def table(data: dict) -> str:
             if rr.get("commands") is not None:
                 rt += f" ({rr['commands']:.2f}x cmds)"
             span = f"{r['min_wall_s']:.2f}-{r['max_wall_s']:.2f}"
+            ok_runs = f"{len(r['runs']) - len(bad)}/{len(r['runs'])}"
             lines.append(f"  {name:<28}{r['median_wall_s']:>9.3f}{span:>15}{_f(r['median_cpu_s']):>8}"
                          f"{_f(r['peak_rss_kb'] / 1024 if r['peak_rss_kb'] else None, '{:.1f}'):>8}"
-                         f"{_f(r['median_commands'], '{:.0f}'):>7}{(str(msgs[-1]) if msgs else '-'):>8}  {rt:>12}")
+                         f"{_f(r['median_commands'], '{:.0f}'):>7}{(str(msgs[-1]) if msgs else '-'):>8}"
+                         f"{ok_runs:>5}  {rt:>12}")
+        lines += notes
         lines.append("")
+    lines.append("wall = median of the successful runs; mailcli/tool = mailcli median / tool median "
+                 "(< 1 means mailcli is faster); cmds = IMAP commands after login (rawlog)")
+    lines.append("")
     if data.get("rss_scaling"):
         lines.append("Peak RSS growth N=1,000 -> N (MB)")
         for row in data["rss_scaling"]:
@@ -129,12 +139,12 @@ def table(data: dict) -> str:
                          f"(min {h['min_s'] * 1000:.0f}, max {h['max_s'] * 1000:.0f}; target < 100 ms)")
         else:
             lines.append(f"  mailcli --help               {h.get('status', 'n/a')}")
-        sb = local.get("store", {})
-        if sb.get("status") == "ok":
-            for name, value in flatten(sb.get("results")):
-                lines.append(f"  {name:<29}{value}")
-        else:
-            lines.append(f"  store (list/search/index/TUI) {sb.get('status', 'n/a')}")
+        for name, sc in (local.get("scripts") or {}).items():
+            if sc.get("status") != "ok":
+                lines.append(f"  {name:<29}{sc.get('status')}")
+                continue
+            lines.append(f"  {name} ({sc['what']}; `python -m {sc['command']}`, {sc['seconds']:.0f} s):")
+            lines += ["    " + ln for ln in sc["output"].splitlines()]
         lines.append("")
     return "\n".join(lines)
 
