@@ -85,8 +85,9 @@ def table(data: dict) -> str:
     lines.append("tools: " + ", ".join(f"{k} [{v}]" for k, v in data["versions"].items()))
     c = data["corpus"]
     folders = ", ".join(f"{k} {v['messages']}" for k, v in c["folders"].items())
-    lines.append(f"mailbox: N={c['n']}: {c['messages']} messages, {c['bytes'] / 1e6:.0f} MB ({folders}); "
-                 f"runs={data['args']['runs']} (median; tools alternate run by run)")
+    if c.get("n"):
+        lines.append(f"mailbox: N={c['n']}: {c['messages']} messages, {c['bytes'] / 1e6:.0f} MB ({folders}); "
+                     f"runs={data['args']['runs']} (median; tools alternate run by run)")
     lines.append(f"peak RSS: {data['rss_method']}")
     lines.append("")
     ratio = {(x["scenario"], x["peer"]): x for x in data["ratios"]}
@@ -121,9 +122,10 @@ def table(data: dict) -> str:
                          f"{ok_runs:>5}  {rt:>12}")
         lines += notes
         lines.append("")
-    lines.append("wall = median of the successful runs; mailcli/tool = mailcli median / tool median "
-                 "(< 1 means mailcli is faster); cmds = IMAP commands after login (rawlog)")
-    lines.append("")
+    if data["results"]:
+        lines.append("wall = median of the successful runs; mailcli/tool = mailcli median / tool median "
+                     "(< 1 means mailcli is faster); cmds = IMAP commands after login (rawlog)")
+        lines.append("")
     if data.get("rss_scaling"):
         lines.append("Peak RSS growth N=1,000 -> N (MB)")
         for row in data["rss_scaling"]:
