@@ -188,12 +188,8 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
           account: str | None, as_json: bool) -> None:
     """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
     svc = settings(ctx).service()
-    draft = svc.reply_draft(ref, all=all_)
-    name = account or draft.account
-    if account and account != draft.account:
-        draft.from_ = svc.new_draft(account).from_
-    _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
-    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
+    _respond(ctx, svc, svc.reply_draft(ref, all=all_), to, cc, bcc, subject, body_file, attach,
+             account, as_json)
 
 
 @click.command()
@@ -207,7 +203,14 @@ def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc:
             account: str | None, as_json: bool) -> None:
     """Forward message REF, inline or as an attachment."""
     svc = settings(ctx).service()
-    draft = svc.forward_draft(ref, inline=inline)
+    _respond(ctx, svc, svc.forward_draft(ref, inline=inline), to, cc, bcc, subject, body_file,
+             attach, account, as_json)
+
+
+def _respond(ctx: click.Context, svc: Any, draft: Any, to: tuple[str, ...], cc: tuple[str, ...],
+             bcc: tuple[str, ...], subject: str | None, body_file: Any,
+             attach: tuple[Path, ...], account: str | None, as_json: bool) -> None:
+    """Reply and forward alike: the draft's account unless --account says otherwise."""
     name = account or draft.account
     if account and account != draft.account:
         draft.from_ = svc.new_draft(account).from_
