@@ -26,7 +26,7 @@ from mailcli.message.attachments import attachment_infos
 from mailcli.message.sanitize import clean_text
 from mailcli.model import AttachmentInfo
 
-__all__ = ["ParsedMessage", "parse_message", "parse_bytes", "BODY_TEXT_LIMIT"]
+__all__ = ["ParsedMessage", "parse_message", "parse_for_index", "parse_bytes", "BODY_TEXT_LIMIT"]
 
 BODY_TEXT_LIMIT = 64 * 1024          # characters of body text kept for full-text search
 _PART_BYTES_LIMIT = 256 * 1024       # bytes of one part decoded for body text
@@ -61,7 +61,18 @@ def parse_bytes(raw: bytes) -> EmailMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Envelope, search text and attachment list of a raw message; never raises."""
-    msg = mime.parse_tree(raw)
+    return _parse(mime.parse_tree(raw), with_attachments=True)
+
+
+def parse_for_index(raw: bytes) -> ParsedMessage:
+    """What the index stores of a message: parse_message without the attachment list
+    (`attachments` is empty; `has_attachments` is set), and the bulk of large base64
+    bodies never parsed (mime.skeleton). Same envelope, search text and has_attachments
+    as parse_message; several times faster on mail with attachments. Never raises."""
+    return _parse(mime.parse_tree(mime.skeleton(raw)), with_attachments=False)
+
+
+def _parse(msg: mime.Message, with_attachments: bool) -> ParsedMessage:
     found: dict[str, object] = {}
     try:
         items = msg.raw_items()
@@ -75,10 +86,16 @@ def parse_message(raw: bytes) -> ParsedMessage:
     def get(key: str) -> object:
         return found.get(key, "")
 
+    infos: tuple[AttachmentInfo, ...] = ()
+    has_attachments = False
     try:
-        infos = tuple(attachment_infos(msg))
+        if with_attachments:
+            infos = tuple(attachment_infos(msg))
+            has_attachments = bool(infos)
+        else:
+            has_attachments = bool(mime.attachment_parts(msg))
     except RecursionError:
-        infos = ()
+        pass
     try:
         body = _body_text(msg)
     except RecursionError:
@@ -92,7 +109,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         subject=hdr.decode_header_value(get("subject")),
         in_reply_to=hdr.first_msgid(get("in-reply-to")),
         references=hdr.msgid_list(get("references")),
-        has_attachments=bool(infos),
+        has_attachments=has_attachments,
         body_text=body,
         attachments=infos,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailcli.errors import FolderError, NotFoundError
-from mailcli.message.parse import ParsedMessage, parse_message
+from mailcli.message.parse import ParsedMessage, parse_for_index
 from mailcli.model import Envelope, Flags, FolderSummary
 from mailcli.store import index, state
 from mailcli.store import maildir as md_mod
@@ -65,9 +65,10 @@ class ExternalChanges:
 
 
 def safe_parse(raw: bytes) -> ParsedMessage:
-    """parse_message that never raises (a broken parser must not lose a message)."""
+    """parse_for_index (the index's fields only, large attachments skipped) that never
+    raises (a broken parser must not lose a message)."""
     try:
-        return parse_message(raw)
+        return parse_for_index(raw)
     except Exception:  # noqa: BLE001 - the bytes are stored regardless
         logger.warning("message could not be parsed; indexed with empty headers", exc_info=True)
         return ParsedMessage(message_id=None, date=None, from_="", to="", cc="", subject="",

@@ -79,7 +79,7 @@ def test_unparseable_mail_is_still_stored(store: Store, monkeypatch: pytest.Monk
     def broken(raw: bytes) -> object:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(facade, "parse_message", broken)
+    monkeypatch.setattr(facade, "parse_for_index", broken)
     i = store.deliver("work", "INBOX", b"\xff\xfe garbage")
     assert store.read_raw(i) == b"\xff\xfe garbage" and store.get(i).subject == ""
 
