@@ -40,7 +40,7 @@ from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 logger = logging.getLogger(__name__)
 
 _WINDOW = 32                  # commands in flight when the server offers PIPELINING
-_CHUNK = 65536                # readline() chunk; lines may be longer (handled)
+_CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
 
 
@@ -192,21 +192,30 @@ class Pop3Account(Account):
         self._low._putline(line)
 
     def _read_multiline(self) -> bytes:
-        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes."""
+        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes.
+
+        Reads whole buffered blocks (peek, then consume exactly up to the terminator, so
+        the next reply's status line stays in the stream for poplib), not line by line:
+        a 60 MB download is ~900,000 lines, ~0.8 s of readline() calls."""
         f = self._p.file
-        out = bytearray()
-        at_start = True
+        out = bytearray(b"\n")   # a virtual line end: the body starts at a line start
         while True:
-            line = f.readline(_CHUNK)
-            if not line:
+            block = f.peek(_CHUNK)
+            if not block:
                 raise EOFError("connection closed inside a multi-line reply")
-            if at_start:
-                if line in (b".\r\n", b".\n"):
-                    return bytes(out)
-                if line.startswith(b"."):
-                    line = line[1:]
-            at_start = line.endswith(b"\n")
-            out += line
+            start = max(0, len(out) - 3)      # a terminator may straddle two blocks
+            base = len(out)
+            out += block
+            end, stop = _terminator(out, start)
+            if end < 0:
+                f.read(len(block))
+                continue
+            f.read(stop - base)
+            del out[end + 1:]
+            if b"\n." in out:                # dot-unstuffing (the virtual "\n" included)
+                out = out.replace(b"\n.", b"\n")
+            del out[0]
+            return bytes(out)
 
     def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], None]) -> list[str]:
         """Send `lines` (a window at a time with PIPELINING) and call read(i, status) as each
@@ -319,6 +328,16 @@ class Pop3Account(Account):
                     p.close()
                 except OSError:
                     pass
+
+
+def _terminator(buf: bytearray, start: int) -> tuple[int, int]:
+    """(index of the line end just before the first "." line at or after `start`, index
+    just after that line), or (-1, -1). The "." line ends in CRLF or a bare LF."""
+    crlf = buf.find(b"\n.\r\n", start)
+    lf = buf.find(b"\n.\n", start, crlf + 3 if crlf >= 0 else len(buf))
+    if lf >= 0:
+        return lf, lf + 3
+    return (crlf, crlf + 4) if crlf >= 0 else (-1, -1)
 
 
 def fallback_key(headers: bytes, size: int) -> str:
