@@ -37,7 +37,11 @@ class Database:
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._local = threading.local()
         self._closed = False
-        migrate(self.conn())
+        try:
+            migrate(self.conn())
+        except sqlite3.OperationalError as exc:   # e.g. locked by a writer past busy_timeout
+            raise TemporaryError(f"the index is busy: {exc}",
+                                 hint="another mailcli process is writing; try again") from exc
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,

@@ -129,8 +129,18 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied (in order).
 
-    `conn` must be in autocommit mode (isolation_level=None).
+    `conn` must be in autocommit mode (isolation_level=None). When every migration is
+    recorded already (every open but the first) this only reads: it never waits for the
+    write lock, which another process's sync may hold for a whole download batch.
     """
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        done = set()
+    if all(name in done for name, _fn in MIGRATIONS):
+        return []
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
     applied: list[str] = []
     for name, fn in MIGRATIONS:
