@@ -26,7 +26,8 @@ Durability (the fsync policy)
     ``new/`` (no flags) or ``cur/`` (with flags) and, with ``fsync=True``, fsyncs the
     target directory so the rename itself survives a power loss. Use that where a server
     copy will be deleted (POP3). Inside ``with maildir.batch():`` every file is still
-    fsynced before its rename, but the fsyncs, renames and one fsync per touched directory
+    made durable before its rename, but that (per-file fsyncs, or one syncfs(2) for a
+    large batch: :func:`_make_durable`), the renames and one fsync per touched directory
     run together when the batch ends (see :func:`batch`). A crash at any point leaves at
     most a stray file in ``tmp/`` (never a partial file in ``cur/``/``new/``);
     :meth:`Maildir.clean_tmp` removes those.
@@ -262,13 +263,7 @@ def batch() -> Iterator[None]:
     else:
         pending = _batch.pending
         try:
-            for tmp, _final, fsync in pending:
-                if fsync:
-                    fd = os.open(tmp, os.O_RDONLY)
-                    try:
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
+            _make_durable([tmp for tmp, _final, fsync in pending if fsync])
             for tmp, final, _fsync in pending:
                 os.rename(tmp, final)
         except BaseException:
@@ -281,6 +276,57 @@ def batch() -> Iterator[None]:
         for d in sorted(dirty):
             with contextlib.suppress(FileNotFoundError):
                 fsync_dir(d)
+
+
+SYNCFS_MIN = 16   # pending files from which one syncfs(2) replaces per-file fsyncs
+_syncfs: object = None   # libc.syncfs, False when unavailable (resolved on first use)
+
+
+def _make_durable(paths: list[Path]) -> None:
+    """Make the written files `paths` durable before they are renamed into place.
+
+    Few files: fsync each. Many (a download batch): one ``syncfs(2)`` per file system
+    they are on, which writes back and commits everything dirty there in one journal
+    commit instead of one commit per file (1,000 messages: ~0.35 s of fsyncs -> one
+    call). syncfs waits for other processes' dirty data on the same file system too, so
+    it is only used from SYNCFS_MIN files on; without syncfs (not Linux) or if it fails,
+    every file is fsynced. Since Linux 5.8 syncfs reports writeback errors like fsync.
+    """
+    if len(paths) >= SYNCFS_MIN:
+        fn = _syncfs_fn()
+        if fn is not None:
+            devices: dict[int, Path] = {}
+            for directory in {p.parent for p in paths}:
+                devices.setdefault(os.stat(directory).st_dev, directory)
+            ok = True
+            for directory in devices.values():
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    ok = fn(fd) == 0 and ok  # type: ignore[operator]
+                finally:
+                    os.close(fd)
+            if ok:
+                return
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs_fn() -> object:
+    global _syncfs
+    if _syncfs is None:
+        _syncfs = False
+        try:
+            import ctypes
+            fn = ctypes.CDLL(None, use_errno=True).syncfs
+            fn.argtypes = [ctypes.c_int]
+            _syncfs = fn
+        except (OSError, AttributeError, ImportError):
+            pass
+    return _syncfs or None
 
 
 class Maildir:
