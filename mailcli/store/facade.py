@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailcli.errors import FolderError, NotFoundError
-from mailcli.message.parse import ParsedMessage, parse_for_index
 from mailcli.model import Envelope, Flags, FolderSummary
 from mailcli.store import index, state
 from mailcli.store import maildir as md_mod
@@ -26,6 +26,9 @@ from mailcli.store.journal import Journal
 from mailcli.store.maildir import Maildir, MaildirName, folder_to_relpath, encode_component
 from mailcli.store.index import MessageRow
 from mailcli.store.state import FolderState, PopLedgerEntry
+
+if TYPE_CHECKING:
+    from mailcli.message.parse import ParsedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,9 @@ class ExternalChanges:
 
 def safe_parse(raw: bytes) -> ParsedMessage:
     """parse_for_index (the index's fields only, large attachments skipped) that never
-    raises (a broken parser must not lose a message)."""
+    raises (a broken parser must not lose a message). The parser (and the email package)
+    is imported on first use: a sync with nothing to download never needs it."""
+    from mailcli.message.parse import ParsedMessage, parse_for_index
     try:
         return parse_for_index(raw)
     except Exception:  # noqa: BLE001 - the bytes are stored regardless

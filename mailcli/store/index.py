@@ -18,11 +18,14 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from mailcli.errors import NotFoundError, UsageError
-from mailcli.message.parse import ParsedMessage
 from mailcli.model import Envelope, Flag, Flags, FolderRole, FolderSummary
 from mailcli.store.maildir import flags_to_letters, letters_to_flags
+
+if TYPE_CHECKING:
+    from mailcli.message.parse import ParsedMessage
 
 ENVELOPE_COLUMNS = ("m.id, m.account, m.folder, m.uid, m.uidl, m.message_id, m.date, m.from_,"
                     " m.to_, m.cc, m.subject, m.flags, m.size, m.has_attachments,"

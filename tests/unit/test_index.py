@@ -12,7 +12,7 @@ import pytest
 
 from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import Flag
-from mailcli.store import FolderState, Store, facade, rebuild_index
+from mailcli.store import FolderState, Store, rebuild_index
 from mailcli.store.maildir import MaildirName
 from mailcli.store.migrations import MIGRATIONS
 
@@ -79,7 +79,7 @@ def test_unparseable_mail_is_still_stored(store: Store, monkeypatch: pytest.Monk
     def broken(raw: bytes) -> object:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(facade, "parse_for_index", broken)
+    monkeypatch.setattr("mailcli.message.parse.parse_for_index", broken)
     i = store.deliver("work", "INBOX", b"\xff\xfe garbage")
     assert store.read_raw(i) == b"\xff\xfe garbage" and store.get(i).subject == ""
 
