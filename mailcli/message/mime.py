@@ -102,9 +102,12 @@ def _strip_header_nuls(raw: bytes) -> bytes:
 
 
 # ------------------------------------------------------------------ index skeleton
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n"
-_CTE_BASE64 = re.compile(rb"^content-transfer-encoding:[ \t]*\"?base64\"?[ \t]*\r?$", re.M)
-_CTYPE = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?([!-~]+?)[ \t]*(?:;|\r?$)", re.M)
+# (case-insensitive patterns on `raw` itself: a lower-cased copy of a 50 MB message and a
+# copy of each body to check it cost two message sizes of memory)
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/= \t\r\n]*")
+_BASE64_WORD = re.compile(rb"base64", re.I)
+_CTE_BASE64 = re.compile(rb"^content-transfer-encoding:[ \t]*\"?base64\"?[ \t]*\r?$", re.M | re.I)
+_CTYPE = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?([!-~]+?)[ \t]*(?:;|\r?$)", re.M | re.I)
 _BLANK = re.compile(rb"\r?\n\r?\n")
 SKELETON_KEEP_LINES = 4            # lines kept of a non-text base64 body
 SKELETON_TEXT_KEEP = 400 * 1024    # bytes kept of a text base64 body (>= 256 KB decoded)
@@ -127,33 +130,32 @@ def skeleton(raw: bytes) -> bytes:
     """
     if len(raw) < _SKELETON_MIN:
         return raw
-    low = raw.lower()
-    if b"base64" not in low:
+    if _BASE64_WORD.search(raw) is None:
         return raw
     out: list[bytes] = []
     pos = 0        # raw[pos:] is not copied yet
     search = 0     # every scan below starts at or after this: linear in len(raw) overall
     delim = -1     # the last "\n--" found (reused while it is ahead)
     while True:
-        m = _CTE_BASE64.search(low, search)
+        m = _CTE_BASE64.search(raw, search)
         if m is None:
             break
-        blank = _BLANK.search(low, m.end())
+        blank = _BLANK.search(raw, m.end())
         if blank is None:
             break
         body = blank.end()
         # the header block holding the CTE line: from the previous boundary or blank line
         # (never before the last body start: a header block begins after a blank line)
         lo = max(pos, search)
-        head_start = max(low.rfind(b"\n--", lo, m.start()), low.rfind(b"\n\n", lo, m.start()),
-                         low.rfind(b"\n\r\n", lo, m.start()), lo)
+        head_start = max(raw.rfind(b"\n--", lo, m.start()), raw.rfind(b"\n\n", lo, m.start()),
+                         raw.rfind(b"\n\r\n", lo, m.start()), lo)
         search = body
-        ctype = _CTYPE.search(low, head_start, blank.start())
-        kind = ctype.group(1) if ctype else b"text/plain"
+        ctype = _CTYPE.search(raw, head_start, blank.start())
+        kind = ctype.group(1).lower() if ctype else b"text/plain"
         if kind.startswith((b"multipart/", b"message/")):
             continue
         if delim < body - 1:
-            delim = low.find(b"\n--", body - 1)
+            delim = raw.find(b"\n--", body - 1)
             if delim < 0:
                 delim = len(raw)
         end = min(delim + 1, len(raw))
@@ -162,17 +164,17 @@ def skeleton(raw: bytes) -> bytes:
             if end - body <= SKELETON_TEXT_KEEP:
                 search = end
                 continue
-            keep = low.rfind(b"\n", body, body + SKELETON_TEXT_KEEP) + 1
+            keep = raw.rfind(b"\n", body, body + SKELETON_TEXT_KEEP) + 1
         else:
             for _ in range(SKELETON_KEEP_LINES):
-                nl = low.find(b"\n", keep, end)
+                nl = raw.find(b"\n", keep, end)
                 if nl < 0:
                     break
                 keep = nl + 1
         if keep <= body or end - keep < _SKELETON_MIN:
             search = end
             continue
-        if raw[keep:end].translate(None, _B64_ALPHABET):
+        if _B64_RUN.fullmatch(raw, keep, end) is None:   # (no copy of a 50 MB region)
             search = end       # something else in there: leave it alone
             continue
         out.append(raw[pos:keep])
