@@ -114,4 +114,4 @@ def _track_end_of_data(smtp: smtplib.SMTP, transmitted: list[bool]) -> None:
         if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
             transmitted.append(True)
 
-    smtp.send = tracking_send  # type: ignore[method-assign]
+    smtp.send = tracking_send  # type: ignore[method-assign, assignment]
