@@ -29,7 +29,7 @@ _INT_REF = re.compile(r"^\d+$")
 @dataclass(frozen=True)
 class ShownMessage:
     """A message prepared for reading: `text` and `headers` are terminal-safe; `html` is
-    the decoded HTML source (unsanitized: escape it before display); `partial` means only
+    the decoded HTML source (unsanitized here; `to_json` neutralizes it); `partial` means only
     the headers are cached (POP3 over max_message_size)."""
 
     envelope: Envelope
@@ -41,10 +41,13 @@ class ShownMessage:
 
     def to_json(self) -> dict[str, object]:
         """SPEC.md `show --json`: the envelope plus text, html, attachments, headers."""
+        from mailcli.message.sanitize import safe_text
+
         doc = self.envelope.to_json()
         doc.update({
             "text": self.text,
-            "html": self.html,
+            # `jq -r .html` prints to a terminal: escape sequences are neutralized here too
+            "html": safe_text(self.html) if self.html is not None else None,
             "attachments": [{"filename": a.filename, "content_type": a.content_type,
                              "size": a.size} for a in self.attachments],
             "headers": [{"name": n, "value": v} for n, v in self.headers],

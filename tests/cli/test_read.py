@@ -178,3 +178,20 @@ def test_empty_cache_is_not_an_error(write_config, cmd: list[str]) -> None:
     write_config(name="work")
     r = invoke(*cmd, "--json")
     assert r.exit_code == 0 and json.loads(r.stdout) == []
+
+
+def test_show_json_html_has_no_escape_sequences(tmp_path) -> None:  # noqa: ANN001
+    import os
+
+    from mailcli.store import Store
+
+    (tmp_path / "config.toml").write_text(
+        '[accounts.work]\nprotocol = "imap"\nhost = "127.0.0.1"\nusername = "u"\npassword_env = "X"\n')
+    raw = (b"From: a@example.org\r\nSubject: h\r\nContent-Type: text/html\r\n\r\n"
+           b"<p>hi \x1b]0;owned\x07 \x1b[2J there</p>\r\n")
+    with Store(Path(os.environ["MAILCLI_DATA"])) as store:
+        mid = store.deliver("work", "INBOX", raw, uid=1)
+    r = invoke("show", str(mid), "--json")
+    assert r.exit_code == 0, r
+    doc = json.loads(r.stdout)
+    assert "\x1b" not in doc["html"] and "\x07" not in doc["html"] and "there" in doc["html"]
