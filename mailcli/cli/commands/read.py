@@ -48,7 +48,44 @@ def list_(ctx: click.Context, account: str | None, folder: str | None, unread: b
     _print_envelopes(envs, as_json, show_folder=folder is None, empty="no messages")
 
 
-@click.command()
+class _QueryCommand(click.Command):
+    """A command whose free-form QUERY may hold `-term` exclusions: any argument that is
+    not one of the command's own options is a query word, wherever it stands, so that
+    `mailcli search budget -draft --json` excludes "draft" instead of failing with
+    "No such option '-d'" (click would parse `-draft` as the short options -d -r -a ...)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        opts: list[str] = []
+        words: list[str] = []
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        rest = iter(args)
+        for arg in rest:
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+            if arg == "--":
+                words.extend(rest)
+            elif arg.startswith("--") or (len(arg) == 2 and arg in takes_value):
+                opts.append(arg)  # --opt, --opt=V, -o: click parses (and rejects) as usual
+                if takes_value.get(name) and "=" not in arg:
+                    value = next(rest, None)
+                    if value is None and not ctx.resilient_parsing:
+                        raise click.BadOptionUsage(arg, f"Option '{arg}' requires an argument.",
+                                                   ctx=ctx)
+                    if value is not None:
+                        opts.append(value)
+            elif not arg.startswith("-") or arg == "-" or name not in takes_value:
+                words.append(arg)
+            elif takes_value[name] and arg[2:].isdigit():
+                opts.append(arg)  # -n5
+            else:
+                words.append(arg)  # -newsletter: an exclusion, not -n "ewsletter"
+        return super().parse_args(ctx, [*opts, "--", *words])
+
+
+@click.command(cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="At most N results.")
