@@ -5,6 +5,7 @@ before anything is written (--no-test skips it); the config file keeps its exist
 content, and an existing account is never overwritten."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -13,8 +14,28 @@ from mailcli.cli.output import note
 from mailcli.errors import MailcliError, UsageError
 
 
-def _ask(text: str, **kw: Any) -> Any:
-    return click.prompt(text, err=True, **kw)
+def _ask(text: str, flag: str, optional: bool = False, **kw: Any) -> Any:
+    return _answered(lambda: click.prompt(text, err=True, **kw), flag,
+                     kw.get("default") if optional else _REQUIRED)
+
+
+_REQUIRED = object()
+
+
+def _answered(question: Any, flag: str, fallback: Any = _REQUIRED) -> Any:
+    """Ask. When the input ends first (a script, cron, `< /dev/null`), an optional
+    question takes its default, and a missing answer is a usage error naming its flag
+    (not an 'interrupted' exit 130)."""
+    try:
+        return question()
+    except click.exceptions.Abort:
+        if sys.stdin is not None and sys.stdin.isatty():
+            raise  # Ctrl-C / Ctrl-D at a terminal: interrupted
+        click.echo("", err=True)  # end the prompt's line: the error (or next prompt) starts afresh
+        if fallback is not _REQUIRED:
+            return fallback
+        raise UsageError(f"account add: no answer for {flag} (input ended)",
+                         hint="give it as a flag, see `mailcli account add --help`") from None
 
 
 @click.command()
@@ -75,33 +96,38 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     sources = [k for k in ("password_command", "password_env", "use_keyring") if o[k]]
     if len(sources) > 1:
         raise UsageError("give only one of --password-command, --password-env, --keyring")
-    o["name"] = o["name"] or _ask("Account name", default="work")
-    o["protocol"] = o["protocol"] or _ask("Protocol", type=click.Choice(["imap", "pop3"]),
-                                          default="imap")
-    o["host"] = o["host"] or _ask("Server host name")
-    o["security"] = o["security"] or _ask("Security", type=click.Choice(["tls", "starttls", "none"]),
+    o["name"] = o["name"] or _ask("Account name", "--name", default="work")
+    o["protocol"] = o["protocol"] or _ask("Protocol", "--protocol",
+                                          type=click.Choice(["imap", "pop3"]), default="imap")
+    o["host"] = o["host"] or _ask("Server host name", "--host")
+    o["security"] = o["security"] or _ask("Security", "--security",
+                                          type=click.Choice(["tls", "starttls", "none"]),
                                           default="tls")
     default = setup.default_port(o["protocol"], o["security"])
     if o["port"] is None:
-        o["port"] = _ask("Port", type=click.IntRange(1, 65535), default=default)
-    o["username"] = o["username"] or _ask("User name")
+        o["port"] = _ask("Port", "--port", optional=True, type=click.IntRange(1, 65535),
+                         default=default)
+    o["username"] = o["username"] or _ask("User name", "--username")
     if o["email"] is None:
         guess = o["username"] if "@" in o["username"] else ""
-        o["email"] = _ask("Email address (blank: none)", default=guess, show_default=bool(guess)) or None
+        o["email"] = _ask("Email address (blank: none)", "--email", optional=True,
+                          default=guess, show_default=bool(guess)) or None
     if o["display_name"] is None:
-        o["display_name"] = _ask("Your name (blank: none)", default="", show_default=False) or None
+        o["display_name"] = _ask("Your name (blank: none)", "--display-name", optional=True,
+                                 default="", show_default=False) or None
     password = None
     if not sources:
         how = _ask("Password from: keyring, command (e.g. pass), or env variable",
+                   "--password-command, --password-env or --keyring",
                    type=click.Choice(["keyring", "command", "env"]), default="keyring")
         if how == "command":
-            o["password_command"] = _ask("Password command")
+            o["password_command"] = _ask("Password command", "--password-command")
         elif how == "env":
-            o["password_env"] = _ask("Environment variable")
+            o["password_env"] = _ask("Environment variable", "--password-env")
         else:
             o["use_keyring"] = True
     if o["use_keyring"]:
-        password = _ask(f"Password for {o['username']}", hide_input=True,
+        password = _ask(f"Password for {o['username']}", "the keyring password", hide_input=True,
                         confirmation_prompt=bool(o["no_test"]))
     fields: dict[str, Any] = {
         "protocol": o["protocol"], "host": o["host"],
@@ -122,13 +148,14 @@ def _pop3_policy(o: dict[str, Any], fields: dict[str, Any]) -> None:
     if leave is None:
         click.echo("POP3 normally deletes mail from the server once it is safely stored here.",
                    err=True)
-        leave = click.confirm("Leave a copy of every message on the server?", default=False,
-                              err=True)
+        leave = _answered(lambda: click.confirm("Leave a copy of every message on the server?",
+                                                default=False, err=True),
+                          "--leave-on-server or --delete-after-download")
     keep = o["keep_days"]
     if keep is not None and not leave:
         raise UsageError("--keep-days needs --leave-on-server")
     if leave and keep is None and o["leave"] is None:
-        keep = _ask("Delete from the server after how many days? (0: never)",
+        keep = _ask("Delete from the server after how many days? (0: never)", "--keep-days",
                     type=click.IntRange(min=0), default=0) or None
     fields["leave_on_server"] = leave
     fields["keep_days"] = keep
