@@ -145,10 +145,22 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the last line of defence: never a bare traceback
         if debug:
             raise
-        _say_error(f"internal error: {type(exc).__name__}: {exc}",
-                   "run again with --debug for the traceback, and please report it")
+        _say_error(*_unexpected(exc))
         sys.exit(int(ExitCode.PARTIAL))
     sys.exit(int(rv or 0))
+
+
+def _unexpected(exc: Exception) -> tuple[str, str]:
+    """The message and hint for an exception no layer turned into a MailcliError."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        # "file is not a database", "database disk image is malformed": not a bug to report
+        return (f"the index is damaged: {exc}",
+                "move index.sqlite3 out of the data dir, then run `mailcli index rebuild` "
+                "(the Maildirs keep every message)")
+    return (f"internal error: {type(exc).__name__}: {exc}",
+            "run again with --debug for the traceback, and please report it")
 
 
 def _tty_prompt() -> Any:

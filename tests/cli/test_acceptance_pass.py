@@ -68,3 +68,17 @@ def _last_lines(r):
     lines = r.stderr.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("mailcli: error: "))
     return type(r)(r.exit_code, r.stdout, "\n".join(lines[start:]) + "\n")
+
+
+def test_damaged_index_says_how_to_recover(seeded: Seeded) -> None:
+    # used to be "internal error: DatabaseError: file is not a database ... please report it"
+    index = seeded.data / "index.sqlite3"
+    for leftover in seeded.data.glob("index.sqlite3-*"):
+        leftover.unlink()
+    index.write_bytes(b"this is not an SQLite file\n" * 100)
+    r = invoke("list", "--json")
+    assert_one_line_error(r, 1, "the index is damaged")
+    assert "mailcli index rebuild" in r.stderr
+    index.unlink()  # what the hint says: then the rebuild brings every cached message back
+    assert invoke("index", "rebuild").exit_code == 0
+    assert seeded.plain and len(_ids(invoke("list", "--json"))) == 6
