@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 _secrets: set[str] = set()
-_CRED_LINE = re.compile(
-    rb"(?i)^(?P<pre>(?:\S+\s+)?(?:LOGIN\s+\S+|AUTHENTICATE\s+\S+|PASS|AUTH\s+\S+))\s+.*$"
-)
+# protocol keywords are matched in capitals only (as clients send them), so that prose
+# such as "refused the login for 'bob'" is left readable
 _CRED_TEXT = re.compile(
-    r"(?i)(?P<pre>\b(?:LOGIN\s+\"?[^\s\"]+\"?|AUTHENTICATE\s+PLAIN|PASS|AUTH\s+(?:PLAIN|LOGIN)))\s+\S+"
+    r"(?P<pre>\b(?:LOGIN\s+\"?[^\s\"]+\"?|AUTHENTICATE\s+PLAIN|PASS|AUTH\s+(?:PLAIN|LOGIN)))\s+\S+"
 )
 
 

@@ -57,9 +57,15 @@ class ServiceCore:
     def store(self) -> "Store":
         with self._lock:
             if self._store is None:
+                from mailcli.errors import ConfigError
                 from mailcli.store import Store
 
-                self._store = Store(self.data_dir)
+                try:
+                    self._store = Store(self.data_dir)
+                except OSError as exc:
+                    raise ConfigError(f"data dir {self.data_dir}: {exc.strerror or exc}",
+                                      "set MAILCLI_DATA or data_dir in [general] to a "
+                                      "writable directory") from None
             return self._store
 
     def close(self) -> None:

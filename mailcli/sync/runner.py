@@ -9,12 +9,14 @@ One failing account never stops the others.
 Exit code of a run (FetchResult.exit_code), from the accounts' reports:
 
 - 0  every account finished without a failure.
-- 75 every failure is temporary (server unreachable, connection lost, lock held): a
-     retry later (cron) will finish the job, whether or not other accounts succeeded.
+- 75 every account failed, each for a temporary reason (server unreachable, connection
+     lost, lock held): a retry later (cron) will do the job.
 - 3 / 2  every account failed, all with authentication (3) or all with config (2) errors.
 - 1  anything else: at least one account, folder or message failed for a non-temporary
      reason while something else was done, or failures of different kinds were mixed
-     (e.g. one auth failure + one unreachable server -> 1). A guardrail stop is 1.
+     (e.g. one auth failure + one unreachable server -> 1). A guardrail stop is 1. So is
+     one account unreachable while another was synced: SPEC's "done in part" (the report
+     says which account failed and why).
 """
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def combine_exit_codes(failures: list[int], total: int) -> int:
     if not failures:
         return int(ExitCode.OK)
     kinds = set(failures)
-    if kinds == {int(ExitCode.TEMPORARY)}:
+    if kinds == {int(ExitCode.TEMPORARY)} and len(failures) == total:
         return int(ExitCode.TEMPORARY)
     if len(failures) == total and len(kinds) == 1 and kinds <= {int(ExitCode.AUTH), int(ExitCode.USAGE)}:
         return failures[0]

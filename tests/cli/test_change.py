@@ -102,3 +102,8 @@ def _core(payload: dict) -> dict:
     """The payload without the identity keys (uidvalidity, message_id), checked apart."""
     assert "uidvalidity" in payload and "message_id" in payload
     return {k: v for k, v in payload.items() if k not in ("uidvalidity", "message_id")}
+
+
+def test_contradicting_flag_options_are_a_usage_error(seeded) -> None:  # noqa: ANN001
+    r = invoke("flag", str(seeded.plain), "--seen", "--unseen")
+    assert r.exit_code == 2 and r.stderr.startswith("mailcli: error: cannot both set and clear seen")

@@ -155,3 +155,23 @@ def test_fetch_full_downloads_a_headers_only_pop3_body(dovecot: Dovecot, write_c
     assert "line 299 of a long message" in invoke("show", ref).stdout
     bad = invoke("fetch", "--full", "999999")
     assert_one_line_error(bad, 4)
+
+
+def test_quiet_fetch_says_nothing_when_another_fetch_holds_the_lock(inbox: str) -> None:
+    from mailcli.sync.lock import account_lock
+
+    with account_lock(Path(os.environ["MAILCLI_DATA"]), "work"):
+        quiet = invoke("fetch", "--quiet")
+        loud = invoke("fetch")
+    assert quiet.exit_code == 75 and quiet.stdout == "" and quiet.stderr == ""
+    assert loud.exit_code == 75 and loud.stderr.startswith("mailcli: error: work:")
+
+
+def test_unusable_data_dir_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[accounts.a]\nprotocol = "imap"\nhost = "127.0.0.1"\nusername = "u"\npassword_env = "X"\n')
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("MAILCLI_DATA", str(tmp_path / "afile" / "data"))
+    r = invoke("list")
+    assert_one_line_error(r, 2)
+    assert "data dir" in r.stderr

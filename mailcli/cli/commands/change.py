@@ -23,14 +23,17 @@ def _report(envs: list, as_json: bool, verb: str) -> None:
 
 @click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
-@click.option("--seen/--unseen", default=None, help="Mark read / unread.")
-@click.option("--flagged/--unflagged", default=None, help="Set / clear the flag (star).")
-@click.option("--answered/--unanswered", default=None, help="Mark answered / not answered.")
+@click.option("--seen", is_flag=True, help="Mark read.")
+@click.option("--unseen", is_flag=True, help="Mark unread.")
+@click.option("--flagged", is_flag=True, help="Set the flag (star).")
+@click.option("--unflagged", is_flag=True, help="Clear the flag.")
+@click.option("--answered", is_flag=True, help="Mark answered.")
+@click.option("--unanswered", is_flag=True, help="Mark not answered.")
 @now_option
 @json_option
 @click.pass_context
-def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool | None, flagged: bool | None,
-         answered: bool | None, now: bool, as_json: bool) -> None:
+def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool, unseen: bool, flagged: bool,
+         unflagged: bool, answered: bool, unanswered: bool, now: bool, as_json: bool) -> None:
     """Change message flags (queued for the server).
 
     The change is made locally and pushed to the server at the next fetch (or at
@@ -39,11 +42,12 @@ def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool | None, flagged: 
     from mailcli.model import Flag
 
     add, remove = set(), set()
-    for value, which in ((seen, Flag.SEEN), (flagged, Flag.FLAGGED), (answered, Flag.ANSWERED)):
-        if value is True:
+    for on, off, which in ((seen, unseen, Flag.SEEN), (flagged, unflagged, Flag.FLAGGED),
+                           (answered, unanswered, Flag.ANSWERED)):
+        if on:
             add.add(which)
-        elif value is False:
-            remove.add(which)
+        if off:
+            remove.add(which)  # both given: the service refuses the contradiction (exit 2)
     envs = settings(ctx).service().flag(list(refs), add=frozenset(add), remove=frozenset(remove),
                                         now=now)
     _report(envs, as_json, "flagged")

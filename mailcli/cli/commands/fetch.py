@@ -59,8 +59,13 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
         for rep in result.accounts:
             if rep.ok and not quiet:
                 click.echo(summary(rep))
+    from mailcli.errors import LockHeld
+
+    errors = getattr(result, "errors", {}) or {}
     for rep in result.accounts:
         if not rep.ok:
+            if quiet and isinstance(errors.get(rep.account), LockHeld):
+                continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
             click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
     return int(result.exit_code)
 
