@@ -350,8 +350,13 @@ class Store:
         return state.list_folders(self.db.conn(), account)
 
     def put_folder_state(self, folder_state: FolderState) -> None:
+        """Record a folder's sync state; every known folder has a Maildir, even an empty
+        one (so mutt/neomutt can open an empty Sent or Trash)."""
         with self.db.write() as conn:
             state.put_folder(conn, folder_state)
+        md = self.maildir(folder_state.account, folder_state.name)
+        if not md.path.exists():
+            md.create()
 
     def delete_folder(self, account: str, folder: str) -> None:
         """Forget a folder: its messages' rows and files, its state (not its subfolders)."""

@@ -175,3 +175,10 @@ def test_unusable_data_dir_is_a_config_error(tmp_path: Path, monkeypatch: pytest
     r = invoke("list")
     assert_one_line_error(r, 2)
     assert "data dir" in r.stderr
+
+
+def test_every_synced_folder_has_a_maildir_even_when_empty(inbox: str) -> None:
+    assert invoke("fetch", "--quiet").exit_code == 0
+    root = Path(os.environ["MAILCLI_DATA"]) / "mail" / "work"
+    for folder in ("INBOX", "Archive", "Sent", "Drafts", "Trash"):   # Archive..Trash are empty
+        assert all((root / folder / sub).is_dir() for sub in ("cur", "new", "tmp")), folder
