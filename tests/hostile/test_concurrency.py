@@ -89,7 +89,7 @@ def test_tui_sync_while_a_cron_fetch_runs_and_the_other_way_round(box: Box) -> N
                     deadline = time.monotonic() + 60
                     while lock_holder(box) != str(os.getpid()) and time.monotonic() < deadline:
                         time.sleep(0.002)
-                    second.append(box.mailcli("--debug", "fetch", "--quiet"))
+                    second.append(box.mailcli("--debug", "fetch"))  # not --quiet: that hides "busy" (exit 75 says it)
 
                 watcher = threading.Thread(target=cron_when_locked)
                 watcher.start()
