@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
+STAMP_TRUST_NS = 1_000_000_000  # a directory time this old can be trusted (1 s file systems)
+
+_stat = os.stat          # module-level so that tests can emulate coarse file system clocks
+_now_ns = time.time_ns
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,11 @@ class Store:
         """Storage/sync view of every message of a folder (for the sync planner)."""
         return index.folder_rows(self.db.conn(), account, folder)
 
+    def has_unsynced_flags(self, account: str, folder: str) -> bool:
+        """Whether a cached server message of the folder has local flag changes to push
+        (one query; the sync's no-change check reads no rows)."""
+        return index.has_unsynced_flags(self.db.conn(), account, folder)
+
     def list_envelopes(self, account: str | None = None, folder: str | None = None,
                        unread_only: bool = False, limit: int = 50, offset: int = 0,
                        order: str = "date desc") -> list[Envelope]:
@@ -395,6 +404,12 @@ class Store:
         Also adopts files left by a delivery that crashed between rename and commit: a
         file whose ``,U=``/``,P=`` identity is not taken yet keeps it; other new files are
         local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name.
+
+        Cheap when nothing changed: if cur/ and new/ still have the times recorded when the
+        index last matched them (the folder's Maildir stamp), nothing is listed or read;
+        else the file names are compared with the index's (one listing, one query) and
+        only a difference costs the full reconciliation. Any rename, delete or add changes
+        a directory's times; times younger than 1 s are never recorded (see _maildir_stamp).
         """
         md = self.maildir(account, folder)
         if not md.exists() and self.count(account, folder):
@@ -402,10 +417,18 @@ class Store:
             # (unmounted disk, moved data dir): the sync engine would delete on the server
             raise FolderError(f"the Maildir of {account}:{folder} is missing: {md.path}",
                               hint="restore it, or run `mailcli index rebuild` to forget it")
+        stamp = _maildir_stamp(md)
+        if stamp is not None and stamp == state.maildir_stamp(self.db.conn(), account, folder):
+            return ExternalChanges()   # neither cur/ nor new/ changed since the index matched
+        if stamp is not None and self._names_match(md, account, folder):
+            with self.db.write() as conn:
+                state.set_maildir_stamp(conn, account, folder, stamp)
+            return ExternalChanges()
         changed: list[FlagChange] = []
         removed: list[RemovedMessage] = []
         added: list[int] = []
         with self.db.write() as conn:
+            state.set_maildir_stamp(conn, account, folder, None)
             rows = index.folder_rows(conn, account, folder)
             by_base = {_base_of(r.filename): r for r in rows}
             seen: set[str] = set()
@@ -432,6 +455,18 @@ class Store:
             for entry in fresh:
                 added.append(self._adopt(conn, md, account, folder, entry, taken, used))
         return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
+
+    def _names_match(self, md: Maildir, account: str, folder: str) -> bool:
+        """Whether the files in cur/ and new/ are exactly the index's file names (then no
+        flag was renamed, no file deleted or added: the names carry the flags)."""
+        names: set[str] = set()
+        for sub in ("new", "cur"):   # the files Maildir.entries() lists, names unparsed
+            with os.scandir(md.path / sub) as it:
+                names.update(f"{sub}/{e.name}" for e in it
+                             if not e.name.startswith(".") and e.is_file(follow_symlinks=False))
+        indexed = {r[0] for r in self.db.conn().execute(
+            "SELECT filename FROM messages WHERE account = ? AND folder = ?", (account, folder))}
+        return names == indexed
 
     def _adopt(self, conn: object, md: Maildir, account: str, folder: str,
                entry: md_mod.MaildirEntry, taken: set[int], used: set[str]) -> int:
@@ -464,6 +499,22 @@ class Store:
         if uidl is not None:
             state.ledger_add(conn, account, uidl, new_id)  # type: ignore[arg-type]
         return new_id
+
+
+def _maildir_stamp(md: Maildir) -> str | None:
+    """The identity and times of md's cur/ and new/ directories, or None if they cannot be
+    trusted: a rename, delete or add in a directory changes its mtime and ctime (ctime
+    also on a `touch`/restore that sets the mtime back), but a change within the same
+    clock tick may not, so times younger than STAMP_TRUST_NS are never trusted."""
+    try:
+        cur, new = _stat(md.path / "cur"), _stat(md.path / "new")
+    except OSError:
+        return None
+    newest = max(cur.st_mtime_ns, cur.st_ctime_ns, new.st_mtime_ns, new.st_ctime_ns)
+    if _now_ns() - newest < STAMP_TRUST_NS:
+        return None
+    return ":".join(str(v) for st in (cur, new)
+                    for v in (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
 
 
 def _exists(conn: object, id: int) -> bool:

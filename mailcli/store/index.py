@@ -175,6 +175,15 @@ def folder_rows(conn: sqlite3.Connection, account: str, folder: str) -> list[Mes
         (account, folder))]
 
 
+def has_unsynced_flags(conn: sqlite3.Connection, account: str, folder: str) -> bool:
+    """Whether a message of the folder with a UID has flags not yet synced (flags differ
+    from synced_flags, or synced_flags unknown). Both columns hold canonical letters."""
+    return conn.execute(
+        "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL"
+        " AND (synced_flags IS NULL OR flags != synced_flags) LIMIT 1",
+        (account, folder)).fetchone() is not None
+
+
 def get(conn: sqlite3.Connection, id: int) -> Envelope:
     r = conn.execute(f"SELECT {ENVELOPE_COLUMNS} FROM messages m WHERE m.id = ?",
                      (id,)).fetchone()

@@ -35,6 +35,7 @@ Durability (the fsync policy)
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -218,8 +219,10 @@ def flags_to_letters(flags: Flags) -> str:
     return "".join(sorted(f.maildir for f in flags))
 
 
+@functools.lru_cache(maxsize=512)
 def letters_to_flags(letters: str) -> Flags:
-    """Maildir letters -> flags (unknown letters ignored)."""
+    """Maildir letters -> flags (unknown letters ignored; cached: a folder's rows share a
+    handful of flag sets)."""
     return frozenset(f for f in (Flag.from_maildir(ch) for ch in letters) if f is not None)
 
 

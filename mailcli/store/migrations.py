@@ -113,6 +113,13 @@ M002_OUTBOX = [
 ]
 
 
+# The Maildir stamp of a folder (see Store.scan_external_changes): the mtimes of its cur/
+# and new/ directories when the index was last found in step with them, or NULL.
+M003_MAILDIR_STAMP = [
+    "ALTER TABLE folders ADD COLUMN maildir_stamp TEXT",
+]
+
+
 def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for stmt in stmts:
@@ -123,6 +130,7 @@ def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _statements(M001_INITIAL)),
     ("m002_outbox", _statements(M002_OUTBOX)),
+    ("m003_maildir_stamp", _statements(M003_MAILDIR_STAMP)),
 ]
 
 

@@ -78,6 +78,20 @@ def put_folder(conn: sqlite3.Connection, state: FolderState) -> None:
          state.uidvalidity, state.uidnext, state.highestmodseq, state.synced_at))
 
 
+def maildir_stamp(conn: sqlite3.Connection, account: str, name: str) -> str | None:
+    """The folder's recorded Maildir stamp (None if none or no such folder)."""
+    r = conn.execute("SELECT maildir_stamp FROM folders WHERE account = ? AND name = ?",
+                     (account, name)).fetchone()
+    return None if r is None else r[0]
+
+
+def set_maildir_stamp(conn: sqlite3.Connection, account: str, name: str,
+                      stamp: str | None) -> None:
+    """Record (or clear) the folder's Maildir stamp; a no-op for an unknown folder."""
+    conn.execute("UPDATE folders SET maildir_stamp = ? WHERE account = ? AND name = ?",
+                 (stamp, account, name))
+
+
 def delete_folder(conn: sqlite3.Connection, account: str, name: str) -> None:
     conn.execute("DELETE FROM folders WHERE account = ? AND name = ?", (account, name))
 

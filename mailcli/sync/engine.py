@@ -12,7 +12,9 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
 2. Per folder, in this order (a failing folder is reported and the others continue; a
    lost connection ends the account):
    a. ``store.scan_external_changes``: flag renames by neomutt & co. land in the index
-      (and are pushed by the planner); deleted files become journal "delete" entries;
+      (and are pushed by the planner); deleted files become journal "delete" entries
+      (cheap when nothing changed: the store skips a folder whose cur/ and new/ times
+      are unchanged since the index last matched them);
       new files become "append" entries (a file carrying a ``,U=`` UID, i.e. a download
       that crashed before its row committed, keeps that UID only if the server has the
       same UID with the same size). If every cached message of the folder vanished, the
@@ -175,8 +177,7 @@ class ImapSync(LocalChanges):
             if ext:
                 state = self._external(folder, ext, state)
         actions = [a for a in self._journal() if a.payload.get("folder") == folder]
-        rows = self.store.message_rows(self.name, folder)
-        dirty = any(r.uid is not None and r.flags != r.synced_flags for r in rows)
+        dirty = self.store.has_unsynced_flags(self.name, folder)
         has_modseq = bool(state and state.uidvalidity and state.highestmodseq
                           and Capability.CONDSTORE in self.account.capabilities)
         status: FolderStatus | None = None
@@ -198,6 +199,7 @@ class ImapSync(LocalChanges):
                 held = {int(a.payload["uid"]) for a in actions
                         if a.kind in (ActionKind.DELETE, ActionKind.MOVE) and a.payload.get("uid")}
             else:
+                rows = self.store.message_rows(self.name, folder)
                 blocked, held = self._replay(folder, actions, status, state, rows, tally)
                 if blocked:
                     self.outcome.add(tally.frozen())
