@@ -61,7 +61,8 @@ Threads
 """
 from __future__ import annotations
 
-from mailcli.store.facade import ExternalChanges, FlagChange, RemovedMessage, Store
+from mailcli.store.facade import Store
+from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import Action, ActionKind, ActionState, Journal
 from mailcli.store.rebuild import RebuildReport, rebuild_index

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailcli.errors import FolderError, NotFoundError
+from mailcli.errors import NotFoundError
 from mailcli.model import Envelope, Flags, FolderSummary
-from mailcli.store import index, state
+from mailcli.store import index, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store import search as search_mod
 from mailcli.store.db import Database
 from mailcli.store.journal import Journal
-from mailcli.store.maildir import Maildir, MaildirName, folder_to_relpath, encode_component
+from mailcli.store.reconcile import ExternalChanges, _base_of
+from mailcli.store.maildir import Maildir, encode_component, folder_to_relpath
 from mailcli.store.index import MessageRow
 from mailcli.store.state import FolderState, PopLedgerEntry
 
@@ -33,42 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
-STAMP_TRUST_NS = 1_000_000_000  # a directory time this old can be trusted (1 s file systems)
-
-_stat = os.stat          # module-level so that tests can emulate coarse file system clocks
-_now_ns = time.time_ns
-
-
-@dataclass(frozen=True)
-class FlagChange:
-    """Flags another client changed on disk (file renamed)."""
-
-    id: int
-    uid: int | None
-    old: Flags
-    new: Flags
-
-
-@dataclass(frozen=True)
-class RemovedMessage:
-    """A message whose file another client deleted (its index row is gone now)."""
-
-    id: int
-    uid: int | None
-    uidl: str | None
-    message_id: str | None
-
-
-@dataclass(frozen=True)
-class ExternalChanges:
-    """What :meth:`Store.scan_external_changes` found and applied to the index."""
-
-    flags_changed: tuple[FlagChange, ...] = ()
-    removed: tuple[RemovedMessage, ...] = ()
-    added: tuple[int, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.flags_changed or self.removed or self.added)
 
 
 def safe_parse(raw: bytes) -> ParsedMessage:
@@ -82,10 +45,6 @@ def safe_parse(raw: bytes) -> ParsedMessage:
         logger.warning("message could not be parsed; indexed with empty headers", exc_info=True)
         return ParsedMessage(message_id=None, date=None, from_="", to="", cc="", subject="",
                              in_reply_to=None, references=(), has_attachments=False)
-
-
-def _base_of(relname: str) -> str:
-    return MaildirName.parse(relname.partition("/")[2]).base
 
 
 class Store:
@@ -399,123 +358,5 @@ class Store:
     # ----------------------------------------------------------- reconciliation
     def scan_external_changes(self, account: str, folder: str) -> ExternalChanges:
         """Reconcile the index with the Maildir after another client (neomutt, notmuch)
-        renamed files (flags), deleted files, or added files; returns what changed.
-
-        Also adopts files left by a delivery that crashed between rename and commit: a
-        file whose ``,U=``/``,P=`` identity is not taken yet keeps it; other new files are
-        local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name.
-
-        Cheap when nothing changed: if cur/ and new/ still have the times recorded when the
-        index last matched them (the folder's Maildir stamp), nothing is listed or read;
-        else the file names are compared with the index's (one listing, one query) and
-        only a difference costs the full reconciliation. Any rename, delete or add changes
-        a directory's times; times younger than 1 s are never recorded (see _maildir_stamp).
-        """
-        md = self.maildir(account, folder)
-        if not md.exists() and self.count(account, folder):
-            # never report a whole folder as deleted because its directory is missing
-            # (unmounted disk, moved data dir): the sync engine would delete on the server
-            raise FolderError(f"the Maildir of {account}:{folder} is missing: {md.path}",
-                              hint="restore it, or run `mailcli index rebuild` to forget it")
-        stamp = _maildir_stamp(md)
-        if stamp is not None and stamp == state.maildir_stamp(self.db.conn(), account, folder):
-            return ExternalChanges()   # neither cur/ nor new/ changed since the index matched
-        if stamp is not None and self._names_match(md, account, folder):
-            with self.db.write() as conn:
-                state.set_maildir_stamp(conn, account, folder, stamp)
-            return ExternalChanges()
-        changed: list[FlagChange] = []
-        removed: list[RemovedMessage] = []
-        added: list[int] = []
-        with self.db.write() as conn:
-            state.set_maildir_stamp(conn, account, folder, None)
-            rows = index.folder_rows(conn, account, folder)
-            by_base = {_base_of(r.filename): r for r in rows}
-            seen: set[str] = set()
-            fresh = []
-            for entry in md.entries():
-                base = entry.name.base
-                r = by_base.get(base)
-                if r is None or base in seen:
-                    fresh.append(entry)
-                    continue
-                seen.add(base)
-                if entry.relname != r.filename:
-                    index.update_fields(conn, r.id, filename=entry.relname)
-                if entry.name.flags != r.flags:
-                    index.update_fields(conn, r.id, flags=entry.name.flags)
-                    changed.append(FlagChange(r.id, r.uid, r.flags, entry.name.flags))
-            for base, r in by_base.items():
-                if base not in seen:
-                    env = index.get(conn, r.id)
-                    index.delete_message(conn, r.id)
-                    removed.append(RemovedMessage(r.id, r.uid, r.uidl, env.message_id))
-            taken = {r.uid for r in rows if r.uid is not None and _base_of(r.filename) in seen}
-            used = set(seen)
-            for entry in fresh:
-                added.append(self._adopt(conn, md, account, folder, entry, taken, used))
-        return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
-
-    def _names_match(self, md: Maildir, account: str, folder: str) -> bool:
-        """Whether the files in cur/ and new/ are exactly the index's file names (then no
-        flag was renamed, no file deleted or added: the names carry the flags)."""
-        names: set[str] = set()
-        for sub in ("new", "cur"):   # the files Maildir.entries() lists, names unparsed
-            with os.scandir(md.path / sub) as it:
-                names.update(f"{sub}/{e.name}" for e in it
-                             if not e.name.startswith(".") and e.is_file(follow_symlinks=False))
-        indexed = {r[0] for r in self.db.conn().execute(
-            "SELECT filename FROM messages WHERE account = ? AND folder = ?", (account, folder))}
-        return names == indexed
-
-    def _adopt(self, conn: object, md: Maildir, account: str, folder: str,
-               entry: md_mod.MaildirEntry, taken: set[int], used: set[str]) -> int:
-        rel = entry.relname
-        raw = md.read(rel)
-        uid = entry.name.uid
-        if uid is not None and uid in taken:
-            uid = None
-        uidl = entry.name.uidl
-        if uidl is not None:
-            known, mid = state.ledger_message(conn, account, uidl)  # type: ignore[arg-type]
-            if known and mid is not None and _exists(conn, mid):
-                uidl = None
-        want = md_mod.strip_sync_ids(entry.name.base)
-        if uid is not None:
-            want += f",U={uid}"
-        if uidl is not None:
-            want += f",P={md_mod._escape_uidl(uidl)}"
-        if want in used:  # a second file with a base already in use: give it its own
-            want = md_mod.new_base(uid, uidl)
-        if want != entry.name.base:
-            rel = md.rename(rel, want)
-        used.add(want)
-        new_id = index.insert_message(
-            conn, account=account, folder=folder, filename=rel,  # type: ignore[arg-type]
-            parsed=safe_parse(raw), flags=entry.name.flags, size=len(raw), uid=uid, uidl=uidl,
-            synced_flags=entry.name.flags if uid is not None else None)
-        if uid is not None:
-            taken.add(uid)
-        if uidl is not None:
-            state.ledger_add(conn, account, uidl, new_id)  # type: ignore[arg-type]
-        return new_id
-
-
-def _maildir_stamp(md: Maildir) -> str | None:
-    """The identity and times of md's cur/ and new/ directories, or None if they cannot be
-    trusted: a rename, delete or add in a directory changes its mtime and ctime (ctime
-    also on a `touch`/restore that sets the mtime back), but a change within the same
-    clock tick may not, so times younger than STAMP_TRUST_NS are never trusted."""
-    try:
-        cur, new = _stat(md.path / "cur"), _stat(md.path / "new")
-    except OSError:
-        return None
-    newest = max(cur.st_mtime_ns, cur.st_ctime_ns, new.st_mtime_ns, new.st_ctime_ns)
-    if _now_ns() - newest < STAMP_TRUST_NS:
-        return None
-    return ":".join(str(v) for st in (cur, new)
-                    for v in (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-
-
-def _exists(conn: object, id: int) -> bool:
-    return conn.execute("SELECT 1 FROM messages WHERE id = ?", (id,)).fetchone() is not None  # type: ignore[attr-defined]
+        changed it; see :func:`mailcli.store.reconcile.scan_external_changes`."""
+        return reconcile.scan_external_changes(self, account, folder)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mailcli.store import Store, facade, index
+from mailcli.store import Store, index, reconcile
 from tests.integration.mailboxes import data_dir, fetch, local_maildir, message
 from tests.servers.dovecot import Dovecot
 
@@ -27,7 +27,7 @@ def test_unchanged_resync_skips_the_maildir_and_a_quick_rename_is_pushed(
     assert {"\\Seen", "\\Flagged"} <= dovecot.flags(user)[1]
 
     # once the directories are older than 1 s, an unchanged resync lists and reads nothing
-    monkeypatch.setattr(facade, "_now_ns", lambda: time.time_ns() + 10**10)
+    monkeypatch.setattr(reconcile, "_now_ns", lambda: time.time_ns() + 10**10)
     assert fetch().exit_code == 0   # compares the names once, records the stamp
     seen = {"listings": 0, "rows": 0}
     real_scandir, real_rows = os.scandir, index.folder_rows

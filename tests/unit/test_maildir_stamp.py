@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from mailcli.model import Flag
-from mailcli.store import FolderState, Store, facade, index, state
+from mailcli.store import FolderState, Store, index, reconcile, state
 from mailcli.store.maildir import MaildirName
 from tests.unit.test_index import msg
 
@@ -48,7 +48,7 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float = 10) -> None:
     """Let `seconds` pass for the stamp's age check (the directories' times stay)."""
-    monkeypatch.setattr(facade, "_now_ns", lambda: time.time_ns() + int(seconds * 1e9))
+    monkeypatch.setattr(reconcile, "_now_ns", lambda: time.time_ns() + int(seconds * 1e9))
 
 
 def neomutt_flag(store: Store, id: int, letters: str) -> None:
@@ -98,22 +98,22 @@ def test_a_rename_in_the_same_second_as_the_last_scan_is_found(
     """On a file system with 1 s times, a rename in the second of the last scan keeps the
     directory times; the stamp is then not trusted, so the folder is compared again."""
     tick = time.time_ns() // 10**9 * 10**9
-    real_stat = facade._stat
+    real_stat = reconcile._stat
 
     def coarse(path: Path) -> SimpleNamespace:   # every change lands in the same second
         st = real_stat(path)
         return SimpleNamespace(st_dev=st.st_dev, st_ino=st.st_ino, st_mtime_ns=tick,
                                st_ctime_ns=tick)
 
-    monkeypatch.setattr(facade, "_stat", coarse)
-    monkeypatch.setattr(facade, "_now_ns", lambda: tick + 500_000_000)   # same second
+    monkeypatch.setattr(reconcile, "_stat", coarse)
+    monkeypatch.setattr(reconcile, "_now_ns", lambda: tick + 500_000_000)   # same second
     assert not store.scan_external_changes("work", "INBOX")
     assert state.maildir_stamp(store.db.conn(), "work", "INBOX") is None   # too young
     neomutt_flag(store, 3, "S")
     changes = store.scan_external_changes("work", "INBOX")
     assert [(c.uid, c.new) for c in changes.flags_changed] == [(3, {Flag.SEEN})]
     # once the times are 1 s old the stamp is trusted (a later change gets a later time)
-    monkeypatch.setattr(facade, "_now_ns", lambda: tick + 1_000_000_000)
+    monkeypatch.setattr(reconcile, "_now_ns", lambda: tick + 1_000_000_000)
     assert not store.scan_external_changes("work", "INBOX")
     assert state.maildir_stamp(store.db.conn(), "work", "INBOX") is not None
 
@@ -125,10 +125,10 @@ def test_store_flag_change_renames_and_leaves_the_stamp(store: Store,
     later(monkeypatch)
     assert not store.scan_external_changes("work", "INBOX")
     assert not store.has_unsynced_flags("work", "INBOX")
-    stamp = facade._maildir_stamp(store.maildir("work", "INBOX"))
+    stamp = reconcile._maildir_stamp(store.maildir("work", "INBOX"))
     store.set_flags(1, {Flag.SEEN})
     later(monkeypatch)
-    assert facade._maildir_stamp(store.maildir("work", "INBOX")) != stamp
+    assert reconcile._maildir_stamp(store.maildir("work", "INBOX")) != stamp
     assert not store.scan_external_changes("work", "INBOX")   # the index already knows
     assert store.has_unsynced_flags("work", "INBOX")
     store.set_synced_flags(1, {Flag.SEEN})
