@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailcli.accounts.base import Capability
-from mailcli.accounts.imap import ImapAccount, parse_uid_set, uid_set
+from mailcli.accounts.imap import ImapAccount
+from mailcli.accounts.imap_wire import parse_uid_set, uid_set
 from mailcli.accounts.registry import open_account
 from mailcli.errors import NotFoundError, ProtocolError, UnsupportedError
 from mailcli.model import Flag, FolderRole

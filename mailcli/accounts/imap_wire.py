@@ -1,0 +1,100 @@
+"""IMAP wire-format helpers, pure (no I/O): UID sets both ways, FLAGS and FETCH
+responses to model values, SELECT data to FolderStatus, COPYUID codes, and the server's
+text out of an imapclient error."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from imapclient.response_parser import parse_fetch_response
+
+from mailcli.model import Flag, Flags, FolderStatus, RemoteFlags
+
+_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)")
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """Compress UIDs into an IMAP sequence set: [1,2,3,7] -> "1:3,7"."""
+    parts: list[str] = []
+    run: list[int] = []
+    for uid in sorted(set(uids)):
+        if run and uid == run[-1] + 1:
+            run.append(uid)
+            continue
+        if run:
+            parts.append(f"{run[0]}:{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [uid]
+    if run:
+        parts.append(f"{run[0]}:{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(parts)
+
+
+def parse_uid_set(text: str, below: int | None = None) -> list[int]:
+    """"1:3,7" -> [1, 2, 3, 7]; ranges are clipped below `below` (a server's UIDNEXT)."""
+    out: list[int] = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition(":")
+        lo = int(a)
+        hi = int(b) if b and b != "*" else lo
+        lo, hi = min(lo, hi), max(lo, hi)
+        if below is not None:
+            hi = min(hi, below - 1)
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def _flags(raw: Iterable[Any]) -> Flags:
+    out = set()
+    for f in raw:
+        flag = Flag.from_imap(f.decode("ascii", "replace") if isinstance(f, bytes) else str(f))
+        if flag is not None:
+            out.add(flag)
+    return frozenset(out)
+
+
+def _remote_flags(items: list[Any]) -> list[RemoteFlags]:
+    if not items:
+        return []
+    out = []
+    for data in parse_fetch_response(items, False, False).values():
+        if b"UID" not in data:
+            continue
+        modseq = data.get(b"MODSEQ")
+        if isinstance(modseq, tuple):
+            modseq = modseq[0]
+        size = data.get(b"RFC822.SIZE")
+        out.append(RemoteFlags(uid=int(data[b"UID"]), flags=_flags(data.get(b"FLAGS", ())),
+                               modseq=int(modseq) if modseq is not None else None,
+                               size=int(size) if size is not None else None))
+    return out
+
+
+def _status_from_select(folder: str, sel: dict[bytes, Any]) -> FolderStatus:
+    hms = sel.get(b"HIGHESTMODSEQ")
+    return FolderStatus(name=folder, uidvalidity=int(sel[b"UIDVALIDITY"]), uidnext=int(sel.get(b"UIDNEXT", 0)),
+                        messages=int(sel.get(b"EXISTS", 0)),
+                        highestmodseq=int(hms) if hms is not None else None)
+
+
+def _copyuid_map(codes: list[Any]) -> dict[int, int]:
+    mapping: dict[int, int] = {}
+    for code in codes:
+        parts = (code.decode() if isinstance(code, bytes) else str(code)).split()
+        if len(parts) == 3:
+            mapping.update(zip(parse_uid_set(parts[1]), parse_uid_set(parts[2])))
+    return mapping
+
+
+def _server_text(exc: BaseException) -> str:
+    text = _one_line(exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    text = re.sub(r"^\w+ failed: ", "", text)
+    return _TIMING.sub("", text)   # Dovecot's "(0.001 + 0.000 secs)" noise
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
