@@ -16,6 +16,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,11 +38,32 @@ class Database:
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._local = threading.local()
         self._closed = False
+        # Two processes opening a brand-new index at once race on switching it to WAL
+        # (SQLite answers "locked" there without waiting); retry within the busy timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                migrate(self.conn())
+                break
+            except sqlite3.OperationalError as exc:   # locked past busy_timeout, or the race
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise TemporaryError(f"the index is busy: {exc}",
+                                         hint="another mailcli process is writing; try again"
+                                         ) from exc
+                self._forget_thread_conn()
+                time.sleep(0.05)
+
+    def _forget_thread_conn(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        with self._lock:
+            self._conns.pop(threading.get_ident(), None)
+        self._local.conn = None
         try:
-            migrate(self.conn())
-        except sqlite3.OperationalError as exc:   # e.g. locked by a writer past busy_timeout
-            raise TemporaryError(f"the index is busy: {exc}",
-                                 hint="another mailcli process is writing; try again") from exc
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,

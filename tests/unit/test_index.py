@@ -348,3 +348,31 @@ def test_missing_maildir_is_an_error_not_a_mass_deletion(store: Store) -> None:
     with pytest.raises(FolderError):
         store.scan_external_changes("work", "INBOX")
     assert store.count("work", "INBOX") == 1
+
+
+def _open_and_count(data: str, q) -> None:  # noqa: ANN001 - multiprocessing target
+    from mailcli.store import Store
+
+    try:
+        with Store(Path(data)) as s:
+            s.count()
+        q.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        q.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_index_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two cron fetches starting together on a fresh data dir raced on switching the new
+    index to WAL ("database is locked", exit 75 for one of them)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    for round_ in range(6):
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_open_and_count, args=(str(tmp_path / f"d{round_}"), q))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [q.get(timeout=5) for _ in procs] == ["ok"] * 4
