@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.conftest import Box, assert_clean_failure, message, new_box, sha
-from tests.hostile.proxy import FaultProxy
+from tests.fakes.proxy import FaultProxy
 from tests.servers.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot

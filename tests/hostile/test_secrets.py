@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.conftest import Box
-from tests.hostile.proxy import FaultProxy
+from tests.fakes.proxy import FaultProxy
 from tests.servers.dovecot import PASSWORD
 from tests.servers.smtp import SMTP_PASSWORD, SmtpServer
 

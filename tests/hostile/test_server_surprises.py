@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.conftest import Box, message, new_box, sha
-from tests.hostile.proxy import FaultProxy
+from tests.fakes.proxy import FaultProxy
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SMTP_PASSWORD, SmtpServer
 

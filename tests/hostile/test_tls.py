@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.hostile.conftest import Box, assert_clean_failure
-from tests.hostile.proxy import FaultProxy
+from tests.fakes.proxy import FaultProxy
 from tests.servers.dovecot import PASSWORD
 from tests.servers.smtp import SMTP_PASSWORD, SmtpServer
 
