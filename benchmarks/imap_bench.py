@@ -52,18 +52,10 @@ def _one(tool: Tool, server: BenchServer, work: Path, timeout: float, label: str
 
 def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workroot: Path,
         scenarios: tuple[str, ...] = SCENARIOS, keep_work: bool = False) -> list[Result]:
-    results = {(s, t.name): Result(s, t.name) for s in scenarios for t in tools}
-    active = []
-    for t in tools:
-        why = t.unavailable()
-        if why:
-            for s in scenarios:
-                results[(s, t.name)].status = why if why.startswith("n/a") else f"n/a: {why}"
-        else:
-            active.append(t)
+    results, active = measure.prepare(tools, scenarios)
     total = server.corpus["messages"]
     for r in range(runs):
-        order = active[r % len(active):] + active[:r % len(active)] if active else []
+        order = measure.rotation(active, r)
         for tool in order:
             server.restore()
             work = workroot / f"imap-{tool.name}-run{r}"

@@ -151,3 +151,26 @@ def tail(path: Path, n: int = 400) -> str:
     except OSError:
         return ""
     return " | ".join(line.strip() for line in text[-n:].splitlines() if line.strip())
+
+
+def prepare(tools: list, scenarios: tuple[str, ...]) -> tuple[dict[tuple[str, str], Result], list]:
+    """One Result per (scenario, tool); tools that cannot run get an "n/a" status and are
+    left out of the returned list of tools to time."""
+    results = {(s, t.name): Result(s, t.name) for s in scenarios for t in tools}
+    active = []
+    for t in tools:
+        why = t.unavailable()
+        if why:
+            for s in scenarios:
+                results[(s, t.name)].status = why if why.startswith("n/a") else f"n/a: {why}"
+        else:
+            active.append(t)
+    return results, active
+
+
+def rotation(active: list, run_number: int) -> list:
+    """The tools in a different order each run, so none always runs first (warm caches)."""
+    if not active:
+        return []
+    k = run_number % len(active)
+    return active[k:] + active[:k]
