@@ -147,3 +147,24 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dovecot: Dovec
         return spec
 
     return write
+
+
+@pytest.fixture
+def scan_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often a directory is listed and a folder's rows are read."""
+    from mailcli.store import index
+
+    seen = {"listings": 0, "rows": 0}
+    real_scandir, real_rows = os.scandir, index.folder_rows
+
+    def scandir(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        seen["listings"] += 1
+        return real_scandir(*a, **kw)
+
+    def folder_rows(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        seen["rows"] += 1
+        return real_rows(*a, **kw)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(index, "folder_rows", folder_rows)
+    return seen

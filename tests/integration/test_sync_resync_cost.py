@@ -2,18 +2,18 @@
 a neomutt flag rename made right after a sync (same second) is still pushed."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from mailcli.store import Store, index, reconcile
+from mailcli.store import Store, reconcile
 from tests.integration.mailboxes import data_dir, fetch, local_maildir, message
 from tests.servers.dovecot import Dovecot
 
 
 def test_unchanged_resync_skips_the_maildir_and_a_quick_rename_is_pushed(
-        dovecot: Dovecot, write_config, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+        dovecot: Dovecot, write_config, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+        scan_counts: dict[str, int]) -> None:
     user = dovecot.add_user()
     write_config(protocol="imap", name="work", user=user)
     dovecot.seed(user, [message(i) for i in range(1, 6)])
@@ -29,22 +29,10 @@ def test_unchanged_resync_skips_the_maildir_and_a_quick_rename_is_pushed(
     # once the directories are older than 1 s, an unchanged resync lists and reads nothing
     monkeypatch.setattr(reconcile, "_now_ns", lambda: time.time_ns() + 10**10)
     assert fetch().exit_code == 0   # compares the names once, records the stamp
-    seen = {"listings": 0, "rows": 0}
-    real_scandir, real_rows = os.scandir, index.folder_rows
-
-    def scandir(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        seen["listings"] += 1
-        return real_scandir(*a, **kw)
-
-    def folder_rows(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        seen["rows"] += 1
-        return real_rows(*a, **kw)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(index, "folder_rows", folder_rows)
+    scan_counts.update(listings=0, rows=0)
     r = fetch()
     assert r.exit_code == 0 and r.accounts[0].new == 0
-    assert seen == {"listings": 0, "rows": 0}
+    assert scan_counts == {"listings": 0, "rows": 0}
     # a later neomutt rename is still found
     with Store(data_dir()) as st:
         p2 = st.path(st.id_by_uid("work", "INBOX", 2))

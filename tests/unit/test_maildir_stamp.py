@@ -4,7 +4,6 @@ directory times younger than 1 s are never trusted (a change within the same clo
 of a coarse file system would keep the times)."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from mailcli.model import Flag
-from mailcli.store import FolderState, Store, index, reconcile, state
+from mailcli.store import FolderState, Store, reconcile, state
 from mailcli.store.maildir import MaildirName
 from tests.unit.test_index import msg
 
@@ -27,25 +26,6 @@ def store(tmp_path: Path):
     s.close()
 
 
-@pytest.fixture
-def counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How often a directory is listed and a folder's rows are read."""
-    seen = {"listings": 0, "rows": 0}
-    real_scandir, real_rows = os.scandir, index.folder_rows
-
-    def scandir(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        seen["listings"] += 1
-        return real_scandir(*a, **kw)
-
-    def folder_rows(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        seen["rows"] += 1
-        return real_rows(*a, **kw)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(index, "folder_rows", folder_rows)
-    return seen
-
-
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float = 10) -> None:
     """Let `seconds` pass for the stamp's age check (the directories' times stay)."""
     monkeypatch.setattr(reconcile, "_now_ns", lambda: time.time_ns() + int(seconds * 1e9))
@@ -57,21 +37,21 @@ def neomutt_flag(store: Store, id: int, letters: str) -> None:
     p.rename(md / "cur" / (MaildirName.parse(p.name).base + ":2," + letters))
 
 
-def test_unchanged_folder_is_not_listed_nor_read(store: Store, counts: dict[str, int],
+def test_unchanged_folder_is_not_listed_nor_read(store: Store, scan_counts: dict[str, int],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     later(monkeypatch)
     assert not store.scan_external_changes("work", "INBOX")   # lists once, records the stamp
-    assert counts["listings"] > 0
-    counts.update(listings=0, rows=0)
+    assert scan_counts["listings"] > 0
+    scan_counts.update(listings=0, rows=0)
     for _ in range(3):
         assert not store.scan_external_changes("work", "INBOX")
-    assert counts == {"listings": 0, "rows": 0}
+    assert scan_counts == {"listings": 0, "rows": 0}
     # a neomutt flag rename changes cur/'s times: found again
     neomutt_flag(store, 1, "FS")
     later(monkeypatch)
     changes = store.scan_external_changes("work", "INBOX")
     assert [(c.uid, c.new) for c in changes.flags_changed] == [(1, {Flag.FLAGGED, Flag.SEEN})]
-    assert counts["listings"] > 0 and counts["rows"] > 0
+    assert scan_counts["listings"] > 0 and scan_counts["rows"] > 0
 
 
 @pytest.mark.parametrize("change", ["delete", "add"])
