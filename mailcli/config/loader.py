@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -178,7 +179,8 @@ def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
         if not ca.is_file():
             raise w.error("tls_ca_file", f"no such file: {ca}")
     timeout = raw.get("timeout", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0 \
+            or not math.isfinite(timeout):  # nan passes `<= 0`, inf would wait forever
         raise w.error("timeout", f"must be a positive number of seconds, got {timeout!r}")
     return host, port, security, username, secret, ca, allow_insecure, float(timeout)
 

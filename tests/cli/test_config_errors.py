@@ -32,6 +32,8 @@ CASES = [
      "leave_on_server"),
     ("bad size", {**GOOD, "protocol": '"pop3"', "max_message_size": '"big"'}, "max_message_size",
      "size"),
+    ("timeout nan", {**GOOD, "timeout": "nan"}, "timeout", "positive number"),
+    ("timeout inf", {**GOOD, "timeout": "inf"}, "timeout", "positive number"),
     ("missing protocol", {k: v for k, v in GOOD.items() if k != "protocol"}, "protocol", "missing"),
 ]
 
