@@ -16,6 +16,7 @@ from textual import work
 from textual.app import App
 
 from mailcli.errors import ExitCode, LockHeld, MailcliError, SendError
+from mailcli.message.sanitize import safe_line, safe_text
 from mailcli.model import Envelope, Flag
 from mailcli.tui.messages import MailChanged
 
@@ -65,6 +66,15 @@ class MailActions(App[None]):
     sync_running: bool = False
 
     # ------------------------------------------------------------------ helpers
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text, never Textual markup: they quote attachment
+        names, folder names and server replies, and `[@click=app.screenshot(...)]` in one
+        would be a live action (`[a='x]` or `[/]` a crash). `markup` is accepted for
+        Textual's signature and ignored. Control characters are neutralized too."""
+        super().notify(safe_text(str(message)), title=safe_line(str(title)),
+                       severity=severity, timeout=timeout, markup=False)
+
     @property
     def current_envelope(self) -> Envelope | None:
         return getattr(self.screen, "current_envelope", None)

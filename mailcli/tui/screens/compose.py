@@ -55,7 +55,7 @@ class ComposeScreen(Screen[Any]):
                               style="bold"), markup=False, id="compose-title")
             for label, attr in (("To", "to"), ("Cc", "cc"), ("Subject", "subject")):
                 with Horizontal(classes="field"):
-                    yield Label(f"{label}:", classes="field-label")
+                    yield Label(f"{label}:", classes="field-label", markup=False)
                     yield Input(_join(getattr(self.draft, attr, "")), id=f"compose-{attr}")
             attached = self._attachment_note()
             if attached:

@@ -107,7 +107,7 @@ class MessageBody(VerticalScroll):
         att = self.query_one("#attachments", Static)
         att.update(Text(""))
         att.add_class("-empty")
-        self.query_one("#body", Static).update(Text(note, style="italic"))
+        self.query_one("#body", Static).update(Text(safe_text(note), style="italic"))
 
     def toggle_headers(self) -> None:
         self.full_headers = not self.full_headers
