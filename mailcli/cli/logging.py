@@ -1,11 +1,21 @@
 """Logging set-up for the CLI: a rotating file in the data dir, stderr on -v/--debug,
-and a filter that redacts credentials from every record (mailcli.redact)."""
+and a filter that redacts credentials from every record (mailcli.redact).
+
+Log lines quote servers and mail (folder names, NO texts), so the formatter neutralizes
+escape sequences and control characters (mailcli.message.sanitize). The log file is
+private (0600). A handler that cannot write (disk full, read-only data dir) says so once
+on stderr and goes quiet, instead of a "--- Logging error ---" traceback per record."""
 from __future__ import annotations
 
+import copy
 import logging
 import logging.handlers
+import os
+import sys
 from pathlib import Path
 
+from mailcli import paths
+from mailcli.message.sanitize import safe_line, safe_text
 from mailcli.redact import redact
 
 _installed = False
@@ -22,6 +32,53 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class SafeFormatter(logging.Formatter):
+    """One record = one line of neutralized text; a traceback keeps its line breaks only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = copy.copy(record)
+        try:
+            record.msg = safe_line(record.getMessage())
+        except Exception:  # a broken format string: logging's own error path reports it
+            return super().format(record)
+        record.args = None
+        return safe_text(super().format(record))
+
+
+class _Quiet:
+    """Mixin: the first failure to write disables the handler with one stderr line."""
+
+    failed = False
+    announce = True  # False in the TUI: the screen is not for log trouble
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging API
+        if self.failed:
+            return
+        self.failed = True
+        if not self.announce:
+            return
+        exc = sys.exc_info()[1]
+        reason = getattr(exc, "strerror", None) or exc
+        try:
+            sys.stderr.write(f"mailcli: warning: logging stopped: {safe_line(str(reason))}\n")
+        except Exception:  # noqa: BLE001 - stderr itself is gone: nothing left to tell
+            pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)  # type: ignore[misc]
+
+
+class QuietFileHandler(_Quiet, logging.handlers.RotatingFileHandler):
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+class QuietStreamHandler(_Quiet, logging.StreamHandler):
+    pass
+
+
 def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
                   stderr: bool = True) -> None:
     global _installed
@@ -33,24 +90,33 @@ def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
     _installed = True
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     redactor = RedactFilter()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fixed: list[str] = []
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(data_dir / "mailcli.log", maxBytes=2_000_000,
-                                                  backupCount=3, encoding="utf-8")
+        paths.make_private_dir(data_dir)
+        fixed = paths.repair_data_dir(data_dir)
+        fh = QuietFileHandler(data_dir / "mailcli.log", maxBytes=2_000_000,
+                              backupCount=3, encoding="utf-8")
+        fh.announce = stderr
         fh.setLevel(logging.DEBUG if debug else logging.INFO)
         fh.setFormatter(fmt)
         fh.addFilter(redactor)
         fh._mailcli = True  # type: ignore[attr-defined]
         root.addHandler(fh)
-    except OSError:
-        pass
+    except OSError:  # read-only or full: no log file (and no logging.lastResort on stderr)
+        null = logging.NullHandler()
+        null._mailcli = True  # type: ignore[attr-defined]
+        root.addHandler(null)
     if stderr and (verbose or debug):
-        sh = logging.StreamHandler()
+        sh = QuietStreamHandler()
         sh.setLevel(logging.DEBUG if debug else logging.INFO)
-        sh.setFormatter(logging.Formatter("mailcli: %(levelname)s %(name)s: %(message)s"))
+        sh.setFormatter(SafeFormatter("mailcli: %(levelname)s %(name)s: %(message)s"))
         sh.addFilter(redactor)
         sh._mailcli = True  # type: ignore[attr-defined]
         root.addHandler(sh)
+    if fixed:
+        logging.getLogger("mailcli").warning(
+            "data dir %s was readable by others; made private (was: %s)", data_dir,
+            ", ".join(fixed))
     # imapclient's own protocol logging: only under --debug
     logging.getLogger("imapclient").setLevel(logging.DEBUG if debug else logging.WARNING)

@@ -7,6 +7,7 @@ imports mailcli.service inside its callbacks (start-up stays under 100 ms).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -115,6 +116,17 @@ def cli(ctx: click.Context, config: str | None, verbose: int, debug: bool) -> No
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; the one place errors become messages and exit codes."""
+    # Everything mailcli writes (index, Maildirs, logs, drafts, config) is private, whatever
+    # the user's umask; the creators also ask for 0600/0700 explicitly. (Restored on the
+    # way out, for callers that run main() inside a longer-lived process.)
+    umask = os.umask(0o077)
+    try:
+        _main(argv)
+    finally:
+        os.umask(umask)
+
+
+def _main(argv: list[str] | None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         rv = cli.main(args=argv, prog_name="mailcli", standalone_mode=False)
@@ -175,9 +187,11 @@ def _tty_prompt() -> Any:
 
 
 def _say_error(message: str, hint: str | None) -> None:
+    """The error line (and hint): redacted, and neutralized, since either may quote a
+    server (an IMAP NO text, an SMTP 535 reply) that must not drive the terminal."""
+    from mailcli.message.sanitize import safe_line
     from mailcli.redact import redact
 
-    line = " ".join(redact(message).split())
-    click.echo(f"mailcli: error: {line}", err=True)
+    click.echo(f"mailcli: error: {safe_line(redact(message))}", err=True)
     if hint:
-        click.echo(f"hint: {redact(hint)}", err=True)
+        click.echo(f"hint: {safe_line(redact(hint))}", err=True)

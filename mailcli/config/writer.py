@@ -15,6 +15,7 @@ from typing import Any
 from mailcli.config.loader import parse_config
 from mailcli.config.schema import Config
 from mailcli.errors import ConfigError, UsageError
+from mailcli.paths import make_private_dir
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -88,9 +89,9 @@ def write_config_text(path: Path, text: str) -> None:
     """Atomically replace (or create, mode 0600) the config file with `text` (through a
     symlink: the file it points to is replaced, the link stays)."""
     path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
+    make_private_dir(path.parent)
+    try:  # private whatever it was: it may name a password command or file
+        mode = path.stat().st_mode & 0o700
     except FileNotFoundError:
         mode = 0o600
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)

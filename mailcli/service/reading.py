@@ -177,7 +177,7 @@ class ReadingMixin:
         raw = self.store.read_raw(env.id)
         rendered = render_text(raw, prefer_html=prefer_html)
         headers = headers_for_display(raw, all_headers=True) if all_headers else rendered.headers
-        if mark_seen:
+        if mark_seen and not self.store.db.read_only:  # a read-only cache is shown as it is
             env = self.mark_seen(env.id)
         return ShownMessage(envelope=env, text=rendered.text, html=rendered.html,
                             headers=headers, attachments=list(rendered.attachments),

@@ -45,6 +45,8 @@ class SyncingMixin:
         from mailcli.sync.runner import fetch_accounts
 
         configs = self.account_configs(accounts or None)  # type: ignore[attr-defined]
+        if not dry_run:
+            self.store.db.require_writable()  # type: ignore[attr-defined]  # exit 2, not 75
         flush = getattr(self, "flush_outbox", None)
 
         def before(cfg: "AccountConfig") -> None:

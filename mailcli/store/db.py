@@ -9,18 +9,24 @@ thread reads while the sync thread writes (WAL readers never block). Writers are
 serialised by SQLite; a writer waits up to ``busy_timeout`` (10 s) for another thread's
 transaction. Connections of threads that have ended are closed when the next thread
 connects; :meth:`Database.close` closes them all.
+
+The index file is created 0600 (its -wal/-shm inherit that mode). A data dir that cannot
+be written (a read-only mount, another user's cache) is opened read-only: reading, listing
+and searching work; a write transaction is a ConfigError (exit 2, never "busy").
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mailcli.errors import TemporaryError
+from mailcli.errors import ConfigError, TemporaryError
 from mailcli.store.migrations import migrate
 
 logger = logging.getLogger(__name__)
@@ -33,11 +39,13 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._local = threading.local()
         self._closed = False
+        self.read_only = not _writable(self.path)
+        self._uri = ""
         # Two processes opening a brand-new index at once race on switching it to WAL
         # (SQLite answers "locked" there without waiting); retry within the busy timeout.
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
@@ -46,6 +54,8 @@ class Database:
                 migrate(self.conn())
                 break
             except sqlite3.OperationalError as exc:   # locked past busy_timeout, or the race
+                if "readonly" in str(exc) or "read-only" in str(exc):
+                    raise self._read_only_error() from exc
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise TemporaryError(f"the index is busy: {exc}",
                                          hint="another mailcli process is writing; try again"
@@ -65,7 +75,23 @@ class Database:
         except sqlite3.Error:
             pass
 
+    def require_writable(self) -> None:
+        """ConfigError (exit 2) when the cache is read-only: say so before any work (a
+        fetch must not fail later at its lock file with a "temporary" error)."""
+        if self.read_only:
+            raise self._read_only_error()
+
+    def _read_only_error(self) -> ConfigError:
+        return ConfigError(f"the data dir {self.path.parent} is read-only: this command "
+                           "needs to change the cache",
+                           "reading (list, show, search, folders) works; to change or fetch, "
+                           "make it writable or set MAILCLI_DATA to a writable directory")
+
     def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._open_read_only()
+        if not self.path.exists():  # SQLite would create it 0644 (and its -wal/-shm alike)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -74,6 +100,30 @@ class Database:
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-32000")
         return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """mode=ro (sees a live WAL when its -shm is there); where SQLite cannot set up
+        the WAL index in an unwritable dir, immutable=1 (the last writer checkpointed)."""
+        if not self.path.exists():
+            raise self._read_only_error()
+        uris = [self._uri] if self._uri else [f"file:{self.path}?mode=ro",
+                                              f"file:{self.path}?immutable=1"]
+        for uri in uris:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn.close()
+                if uri is uris[-1]:
+                    raise
+                continue
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._uri = uri
+            logger.debug("index opened read-only (%s)", uri.partition("?")[2])
+            return conn
+        raise AssertionError("unreachable")
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
@@ -104,6 +154,8 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
+        if self.read_only:
+            raise self._read_only_error()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -112,12 +164,29 @@ class Database:
         self._local.depth = 1
         try:
             yield conn
-        except BaseException:
+        except BaseException as exc:
             self._local.depth = 0
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # SQLITE_FULL may have rolled back already
+                conn.execute("ROLLBACK")
+            if _disk_full(exc):
+                raise self._full_error(exc) from exc
             raise
         self._local.depth = 0
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if _disk_full(exc):
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise self._full_error(exc) from exc
+            raise
+
+    def _full_error(self, exc: BaseException) -> TemporaryError:
+        """Disk full is temporary (exit 75): the batch rolled back, nothing is lost, and
+        the next run continues once there is room."""
+        return TemporaryError(f"no space left for the cache in {self.path.parent}: {exc}",
+                              hint="free some space there; the next fetch continues where "
+                                   "this one stopped")
 
     @property
     def in_transaction(self) -> bool:
@@ -131,3 +200,17 @@ class Database:
                     conn.close()
             self._conns.clear()
         self._local = threading.local()
+
+
+def _writable(path: Path) -> bool:
+    """Whether the index can be written: its dir (for -wal/-shm and new files) and the
+    file itself. access() also answers EROFS for a read-only mount, even to root."""
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return not path.parent.exists() and _writable(path.parent)
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

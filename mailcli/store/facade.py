@@ -53,7 +53,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.mail_root = self.data_dir / "mail"
-        self.mail_root.mkdir(parents=True, exist_ok=True)
+        self.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db = Database(self.data_dir / "index.sqlite3")
         self.journal = Journal(self.db.conn, self.db.write)
         self._tl = threading.local()

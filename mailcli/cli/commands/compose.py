@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +77,20 @@ def _edit(svc: Any, draft: Any, account: str) -> Any:
     """Run the editor on the draft; the edited Draft, or raise (the draft is kept)."""
     import dataclasses
 
-    folder = Path(svc.data_dir) / "compose"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"draft-{os.getpid()}-{int(time.time() * 1000)}.txt"
+    import tempfile
+
+    from mailcli.paths import make_private_dir
+
+    folder = make_private_dir(Path(svc.data_dir) / "compose")
     text = svc.draft_text(draft)
-    path.write_text(text, encoding="utf-8")
+    fd, name = tempfile.mkstemp(prefix="draft-", suffix=".txt", dir=folder)  # 0600, O_EXCL
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     try:
         try:
             rc = subprocess.call([*svc.editor_command(), str(path)])
