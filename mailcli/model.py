@@ -135,7 +135,7 @@ class Quota:
     def percent(self) -> float | None:
         if self.used_bytes is None or not self.limit_bytes:
             return None
-        return round(100.0 * self.used_bytes / self.limit_bytes, 1)
+        return 100.0 * self.used_bytes / self.limit_bytes  # exact: displays round, JSON must not
 
 
 @dataclass(frozen=True)

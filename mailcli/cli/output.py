@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from typing import Any
@@ -18,7 +19,15 @@ def settings(ctx: click.Context) -> Any:
 
 
 def emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    """A JSON document on stdout. Besides C0 (escaped by json), DEL, C1, the bidi and line
+    separator controls and lone surrogates are written as \\u escapes too: the values are
+    unchanged for a JSON reader, and a terminal showing the raw document obeys none of them."""
+    text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+# only ever inside JSON strings (never structural), so escaping them keeps the document valid
+_JSON_RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
 
 def use_colour() -> bool:
@@ -35,9 +44,18 @@ def style(text: str, **kw: Any) -> str:
 
 def warn(message: str) -> None:
     """A warning on stderr (never on stdout, which carries data only)."""
-    click.echo(style(f"mailcli: warning: {message}", fg="yellow"), err=True)
+    click.echo(style(f"mailcli: warning: {one_line(message)}", fg="yellow"), err=True)
 
 
 def note(message: str) -> None:
     """Information for a human on stderr (e.g. "nothing to show")."""
-    click.echo(message, err=True)
+    click.echo(one_line(message), err=True)
+
+
+def one_line(text: object) -> str:
+    """Text that may quote a server or a message, made safe for one terminal line:
+    secrets redacted, escape sequences and control characters neutralized."""
+    from mailcli.message.sanitize import safe_line
+    from mailcli.redact import redact
+
+    return safe_line(redact(str(text)))

@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from mailcli.message.sanitize import safe_line
+
 ELLIPSIS = "…"
 
 
@@ -60,6 +62,7 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int,
            header: bool = False, gap: int = 2) -> list[str]:
     """Lines of a table no wider than `total` cells (the flexible column shrinks first,
     then the others down to their minimum)."""
+    rows = [[safe_line(c) for c in r] for r in rows]  # server/message text: never raw
     widths, mins = [], []
     for i, col in enumerate(columns):
         natural = max([text_width(r[i]) for r in rows] + [text_width(col.header) if header else 0])

@@ -17,10 +17,11 @@ from mailcli.errors import UsageError
 @click.option("--html", is_flag=True, help="Show the HTML part (rendered to text) even if there is a text part.")
 @click.option("--headers", "all_headers", is_flag=True, help="Show every header field.")
 @click.option("--no-mark", is_flag=True, help="Do not mark the message seen.")
+@click.option("--force", is_flag=True, help="With --raw: write the raw bytes even to a terminal.")
 @json_option
 @click.pass_context
 def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
-         no_mark: bool, as_json: bool) -> None:
+         no_mark: bool, force: bool, as_json: bool) -> None:
     """Read a message (marks it seen).
 
     Shows the text part, else the HTML rendered to text, and lists the attachments.
@@ -32,8 +33,13 @@ def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
     if raw:
         if as_json or html or all_headers:
             raise UsageError("--raw cannot be combined with --json, --html or --headers")
+        if sys.stdout.isatty() and not force:
+            # the raw bytes are the sender's: escape sequences would reach the terminal
+            raise UsageError("--raw writes the message's bytes unchanged, escape sequences "
+                             "included: not to a terminal",
+                             hint=f"pipe it (mailcli show --raw {ref} | less) or add --force")
         data = svc.raw(ref)
-        if not no_mark:
+        if not no_mark and not svc.store.db.read_only:
             svc.mark_seen(ref)
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
