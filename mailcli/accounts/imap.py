@@ -293,6 +293,15 @@ class ImapAccount(Account):
             self._select(folder)
             return sorted(int(u) for u in self._c.search("ALL"))
 
+    def find_message_id(self, folder: str, message_id: str) -> dict[int, int]:
+        with self._errors("UID SEARCH", folder=folder):
+            self._select(folder)
+            uids = self._c.search(["HEADER", "Message-ID", message_id])
+            if not uids:
+                return {}
+            got = self._c.fetch(uids, ["RFC822.SIZE"])
+        return {int(u): int(d[b"RFC822.SIZE"]) for u, d in got.items() if b"RFC822.SIZE" in d}
+
     def fetch_flags(self, folder: str, uids: Sequence[int] | None = None,
                     changedsince: int | None = None) -> list[RemoteFlags]:
         if uids is not None and not uids:

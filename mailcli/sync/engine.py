@@ -37,7 +37,8 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       only = one SELECT when nothing changed, else one flag scan; neither = one SELECT +
       one ``UID FETCH 1:* (FLAGS)``. Never one command per message.
    e. UIDVALIDITY changed: the cached messages are re-matched by Message-ID + size
-      (planner's `rematch`, one headers-only FETCH), their UIDs rewritten, their merge
+      (planner's `rematch`, one headers-only FETCH; messages without a Message-ID by
+      size + digest of the bytes, one FETCH of those), their UIDs rewritten, their merge
       base dropped (flags are unioned, so no local flag is lost); the rest is downloaded,
       nothing is deleted, unmatched local copies stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
@@ -54,6 +55,7 @@ text: no scan, no replay, no write to the store or the server.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import time
 from functools import partial
@@ -78,6 +80,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500          # messages per store transaction while downloading
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
+MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
 
 
@@ -265,7 +268,13 @@ class ImapSync(LocalChanges):
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
                       if r.uid is not None and r.synced_flags is not None}
-        remote = {r.uid: r.flags for r in changes.changed if r.uid not in held}
+        huge = sorted(r.uid for r in changes.changed if r.uid > MAX_UID)
+        if huge:
+            self._note(folder, f"{folder}: {len(huge)} message(s) with a UID the cache cannot "
+                               f"hold (uid {format_uids(huge)}, above {MAX_UID}) skipped",
+                       warn=True)
+        remote = {r.uid: r.flags for r in changes.changed
+                  if r.uid not in held and r.uid <= MAX_UID}
         the_plan = plan(folder, local_now, local_last, remote, remote_full=changes.full,
                         vanished=changes.vanished, force=self.force, limits=self.limits)
         for note in the_plan.notes:
@@ -298,11 +307,25 @@ class ImapSync(LocalChanges):
         busy = {a.payload.get("id") for a in self.store.journal.pending(self.name)}
         rows = [r for r in self.store.message_rows(self.name, folder) if r.id not in busy]
         cached = []
+        listing = {u: v for u, v in self.account.fetch_message_ids(folder).items()
+                   if u <= MAX_UID}
+        # no Message-ID: compare the bytes (one FETCH of the server messages of equal size)
+        sizes = {size for mid, size in listing.values() if not mid}
         for r in rows:
             env = self.store.get(r.id)
-            cached.append(CachedCopy(r.id, env.message_id, env.size, r.uid))
-        server = [ServerCopy(uid, mid, size) for uid, (mid, size)
-                  in self.account.fetch_message_ids(folder).items()]
+            digest = (_digest(self.store.read_raw(r.id))
+                      if not env.message_id and env.size in sizes else None)
+            cached.append(CachedCopy(r.id, env.message_id, env.size, r.uid, digest))
+        wanted = {c.size for c in cached if c.digest is not None}
+        digests: dict[int, str] = {}
+        if wanted:
+            def sink(uid: int, raw: bytes, flags: object) -> None:
+                digests[uid] = _digest(raw)
+            self.account.fetch_messages(folder, sorted(
+                u for u, (mid, size) in listing.items() if not mid and size in wanted), sink,
+                batch_size=self.fetch_batch)
+        server = [ServerCopy(uid, mid, size, digests.get(uid))
+                  for uid, (mid, size) in listing.items()]
         result = rematch(folder, cached, server)
         if self.dry_run:
             self.outcome.plans.append(str(result))
@@ -446,6 +469,11 @@ class ImapSync(LocalChanges):
 def _bookmark(state: FolderState) -> FolderSyncState:
     return FolderSyncState(state.name, state.uidvalidity or 0, state.uidnext or 0,
                            state.highestmodseq)
+
+
+def _digest(raw: bytes) -> str:
+    """Identity of a message's bytes, line endings normalised (a server may store LF)."""
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def _chunks(items: Sequence, size: int) -> list[Sequence]:

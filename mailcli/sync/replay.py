@@ -206,7 +206,10 @@ class LocalChanges:
                         self._move(folder, a)
                         tally.updated += 1
                 elif a.kind is ActionKind.APPEND:
-                    if self._append(a.payload.get("id")):
+                    # last_error set: an earlier attempt may have reached the server
+                    again = a.last_error is not None
+                    journal.mark_failed(a.id, APPEND_STARTED)
+                    if self._append(a.payload.get("id"), again):
                         tally.uploaded += 1
                 journal.mark_done(a.id)
             except TemporaryError:
@@ -251,8 +254,10 @@ class LocalChanges:
                            f"applied (UIDVALIDITY changed); the local copy will be uploaded to "
                            f"{a.payload.get('dest')} instead", warn=True)
 
-    def _append(self, mid: object) -> bool:
-        """Upload a local-only message; True if something was uploaded."""
+    def _append(self, mid: object, again: bool = False) -> bool:
+        """Upload a local-only message; True if something was uploaded. `again`: an
+        earlier APPEND may have been stored before the process died; a server copy with
+        the same Message-ID and size that no cached message holds is adopted instead."""
         if mid is None:
             return False
         try:
@@ -262,6 +267,18 @@ class LocalChanges:
         if row.uid is not None:
             return False   # already uploaded (a replay after a crash)
         raw = self.store.read_raw(row.id)
+        message_id = self.store.get(row.id).message_id if again else None
+        if message_id:
+            try:
+                copies = self.account.find_message_id(row.folder, message_id)
+            except NotFoundError:
+                copies = {}
+            for uid, size in sorted(copies.items()):
+                if size == len(raw) and self.store.id_by_uid(self.name, row.folder, uid) is None:
+                    self.store.set_uid(row.id, uid)
+                    self._note(row.folder, f"{row.folder}: message {row.id} was already "
+                                           f"uploaded (uid {uid}); not appended again")
+                    return False
         try:
             uid = self.account.append(row.folder, raw, row.flags)
         except NotFoundError:

@@ -1,7 +1,8 @@
 """Folders and UIDs that a server changes or lies about, through `mailcli` as a process:
 a folder removed on the server that holds mail another program saved locally; a folder
-listing that suddenly has no folders; a deep hierarchy of long names; a "/" inside a
-name on a "." server (issue 17). Real Dovecot where it can be made to do it; a rewriting
+listing that suddenly has no folders; a deep hierarchy of long names; a UIDVALIDITY that
+changes on every connection; a UID too large for the cache; an APPEND whose result was
+lost to a SIGKILL (issue 17). Real Dovecot where it can be made to do it; a rewriting
 proxy in front of it (tests/fakes/proxy.py) where only a lying server would.
 """
 from __future__ import annotations
@@ -173,3 +174,60 @@ def test_slash_inside_a_name_on_a_dot_separator_server(dotted: Dovecot, tmp_path
     assert any("\\Flagged" in f for f in dotted.flags(b.user, "INBOX.a/b").values())
     assert not any("\\Flagged" in f for f in dotted.flags(b.user, "INBOX.a.b").values())
 
+
+# ------------------------------------------------------------------ lying UIDs
+def no_message_id(i: int) -> bytes:
+    return (f"From: list@example.test\r\nSubject: digest {i}\r\n\r\n"
+            f"no Message-ID here, message {i}\r\n").encode()
+
+
+def test_uidvalidity_new_on_every_connection_converges(box: Box) -> None:
+    box.server.seed(box.user, [no_message_id(i) for i in range(5)] + [message(0, "with")])
+
+    def new_validity(n: int, data: bytes) -> bytes:
+        return re.sub(rb"UIDVALIDITY \d+", b"UIDVALIDITY %d" % (1000 + n), data)
+
+    with FaultProxy(box.server.ports.imap, rewrite=new_validity) as proxy:
+        box.write(port=proxy.port, security="none")
+        for run in range(3):
+            code, doc, err = fetch_json(box)
+            assert code == 0, err
+            assert doc["accounts"][0]["new"] == (6 if run == 0 else 0), (run, doc)
+            # the cache holds each server message once, byte-identical; it never grows
+            box.assert_cache_matches("INBOX")
+
+
+def test_uid_too_large_for_the_cache_is_reported_and_skipped(box: Box) -> None:
+    box.server.seed(box.user, [message(i, "u") for i in range(3)])
+    huge = b"%d" % ((1 << 63) + 5)
+
+    def lie(_n: int, data: bytes) -> bytes:   # the server's UID 3 becomes 2^63 + 5
+        return re.sub(rb"UID 3([ )])", rb"UID " + huge + rb"\1", data)
+
+    with FaultProxy(box.server.ports.imap, rewrite=lie) as proxy:
+        box.write(port=proxy.port, security="none")
+        code, doc, err = fetch_json(box)
+        assert code == 0, err
+        assert doc["accounts"][0]["new"] == 2
+        assert huge.decode() in json.dumps(doc["accounts"][0]["notes"]) + err
+        code, doc, err = fetch_json(box)
+        assert code == 0 and doc["accounts"][0]["new"] == 0, err
+    assert sorted(e["subject"] for e in listed(box, "INBOX")) == ["u 0", "u 1"]
+
+
+# ------------------------------------------------------------------ interrupted APPEND
+def test_append_killed_before_its_uid_was_recorded_is_not_uploaded_twice(box: Box) -> None:
+    box.server.seed(box.user, [message(i, "in") for i in range(2)])
+    assert box.mailcli("fetch").exit_code == 0
+    mine = message(7, "local")   # saved by neomutt: queued for upload by the next fetch
+    (box.maildir("INBOX") / "cur" / "1700000000.M2P2Q2.laptop:2,S").write_bytes(mine)
+
+    killed = box.mailcli("fetch", env={"MAILCLI_TEST_KILL_AT": "push:1"})
+    assert killed.exit_code == -9, (killed.exit_code, killed.stderr)
+    assert box.server_hashes("INBOX")[sha(mine)] == 1, "the APPEND reached the server"
+
+    code, doc, err = fetch_json(box)
+    assert code == 0, err
+    assert box.server_hashes("INBOX")[sha(mine)] == 1, "uploaded a second time"
+    box.assert_cache_matches("INBOX")
+    assert fetch_json(box)[1]["accounts"][0]["new"] == 0
