@@ -295,7 +295,8 @@ class ImapSync(LocalChanges):
         complete = self._execute(folder, the_plan, rows, changes, state, info.role, tally)
         st = changes.status
         self.store.put_folder_state(FolderState(
-            self.name, folder, info.role, st.uidvalidity, st.uidnext if complete else None,
+            self.name, folder, info.role, st.uidvalidity,
+            st.uidnext if complete and st.uidnext <= MAX_UID else None,
             st.highestmodseq if complete else None, time.time()))
         self.outcome.add(tally.frozen())
         self.reporter.event(FolderDone(self.name, folder, tally.frozen()))

@@ -202,6 +202,7 @@ def test_uid_too_large_for_the_cache_is_reported_and_skipped(box: Box) -> None:
     huge = b"%d" % ((1 << 63) + 5)
 
     def lie(_n: int, data: bytes) -> bytes:   # the server's UID 3 becomes 2^63 + 5
+        data = re.sub(rb"UIDNEXT 4([] )])", rb"UIDNEXT " + huge + rb"6\1", data)
         return re.sub(rb"UID 3([ )])", rb"UID " + huge + rb"\1", data)
 
     with FaultProxy(box.server.ports.imap, rewrite=lie) as proxy:
