@@ -154,6 +154,14 @@ class Account(ABC):
         self._require(Capability.FLAGS)
         raise NotImplementedError
 
+    def find_message_id(self, folder: str, message_id: str) -> dict[int, int]:
+        """uid -> RFC822.SIZE of the messages in `folder` whose Message-ID is `message_id`
+        (to adopt the copy an interrupted APPEND left instead of appending again). This
+        default reads every Message-ID; servers override it with one UID SEARCH."""
+        key = "".join(message_id.split())
+        return {uid: size for uid, (mid, size) in self.fetch_message_ids(folder).items()
+                if mid is not None and "".join(mid.split()) == key}
+
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:
         """Fetch raw messages (BODY.PEEK[], never setting \\Seen) in pipelined UID-range

@@ -27,6 +27,7 @@ from imapclient import IMAPClient, exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
 from mailcli.accounts.base import Account, Capability, MessageSink
+from mailcli.accounts import names
 from mailcli.accounts.imap_wire import (_copyuid_map, _flags, _one_line, _remote_flags, _server_text,
                                         _status_from_select, parse_uid_set, uid_set)
 from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
@@ -199,11 +200,11 @@ class ImapAccount(Account):
     def _wire(self, name: str) -> str:
         """User-facing name ("/" separated) -> server name (imapclient encodes UTF-7)."""
         if self._delim != "/" and name.upper() != "INBOX":
-            return name.replace("/", self._delim)
+            return names.to_server(name, self._delim)
         return name
 
     def _user(self, name: str) -> str:
-        return name.replace(self._delim, "/") if self._delim != "/" else name
+        return names.to_user(name, self._delim)
 
     def _select(self, folder: str) -> None:
         if self._selected == folder:
@@ -291,6 +292,15 @@ class ImapAccount(Account):
         with self._errors("UID SEARCH", folder=folder):
             self._select(folder)
             return sorted(int(u) for u in self._c.search("ALL"))
+
+    def find_message_id(self, folder: str, message_id: str) -> dict[int, int]:
+        with self._errors("UID SEARCH", folder=folder):
+            self._select(folder)
+            uids = self._c.search(["HEADER", "Message-ID", message_id])
+            if not uids:
+                return {}
+            got = self._c.fetch(uids, ["RFC822.SIZE"])
+        return {int(u): int(d[b"RFC822.SIZE"]) for u, d in got.items() if b"RFC822.SIZE" in d}
 
     def fetch_flags(self, folder: str, uids: Sequence[int] | None = None,
                     changedsince: int | None = None) -> list[RemoteFlags]:

@@ -61,7 +61,7 @@ Threads
 """
 from __future__ import annotations
 
-from mailcli.store.facade import Store
+from mailcli.store.facade import ORPHANS, Store
 from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import Action, ActionKind, ActionState, Journal
@@ -69,6 +69,7 @@ from mailcli.store.rebuild import RebuildReport, rebuild_index
 from mailcli.store.state import FolderState, PopLedgerEntry
 
 __all__ = [
+    "ORPHANS",
     "Action", "ActionKind", "ActionState", "ExternalChanges", "FlagChange", "FolderState",
     "Journal", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
     "rebuild_index",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
+ORPHANS = "orphans"   # local-only folder for files kept from a folder the server removed
 
 
 def safe_parse(raw: bytes) -> ParsedMessage:
@@ -326,22 +327,41 @@ class Store:
         if not md.path.exists():
             md.create()
 
-    def delete_folder(self, account: str, folder: str) -> None:
-        """Forget a folder: its messages' rows and files, its state (not its subfolders)."""
+    def keep_unknown(self, account: str, folder: str, keep_in: str = ORPHANS) -> list[int]:
+        """Index the files in the folder's cur/ and new/ that the index has never seen and
+        move them to the local folder `keep_in`; returns their ids."""
+        if not self.maildir(account, folder).exists():
+            return []
+        kept = reconcile.adopt_unknown(self, account, folder)
+        for mid in kept:
+            self.move(mid, keep_in)
+        return kept
+
+    def delete_folder(self, account: str, folder: str, keep_in: str = ORPHANS) -> list[int]:
+        """Forget a folder: its messages' rows and files, its state (not its subfolders).
+
+        A file in cur/ or new/ the index has never seen (saved there by neomutt or
+        notmuch) is never deleted: it is indexed and moved to the local folder `keep_in`
+        (default "orphans", never synced); returns the ids of the messages kept that way.
+        tmp/ leftovers (crashed deliveries, never complete messages) are removed.
+        """
         md = self.maildir(account, folder)
+        kept = self.keep_unknown(account, folder, keep_in)
         with self.db.write() as conn:
             for r in index.folder_rows(conn, account, folder):
                 md.remove(r.filename)
                 index.delete_message(conn, r.id)
             state.delete_folder(conn, account, folder)
-        for sub in ("cur", "new", "tmp"):
-            d = md.path / sub
-            if d.is_dir():
-                for leftover in d.iterdir():
-                    leftover.unlink()
-                d.rmdir()
+        tmp = md.path / "tmp"
+        if tmp.is_dir():
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+        for sub in ("tmp", "new", "cur"):
+            with contextlib.suppress(OSError):   # not empty: a file appeared meanwhile, kept
+                (md.path / sub).rmdir()
         with contextlib.suppress(OSError):
             md.path.rmdir()
+        return kept
 
     def pop_ledger(self, account: str) -> dict[str, PopLedgerEntry]:
         """Every UIDL downloaded for a POP3 account (survives local deletion)."""

@@ -11,7 +11,9 @@ Folder names
     ``.`` (so ``.``/``..``/dot-dirs cannot happen) and the first letter of names equal to
     ``cur``/``new``/``tmp`` in any case. The empty name is ``%``. A level longer than
     :data:`MAX_COMPONENT` bytes is split over several directories, each but the last ending
-    in ``%+`` ("continued"), so no directory name exceeds the file-system limit.
+    in ``%+`` ("continued"), so no directory name exceeds the file-system limit. A whole
+    path longer than :data:`MAX_RELPATH` bytes (a deep hierarchy of long names) becomes
+    ``%#<hash>`` at the top; only the index maps it back to the name.
 
 File names
     ``<sec>.M<usec>P<pid>Q<counter>.<host>[,U=<uid>][:2,<flags>]`` (the Maildir spec's
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import logging
 import os
@@ -52,6 +55,8 @@ from mailcli.model import Flag, Flags
 logger = logging.getLogger(__name__)
 
 MAX_COMPONENT = 200  # bytes per directory level (file systems allow 255)
+MAX_RELPATH = 1024   # bytes of a folder's relative path before it is hashed (PATH_MAX 4096)
+_HASHED = "%#"       # never produced by encode_component ("%" is always escaped)
 _RESERVED = {"cur", "new", "tmp"}
 _CONTINUED = "%+"
 _SUBDIRS = ("cur", "new", "tmp")
@@ -110,8 +115,14 @@ def decode_component(text: str) -> str:
 
 
 def folder_to_relpath(folder: str) -> str:
-    """IMAP folder name ("/"-separated) -> relative directory path (POSIX separators)."""
-    return "/".join(encode_component(part) for part in folder.split("/"))
+    """IMAP folder name ("/"-separated) -> relative directory path (POSIX separators).
+    A path longer than MAX_RELPATH bytes becomes one hashed level (``%#`` + SHA-256 of the
+    name), which :func:`relpath_to_folder` cannot invert: the index knows the name."""
+    rel = "/".join(encode_component(part) for part in folder.split("/"))
+    if len(rel.encode("utf-8", "surrogatepass")) > MAX_RELPATH:
+        digest = hashlib.sha256(folder.encode("utf-8", "surrogatepass")).hexdigest()
+        return _HASHED + digest[:40]
+    return rel
 
 
 def relpath_to_folder(relpath: str) -> str:

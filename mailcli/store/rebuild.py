@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailcli.store import index, state
-from mailcli.store.maildir import Maildir, MaildirName, decode_component, iter_maildirs, \
-    letters_to_flags, relpath_to_folder
+from mailcli.store.maildir import Maildir, MaildirName, decode_component, folder_to_relpath, \
+    iter_maildirs, letters_to_flags, relpath_to_folder
 
 if TYPE_CHECKING:
     from mailcli.store.facade import Store
@@ -54,10 +54,14 @@ def rebuild_index(store: "Store") -> RebuildReport:
         conn.execute("DELETE FROM messages")
         conn.execute("DELETE FROM messages_fts")
         messages = folders = kept = 0
+        names: dict[tuple[str, str], str] = {}   # hashed paths: the index knows the name
+        for acc, name in {(k[0], k[1]) for k in old} | {
+                (f.account, f.name) for f in state.list_folders(conn)}:
+            names[(acc, folder_to_relpath(name))] = name
         for account_dir in sorted(p for p in store.mail_root.iterdir() if p.is_dir()):
             account = decode_component(account_dir.name)
             for rel, path in iter_maildirs(account_dir):
-                folder = relpath_to_folder(rel)
+                folder = names.get((account, rel)) or relpath_to_folder(rel)
                 folders += 1
                 md = Maildir(path)
                 for entry in sorted(md.entries(), key=lambda e: e.relname):

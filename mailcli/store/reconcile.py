@@ -116,6 +116,24 @@ def scan_external_changes(store: "Store", account: str, folder: str) -> External
             added.append(_adopt(store, conn, md, account, folder, entry, taken, used))
     return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
 
+def adopt_unknown(store: "Store", account: str, folder: str) -> list[int]:
+    """Index every file in the folder's cur/ and new/ that has no index row (as
+    local-only messages, any ``,U=`` dropped); returns their new ids. Rows whose file is
+    gone are left alone (the caller is forgetting the folder anyway)."""
+    md = store.maildir(account, folder)
+    added: list[int] = []
+    with store.db.write() as conn:
+        rows = index.folder_rows(conn, account, folder)
+        bases = {_base_of(r.filename) for r in rows}
+        used = set(bases)
+        for entry in md.entries():
+            if entry.name.base in bases:
+                continue
+            added.append(_adopt(store, conn, md, account, folder, entry,
+                                set(), used, keep_ids=False))
+    return added
+
+
 def _names_match(store: "Store", md: Maildir, account: str, folder: str) -> bool:
     """Whether the files in cur/ and new/ are exactly the index's file names (then no
     flag was renamed, no file deleted or added: the names carry the flags)."""
@@ -129,13 +147,14 @@ def _names_match(store: "Store", md: Maildir, account: str, folder: str) -> bool
     return names == indexed
 
 def _adopt(store: "Store", conn: object, md: Maildir, account: str, folder: str,
-           entry: md_mod.MaildirEntry, taken: set[int], used: set[str]) -> int:
+           entry: md_mod.MaildirEntry, taken: set[int], used: set[str],
+           keep_ids: bool = True) -> int:
     rel = entry.relname
     raw = md.read(rel)
-    uid = entry.name.uid
+    uid = entry.name.uid if keep_ids else None
     if uid is not None and uid in taken:
         uid = None
-    uidl = entry.name.uidl
+    uidl = entry.name.uidl if keep_ids else None
     if uidl is not None:
         known, mid = state.ledger_message(conn, account, uidl)  # type: ignore[arg-type]
         if known and mid is not None and _exists(conn, mid):

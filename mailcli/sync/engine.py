@@ -5,10 +5,15 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
 
 1. LIST; keep the selectable folders matching the account's ``folders`` globs. A server
    folder without local state gets one (it appears locally). A folder with local state
-   that the server no longer lists disappears locally, except messages that never
-   reached the server (moved or saved into it locally): those stay, and the folder is
-   reported as an error every run until the user acts. Queued deletes for it are done
-   (the server copy went with the folder); queued moves out of it become uploads.
+   that the server no longer lists disappears locally (its cached messages count as
+   deleted), except messages that never reached the server: files another program saved
+   there that the index never saw move to the local folder "orphans" (reported); queued
+   moves or uploads into it stay, and the folder is reported as an error every run until
+   the user acts. Queued deletes for it are done (the server copy went with the folder);
+   queued moves out of it become uploads. Guardrail: a listing without INBOX, or one
+   that drops more than FOLDER_LIMITS folders or more than LIMITS cached messages,
+   removes nothing (``outcome.blocked``, --force). Creating a new folder's Maildir fails
+   per folder (a path the file system cannot hold is hashed by the store anyway).
 2. Per folder, in this order (a failing folder is reported and the others continue; a
    lost connection ends the account):
    a. ``store.scan_external_changes``: flag renames by neomutt & co. land in the index
@@ -32,7 +37,8 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       only = one SELECT when nothing changed, else one flag scan; neither = one SELECT +
       one ``UID FETCH 1:* (FLAGS)``. Never one command per message.
    e. UIDVALIDITY changed: the cached messages are re-matched by Message-ID + size
-      (planner's `rematch`, one headers-only FETCH), their UIDs rewritten, their merge
+      (planner's `rematch`, one headers-only FETCH; messages without a Message-ID by
+      size + digest of the bytes, one FETCH of those), their UIDs rewritten, their merge
       base dropped (flags are unioned, so no local flag is lost); the rest is downloaded,
       nothing is deleted, unmatched local copies stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
@@ -49,13 +55,14 @@ text: no scan, no replay, no write to the store or the server.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import time
 from functools import partial
 from collections.abc import Callable, Iterable, Sequence
 
 from mailcli.accounts.base import Account, Capability
-from mailcli.errors import MailcliError, TemporaryError
+from mailcli.errors import FolderError, MailcliError, TemporaryError
 from mailcli.model import FolderChanges, FolderInfo, FolderRole, FolderStatus
 from mailcli.store import Action as JournalAction
 from mailcli.store import ActionKind, ExternalChanges, FolderState, MessageRow, Store
@@ -73,6 +80,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500          # messages per store transaction while downloading
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
+MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
+FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
 
 
 def folder_selected(name: str, patterns: Iterable[str]) -> bool:
@@ -121,20 +130,58 @@ class ImapSync(LocalChanges):
         self._first_sync = not known
         wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]
         wanted.sort(key=lambda f: (f.name != "INBOX", f.name))
-        for fname in sorted(set(known) - set(on_server)):
-            self._guard(fname, partial(self._folder_removed, fname))
+        gone = sorted(set(known) - set(on_server))
+        refused = self._removal_refused(gone, on_server, len(known))
+        if refused:
+            self.outcome.blocked.append(refused)
+            self.reporter.event(SyncWarning(refused, self.name, None))
+        else:
+            tally = Tally()
+            for fname in gone:
+                self._guard(fname, partial(self._folder_removed, fname, tally))
+            self.outcome.add(tally.frozen())
         if not self.dry_run:   # new server folders appear locally at once
             for info in wanted:
                 if info.name not in known:
-                    known[info.name] = FolderState(self.name, info.name, info.role)
-                    self.store.put_folder_state(known[info.name])
-                    if not self._first_sync:
-                        self._note(info.name, f"new folder {info.name} on the server")
+                    self._guard(info.name, partial(self._new_folder, info, known))
         for info in wanted:
-            self._guard(info.name, partial(self._sync_folder, info, known.get(info.name)))
+            if self.dry_run or info.name in known:
+                self._guard(info.name, partial(self._sync_folder, info, known.get(info.name)))
         if not self.dry_run:
             self._leftover_journal(on_server, {f.name for f in wanted})
         return self.outcome
+
+    def _new_folder(self, info: FolderInfo, known: dict[str, FolderState]) -> None:
+        state = FolderState(self.name, info.name, info.role)
+        try:
+            self.store.put_folder_state(state)
+        except OSError as exc:   # e.g. a path the file system cannot hold
+            raise FolderError(f"cannot create the local folder: {exc.strerror or exc}") from exc
+        known[info.name] = state
+        if not self._first_sync:
+            self._note(info.name, f"new folder {info.name} on the server")
+
+    def _removal_refused(self, gone: Sequence[str], on_server: dict[str, FolderInfo],
+                         n_known: int) -> str | None:
+        """The guardrail for folders the listing no longer has: a listing without INBOX,
+        or one that drops more than FOLDER_LIMITS folders or LIMITS cached messages, is
+        not believed without --force (a server glitch must not wipe the cache)."""
+        if not gone or self.force:
+            return None
+        cached = sum(1 for f in gone for r in self.store.message_rows(self.name, f)
+                     if r.uid is not None)
+        total = self.store.count(self.name)
+        if "INBOX" not in on_server:
+            why = "the server's folder list has no INBOX"
+        elif len(gone) > FOLDER_LIMITS.allowed(n_known):
+            why = f"the server no longer lists {len(gone)} of {n_known} folders"
+        elif cached > self.limits.allowed(total):
+            why = (f"the {len(gone)} folder(s) the server no longer lists hold {cached} of "
+                   f"{total} cached messages")
+        else:
+            return None
+        return (f"{why}; not removing {len(gone)} local folder(s) ({cached} messages); "
+                f"run again with --force if that is intended")
 
     def _guard(self, folder: str, work: Callable[[], None]) -> None:
         """Failure isolation per folder; a lost connection ends the account."""
@@ -221,7 +268,13 @@ class ImapSync(LocalChanges):
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
                       if r.uid is not None and r.synced_flags is not None}
-        remote = {r.uid: r.flags for r in changes.changed if r.uid not in held}
+        huge = sorted(r.uid for r in changes.changed if r.uid > MAX_UID)
+        if huge:
+            self._note(folder, f"{folder}: {len(huge)} message(s) with a UID the cache cannot "
+                               f"hold (uid {format_uids(huge)}, above {MAX_UID}) skipped",
+                       warn=True)
+        remote = {r.uid: r.flags for r in changes.changed
+                  if r.uid not in held and r.uid <= MAX_UID}
         the_plan = plan(folder, local_now, local_last, remote, remote_full=changes.full,
                         vanished=changes.vanished, force=self.force, limits=self.limits)
         for note in the_plan.notes:
@@ -242,7 +295,8 @@ class ImapSync(LocalChanges):
         complete = self._execute(folder, the_plan, rows, changes, state, info.role, tally)
         st = changes.status
         self.store.put_folder_state(FolderState(
-            self.name, folder, info.role, st.uidvalidity, st.uidnext if complete else None,
+            self.name, folder, info.role, st.uidvalidity,
+            st.uidnext if complete and st.uidnext <= MAX_UID else None,
             st.highestmodseq if complete else None, time.time()))
         self.outcome.add(tally.frozen())
         self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
@@ -254,11 +308,25 @@ class ImapSync(LocalChanges):
         busy = {a.payload.get("id") for a in self.store.journal.pending(self.name)}
         rows = [r for r in self.store.message_rows(self.name, folder) if r.id not in busy]
         cached = []
+        listing = {u: v for u, v in self.account.fetch_message_ids(folder).items()
+                   if u <= MAX_UID}
+        # no Message-ID: compare the bytes (one FETCH of the server messages of equal size)
+        sizes = {size for mid, size in listing.values() if not mid}
         for r in rows:
             env = self.store.get(r.id)
-            cached.append(CachedCopy(r.id, env.message_id, env.size, r.uid))
-        server = [ServerCopy(uid, mid, size) for uid, (mid, size)
-                  in self.account.fetch_message_ids(folder).items()]
+            digest = (_digest(self.store.read_raw(r.id))
+                      if not env.message_id and env.size in sizes else None)
+            cached.append(CachedCopy(r.id, env.message_id, env.size, r.uid, digest))
+        wanted = {c.size for c in cached if c.digest is not None}
+        digests: dict[int, str] = {}
+        if wanted:
+            def sink(uid: int, raw: bytes, flags: object) -> None:
+                digests[uid] = _digest(raw)
+            self.account.fetch_messages(folder, sorted(
+                u for u, (mid, size) in listing.items() if not mid and size in wanted), sink,
+                batch_size=self.fetch_batch)
+        server = [ServerCopy(uid, mid, size, digests.get(uid))
+                  for uid, (mid, size) in listing.items()]
         result = rematch(folder, cached, server)
         if self.dry_run:
             self.outcome.plans.append(str(result))
@@ -402,6 +470,11 @@ class ImapSync(LocalChanges):
 def _bookmark(state: FolderState) -> FolderSyncState:
     return FolderSyncState(state.name, state.uidvalidity or 0, state.uidnext or 0,
                            state.highestmodseq)
+
+
+def _digest(raw: bytes) -> str:
+    """Identity of a message's bytes, line endings normalised (a server may store LF)."""
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def _chunks(items: Sequence, size: int) -> list[Sequence]:

@@ -54,7 +54,8 @@ still listed for --dry-run, the engine executes none of them):
   folder on purpose, delete on the server or with `mailcli delete`, which is journaled.)
 
 UIDVALIDITY changes are handled before planning by `rematch()`: it maps cached
-messages to the new UIDs by (Message-ID, size), downloads the rest and deletes nothing.
+messages to the new UIDs by (Message-ID, size), or by (size, digest of the bytes) for
+messages without a Message-ID, downloads the rest and deletes nothing.
 """
 from __future__ import annotations
 
@@ -300,21 +301,25 @@ def remote_flags(changes: FolderChanges) -> dict[int, Flags]:
 
 @dataclass(frozen=True)
 class CachedCopy:
-    """A cached message as rematch() sees it: local id, old uid, Message-ID, byte size."""
+    """A cached message as rematch() sees it: local id, old uid, Message-ID, byte size,
+    and (only where the Message-ID cannot match) the digest of its CRLF-normalised bytes."""
 
     local_id: int
     message_id: str | None
     size: int
     old_uid: int | None = None
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
 class ServerCopy:
-    """A server message after the UIDVALIDITY change: new uid, Message-ID, RFC822.SIZE."""
+    """A server message after the UIDVALIDITY change: new uid, Message-ID, RFC822.SIZE,
+    and optionally the digest of its CRLF-normalised bytes (see CachedCopy)."""
 
     uid: int
     message_id: str | None
     size: int
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -354,24 +359,40 @@ def rematch(folder: str, cached: Collection[CachedCopy],
     """Map cached messages to the new UIDs after a UIDVALIDITY change. Pure.
 
     Two messages match when their Message-IDs (angle brackets and whitespace ignored)
-    and sizes are equal. Duplicates with the same key are paired in order (old uid,
-    then local id, against new uid). A message without a Message-ID never matches:
-    the server copy is downloaded and the cached one kept as an orphan (a possible
+    and sizes are equal, or else when both carry a digest and their sizes and digests
+    are equal (identical bytes: messages without a Message-ID). Duplicates with the same
+    key are paired in order (old uid, then local id, against new uid). A message that
+    matches neither way is downloaded and the cached one kept as an orphan (a possible
     duplicate, never a loss).
     """
     by_key: dict[tuple[str, int], list[ServerCopy]] = {}
+    by_digest: dict[tuple[str, int], list[ServerCopy]] = {}
     for s in sorted(server, key=lambda s: s.uid):
         key = _msgid_key(s.message_id)
         if key is not None:
             by_key.setdefault((key, s.size), []).append(s)
+        if s.digest is not None:
+            by_digest.setdefault((s.digest, s.size), []).append(s)
     matched: dict[int, int] = {}
+    taken: set[int] = set()
     orphans: list[int] = []
     order = sorted(cached, key=lambda c: (c.old_uid is None, c.old_uid or 0, c.local_id))
+
+    def pick(candidates: list[ServerCopy] | None) -> int | None:
+        while candidates:
+            uid = candidates.pop(0).uid
+            if uid not in taken:
+                return uid
+        return None
+
     for c in order:
         key = _msgid_key(c.message_id)
-        candidates = by_key.get((key, c.size)) if key is not None else None
-        if candidates:
-            matched[c.local_id] = candidates.pop(0).uid
+        uid = pick(by_key.get((key, c.size))) if key is not None else None
+        if uid is None and c.digest is not None:
+            uid = pick(by_digest.get((c.digest, c.size)))
+        if uid is not None:
+            matched[c.local_id] = uid
+            taken.add(uid)
         else:
             orphans.append(c.local_id)
     taken = set(matched.values())

@@ -17,12 +17,14 @@ from mailcli.accounts.base import Account
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import FolderStatus
 from mailcli.store import Action as JournalAction
-from mailcli.store import ActionKind, ExternalChanges, FolderState, MessageRow, Store
+from mailcli.store import ORPHANS, ActionKind, ExternalChanges, FolderState, MessageRow, Store
 from mailcli.sync.events import Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import Limits
 
 logger = logging.getLogger(__name__)
+
+APPEND_STARTED = "upload started"   # journal note written before each APPEND
 
 
 class LocalChanges:
@@ -60,8 +62,9 @@ class LocalChanges:
             self._kill(event)
 
     # ------------------------------------------------------- folders come and go
-    def _folder_removed(self, folder: str) -> None:
-        """The server no longer lists `folder` (engine docstring, step 1)."""
+    def _folder_removed(self, folder: str, tally: Tally) -> None:
+        """The server no longer lists `folder` (engine docstring, step 1). Files another
+        client saved there that the index never saw go to the local "orphans" folder."""
         rows = self.store.message_rows(self.name, folder)
         keep = [r for r in rows if r.uid is None]
         if self.dry_run:
@@ -81,18 +84,28 @@ class LocalChanges:
                                    f"{a.payload.get('dest')}", warn=True)
             if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.FLAG):
                 self.store.journal.mark_done(a.id)
+        self._orphans(folder, self.store.keep_unknown(self.name, folder))
+        cached = [r for r in rows if r.uid is not None]
         if keep:
             with self.store.batch():
-                for r in rows:
-                    if r.uid is not None:
-                        self.store.remove(r.id)
+                for r in cached:
+                    self.store.remove(r.id)
+            tally.deleted += len(cached)
             self._folder_error(folder, f"removed on the server, but {len(keep)} message(s) here "
                                        f"never reached the server (queued moves or uploads); "
                                        f"kept locally: recreate the folder on the server or move "
                                        f"them, then fetch again")
             return
-        self.store.delete_folder(self.name, folder)
-        self._note(folder, f"folder {folder} was removed on the server; removed locally")
+        self._orphans(folder, self.store.delete_folder(self.name, folder))
+        tally.deleted += len(cached)
+        self._note(folder, f"folder {folder} was removed on the server; removed locally "
+                           f"({len(cached)} cached message(s))")
+
+    def _orphans(self, folder: str, kept: list[int]) -> None:
+        if kept:
+            self._note(folder, f"{folder} was removed on the server; {len(kept)} message(s) "
+                               f"saved there by another program were never on the server: "
+                               f"kept in the local folder {ORPHANS}", warn=True)
 
     # ------------------------------------------------------- external changes
     def _external(self, folder: str, ext: ExternalChanges,
@@ -193,7 +206,10 @@ class LocalChanges:
                         self._move(folder, a)
                         tally.updated += 1
                 elif a.kind is ActionKind.APPEND:
-                    if self._append(a.payload.get("id")):
+                    # last_error set: an earlier attempt may have reached the server
+                    again = a.last_error is not None
+                    journal.mark_failed(a.id, APPEND_STARTED)
+                    if self._append(a.payload.get("id"), again):
                         tally.uploaded += 1
                 journal.mark_done(a.id)
             except TemporaryError:
@@ -238,8 +254,10 @@ class LocalChanges:
                            f"applied (UIDVALIDITY changed); the local copy will be uploaded to "
                            f"{a.payload.get('dest')} instead", warn=True)
 
-    def _append(self, mid: object) -> bool:
-        """Upload a local-only message; True if something was uploaded."""
+    def _append(self, mid: object, again: bool = False) -> bool:
+        """Upload a local-only message; True if something was uploaded. `again`: an
+        earlier APPEND may have been stored before the process died; a server copy with
+        the same Message-ID and size that no cached message holds is adopted instead."""
         if mid is None:
             return False
         try:
@@ -249,6 +267,18 @@ class LocalChanges:
         if row.uid is not None:
             return False   # already uploaded (a replay after a crash)
         raw = self.store.read_raw(row.id)
+        message_id = self.store.get(row.id).message_id if again else None
+        if message_id:
+            try:
+                copies = self.account.find_message_id(row.folder, message_id)
+            except NotFoundError:
+                copies = {}
+            for uid, size in sorted(copies.items()):
+                if size == len(raw) and self.store.id_by_uid(self.name, row.folder, uid) is None:
+                    self.store.set_uid(row.id, uid)
+                    self._note(row.folder, f"{row.folder}: message {row.id} was already "
+                                           f"uploaded (uid {uid}); not appended again")
+                    return False
         try:
             uid = self.account.append(row.folder, raw, row.flags)
         except NotFoundError:

@@ -14,6 +14,9 @@ Faults (each applies to the first `faulty` connections only, later ones pass thr
   STARTTLS from the capabilities);
 - ``on_client(data)``: called with each chunk the client sends, before it is forwarded
   (e.g. to change the mailbox behind the client's back at an exact protocol step).
+- ``rewrite(n, data)``: returns what the client gets instead of each chunk the server sent
+  on the n-th connection (1-based): a server that lies (a LIST without folders, a new
+  UIDVALIDITY on every connection). The chunks are whole lines for small replies.
 
 Everything the client sends is recorded in ``client_bytes`` (to prove that no
 credential crossed a link it should not have). `source` binds the upstream side to
@@ -35,12 +38,14 @@ class FaultProxy(LoopbackServer):
                  trickle: tuple[int, float] | None = None,
                  replace: dict[bytes, bytes] | None = None, faulty: int = 1 << 30,
                  on_client: Callable[[bytes], None] | None = None,
+                 rewrite: Callable[[int, bytes], bytes] | None = None,
                  host: str = "127.0.0.1", source: str | None = None) -> None:
         self.target = (host, target_port)
         self.cut_down_at, self.cut_up_at, self.stall_down_at = cut_down_at, cut_up_at, stall_down_at
         self.trickle = trickle
         self.replace = replace or {}
         self.on_client = on_client
+        self.rewrite = rewrite
         self.faulty = faulty
         self.source = (source, 0) if source else None
         self.fired = threading.Event()          # a cut or stall happened
@@ -53,7 +58,8 @@ class FaultProxy(LoopbackServer):
     def _serve(self, client: socket.socket) -> None:
         with self._lock:
             self.connections += 1
-            faulty = self.connections <= self.faulty
+            number = self.connections
+            faulty = number <= self.faulty
         upstream = socket.create_connection(self.target, timeout=30, source_address=self.source)
         self._upstreams.append(upstream)
         client.settimeout(30)
@@ -104,6 +110,8 @@ class FaultProxy(LoopbackServer):
                     break
                 for old, new in self.replace.items():
                     data = data.replace(old, new)
+                if self.rewrite is not None:
+                    data = self.rewrite(number, data)
                 if faulty and self.cut_down_at is not None and sent + len(data) > self.cut_down_at:
                     client.sendall(data[: self.cut_down_at - sent])
                     self.fired.set()

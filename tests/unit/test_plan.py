@@ -430,6 +430,16 @@ def test_rematch_never_matches_without_a_message_id() -> None:
     assert result.orphans == (1, 2, 3)
 
 
+def test_rematch_without_a_message_id_matches_identical_bytes() -> None:
+    cached = [CachedCopy(1, None, 10, old_uid=4, digest="d1"), CachedCopy(2, None, 10, digest="d2"),
+              CachedCopy(3, None, 10, digest="d1")]
+    server = [ServerCopy(8, None, 10, "d2"), ServerCopy(9, None, 10, "d1"),
+              ServerCopy(7, None, 11, "d1")]         # same digest, other size: never
+    result = rematch(FOLDER, cached, server)
+    assert dict(result.matched) == {1: 9, 2: 8}
+    assert result.download == Download(FOLDER, (7,)) and result.orphans == (3,)
+
+
 def test_rematch_then_plan_loses_no_local_flag_change() -> None:
     # Before the change: local 10 was flagged locally (not yet pushed), 11 unchanged.
     cached = [CachedCopy(10, "<a@x>", 100, old_uid=1), CachedCopy(11, "<b@x>", 200, old_uid=2)]
