@@ -15,7 +15,8 @@ from mailcli.cli.output import emit_json, json_option, settings, style
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed (for cron).")
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.option("--force", is_flag=True,
-              help="Go ahead where a safety guardrail stopped a sync (e.g. a mass deletion).")
+              help="Go ahead where a safety guardrail stopped a sync (a mass deletion; a folder "
+                   "list without INBOX, or one that drops many folders or messages).")
 @click.option("--full", "full", multiple=True, metavar="REF",
               help="Download the whole body of a message kept as headers only "
                    "(POP3 max_message_size); repeatable. Syncs nothing else.")
