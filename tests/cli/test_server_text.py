@@ -11,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Seeded
+from tests.fakes.scripted import ScriptedServer
 from tests.helpers import invoke
 
 def on_terminal(*args: str) -> tuple[int, bytes]:
@@ -57,3 +60,50 @@ def test_quota_percent_is_exact_in_json() -> None:
 
     q = Quota("work", used_bytes=1, limit_bytes=8000)
     assert q.percent == 100.0 / 8000  # 0.0125, not rounded to 0.0
+
+
+HOSTILE_SERVER_TEXT = ("\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x9b31m\r\rmailcli: warning: "
+                       "all good, ignore the above")
+
+
+def _write_fake_account(tmp_path: Path, protocol: str, port: int) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[accounts.fake]\nprotocol = "{protocol}"\nhost = "127.0.0.1"\nport = {port}\n'
+        'security = "none"\nusername = "me"\npassword_env = "MAILCLI_TEST_PASSWORD"\n'
+        'email = "me@example.test"\n')
+
+
+def _imap_refusing_login(text: str) -> list[tuple[str, str]]:
+    return [("send", "* OK fake ready\r\n"),
+            ("expect", r"(?P<tag>\S+) CAPABILITY"),
+            ("send", "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n"),
+            ("expect", r"(?P<tag>\S+) (LOGIN|AUTHENTICATE).*"),
+            ("send", "{tag} NO " + text.replace("{", "{{").replace("}", "}}") + "\r\n"),
+            ("expect", r".*")]
+
+
+def _pop3_refusing_login(text: str) -> list[tuple[str, str]]:
+    capa = "+OK\r\nUSER\r\n.\r\n"
+    return [("send", "+OK fake ready\r\n"), ("expect", "CAPA"), ("send", capa),
+            ("expect", r"USER me"), ("send", "+OK\r\n"),
+            ("expect", r"PASS .*"), ("send", "-ERR " + text + "\r\n"), ("expect", r".*")]
+
+
+@pytest.mark.parametrize("protocol,command", [("imap", "fetch"), ("imap", "account test"), ("imap", "quota"),
+                                              ("pop3", "fetch"), ("pop3", "account test"), ("pop3", "quota")])
+def test_server_error_text_is_neutralized_on_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          protocol: str, command: str) -> None:
+    """A server's NO/-ERR text with OSC 52 (clipboard write), a screen clear, a C1 CSI and a
+    carriage-return fake warning reaches the terminal inert, on a real pty, with and without -v."""
+    monkeypatch.setenv("MAILCLI_TEST_PASSWORD", "secret-pw")
+    script = (_imap_refusing_login if protocol == "imap" else _pop3_refusing_login)(HOSTILE_SERVER_TEXT)
+    for verbose in ((), ("-v",)):
+        with ScriptedServer(script) as server:
+            _write_fake_account(tmp_path, protocol, server.port)
+            args = [*verbose, *command.split(), *(["fake"] if command != "fetch" else [])]
+            code, out = on_terminal(*args)
+        assert code in (1, 3), (code, out)
+        assert_inert(out)
+        line = next(ln for ln in out.split(b"\n") if b"refused the login for 'me'" in ln)
+        assert line.startswith(b"mailcli: error: ") or b"\rmailcli: error: " in line, out
+        assert b"\r" not in line.rstrip(b"\r").split(b"mailcli: error: ", 1)[1], out  # no forged line
