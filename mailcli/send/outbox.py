@@ -33,6 +33,11 @@ Never twice:
   every ``mailcli send``/``mailcli fetch`` retries it. A connection lost after the final
   "." (SendUncertain) is the same ambiguity as a kill mid-SMTP: ``uncertain``, held.
 
+Every row has a file twin (:mod:`mailcli.send.records`, written after each committed
+state change, removed when the row is finished), so losing ``index.sqlite3`` loses no
+queued mail and no safety state: :mod:`mailcli.send.restore` rebuilds the rows from the
+records (``mailcli index rebuild``, and every flush when the index was replaced).
+
 A failed APPEND after a successful send is not a failed send: the copy is delivered into
 the local Sent folder without a UID and a journal ``append`` action (payload ``folder``,
 ``id``, ``message_id``, ``sent_copy``) queues the upload; the sync engine (or the next
@@ -49,6 +54,7 @@ from typing import Any, Protocol
 
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
+from mailcli.send import records
 from mailcli.send.smtp import RecipientsRefused, SendUncertain
 from mailcli.store import Store
 
@@ -170,9 +176,16 @@ class Outbox:
                     (account, message_id, mid, mail_from, json.dumps(list(recipients)),
                      json.dumps(list(bcc)), replied, QUEUED, now, now))
                 row = int(cur.lastrowid or 0)
+        self.sync_record(self.get(row))  # after the commit: see mailcli.send.records
         logger.info("queued %s for %s in %s/%s (id %d)", message_id, account, account,
                     OUTBOX_FOLDER, mid)
         return self.get(row)
+
+    def find(self, account: str, message_id: str) -> OutboxItem | None:
+        r = self.store.db.conn().execute(
+            f"SELECT {_COLS} FROM outbox WHERE account = ? AND message_id = ?",
+            (account, message_id)).fetchone()
+        return None if r is None else _item(r)
 
     def get(self, row: int) -> OutboxItem:
         r = self.store.db.conn().execute(f"SELECT {_COLS} FROM outbox WHERE id = ?",
@@ -209,6 +222,31 @@ class Outbox:
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self.store.db.write() as conn:
             conn.execute(f"UPDATE outbox SET {cols} WHERE id = ?", (*fields.values(), row))
+        self.sync_record(self.get(row))
+
+    def sync_record(self, item: OutboxItem) -> None:
+        """Write the row's file record, or remove it once nothing is owed any more (done
+        or cancelled, the Outbox copy removed, no Sent copy upload pending)."""
+        store = self.store
+        sent = records.stem_of(store, item.sent_message)
+        owed_upload = (item.state == DONE and item.sent_copy == "queued" and sent is not None
+                       and item.sent_message is not None
+                       and store.message_row(item.sent_message).uid is None)
+        if item.state in (DONE, CANCELLED) and item.message is None and not owed_upload:
+            records.remove(store, item.account, item.message_id)
+            return
+        outbox_file = records.stem_of(store, item.message)
+        replied = records.stem_of(store, item.replied)
+        records.write(store, {
+            "account": item.account, "message_id": item.message_id, "state": item.state,
+            "mail_from": item.mail_from, "recipients": list(item.recipients),
+            "bcc": list(item.bcc), "attempts": item.attempts, "last_error": item.last_error,
+            "refused": item.refused, "sent_copy": item.sent_copy,
+            "sent_folder": item.sent_folder, "sent_uid": item.sent_uid,
+            "outbox_file": outbox_file[1] if outbox_file else None,
+            "replied": list(replied) if replied else None,
+            "sent_file": list(sent) if sent and owed_upload else None,
+            "created_at": item.created_at})
 
     def raw(self, item: OutboxItem) -> bytes:
         if item.message is None:
