@@ -45,6 +45,7 @@ the local Sent folder without a UID and a journal ``append`` action (payload ``f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -166,17 +167,25 @@ class Outbox:
         """Put a message into the account's Outbox folder and record it (one transaction:
         both or neither). Returns the queued item."""
         now = time.time()
-        with self.store.batch():
-            mid = self.store.deliver(account, OUTBOX_FOLDER, raw, flags={Flag.SEEN})
-            with self.store.db.write() as conn:
-                cur = conn.execute(
-                    "INSERT INTO outbox (account, message_id, message, mail_from, recipients,"
-                    " bcc, replied, state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (account, message_id, mid, mail_from, json.dumps(list(recipients)),
-                     json.dumps(list(bcc)), replied, QUEUED, now, now))
-                row = int(cur.lastrowid or 0)
-        self.sync_record(self.get(row))  # after the commit: see mailcli.send.records
+        written = False
+        with records.lock(self.store):  # record and row appear together for a restore
+            try:
+                with self.store.batch():
+                    mid = self.store.deliver(account, OUTBOX_FOLDER, raw, flags={Flag.SEEN})
+                    with self.store.db.write() as conn:
+                        cur = conn.execute(
+                            "INSERT INTO outbox (account, message_id, message, mail_from,"
+                            " recipients, bcc, replied, state, created_at, updated_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (account, message_id, mid, mail_from, json.dumps(list(recipients)),
+                             json.dumps(list(bcc)), replied, QUEUED, now, now))
+                        row = int(cur.lastrowid or 0)
+                        self.sync_record(self.get(row))  # before the commit: see records
+                        written = True
+            except BaseException:
+                if written:
+                    records.remove(self.store, account, message_id)
+                raise
         logger.info("queued %s for %s in %s/%s (id %d)", message_id, account, account,
                     OUTBOX_FOLDER, mid)
         return self.get(row)
@@ -220,9 +229,21 @@ class Outbox:
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = json.dumps(fields[key])
         cols = ", ".join(f"{k} = ?" for k in fields)
-        with self.store.db.write() as conn:
-            conn.execute(f"UPDATE outbox SET {cols} WHERE id = ?", (*fields.values(), row))
-        self.sync_record(self.get(row))
+        # Recording what the network just did (SMTP accepted, APPEND made) is committed
+        # first, as fast as possible; every other change writes its record ahead of the
+        # commit (see mailcli.send.records).
+        behind = fields.get("state") in (SENT, APPENDED)
+        try:
+            with self.store.db.write() as conn:
+                conn.execute(f"UPDATE outbox SET {cols} WHERE id = ?", (*fields.values(), row))
+                if not behind:
+                    self.sync_record(self.get(row))
+            if behind:
+                self.sync_record(self.get(row))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.sync_record(self.get(row))  # back to what the index holds
+            raise
 
     def sync_record(self, item: OutboxItem) -> None:
         """Write the row's file record, or remove it once nothing is owed any more (done

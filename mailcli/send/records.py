@@ -1,6 +1,6 @@
 """The outbox's file record: one small JSON file per outgoing message, so that the queue
-survives losing ``index.sqlite3`` (SPEC: the Maildirs and these files are the truth the
-index is rebuilt from).
+survives losing ``index.sqlite3`` (the Maildirs and these files are what the index is
+rebuilt from).
 
 Owns ``<data>/outbox/records/`` (0700; files 0600: they name Bcc recipients). A record
 holds what the Outbox Maildir file cannot: the SMTP envelope (MAIL FROM, every RCPT TO
@@ -9,24 +9,37 @@ Maildir *stem* (the unique part of a Maildir base name, without ``,U=``/``,P=`` 
 flags, so renames by flag changes or a later UID do not lose them): the Outbox copy, the
 replied message, the local Sent copy.
 
-A record is written, atomically (temporary file, fsync, rename, directory fsync), after
-each state change of its outbox row is committed, and removed when the row is finished
-(``done`` with nothing owed; a ``done`` row whose Sent copy upload is still queued keeps
-its record until the copy has a UID). Written after the commit: a record never names a
-message whose row is not committed yet, so a record without a row means the index was
-lost (see :mod:`mailcli.send.restore`). A crash between commit and record leaves the
-record one state behind; every such pair is safe to restore: queued -> sending (not
-sent yet), sending -> sent/uncertain (restored ``sending``, then held as uncertain, never
-re-sent), sent -> done (restored ``sent``: only the Sent copy is made again).
+A record is written atomically (temporary file, fsync, rename, directory fsync) inside
+the transaction of each change of its outbox row, just before the commit, and removed
+(also before the commit) when the row is finished: ``done`` with nothing owed (a
+``done`` row whose Sent copy upload is still queued keeps its record until the copy has
+a UID). Two changes are committed first and recorded just after: ``sent`` and
+``appended``, which record what the network just did; nothing may lengthen the moment
+between the server's reply and its commit (a kill there means "uncertain" or a second
+Sent copy). The record that queues a message is written under the records lock
+(:func:`lock`), which a restore also holds: so a restore never sees a message being
+queued, and a record without a row means the index was lost (see
+:mod:`mailcli.send.restore`) or the queuing process died just before its commit (the
+message is then sent, as the user asked; if its Outbox file is gone too, it is dropped).
+
+A crash between record and commit leaves the record one state off; every such pair is
+safe when only the record survives: ``sending`` ahead of ``queued`` (nothing sent yet:
+held as uncertain, never sent twice), ``sending`` behind ``sent`` (held as uncertain),
+``queued`` ahead of ``sending`` after a temporary failure (it was not accepted: sent
+again), ``sent`` behind ``appended`` (the Sent copy is appended again: a second *copy*,
+never a second send), ``done``/removed ahead (nothing left to send). A failed commit
+rewrites the record from the row.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +59,19 @@ def records_dir(store: Store) -> Path:
 def record_path(store: Store, account: str, message_id: str) -> Path:
     key = hashlib.sha256(f"{account}\0{message_id}".encode("utf-8", "surrogatepass")).hexdigest()
     return records_dir(store) / f"{key[:40]}.json"
+
+
+@contextlib.contextmanager
+def lock(store: Store) -> Iterator[None]:
+    """Exclusive between processes: queuing a message (record + row) and restoring."""
+    directory = records_dir(store)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write(store: Store, doc: dict[str, Any]) -> None:

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 def restore(store: Store) -> int:
     """Recreate the outbox rows the index lost; returns how many were restored."""
+    with records.lock(store):  # never while a message is being queued
+        return _restore(store)
+
+
+def _restore(store: Store) -> int:
     docs = records.load_all(store)
     if not docs:
         return 0
