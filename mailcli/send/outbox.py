@@ -33,6 +33,11 @@ Never twice:
   every ``mailcli send``/``mailcli fetch`` retries it. A connection lost after the final
   "." (SendUncertain) is the same ambiguity as a kill mid-SMTP: ``uncertain``, held.
 
+Every row has a file twin (:mod:`mailcli.send.records`, written after each committed
+state change, removed when the row is finished), so losing ``index.sqlite3`` loses no
+queued mail and no safety state: :mod:`mailcli.send.restore` rebuilds the rows from the
+records (``mailcli index rebuild``, and every flush when the index was replaced).
+
 A failed APPEND after a successful send is not a failed send: the copy is delivered into
 the local Sent folder without a UID and a journal ``append`` action (payload ``folder``,
 ``id``, ``message_id``, ``sent_copy``) queues the upload; the sync engine (or the next
@@ -40,6 +45,7 @@ the local Sent folder without a UID and a journal ``append`` action (payload ``f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -49,6 +55,7 @@ from typing import Any, Protocol
 
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
+from mailcli.send import records
 from mailcli.send.smtp import RecipientsRefused, SendUncertain
 from mailcli.store import Store
 
@@ -160,19 +167,34 @@ class Outbox:
         """Put a message into the account's Outbox folder and record it (one transaction:
         both or neither). Returns the queued item."""
         now = time.time()
-        with self.store.batch():
-            mid = self.store.deliver(account, OUTBOX_FOLDER, raw, flags={Flag.SEEN})
-            with self.store.db.write() as conn:
-                cur = conn.execute(
-                    "INSERT INTO outbox (account, message_id, message, mail_from, recipients,"
-                    " bcc, replied, state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (account, message_id, mid, mail_from, json.dumps(list(recipients)),
-                     json.dumps(list(bcc)), replied, QUEUED, now, now))
-                row = int(cur.lastrowid or 0)
+        written = False
+        with records.lock(self.store):  # record and row appear together for a restore
+            try:
+                with self.store.batch():
+                    mid = self.store.deliver(account, OUTBOX_FOLDER, raw, flags={Flag.SEEN})
+                    with self.store.db.write() as conn:
+                        cur = conn.execute(
+                            "INSERT INTO outbox (account, message_id, message, mail_from,"
+                            " recipients, bcc, replied, state, created_at, updated_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (account, message_id, mid, mail_from, json.dumps(list(recipients)),
+                             json.dumps(list(bcc)), replied, QUEUED, now, now))
+                        row = int(cur.lastrowid or 0)
+                        self.sync_record(self.get(row))  # before the commit: see records
+                        written = True
+            except BaseException:
+                if written:
+                    records.remove(self.store, account, message_id)
+                raise
         logger.info("queued %s for %s in %s/%s (id %d)", message_id, account, account,
                     OUTBOX_FOLDER, mid)
         return self.get(row)
+
+    def find(self, account: str, message_id: str) -> OutboxItem | None:
+        r = self.store.db.conn().execute(
+            f"SELECT {_COLS} FROM outbox WHERE account = ? AND message_id = ?",
+            (account, message_id)).fetchone()
+        return None if r is None else _item(r)
 
     def get(self, row: int) -> OutboxItem:
         r = self.store.db.conn().execute(f"SELECT {_COLS} FROM outbox WHERE id = ?",
@@ -207,8 +229,45 @@ class Outbox:
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = json.dumps(fields[key])
         cols = ", ".join(f"{k} = ?" for k in fields)
-        with self.store.db.write() as conn:
-            conn.execute(f"UPDATE outbox SET {cols} WHERE id = ?", (*fields.values(), row))
+        # Recording what the network just did (SMTP accepted, APPEND made) is committed
+        # first, as fast as possible; every other change writes its record ahead of the
+        # commit (see mailcli.send.records).
+        behind = fields.get("state") in (SENT, APPENDED)
+        try:
+            with self.store.db.write() as conn:
+                conn.execute(f"UPDATE outbox SET {cols} WHERE id = ?", (*fields.values(), row))
+                if not behind:
+                    self.sync_record(self.get(row))
+            if behind:
+                self.sync_record(self.get(row))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.sync_record(self.get(row))  # back to what the index holds
+            raise
+
+    def sync_record(self, item: OutboxItem) -> None:
+        """Write the row's file record, or remove it once nothing is owed any more (done
+        or cancelled, the Outbox copy removed, no Sent copy upload pending)."""
+        store = self.store
+        sent = records.stem_of(store, item.sent_message)
+        owed_upload = (item.state == DONE and item.sent_copy == "queued" and sent is not None
+                       and item.sent_message is not None
+                       and store.message_row(item.sent_message).uid is None)
+        if item.state in (DONE, CANCELLED) and item.message is None and not owed_upload:
+            records.remove(store, item.account, item.message_id)
+            return
+        outbox_file = records.stem_of(store, item.message)
+        replied = records.stem_of(store, item.replied)
+        records.write(store, {
+            "account": item.account, "message_id": item.message_id, "state": item.state,
+            "mail_from": item.mail_from, "recipients": list(item.recipients),
+            "bcc": list(item.bcc), "attempts": item.attempts, "last_error": item.last_error,
+            "refused": item.refused, "sent_copy": item.sent_copy,
+            "sent_folder": item.sent_folder, "sent_uid": item.sent_uid,
+            "outbox_file": outbox_file[1] if outbox_file else None,
+            "replied": list(replied) if replied else None,
+            "sent_file": list(sent) if sent and owed_upload else None,
+            "created_at": item.created_at})
 
     def raw(self, item: OutboxItem) -> bytes:
         if item.message is None:

@@ -28,7 +28,7 @@ from mailcli.accounts.base import Account
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError, NotFoundError
 from mailcli.model import Flag, FolderRole
-from mailcli.send.outbox import OutboxItem
+from mailcli.send.outbox import Outbox, OutboxItem
 from mailcli.store import Action, ActionKind, Store
 
 logger = logging.getLogger(__name__)
@@ -164,4 +164,8 @@ def replay_uploads(store: Store, account_name: str,
         else:
             store.journal.mark_done(action.id)
             results.append((action, None))
+            if action.payload.get("sent_copy"):  # its outbox record is owed nothing now
+                item = Outbox(store).find(account_name, str(action.payload.get("message_id")))
+                if item is not None:
+                    Outbox(store).sync_record(item)
     return results

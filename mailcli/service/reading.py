@@ -210,7 +210,12 @@ class ReadingMixin:
 
     # ----------------------------------------------------------------------- index
     def rebuild_index(self) -> "RebuildReport":
-        """Re-derive the index from the Maildirs (ids, UIDs and sync state survive)."""
+        """Re-derive the index from the Maildirs (ids, UIDs and sync state survive), and
+        the outbox rows from their file records (mailcli.send.restore)."""
+        import dataclasses
+
+        from mailcli.send.restore import restore
         from mailcli.store import rebuild_index
 
-        return rebuild_index(self.store)
+        report = rebuild_index(self.store)
+        return dataclasses.replace(report, outbox=restore(self.store))

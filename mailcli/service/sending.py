@@ -233,6 +233,12 @@ class SendingMixin:
             names = list(self.config.accounts)
         else:
             names = [account if isinstance(account, str) else account.name]
+        from mailcli.send import records
+
+        if records.any_records(self.store):  # rows lost with the index? (one listing)
+            from mailcli.send.restore import restore
+
+            restore(self.store)
         outbox = _outbox().Outbox(self.store)
         results: list[SendResult] = []
         for name in names:

@@ -5,6 +5,9 @@ Owns re-deriving the ``messages`` and ``messages_fts`` tables from the files und
 
 * ``folders`` (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ), ``pop_ledger`` and ``journal`` are not
   derivable from the files, so a rebuild keeps those tables untouched.
+* The ``outbox`` table is kept untouched too. When the whole index was lost, its rows
+  come back from the outbox's own files (:mod:`mailcli.send.restore`, run by the
+  service layer after this rebuild and reported in ``RebuildReport.outbox``).
 * Per message, the IMAP UID (``,U=<uid>``) and POP3 UIDL (``,P=<uidl>``) are in the file
   name, so they survive even when ``index.sqlite3`` is deleted; the file name wins over
   the old row.
@@ -39,6 +42,7 @@ class RebuildReport:
     folders: int
     kept_ids: int
     new_ids: int
+    outbox: int = 0  # outbox rows restored from their records (set by the service layer)
 
 
 def rebuild_index(store: "Store") -> RebuildReport:

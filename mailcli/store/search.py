@@ -20,6 +20,13 @@ days in local time. A bare word or phrase searches every text field; words match
 prefixes (``invoic`` finds "invoices"), phrases match exactly. Operators are upper-case
 ``OR``/``AND``/``NOT``; lower-case "or" is an ordinary word.
 
+Limits: parentheses and NOT/'-' nest at most MAX_DEPTH deep and a query holds at most
+MAX_TERMS terms (deeper or longer queries are a usage error, not a stack or SQLite
+expression-depth overflow). Dates are YYYY-MM-DD of years 1-9999 (a day whose local
+midnight the platform cannot express is taken at UTC midnight). Text that is not valid
+Unicode (a non-UTF-8 argv byte, which Python passes on as a lone surrogate) is read as
+Latin-1 for those bytes: "café" typed on a Latin-1 terminal searches for "café".
+
 Safety: user text only ever reaches SQLite as bound parameters. Text for FTS5 is always
 wrapped in an FTS5 string literal (``"..."`` with ``"`` doubled), so no FTS5 operator,
 column filter or NEAR group can be injected. A malformed query raises
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from mailcli.errors import UsageError
 
@@ -48,6 +55,8 @@ IS_VALUES = {
     "draft": "instr(m.flags, 'D') > 0",
 }
 HAS_VALUES = {"attachment": "m.has_attachments = 1", "attachments": "m.has_attachments = 1"}
+MAX_DEPTH = 20    # nested parentheses plus NOT/'-' (SQLite's parser stack holds ~28 levels)
+MAX_TERMS = 300   # terms in one query (SQLite's expression tree is at most 1000 deep)
 HINT = ("syntax: from: to: cc: subject: body: folder: account: is:unread is:read is:flagged "
         "has:attachment before:/after:YYYY-MM-DD, words, \"phrases\", OR, -term, ( )")
 
@@ -81,6 +90,16 @@ class Or:
 
 
 Node = Term | Not | And | Or
+
+
+def clean_text(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate U+DC80..U+DCFF (an undecodable byte of a
+    non-UTF-8 argv, under Python's surrogateescape) becomes that byte read as Latin-1;
+    any other lone surrogate becomes U+FFFD."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return "".join(chr(ord(ch) - 0xDC00) if "\udc80" <= ch <= "\udcff"
+                   else "\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 # ------------------------------------------------------------------------- lexer
@@ -171,9 +190,13 @@ def _unknown_field(name: str, col: int) -> UsageError:
 # ------------------------------------------------------------------------ parser
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text = text
+        self.text = text = clean_text(text)
         self.tokens = tokenize(text)
         self.pos = 0
+        self.depth = 0
+        terms = [t for t in self.tokens if t.kind == "TERM"]
+        if len(terms) > MAX_TERMS:
+            raise _error(f"more than {MAX_TERMS} terms", terms[MAX_TERMS].col)
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -215,27 +238,37 @@ class _Parser:
         tok = self.peek()
         if tok is None:
             raise _error("a term is missing", self.end_col())
-        if tok.kind == "NOT":
-            self.pos += 1
-            if self.peek() is None:
-                raise _error("NOT/'-' needs a term after it", tok.col)
-            return Not(self.unary())
-        if tok.kind == "(":
-            self.pos += 1
-            inner = self.peek()
-            if inner is not None and inner.kind == ")":
-                raise _error("empty parentheses", tok.col)
-            node = self.or_expr()
-            close = self.peek()
-            if close is None or close.kind != ")":
-                raise _error("missing ')' for this '('", tok.col)
-            self.pos += 1
-            return node
+        if tok.kind in ("NOT", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _error(f"nested more than {MAX_DEPTH} deep (parentheses and NOT)", tok.col)
+            try:
+                return self.nested(tok)
+            finally:
+                self.depth -= 1
         if tok.kind == "TERM":
             self.pos += 1
             assert tok.term is not None
             return tok.term
         raise _error(f"unexpected {tok.kind if tok.kind != ')' else repr(')')}", tok.col)
+
+    def nested(self, tok: Token) -> Node:
+        """NOT/'-' and its term, or a parenthesised expression (`tok` is the opener)."""
+        if tok.kind == "NOT":
+            self.pos += 1
+            if self.peek() is None:
+                raise _error("NOT/'-' needs a term after it", tok.col)
+            return Not(self.unary())
+        self.pos += 1  # "("
+        inner = self.peek()
+        if inner is not None and inner.kind == ")":
+            raise _error("empty parentheses", tok.col)
+        node = self.or_expr()
+        close = self.peek()
+        if close is None or close.kind != ")":
+            raise _error("missing ')' for this '('", tok.col)
+        self.pos += 1
+        return node
 
 
 def parse(text: str) -> Node:
@@ -250,14 +283,18 @@ def fts_string(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _day(value: str, col: int) -> datetime:
+def _day(value: str, col: int) -> int:
+    """The Unix time of local midnight starting the day `value` (YYYY-MM-DD)."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise _error(f"date {value!r} is not YYYY-MM-DD", col)
     try:
         d = date.fromisoformat(value)
     except ValueError:
         raise _error(f"no such date {value!r}", col) from None
-    return datetime(d.year, d.month, d.day).astimezone()  # local midnight
+    try:
+        return int(datetime(d.year, d.month, d.day).astimezone().timestamp())
+    except (ValueError, OverflowError, OSError):  # year 1 or 9999 beyond the local zone
+        return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
 
 
 _FTS_SQL = "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
@@ -293,7 +330,7 @@ def _term(t: Term) -> tuple[str, list[object]]:
         if sql is None:
             raise _error(f"unknown has:{t.value} (use has:attachment)", t.col)
         return sql, []
-    ts = int(_day(t.value, t.col + len(f or "") + 1).timestamp())
+    ts = _day(t.value, t.col + len(f or "") + 1)
     if f == "before":
         return "m.date < ?", [ts]
     return "m.date >= ?", [ts]  # after: that day or later

@@ -75,7 +75,7 @@ def test_index_rebuild_keeps_ids(seeded: Seeded) -> None:
     r = invoke("index", "rebuild", "--json")
     assert r.exit_code == 0, r
     doc = json.loads(r.stdout)
-    assert doc == {"messages": 6, "folders": 2, "kept_ids": 6, "new_ids": 0}
+    assert doc == {"messages": 6, "folders": 2, "kept_ids": 6, "new_ids": 0, "outbox_restored": 0}
     assert json.loads(invoke("list", "--json").stdout) == before
     r = invoke("index", "rebuild")
     assert r.exit_code == 0 and "indexed 6 messages in 2 folders" in r.stdout

@@ -110,7 +110,9 @@ def test_sigkill_during_pop3_keep_mode(dovecot: Dovecot, tmp_path: Path) -> None
 # ---------------------------------------------------------------------------- sending
 def send_scenario(b: Box, seed: int, smtp: str) -> tuple[str, list[str], bool]:
     """Even seeds: three messages wait in the Outbox (SMTP was down) and `mailcli send`
-    is killed; odd seeds: `mailcli compose` itself is killed. Returns (kill, subjects)."""
+    is killed; odd seeds: `mailcli compose` itself is killed. Seeds 2, 3, 6, 7 then lose
+    the index (moved away, `index rebuild`): the outbox comes back from its records.
+    Returns (kill, subjects)."""
     rng = random.Random(3000 + seed)
     subjects = [f"kill {b.user} {seed} {i}" for i in range(3 if seed % 2 == 0 else 1)]
     body = b"Hello\n" + b"x" * 2000 + b"\n"
@@ -129,6 +131,12 @@ def send_scenario(b: Box, seed: int, smtp: str) -> tuple[str, list[str], bool]:
         kill = rng.choice(["smtp:1", "sent:1", f"timer:{rng.uniform(0.4, 1.2):.2f}"])
         died = killed_run(b, ["compose", "--to", "r@example.test", "--subject", subjects[0],
                               "--body-file", "-"], kill, input=body) == -signal.SIGKILL
+    if seed % 4 >= 2:  # and then the index is lost: moved away (as the hint says), rebuilt
+        lost = b.root / "lost-index"
+        lost.mkdir()
+        for p in b.data.glob("index.sqlite3*"):
+            p.rename(lost / p.name)
+        assert b.mailcli("index", "rebuild").exit_code == 0
     # the normal re-runs: `mailcli send` (which retries the Outbox) and a fetch
     b.mailcli("send", env={"SMTP_PW": SMTP_PASSWORD})
     b.mailcli("fetch", env={"SMTP_PW": SMTP_PASSWORD})

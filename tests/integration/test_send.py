@@ -201,14 +201,19 @@ def test_fetch_flushes_the_outbox(write_config, own_smtp: SmtpServer, store: Sto
     assert [parse(m.data)["Message-ID"] for m in own_smtp.messages] == [doc["message_id"]]
 
 
+@pytest.mark.parametrize("then", ["send", "rebuild"])
 def test_kill_between_smtp_and_sent_copy_does_not_resend_and_makes_the_copy(
-        work, smtp_server: SmtpServer, dovecot: Dovecot, data: Path) -> None:
+        work, smtp_server: SmtpServer, dovecot: Dovecot, data: Path, then: str) -> None:
+    """`rebuild`: the index is moved away and rebuilt first (the state "sent" comes
+    back from the outbox record): still not sent twice."""
     n = len(smtp_server.messages)
     r = run("compose", "--to", "k@example.test", "--subject", "killed after SMTP",
             "--body-file", "-", input=b"body\n", env={"MAILCLI_TEST_KILL_AT": "sent:1"})
     assert r.exit_code == -9, r.stderr
     assert len(smtp_server.messages) == n + 1
     assert dovecot.messages(work.user, "Sent") == {}
+    if then == "rebuild":
+        assert lose_index(data, "moved")["outbox_restored"] == 1
     r = invoke("send", "--json")
     assert r.exit_code == 0, r.stderr
     (res,) = json.loads(r.stdout)
@@ -218,6 +223,7 @@ def test_kill_between_smtp_and_sent_copy_does_not_resend_and_makes_the_copy(
     assert parse(copy)["Subject"] == "killed after SMTP"
     with Store(data) as s:
         assert s.count(work.name, "Outbox") == 0 and s.count(work.name, "Sent") == 1
+    assert records_of(data) == []  # nothing owed: the outbox record is gone
 
 
 def test_kill_during_smtp_holds_the_message_instead_of_resending(
@@ -244,16 +250,23 @@ def test_kill_during_smtp_holds_the_message_instead_of_resending(
 
 
 # ------------------------------------------------------------------------ APPEND failures
-def test_failed_append_is_queued_send_counts_and_retry_makes_the_copy(
-        write_config, smtp_server: SmtpServer, dovecot: Dovecot, store: Store, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def imap_down(write_config, smtp_server: SmtpServer, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """Configure an account whose IMAP port has nothing listening (SMTP up); returns its
+    spec and the good config text to put back."""
     from tests.servers.dovecot import free_port
 
     monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
     spec = write_config(extra=smtp_extra(smtp_server))
     good = (tmp_path / "config.toml").read_text()
-    # IMAP down (nothing listens there), SMTP up
     (tmp_path / "config.toml").write_text(good.replace(f"port = {spec.port}\n", f"port = {free_port()}\n", 1))
+    return spec, good
+
+
+def test_failed_append_is_queued_send_counts_and_retry_makes_the_copy(
+        write_config, smtp_server: SmtpServer, dovecot: Dovecot, store: Store, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, good = imap_down(write_config, smtp_server, tmp_path, monkeypatch)
     n = len(smtp_server.messages)
     code, doc, err = compose("--to", "q@example.test", "--subject", "copy later")
     assert code == 0, err
@@ -460,3 +473,119 @@ def test_reply_answered_flag_reaches_the_server_and_sent_copy_is_not_duplicated_
     (sent,) = store.list_envelopes(work.name, "Sent")
     assert sent.subject == "Re: ping" and sent.in_reply_to in (None, "<ping@example.org>")
     assert invoke("fetch").exit_code == 0 and store.count(work.name, "Sent") == 1
+
+
+# ------------------------------------------------------------------------ losing the index
+def lose_index(data: Path, how: str) -> dict:
+    """What the damaged-index hint says: `index rebuild` in place ("rebuild"), or move
+    index.sqlite3 away and rebuild ("moved"), or just delete it ("deleted": the next
+    `send` must cope). Returns the rebuild's JSON (or {})."""
+    if how in ("moved", "deleted"):
+        lost = data.parent / "lost-index"
+        lost.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            p = data / f"index.sqlite3{suffix}"
+            if p.exists():
+                p.rename(lost / p.name)
+    if how == "deleted":
+        return {}
+    r = invoke("index", "rebuild", "--json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def records_of(data: Path) -> list[Path]:
+    d = data / "outbox" / "records"
+    return sorted(d.glob("*.json")) if d.exists() else []
+
+
+@pytest.mark.parametrize("how", ["rebuild", "moved", "deleted"])
+def test_queued_mail_survives_an_index_rebuild(write_config, own_smtp: SmtpServer,
+                                               dovecot: Dovecot, data: Path, how: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
+    spec = write_config(extra=smtp_extra(own_smtp))
+    own_smtp.stop()
+    code, doc, err = compose("--to", "Ann <a@example.test>", "--cc", "c@example.test",
+                             "--bcc", "hidden@example.test", "--subject", f"survives {how}")
+    assert code == 75 and doc["status"] == "queued", err
+    (rec,) = records_of(data)  # the envelope lives in a private file too
+    assert rec.stat().st_mode & 0o777 == 0o600 and rec.parent.stat().st_mode & 0o777 == 0o700
+    assert "hidden@example.test" in rec.read_text()
+    report = lose_index(data, how)
+    if how == "moved":
+        assert report["outbox_restored"] == 1
+    elif how == "rebuild":
+        assert report["outbox_restored"] == 0  # the rows were never lost
+    own_smtp.start()
+    r = invoke("send", "--json")
+    assert r.exit_code == 0, r.stderr
+    (res,) = json.loads(r.stdout)
+    assert res["status"] == "sent" and res["sent_copy"] == "appended"
+    (got,) = own_smtp.messages  # exactly once, to every envelope recipient
+    assert sorted(got.rcpt_tos) == ["a@example.test", "c@example.test", "hidden@example.test"]
+    assert b"hidden" not in got.data and "Bcc" not in parse(got.data)
+    assert parse(got.data)["Message-ID"] == doc["message_id"]
+    (copy,) = dovecot.messages(spec.user, "Sent").values()
+    # the Sent copy is the same as without the rebuild: the sent bytes, plus the sender's
+    # own record of the blind recipient (module doc of mailcli.send.outbox)
+    assert copy.replace(b"\r\n", b"\n").endswith(got.data.replace(b"\r\n", b"\n"))
+    assert parse(copy)["Bcc"] == "hidden@example.test"
+    for _ in range(2):
+        r = invoke("send", "--json")
+        assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert len(own_smtp.messages) == 1 and len(dovecot.messages(spec.user, "Sent")) == 1
+    assert records_of(data) == []
+    with Store(data) as s:
+        assert s.count(spec.name, "Outbox") == 0
+
+
+@pytest.mark.parametrize("how", ["moved", "deleted"])
+def test_uncertain_message_stays_held_after_an_index_rebuild(work, smtp_server: SmtpServer,
+                                                             data: Path, how: str) -> None:
+    n = len(smtp_server.messages)
+    r = run("compose", "--to", "k@example.test", "--bcc", "b@example.test", "--subject",
+            "killed in SMTP", "--body-file", "-", input=b"body\n",
+            env={"MAILCLI_TEST_KILL_AT": "smtp:1"})
+    assert r.exit_code == -9
+    assert len(smtp_server.messages) == n + 1
+    lose_index(data, how)
+    for _ in range(2):
+        r = invoke("send", "--json")
+        assert r.exit_code == 1, r.stderr
+        (res,) = json.loads(r.stdout)
+        assert res["status"] == "uncertain" and "--resend-uncertain" in r.stderr
+    assert invoke("fetch").exit_code in (0, 1)
+    assert len(smtp_server.messages) == n + 1  # held, never re-sent
+    lose_index(data, "moved")  # a second rebuild: still held
+    assert invoke("send", "--json").exit_code == 1
+    assert len(smtp_server.messages) == n + 1
+    r = invoke("send", "--resend-uncertain", "--json")  # the user decides: envelope intact
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["status"] == "sent", r.stderr
+    assert len(smtp_server.messages) == n + 2
+    assert sorted(smtp_server.messages[-1].rcpt_tos) == ["b@example.test", "k@example.test"]
+
+
+def test_sent_message_with_queued_copy_upload_is_not_resent_after_a_rebuild(
+        write_config, smtp_server: SmtpServer, dovecot: Dovecot, data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, good = imap_down(write_config, smtp_server, tmp_path, monkeypatch)
+    n = len(smtp_server.messages)
+    code, doc, err = compose("--to", "q@example.test", "--bcc", "h@example.test",
+                             "--subject", "copy later")
+    assert code == 0 and doc["status"] == "sent" and doc["sent_copy"] == "queued", err
+    assert len(records_of(data)) == 1  # the upload is still owed
+    assert lose_index(data, "moved")["outbox_restored"] == 1
+    with Store(data) as s:
+        (action,) = s.journal.pending(spec.name)  # the upload is journaled again
+        assert action.payload["sent_copy"] is True and s.count(spec.name, "Outbox") == 0
+    (tmp_path / "config.toml").write_text(good)
+    r = invoke("send", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert [x["status"] for x in json.loads(r.stdout)] == ["copy_uploaded"]
+    assert len(smtp_server.messages) == n + 1  # never sent again
+    (copy,) = dovecot.messages(spec.user, "Sent").values()
+    assert parse(copy)["Message-ID"] == doc["message_id"]
+    assert records_of(data) == []
+    r = invoke("send", "--json")
+    assert json.loads(r.stdout) == [] and len(dovecot.messages(spec.user, "Sent")) == 1

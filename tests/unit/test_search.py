@@ -223,3 +223,67 @@ def test_newest_window_shortcut_gives_the_same_pages(store: Store, monkeypatch: 
     for window in (0, 1, 2, 3):
         monkeypatch.setattr(facade, "SEARCH_WINDOW", window)
         assert [e.id for e in store.search(query, limit=limit, offset=offset)] == full
+
+
+# ------------------------------------------------------------ hardening (issue 17, point 12)
+@pytest.mark.parametrize("query, needle", [
+    ("(" * 2000 + "a" + ")" * 2000, "nested more than 20 deep"),
+    ("NOT " * 3000 + "a", "nested more than 20 deep"),
+    ("-" * 3000 + "a", "nested more than 20 deep"),
+    ("(is:read OR " * 30 + "b" + ")" * 30, "nested more than 20 deep"),
+    (" OR ".join(["is:read"] * 1200), "more than 300 terms"),
+    ("is:read " * 1500, "more than 300 terms"),
+    ("after:0000-01-01", "no such date"),
+], ids=["2000-parens", "3000-NOT", "3000-minus", "30-nested-OR", "1200-OR", "1500-AND",
+        "year-0"])
+def test_deep_long_or_impossible_queries_are_usage_errors(store: Store, query: str,
+                                                          needle: str) -> None:
+    with pytest.raises(UsageError, match=needle):
+        store.search(query, limit=5)
+
+
+def test_the_limits_themselves_still_search(store: Store) -> None:
+    """20 levels of the costliest nesting for SQLite's parser, and 300 terms, are fine."""
+    alt = "".join("(is:read OR " if i % 2 else "(-is:flagged " for i in range(20))
+    assert store.search(alt + "zzz" + ")" * 20, limit=5) is not None
+    assert store.search("-(" * 10 + "report" + ")" * 10, limit=5) is not None
+    assert store.search(" OR ".join(["is:read"] * 300), limit=5)
+    assert store.search(" ".join(f"-x{i}" for i in range(300)), limit=5)
+
+
+def test_dates_at_the_ends_of_the_calendar(store: Store) -> None:
+    ids = {e.id for e in store.search("after:0001-01-01", limit=10)}
+    assert ids == set(store.ids.values())  # type: ignore[attr-defined]
+    assert store.search("after:9999-12-31", limit=10) == []
+    assert store.search("before:0001-01-02", limit=10) == []
+    assert len(store.search("before:9999-12-31", limit=10)) == len(MAILS)
+
+
+def test_undecodable_argv_bytes_are_read_as_latin1(store: Store) -> None:
+    """'café' typed on a Latin-1 terminal under a UTF-8 locale reaches Python as
+    'caf\\udce9' (surrogateescape)."""
+    latin1 = "caf\udce9".encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    assert latin1 == "caf\udce9"
+    assert [e.id for e in store.search(latin1)] == [store.ids["lunch"]]  # type: ignore[attr-defined]
+    assert [e.id for e in store.search("body:" + latin1)] == [store.ids["lunch"]]  # type: ignore[attr-defined]
+    assert store.search("folder:\udce9\ud800 OR \udfff", limit=5) == []
+
+
+_PIECES = st.sampled_from(["(", ")", "-", "NOT ", "OR ", "AND ", '"', " ", "a", "caf\udce9",
+                           "from:", "is:", "read", "after:", "before:", "0001-01-01",
+                           "9999-12-31", "2024-02-30", "folder:", "has:", "*", "\\", "\x00",
+                           "\ud800", "é", ":"])
+
+
+@given(st.lists(_PIECES, max_size=60).map("".join) | st.text(max_size=80)
+       | st.integers(1, 4000).flatmap(lambda n: st.sampled_from(
+           ["(" * n + "x" + ")" * n, "NOT " * n + "x", "-" * n + "x", "x OR " * n + "y",
+            "(x " * n + "y" + ")" * n])))
+@settings(max_examples=400, deadline=None)
+def test_no_query_is_an_internal_error(store: Store, query: str) -> None:
+    """Whatever the text: results, or a UsageError with a column; never another exception
+    (which the CLI would report as an internal error, exit 1)."""
+    try:
+        store.search(query, limit=5)
+    except UsageError as exc:
+        assert "column" in exc.message and "\n" not in exc.message

@@ -19,9 +19,12 @@ def rebuild(ctx: click.Context, as_json: bool) -> None:
     """Rebuild the index from the Maildirs (after a crash, or edits by other programs)."""
     report = settings(ctx).service().rebuild_index()
     doc = {"messages": report.messages, "folders": report.folders,
-           "kept_ids": report.kept_ids, "new_ids": report.new_ids}
+           "kept_ids": report.kept_ids, "new_ids": report.new_ids,
+           "outbox_restored": report.outbox}
     if as_json:
         emit_json(doc)
         return
     click.echo(f"indexed {report.messages} messages in {report.folders} folders "
                f"({report.kept_ids} ids kept, {report.new_ids} new)")
+    if report.outbox:
+        click.echo(f"restored {report.outbox} outgoing messages to the Outbox from their records")
