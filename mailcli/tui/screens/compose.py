@@ -4,7 +4,7 @@ an edited draft is kept in the Drafts folder (nothing typed is lost), an untouch
 dropped."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported

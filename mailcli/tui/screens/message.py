@@ -2,7 +2,7 @@
 list behind it; the message actions (reply, delete, ...) work here too."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
