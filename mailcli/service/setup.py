@@ -1,7 +1,7 @@
 """Account set-up, the back end of `mailcli account add` and `mailcli account password`:
 validate a new account section against the real config loader, test its login, store a
 password in the system keyring, and write the config. Works without an existing config
-file (unlike Service.open), so it is plain functions rather than a Service mixin."""
+file (unlike Service.open), so it is plain functions rather than a Service part."""
 from __future__ import annotations
 
 import logging
@@ -64,9 +64,7 @@ def check_login(account: AccountConfig, password: str) -> dict[str, Any]:
 
     register_secret(password)
     with open_account(account, password) as conn:
-        caps = conn.server_capabilities
-        # the Account ABC declares a method; ImapAccount has a property: accept both
-        caps = list(caps() if callable(caps) else caps)
+        caps = list(conn.server_capabilities)
         folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
     logger.info("account %s: test connection succeeded", account.name)
     return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",

@@ -63,7 +63,7 @@ def _answered(question: Any, flag: str, fallback: Any = _REQUIRED) -> Any:
 @click.option("--smtp-security", type=click.Choice(["tls", "starttls", "none"]), help="SMTP security.")
 @click.option("--no-test", is_flag=True, help="Do not test the login before writing the config.")
 @click.pass_context
-def add(ctx: click.Context, **opts: Any) -> None:
+def add(ctx: click.Context, /, **opts: Any) -> None:
     """Add an account (a wizard; every answer is also a flag).
 
     Asks what the flags do not say, tests the login, then adds the account to the
