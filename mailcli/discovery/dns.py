@@ -4,6 +4,7 @@ the system (getaddrinfo, so /etc/hosts counts). Every failure is "no answer": di
 moves on to the next source."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from typing import Any
@@ -61,6 +62,10 @@ def mx(domain: str, settings: DiscoverySettings, timeout: float) -> list[str]:
 
 def addresses(host: str, port: int, settings: DiscoverySettings, timeout: float) -> list[str]:
     """IP addresses to connect to for `host` (empty when it does not resolve)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
     if settings.dns:
         return [r.address for r in _query(host, "A", settings, timeout)]
     try:

@@ -20,7 +20,8 @@ def discover_step(o: dict[str, Any], setup: Any) -> None:
         raise UsageError("account add: finding the servers needs a terminal to confirm them, "
                          "or --yes", hint="add --yes to accept what is found, or give --host "
                          "(or --no-discover) and the other answers as flags")
-    note(f"looking up the mail servers for {o['email']} ...")
+    if sys.stderr.isatty():
+        note(f"looking up the mail servers for {o['email']} ...")
     try:
         found = setup.discover(o["email"])
     except UsageError as exc:
