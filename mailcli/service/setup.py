@@ -11,6 +11,7 @@ from typing import Any
 
 from mailcli import paths
 from mailcli.config.schema import DEFAULT_PORTS, AccountConfig
+from mailcli.discovery.model import Found
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,17 @@ def config_path(explicit: str | Path | None = None) -> Path:
 
 def default_port(protocol: str, security: str) -> int:
     return DEFAULT_PORTS[(protocol, security)]
+
+
+def discover(email: str) -> Found:
+    """The servers for `email` (mailcli.discovery: table, autoconfig, ISPDB, SRV, MX, probes).
+
+    Raises:
+        DiscoveryError (exit 2): nothing usable found within the time budget.
+    """
+    from mailcli.discovery.search import discover as run
+
+    return run(email)
 
 
 def prepare_account(path: Path, name: str, fields: dict[str, Any],
