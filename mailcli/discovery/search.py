@@ -112,7 +112,10 @@ class _Search:
     def _srv(self, timeout: float) -> Found | None:
         servers = []
         for label, proto, security in SRV_SERVICES:
-            for host, port in dns.srv(f"{label}.{self.domain}", self.settings, timeout):
+            if self.left() <= 0:    # the search gave up: no queries after its budget
+                break
+            for host, port in dns.srv(f"{label}.{self.domain}", self.settings,
+                                      min(timeout, self.left())):
                 servers.append(Server(proto, host, port, security, self.email))
         if not servers:
             return None
