@@ -199,6 +199,63 @@ def test_dry_run_prints_the_plan_and_changes_nothing(server: Dovecot, user: str)
     assert server.count(user) == 5
 
 
+def _snapshot(server: Dovecot, user: str, folders: list[str]) -> dict[str, object]:
+    """Everything a fetch could change: server messages and flags, every cache file, the
+    index rows, the folder states and the journal."""
+    out: dict[str, object] = {}
+    for f in folders:
+        out[f"server {f}"] = server.messages(user, f)
+        # \\Recent is session state: any SELECT (a dry run's too) ends it
+        out[f"server flags {f}"] = {u: fl - {"\\Recent"} for u, fl in server.flags(user, f).items()}
+    out["files"] = sorted(str(p.relative_to(data_dir())) for p in (data_dir() / "mail").rglob("*"))
+    with Store(data_dir()) as st:
+        for f in folders + ["Gone"]:
+            out[f"rows {f}"] = st.message_rows("work", f)
+        out["states"] = st.folder_states("work")
+        out["journal"] = [(a.id, a.entry, a.state, a.last_error) for a in st.journal.pending()]
+    return out
+
+
+def test_dry_run_with_queued_changes_changes_nothing_on_either_side(server: Dovecot,
+                                                                    user: str) -> None:
+    """--dry-run stops before every execute: queued moves/deletes/uploads, new and removed
+    server folders, server changes, a UIDVALIDITY change are planned and printed only."""
+    server.seed(user, [message(i) for i in range(1, 6)])
+    server.seed(user, [message(i, "a") for i in range(1, 3)], folder="Archive")
+    server.seed(user, [message(i, "g") for i in range(1, 3)], folder="Gone")
+    fetch()
+    ids = ids_by_uid()
+    svc = service()
+    try:
+        svc.move([str(ids[1])], "Archive")
+        svc.delete([str(ids[3])])
+        svc.delete([str(ids[4])])
+    finally:
+        svc.close()
+    server.deliver(user, message(9))
+    server.flags_add(user, "INBOX", "2", "\\Flagged")
+    server.create_folder(user, "Fresh")
+    server.delete_folder(user, "Gone")
+    server.delete_folder(user, "Archive")   # recreated: a new UIDVALIDITY
+    server.create_folder(user, "Archive")
+    server.seed(user, [message(i, "a") for i in range(1, 3)], folder="Archive")
+    folders = ["INBOX", "Archive", "Fresh"]
+    before = _snapshot(server, user, folders)
+    r = fetch(dry_run=True)
+    assert r.exit_code == 0, r.accounts[0].error
+    after = _snapshot(server, user, folders)
+    assert [k for k in before if before[k] != after[k]] == []
+    text = "\n".join(r.plans)
+    assert "queued delete of uid 3:4" in text and "queued move of uid 1 to Archive" in text
+    assert "Fresh: new folder" in text and "Gone: removed on the server" in text
+    assert "download 1 message" in text and "UIDVALIDITY changed" in text
+    r = fetch()                               # and the real run does what was printed
+    assert r.exit_code == 0, r.accounts[0].error
+    assert sorted(server.messages(user, "INBOX")) == [2, 5, 6]
+    for folder in ("INBOX", "Archive", "Fresh"):
+        assert_cache_matches(server, user, "work", folder)
+
+
 def _commands(rawlog) -> list[str]:  # noqa: ANN001
     out = []
     for f in sorted(rawlog.iterdir()):
