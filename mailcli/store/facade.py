@@ -375,6 +375,15 @@ class Store:
         with self.db.write() as conn:
             state.ledger_forget(conn, account, uidls)
 
+    # ------------------------------------------------------------ housekeeping
+    def clean_tmp(self, account: str, max_age: float = md_mod.TMP_MAX_AGE) -> int:
+        """Remove, in each of the account's folders, the tmp/ files older than `max_age`
+        seconds (deliveries that crashed before their rename; 36 h, as Maildir readers
+        expect, so no delivery in progress is touched). Returns how many."""
+        folders = ({s.folder for s in self.folder_summaries(account)}
+                   | {s.name for s in self.folder_states(account)})
+        return sum(self.maildir(account, f).clean_tmp(max_age) for f in sorted(folders))
+
     # ----------------------------------------------------------- reconciliation
     def scan_external_changes(self, account: str, folder: str) -> ExternalChanges:
         """Reconcile the index with the Maildir after another client (neomutt, notmuch)
