@@ -61,7 +61,7 @@ def parse_bytes(raw: bytes) -> EmailMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Envelope, search text and attachment list of a raw message; never raises."""
-    return _parse(mime.parse_tree(raw), with_attachments=True)
+    return _parse(mime.parse_tree(raw, max_lines=mime.MAX_LINES), with_attachments=True)
 
 
 def parse_for_index(raw: bytes) -> ParsedMessage:
@@ -69,7 +69,7 @@ def parse_for_index(raw: bytes) -> ParsedMessage:
     (`attachments` is empty; `has_attachments` is set), and the bulk of large base64
     bodies never parsed (mime.skeleton). Same envelope, search text and has_attachments
     as parse_message; several times faster on mail with attachments. Never raises."""
-    return _parse(mime.parse_tree(mime.skeleton(raw)), with_attachments=False)
+    return _parse(mime.parse_tree(mime.skeleton(raw), max_lines=mime.MAX_LINES), with_attachments=False)
 
 
 def _parse(msg: mime.Message, with_attachments: bool) -> ParsedMessage:
