@@ -65,7 +65,7 @@ class _CappedEmailMessage(email.message.EmailMessage):
 
 class _LineBudget(BufferedSubFile):
     """The parser's line source with a budget: after `budget` lines, body lines are
-    dropped as they come, so a message of millions of short lines (20 MB of blank lines
+    dropped as they are pushed, so a message of millions of short lines (20 MB of blank lines
     was ~750 MB of line strings) costs at most `budget` of them. Kept past the budget:
     lines starting with "--" (every boundary, whatever the nesting) and the header block
     after such a line (up to _HEAD_LINES lines, until a blank line), so the MIME
@@ -77,26 +77,28 @@ class _LineBudget(BufferedSubFile):
         self.dropped = 0
         self._head = 0         # header lines still kept after a "--" line
 
-    def readline(self) -> object:
-        while True:
-            line = super().readline()
-            if self.left > 0 or not isinstance(line, str) or not line:
-                if isinstance(line, str):
-                    self.left -= 1
-                return line
+    def pushlines(self, lines: list[str]) -> None:
+        if self.left >= len(lines):
+            self.left -= len(lines)
+            self._lines.extend(lines)
+            return
+        keep, self.left = max(self.left, 0), 0
+        self._lines.extend(lines[:keep])
+        for line in lines[keep:]:
             if line.startswith("--"):
                 self._head = _HEAD_LINES
-                return line
-            if self._head > 0:
+            elif self._head > 0:
                 self._head = 0 if line in ("\n", "\r\n", "\r") else self._head - 1
-                return line
-            self.dropped += 1
+            else:
+                self.dropped += 1
+                continue
+            self._lines.append(line)
 
     def push(self, data: str) -> None:
         """Past the budget, whole runs of body lines are dropped here, before they are split
         into line strings (the per-line path costs ~1 s per million lines): only the
-        lines that readline would keep are pushed."""
-        if self.left > 0 or self._head > 0 or self._lines:
+        lines that pushlines would keep are pushed."""
+        if self.left > 0 or self._head > 0:
             super().push(data)
             return
         text = self._partial.getvalue() + data
@@ -502,6 +504,23 @@ def _alternative_kind(part: Message) -> str | None:
         if ctype == "text/html":
             return "html"
     return None
+
+
+def skipped_html(root: Message) -> list[Message]:
+    """The text/html branches of multipart/alternative parts that also have a plain-text
+    branch: what body_pieces (preferring plain text) leaves out, in document order."""
+    out: list[Message] = []
+    for part, _parent, _depth in walk(root):
+        if content_type(part) != "multipart/alternative" or is_capped(part):
+            continue
+        kids = children(part)
+        kinds = [_alternative_kind(k) for k in kids]
+        if "plain" not in kinds:
+            continue
+        for kid, kind in zip(kids, kinds):
+            if kind == "html":
+                out.extend(sub for sub, _p, _d in walk(kid) if content_type(sub) == "text/html")
+    return out
 
 
 def body_pieces(root: Message, prefer_html: bool = False) -> list[Piece]:
