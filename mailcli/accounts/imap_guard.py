@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BytesIO
 from typing import Any
 
 from imapclient import IMAPClient, imap4
@@ -166,17 +167,19 @@ def guarded_imap_class(base: type[imaplib.IMAP4], guard: Guard) -> type[imaplib.
                     f"{guard.literal_cap >> 20} MB limit; refused without reading it",
                     size, int(m.group(1)) if m else None)
             f = self.file
-            chunks: list[bytes] = []
+            # BytesIO grows in place and getvalue() hands over its buffer: one copy of the
+            # literal in memory (a list of chunks and a join held two)
+            out = BytesIO()
             left = size
             while left > 0:
                 guard.deadline.check()
                 data = f.read1(min(left, _CHUNK))
                 if not data:
                     break                    # EOF: imaplib fails on the short literal
-                chunks.append(data)
+                out.write(data)
                 left -= len(data)
                 guard.received(len(data))
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return out.getvalue()
 
         def _append_untagged(self, typ: str, dat: Any) -> None:
             if not guard.suspended:
