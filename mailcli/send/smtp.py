@@ -15,6 +15,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 
+from mailcli.config.credentials import Credentials
 from mailcli.config.schema import SmtpConfig
 from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
 
@@ -44,9 +45,10 @@ def _context(config: SmtpConfig) -> ssl.SSLContext:
     return ctx
 
 
-def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
+def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_from: str,
                  rcpt_to: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`.
+    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`. The password is asked
+    of `credentials` only when the server wants AUTH.
 
     Returns the recipients refused when at least one was accepted (a partial send is a
     send: the caller reports the refused ones). Raises RecipientsRefused when none was
@@ -69,7 +71,7 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
                 smtp.starttls(context=_context(config))
                 smtp.ehlo()
             if smtp.has_extn("auth"):
-                smtp.login(config.username, password)
+                smtp.login(config.username, credentials.secret())
             _track_end_of_data(smtp, transmitted)
             refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
             return {k: (v[0], v[1].decode(errors="replace")) for k, v in refused.items()}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, NotFoundError, UnsupportedError, UsageError
 from mailcli.model import Envelope, Flags
 
@@ -77,7 +78,7 @@ class ChangingMixin:
         self._check_push(now)
         for account in sorted({e.account for e in envs}):
             cfg = self.account_config(account)
-            if cfg.is_imap and not any(s.folder == folder
+            if traits_for(cfg).server_folders and not any(s.folder == folder
                                        for s in self.store.folder_summaries(account)):
                 raise NotFoundError(f"no folder {folder!r} in account {account!r}",
                                     hint="see `mailcli folders`; run `mailcli fetch` to learn "
@@ -88,7 +89,7 @@ class ChangingMixin:
             cfg = self.account_config(env.account)
             row = self.store.message_row(env.id)
             with self.store.db.write():
-                if cfg.is_imap and row.uid is not None:
+                if traits_for(cfg).server_uids and row.uid is not None:
                     self.store.journal.enqueue(env.account, "move", {
                         "folder": env.folder, "uid": row.uid, "dest": folder, "id": env.id,
                         **self._identity(env)})
@@ -106,11 +107,11 @@ class ChangingMixin:
             cfg = self.account_config(env.account)
             row = self.store.message_row(env.id)
             with self.store.db.write():
-                if cfg.is_imap and row.uid is not None:
+                if traits_for(cfg).server_uids and row.uid is not None:
                     self.store.journal.enqueue(env.account, "delete",
                                                {"folder": env.folder, "uid": row.uid,
                                                 **self._identity(env)})
-                elif cfg.is_imap:
+                elif traits_for(cfg).can_append:     # delivered here, its APPEND still queued
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
                     self.store.journal.enqueue(env.account, "delete", {"uidl": row.uidl})

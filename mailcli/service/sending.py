@@ -18,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import ConfigError, LockHeld, MailcliError, UsageError
 from mailcli.sync import killpoint
 from mailcli.sync.lock import account_lock
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.accounts.base import Account
     from mailcli.config import Config
+    from mailcli.config.credentials import Credentials
     from mailcli.config.schema import AccountConfig
     from mailcli.model import Envelope
     from mailcli.store import Store
@@ -97,7 +99,7 @@ class SendingMixin:
         def account_config(self, name: str) -> AccountConfig: ...
         def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]: ...
         def open_account(self, cfg: AccountConfig) -> Account: ...
-        def smtp_password(self, cfg: AccountConfig) -> str: ...
+        def smtp_credentials(self, cfg: AccountConfig) -> Credentials: ...
         def resolve(self, ref: str | int) -> Envelope: ...
 
     # ------------------------------------------------------------------ drafts
@@ -257,7 +259,7 @@ class SendingMixin:
                                                      resend_uncertain=resend_uncertain)
                 except LockHeld:
                     logger.info("outbox of %s is being flushed by another process", name)
-            if uploads and cfg.is_imap:
+            if uploads and traits_for(cfg).can_append:
                 results += self._replay_uploads(cfg)
         return results
 
@@ -302,12 +304,12 @@ class SendingMixin:
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
         def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.smtp_password(cfg), raw, mail_from, rcpts)
+            refused = send_message(smtp, self.smtp_credentials(cfg), raw, mail_from, rcpts)
             if kill is not None:
                 kill("smtp")  # accepted by the server, not yet recorded as sent
             return refused
 
-        copier = SentCopies(self.store, cfg, imap.get if cfg.is_imap else None)
+        copier = SentCopies(self.store, cfg, imap.get if traits_for(cfg).can_append else None)
         if kill is not None:
             copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
         results = []

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, UsageError
 from mailcli.model import Envelope, Quota
 
@@ -76,7 +77,7 @@ class SyncingMixin:
         if not env.partial:
             return env
         cfg = self.account_config(env.account)  # type: ignore[attr-defined]
-        if cfg.protocol != "pop3":
+        if not traits_for(cfg).maildrop:
             raise UsageError(f"message {env.id} is not a POP3 message")
         with account_lock(self.data_dir, cfg.name):  # type: ignore[attr-defined]
             with self.open_account(cfg) as account:  # type: ignore[attr-defined]

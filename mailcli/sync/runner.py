@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailcli.accounts.base import Account
+from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import ExitCode, MailcliError
 from mailcli.model import AccountReport
@@ -130,7 +131,7 @@ def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep
                     logger.warning("%s: sending queued mail failed: %s", cfg.name, exc)
                     outcome.notes.append(f"queued mail not sent: {exc}")
             with connect(cfg) as account:
-                if cfg.protocol == "pop3":
+                if traits_for(cfg).maildrop:
                     engine: ImapSync | Pop3Sync = Pop3Sync(store, account, cfg, reporter=rep,
                                                            dry_run=dry_run)
                 else:

@@ -6,6 +6,7 @@ import pytest
 from mailcli.config.schema import Secret, SmtpConfig
 from mailcli.errors import AuthError, TemporaryError, TLSError
 from mailcli.send.smtp import RecipientsRefused, send_message
+from tests.fakes.accounts import creds
 from tests.servers.dovecot import free_port
 from tests.servers.smtp import SMTP_PASSWORD, SMTP_USER
 
@@ -23,7 +24,7 @@ def cfg(server, **kw) -> SmtpConfig:
 
 def test_send_over_starttls_with_auth(smtp_server) -> None:
     n = len(smtp_server.messages)
-    refused = send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test", ["b@example.test"])
+    refused = send_message(cfg(smtp_server), creds(SMTP_PASSWORD), RAW, "a@example.test", ["b@example.test"])
     assert refused == {}
     got = smtp_server.messages[n]
     assert got.rcpt_tos == ["b@example.test"] and got.data.replace(b"\r\n", b"\n") == RAW.replace(b"\r\n", b"\n")
@@ -31,23 +32,23 @@ def test_send_over_starttls_with_auth(smtp_server) -> None:
 
 def test_wrong_password(smtp_server) -> None:
     with pytest.raises(AuthError) as ei:
-        send_message(cfg(smtp_server), "nope", RAW, "a@example.test", ["b@example.test"])
+        send_message(cfg(smtp_server), creds("wrong-smtp-password"), RAW, "a@example.test", ["b@example.test"])
     assert ei.value.exit_code == 3
 
 
 def test_untrusted_certificate(smtp_server) -> None:
     with pytest.raises(TLSError, match="127.0.0.1"):
-        send_message(cfg(smtp_server, tls_ca_file=None), SMTP_PASSWORD, RAW, "a@x", ["b@x"])
+        send_message(cfg(smtp_server, tls_ca_file=None), creds(SMTP_PASSWORD), RAW, "a@x", ["b@x"])
 
 
 def test_refused_recipients_named(smtp_server) -> None:
     smtp_server.recorder.reject.add("bad@example.test")
     try:
-        refused = send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test",
+        refused = send_message(cfg(smtp_server), creds(SMTP_PASSWORD), RAW, "a@example.test",
                                ["b@example.test", "bad@example.test"])
         assert list(refused) == ["bad@example.test"] and refused["bad@example.test"][0] == 550
         with pytest.raises(RecipientsRefused, match="bad@example.test"):
-            send_message(cfg(smtp_server), SMTP_PASSWORD, RAW, "a@example.test", ["bad@example.test"])
+            send_message(cfg(smtp_server), creds(SMTP_PASSWORD), RAW, "a@example.test", ["bad@example.test"])
     finally:
         smtp_server.recorder.reject.clear()
 
@@ -56,7 +57,7 @@ def test_unreachable_is_temporary() -> None:
     c = SmtpConfig(host="127.0.0.1", port=free_port(), security="starttls", username="u",
                    secret=Secret(), timeout=5)
     with pytest.raises(TemporaryError) as ei:
-        send_message(c, "pw", RAW, "a@x", ["b@x"])
+        send_message(c, creds("pw"), RAW, "a@x", ["b@x"])
     assert ei.value.exit_code == 75
 
 
@@ -73,7 +74,7 @@ def test_no_starttls_offered_is_refused_not_plaintext() -> None:
         c = SmtpConfig(host="127.0.0.1", port=port, security="starttls", username="u",
                        secret=Secret(), timeout=5)
         with pytest.raises(TLSError, match="does not offer STARTTLS"):
-            send_message(c, "pw", RAW, "a@x", ["b@x"])
+            send_message(c, creds("pw"), RAW, "a@x", ["b@x"])
         assert rec.messages == []
     finally:
         ctl.stop()

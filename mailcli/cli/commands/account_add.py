@@ -77,8 +77,6 @@ def add(ctx: click.Context, **opts: Any) -> None:
     new = setup.prepare_account(path, opts["name"], fields, smtp)
     if not opts["no_test"]:
         try:
-            if password is None:
-                password = setup.resolve_password(new.account)
             info = setup.check_login(new.account, password)
         except MailcliError as exc:
             raise _nothing_written(exc) from exc
