@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from mailcli.accounts.base import Account, Capability, PopSink
+from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials
 from mailcli.config.schema import AccountConfig
@@ -45,8 +45,8 @@ _CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
 
 
-class Pop3Account(Account):
-    """A POP3 maildrop (see Account; only INBOX, driven through the pop_* methods)."""
+class Pop3Account(Maildrop):
+    """A POP3 maildrop (see Account and Maildrop; only INBOX, driven through the pop_* methods)."""
 
     protocol = "pop3"
 
