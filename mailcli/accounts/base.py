@@ -11,7 +11,9 @@ operation that is not declared raises UnsupportedError.
 
 Folder names are Unicode strings with "/" as the hierarchy separator whatever the
 server uses; UIDs are IMAP UIDs (int). POP3 has one folder, "INBOX", and is driven
-through the POP3-specific methods at the end (UIDL strings are its stable keys).
+through its own interface beside the IMAP-shaped one: `Maildrop` (UIDL strings are its
+stable keys). What a protocol is like before connecting (server folders, UIDs, uploads)
+is the registry's `traits_for(config)`.
 """
 from __future__ import annotations
 
@@ -187,6 +189,12 @@ class Account(ABC):
         self._require(Capability.COPY)
         raise NotImplementedError
 
+    @property
+    def atomic_move(self) -> bool:
+        """Whether move() is one server command (IMAP MOVE): otherwise it is COPY, then
+        \\Deleted + expunge, and a crash between them can leave a copy in both folders."""
+        return False
+
     def delete(self, folder: str, uids: Sequence[int]) -> None:
         """Mark \\Deleted and expunge just these UIDs (UID EXPUNGE when UIDPLUS)."""
         self._require(Capability.FLAGS)
@@ -209,35 +217,35 @@ class Account(ABC):
         self._require(Capability.IDLE)
         raise NotImplementedError
 
-    # ---------- POP3 maildrop ----------
+class PopSink(Protocol):
+    def __call__(self, entry: PopEntry, raw: bytes) -> None: ...
+
+
+class Maildrop(Account):
+    """A POP3 maildrop: an Account (lifecycle, INBOX, quota) plus the download-and-delete
+    methods below, which the IMAP-shaped methods above do not cover. The POP3 sync
+    (sync/pop3.py) drives an account through these alone."""
+
+    @abstractmethod
     def pop_list(self) -> list[PopEntry]:
         """POP3: every message in the maildrop with its UIDL and size (UIDL + LIST)."""
-        self._require(Capability.POP3)
-        raise NotImplementedError
 
+    @abstractmethod
     def pop_retrieve(self, entries: Iterable[PopEntry], sink: "PopSink") -> None:
         """POP3: RETR each entry (pipelined where the server offers PIPELINING) and hand
         it to the sink in order."""
-        self._require(Capability.POP3)
-        raise NotImplementedError
 
     def pop_headers(self, entry: PopEntry) -> bytes:
         """POP3: TOP n 0, the header block only."""
         self._require(Capability.TOP)
         raise NotImplementedError
 
+    @abstractmethod
     def pop_delete(self, entries: Iterable[PopEntry]) -> None:
         """POP3: DELE; takes effect only when pop_commit() sends QUIT and the server
         confirms. close() without pop_commit() undoes them (RSET); a connection that
         dies before QUIT deletes nothing."""
-        self._require(Capability.POP3)
-        raise NotImplementedError
 
+    @abstractmethod
     def pop_commit(self) -> None:
         """POP3: QUIT now, raising if the server does not confirm (deletions applied)."""
-        self._require(Capability.POP3)
-        raise NotImplementedError
-
-
-class PopSink(Protocol):
-    def __call__(self, entry: PopEntry, raw: bytes) -> None: ...

@@ -34,6 +34,7 @@ from mailcli.accounts.imap_guard import (BoundedIMAPClient, Guard, GuardError, L
 from mailcli.accounts.imap_wire import (_copyuid_map, _flags, _one_line, _remote_flags, _server_text,
                                         _status_from_select, parse_uid_set, uid_set)
 from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
+from mailcli.config.credentials import Credentials
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import (AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError,
                             TLSError)
@@ -58,9 +59,9 @@ class ImapAccount(Account):
 
     protocol = "imap"
 
-    def __init__(self, config: AccountConfig, password: str) -> None:
+    def __init__(self, config: AccountConfig, credentials: Credentials) -> None:
         self.config = config
-        self._password = password
+        self._credentials = credentials
         self._client: IMAPClient | None = None
         self._guard: Guard | None = None
         self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
@@ -111,11 +112,12 @@ class ImapAccount(Account):
     def _login(self, client: IMAPClient) -> None:
         user = self.config.username
         caps = client.capabilities()
+        password = self._credentials.secret()   # first asked for here, at the login
         try:
             if b"LOGINDISABLED" in caps and b"AUTH=PLAIN" in caps:
-                client.plain_login(user, self._password)
+                client.plain_login(user, password)
             else:
-                client.login(user, self._password)
+                client.login(user, password)
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
                 raise

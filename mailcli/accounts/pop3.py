@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from mailcli.accounts.base import Account, Capability, PopSink
+from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
+from mailcli.config.credentials import Credentials
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import AuthError, MailcliError, ProtocolError, TLSError
 from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
@@ -44,14 +45,14 @@ _CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
 
 
-class Pop3Account(Account):
-    """A POP3 maildrop (see Account; only INBOX, driven through the pop_* methods)."""
+class Pop3Account(Maildrop):
+    """A POP3 maildrop (see Account and Maildrop; only INBOX, driven through the pop_* methods)."""
 
     protocol = "pop3"
 
-    def __init__(self, config: AccountConfig, password: str) -> None:
+    def __init__(self, config: AccountConfig, credentials: Credentials) -> None:
         self.config = config
-        self._password = password
+        self._credentials = credentials
         self._pop: poplib.POP3 | None = None
         self._caps: dict[str, list[str]] = {}
         self._dele_pending = False
@@ -93,15 +94,16 @@ class Pop3Account(Account):
     def _login(self) -> None:
         cfg, p = self.config, self._p
         stamp = _TIMESTAMP.search(p.welcome)
+        password = self._credentials.secret()   # first asked for here, before USER
         try:
             if self._caps and "USER" not in self._caps and stamp:
                 logger.debug("> APOP %s ********", cfg.username)
-                p.apop(cfg.username, self._password)
+                p.apop(cfg.username, password)
             else:
                 logger.debug("> USER %s", cfg.username)
                 p.user(cfg.username)
                 logger.debug("> PASS ********")
-                p.pass_(self._password)
+                p.pass_(password)
         except poplib.error_proto as exc:
             raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
                             hint=f"check the password (mailcli account password {cfg.name})") from exc

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mailcli.accounts.base import Account, Capability, MessageSink, PopSink
+from mailcli.accounts.base import Capability, Maildrop, MessageSink, PopSink
 from mailcli.errors import MailcliError, NotFoundError, ProtocolError
 from mailcli.model import (Flag, Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, PopEntry, Quota,
                            RemoteFlags)
@@ -44,7 +44,7 @@ class FakeFolder:
     selectable: bool = True
 
 
-class FakeAccount(Account):
+class FakeAccount(Maildrop):
     """In-memory account. `folders` seeds name -> {uid: (raw, flags)} (IMAP mode)."""
 
     def __init__(self, capabilities: Iterable[Capability] | None = None,

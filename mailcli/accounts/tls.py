@@ -1,9 +1,10 @@
 """Connection security and connection failures for the protocol layer.
 
-Owns: the verified SSLContext every IMAP/POP3 connection uses (system trust store plus
-the account's `tls_ca_file`), and the translation of socket/ssl/DNS/timeout failures
-into mailcli.errors (TLSError naming the host with a `tls_ca_file` hint, TemporaryError
-for anything worth retrying). IMAP and POP3 share these so their errors read the same.
+Owns: the verified SSLContext every IMAP, POP3 and SMTP connection uses (system trust
+store plus the account's `tls_ca_file`, TLS 1.2 or newer), and the translation of
+socket/ssl/DNS/timeout failures into mailcli.errors (TLSError naming the host with a
+`tls_ca_file` hint, TemporaryError for anything worth retrying). The three protocols
+share these so their errors read the same.
 """
 from __future__ import annotations
 

@@ -1,26 +1,114 @@
-"""Resolve a password from its configured source: password_command (through the
-shell, like mbsync's PassCmd), password_env, or the system keyring (imported lazily).
+"""Credentials: what the protocol layer logs in with, as an object.
+
+`credentials_for(config, account)` builds one from an account's (or its SMTP section's)
+config. The password itself comes from the configured source, resolved lazily on the
+first `secret()` (so a connection that never logs in never runs password_command or asks
+the keyring) and cached for the object's life: a service that opens several connections
+runs the command once. Sources: password_command (through the shell, like mbsync's
+PassCmd), password_env, or the system keyring (imported lazily); a prompt only when the
+caller passes a prompt function (the CLI does so only on a TTY).
 
 Every password obtained is registered with mailcli.redact so it never reaches a log.
-Never prompts unless the caller passes a prompt function (the CLI does so only on a TTY).
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Literal
 
-from mailcli.config.schema import Secret
+from mailcli.config.schema import AccountConfig, Secret, SmtpConfig
 from mailcli.errors import CredentialError
 from mailcli.redact import register_secret
 
 COMMAND_TIMEOUT = 30.0
 KEYRING_SERVICE = "mailcli"
 
+Prompt = Callable[[str], str]
 
-def resolve_password(secret: Secret, account: str,
-                     prompt: Callable[[str], str] | None = None) -> str:
-    """Return the password for `account`, or raise CredentialError (never with the secret)."""
+
+class Credentials(ABC):
+    """What a login needs: the user name and a password (`secret()`) or, for OAuth2, an
+    access token (`token()`). The protocol layer sees only this type."""
+
+    username: str
+    kind: Literal["password", "oauth2"]
+
+    @abstractmethod
+    def secret(self) -> str:
+        """The password; resolved on the first call, then cached. CredentialError (never
+        quoting the secret) when it cannot be obtained."""
+
+    @abstractmethod
+    def token(self, *, force_refresh: bool = False) -> str:
+        """An OAuth2 access token (a fresh one with force_refresh, e.g. after the server
+        refused the cached one)."""
+
+
+class PasswordCredentials(Credentials):
+    """A password from the config's Secret (command, env or keyring), or one given
+    directly (`known()`, for `mailcli account add` testing a password it has not stored)."""
+
+    kind: Literal["password", "oauth2"] = "password"
+
+    def __init__(self, username: str, source: Secret, account: str,
+                 prompt: Prompt | None = None) -> None:
+        self.username = username
+        self.account = account
+        self._cache = _Cached(source, account, prompt)
+
+    @classmethod
+    def known(cls, username: str, password: str, account: str) -> PasswordCredentials:
+        """Credentials for a password already in hand (registered for redaction now)."""
+        register_secret(password)
+        creds = cls(username, Secret(), account)
+        creds._cache.value = password
+        return creds
+
+    def for_username(self, username: str) -> PasswordCredentials:
+        """The same password under another login name, sharing this object's cache (an
+        SMTP section with its own username and the account's password source)."""
+        if username == self.username:
+            return self
+        other = PasswordCredentials(username, self._cache.source, self.account)
+        other._cache = self._cache
+        return other
+
+    def secret(self) -> str:
+        return self._cache.get()
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        raise CredentialError(f"account {self.account!r} uses a password, not OAuth2",
+                              "set up OAuth2 for this account to use a token")
+
+
+class _Cached:
+    """A password resolved at most once (thread-safe: the TUI's workers share a service)."""
+
+    def __init__(self, source: Secret, account: str, prompt: Prompt | None) -> None:
+        self.source, self.account, self.prompt = source, account, prompt
+        self.value: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            if self.value is None:   # a failure is not cached: the next login asks again
+                self.value = _resolve(self.source, self.account, self.prompt)
+            return self.value
+
+
+def credentials_for(cfg: AccountConfig | SmtpConfig, account: str,
+                    prompt: Prompt | None = None) -> Credentials:
+    """The credentials an account (or its SMTP section) logs in with. `account` names it
+    in errors and prompts ("work", "work.smtp"). Nothing is resolved yet."""
+    return PasswordCredentials(cfg.username, cfg.secret, account, prompt)
+
+
+def _resolve(secret: Secret, account: str, prompt: Prompt | None = None) -> str:
+    """The password for `account` from its source, registered for redaction; raises
+    CredentialError (never with the secret). Uncached: PasswordCredentials caches."""
     if secret.command:
         password = _from_command(secret.command, account)
     elif secret.env:
@@ -57,7 +145,7 @@ def _from_command(command: str, account: str) -> str:
     return lines[0]
 
 
-def _from_keyring(user: str, account: str, prompt: Callable[[str], str] | None) -> str:
+def _from_keyring(user: str, account: str, prompt: Prompt | None) -> str:
     password = None
     failure = None
     try:

@@ -10,24 +10,25 @@ import ipaddress
 import math
 import re
 import tomllib
+from collections.abc import Set
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mailcli.config.schema import (
     DEFAULT_PORTS, LOOPBACK_HOSTS, PROTOCOLS, SECURITIES, AccountConfig, Config,
-    GeneralConfig, Secret, SmtpConfig, TuiConfig,
+    GeneralConfig, Secret, SmtpConfig, TuiConfig, config_keys,
 )
 from mailcli.errors import ConfigError
 
-GENERAL_KEYS = {"data_dir", "editor"}
-SERVER_KEYS = {"host", "port", "security", "tls_ca_file", "username", "password_command",
-               "password_env", "allow_insecure", "timeout"}
-ACCOUNT_KEYS = SERVER_KEYS | {
-    "protocol", "email", "name", "folders", "sent_folder", "drafts_folder", "leave_on_server",
-    "keep_days", "delete_when_deleted_locally", "max_message_size", "smtp",
-}
-POP3_ONLY = {"leave_on_server", "keep_days", "delete_when_deleted_locally", "max_message_size"}
-IMAP_ONLY = {"folders"}
+# every known key comes from the schema's fields (the man page's lists too)
+TOP_KEYS = config_keys(Config)
+GENERAL_KEYS = config_keys(GeneralConfig)
+TUI_KEYS = config_keys(TuiConfig)
+SERVER_KEYS = config_keys(SmtpConfig)
+ACCOUNT_KEYS = config_keys(AccountConfig)
+POP3_ONLY = config_keys(AccountConfig, only="pop3")
+IMAP_ONLY = config_keys(AccountConfig, only="imap")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -63,7 +64,7 @@ def load_config(path: Path, *, must_exist: bool = True) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     top = _Where(path, "top level")
-    _check_keys(top, data, {"general", "accounts", "tui"})
+    _check_keys(top, data, TOP_KEYS)
     general_raw = _table(top, data, "general")
     g = _Where(path, "general")
     _check_keys(g, general_raw, GENERAL_KEYS)
@@ -73,7 +74,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     )
     tui_raw = _table(top, data, "tui")
     t = _Where(path, "tui")
-    _check_keys(t, tui_raw, {"keys"})
+    _check_keys(t, tui_raw, TUI_KEYS)
     keys_raw = _table(t, tui_raw, "keys")
     keys = {}
     for action, key in keys_raw.items():
@@ -101,7 +102,7 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
     if wrong:
         key = sorted(wrong)[0]
         raise w.error(key, f"only applies to {'pop3' if protocol == 'imap' else 'imap'} accounts")
-    host, port, security, username, secret, ca, insecure, timeout = _server(w, raw, protocol, name, None)
+    server = _server(w, raw, protocol, name, None)
     leave = _bool(w, raw, "leave_on_server", False)
     keep_days = _int(w, raw, "keep_days", None, minimum=0)
     dwdl = _bool(w, raw, "delete_when_deleted_locally", False)
@@ -115,9 +116,10 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
         if not isinstance(sraw, dict):
             raise w.error("smtp", f"must be a table, got {_type(sraw)}")
         _check_keys(sw, sraw, SERVER_KEYS)
-        s = _server(sw, sraw, "smtp", name, (username, secret))
-        smtp = SmtpConfig(host=s[0], port=s[1], security=s[2], username=s[3], secret=s[4],
-                          tls_ca_file=s[5] or ca, allow_insecure=s[6], timeout=s[7])
+        s = _server(sw, sraw, "smtp", name, server)
+        smtp = SmtpConfig(host=s.host, port=s.port, security=s.security, username=s.username,
+                          secret=s.secret, tls_ca_file=s.tls_ca_file or server.tls_ca_file,
+                          allow_insecure=s.allow_insecure, timeout=s.timeout)
     folders = ("*",)
     if "folders" in raw:
         f = raw["folders"]
@@ -125,11 +127,12 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
             raise w.error("folders", "must be a non-empty list of folder patterns (strings)")
         folders = tuple(f)
     return AccountConfig(
-        name=name, protocol=protocol, host=host, port=port, security=security,
-        username=username, secret=secret,
+        name=name, protocol=protocol, host=server.host, port=server.port,
+        security=server.security, username=server.username, secret=server.secret,
         email=_str(w, raw, "email") if "email" in raw else None,
         display_name=_str(w, raw, "name") if "name" in raw else None,
-        tls_ca_file=ca, allow_insecure=insecure, timeout=timeout, folders=folders,
+        tls_ca_file=server.tls_ca_file, allow_insecure=server.allow_insecure,
+        timeout=server.timeout, folders=folders,
         sent_folder=_str(w, raw, "sent_folder") if "sent_folder" in raw else None,
         drafts_folder=_str(w, raw, "drafts_folder") if "drafts_folder" in raw else None,
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
@@ -137,8 +140,24 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
     )
 
 
+@dataclass(frozen=True)
+class _Server:
+    """The keys an account and its SMTP section share, validated."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    secret: Secret
+    tls_ca_file: Path | None
+    allow_insecure: bool
+    timeout: float
+
+
 def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
-            inherit: tuple[str, Secret] | None):
+            inherit: _Server | None) -> _Server:
+    """The server keys of `raw`; an SMTP section (`inherit` = its account's) takes the
+    account's username and password source unless it sets its own."""
     if "host" not in raw:
         raise w.error("host", "missing (the server's host name)")
     host = _str(w, raw, "host").strip()
@@ -146,7 +165,7 @@ def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
         raise w.error("host", f"not a host name: {raw['host']!r}")
     default_sec = "starttls" if protocol == "smtp" else "tls"
     security = _choice(w, raw, "security", SECURITIES) if "security" in raw else default_sec
-    port = DEFAULT_PORTS[(protocol, security)]
+    port: int = DEFAULT_PORTS[(protocol, security)]
     if "port" in raw:
         port = raw["port"]
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -158,7 +177,7 @@ def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
     if "username" in raw:
         username = _str(w, raw, "username")
     elif inherit:
-        username = inherit[0]
+        username = inherit.username
     else:
         raise w.error("username", "missing (the login name)")
     if "password_command" in raw and "password_env" in raw:
@@ -170,7 +189,7 @@ def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
             keyring_user=f"{account}" if protocol != "smtp" else f"{account}.smtp",
         )
     elif inherit:
-        secret = inherit[1]
+        secret = inherit.secret
     else:
         secret = Secret(keyring_user=account)
     ca = None
@@ -182,7 +201,7 @@ def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0 \
             or not math.isfinite(timeout):  # nan passes `<= 0`, inf would wait forever
         raise w.error("timeout", f"must be a positive number of seconds, got {timeout!r}")
-    return host, port, security, username, secret, ca, allow_insecure, float(timeout)
+    return _Server(host, port, security, username, secret, ca, allow_insecure, float(timeout))
 
 
 def _is_loopback(host: str) -> bool:
@@ -194,7 +213,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_keys(w: _Where, raw: dict[str, Any], allowed: set[str]) -> None:
+def _check_keys(w: _Where, raw: dict[str, Any], allowed: Set[str]) -> None:
     for key in raw:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)

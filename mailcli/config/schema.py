@@ -1,8 +1,16 @@
-"""The typed, frozen config schema: what each section may hold, defaults and port rules."""
+"""The typed, frozen config schema: what each section may hold, defaults and port rules.
+
+The schema is the one list of config keys: each field's TOML key is its name unless its
+metadata says otherwise (`keys`: the TOML keys that fill it, none for a field that is not
+written as a key; `only`: the one protocol it applies to). `config_keys()` derives the
+loader's known keys and the man page's key lists from it.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 PROTOCOLS = ("imap", "pop3")
 SECURITIES = ("tls", "starttls", "none")
@@ -20,8 +28,18 @@ class Secret:
 
     command: str | None = None
     env: str | None = None
-    keyring_service: str = "mailcli"
     keyring_user: str = ""
+
+
+def _keys(*keys: str) -> Mapping[str, Any]:
+    return {"keys": keys}
+
+
+def _only(protocol: str) -> Mapping[str, Any]:
+    return {"only": protocol}
+
+
+_PASSWORD_KEYS = _keys("password_command", "password_env")
 
 
 @dataclass(frozen=True)
@@ -30,7 +48,7 @@ class SmtpConfig:
     port: int
     security: str
     username: str
-    secret: Secret
+    secret: Secret = field(metadata=_PASSWORD_KEYS)
     tls_ca_file: Path | None = None
     allow_insecure: bool = False
     timeout: float = 60.0
@@ -38,30 +56,26 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class AccountConfig:
-    name: str
+    name: str = field(metadata=_keys())          # the table's name: [accounts.NAME]
     protocol: str
     host: str
     port: int
     security: str
     username: str
-    secret: Secret
+    secret: Secret = field(metadata=_PASSWORD_KEYS)
     email: str | None = None
-    display_name: str | None = None
+    display_name: str | None = field(default=None, metadata=_keys("name"))
     tls_ca_file: Path | None = None
     allow_insecure: bool = False
     timeout: float = 60.0
-    folders: tuple[str, ...] = ("*",)
+    folders: tuple[str, ...] = field(default=("*",), metadata=_only("imap"))
     sent_folder: str | None = None
     drafts_folder: str | None = None
-    leave_on_server: bool = False
-    keep_days: int | None = None
-    delete_when_deleted_locally: bool = False
-    max_message_size: int | None = None
+    leave_on_server: bool = field(default=False, metadata=_only("pop3"))
+    keep_days: int | None = field(default=None, metadata=_only("pop3"))
+    delete_when_deleted_locally: bool = field(default=False, metadata=_only("pop3"))
+    max_message_size: int | None = field(default=None, metadata=_only("pop3"))
     smtp: SmtpConfig | None = None
-
-    @property
-    def is_imap(self) -> bool:
-        return self.protocol == "imap"
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,7 @@ class TuiConfig:
 
 @dataclass(frozen=True)
 class Config:
-    path: Path
+    path: Path = field(metadata=_keys())         # where it was read from, not a key
     general: GeneralConfig
     accounts: dict[str, AccountConfig]
     tui: TuiConfig = field(default_factory=TuiConfig)
@@ -90,3 +104,11 @@ class Config:
         except KeyError:
             known = ", ".join(sorted(self.accounts)) or "none configured"
             raise NotFoundError(f"no account named {name!r} (accounts: {known})") from None
+
+
+def config_keys(section: type, only: str | None = None) -> frozenset[str]:
+    """The TOML keys of a schema section (a dataclass above); with `only`, just the keys
+    that apply to that one protocol alone."""
+    return frozenset(key for f in fields(section)
+                     if only is None or f.metadata.get("only") == only
+                     for key in f.metadata.get("keys", (f.name,)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.model import Flag, FolderRole
 from mailcli.send.sent import local_role_folder
@@ -26,7 +27,7 @@ DRAFT_FLAGS = frozenset({Flag.DRAFT, Flag.SEEN})
 def drafts_folder(store: Store, cfg: AccountConfig) -> str:
     if cfg.drafts_folder:
         return cfg.drafts_folder
-    if cfg.is_imap:
+    if traits_for(cfg).server_folders:
         return local_role_folder(store, cfg.name, FolderRole.DRAFTS) or DEFAULT_DRAFTS
     return DEFAULT_DRAFTS
 
@@ -36,7 +37,7 @@ def keep_draft(store: Store, cfg: AccountConfig, raw: bytes, message_id: str | N
     folder = drafts_folder(store, cfg)
     with store.batch():
         local = store.deliver(cfg.name, folder, raw, flags=DRAFT_FLAGS)
-        if cfg.is_imap:
+        if traits_for(cfg).can_append:
             store.journal.enqueue(cfg.name, Append(folder, local, message_id, DRAFT_FLAGS,
                                                    draft=True))
     logger.info("draft %s kept in %s/%s (id %d)", message_id, cfg.name, folder, local)

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 
 from mailcli.accounts.base import Account
+from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError
 from mailcli.model import Flag, FolderRole
@@ -67,7 +68,7 @@ class SentCopies:
                  connect: Callable[[], Account] | None = None) -> None:
         self.store = store
         self.cfg = cfg
-        self.remote = cfg.is_imap and connect is not None
+        self.remote = traits_for(cfg).can_append and connect is not None
         self._connect = connect
         self._folder: str | None = None
 
@@ -85,7 +86,7 @@ class SentCopies:
             return self._folder
         if self.cfg.sent_folder:
             return self.cfg.sent_folder
-        if self.cfg.is_imap:
+        if traits_for(self.cfg).server_folders:
             return local_role_folder(self.store, self.cfg.name, FolderRole.SENT) or DEFAULT_SENT
         return DEFAULT_SENT
 

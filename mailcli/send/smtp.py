@@ -1,6 +1,10 @@
 """SMTP transport over smtplib: implicit TLS (465) or strict STARTTLS (587), AUTH with
 the account's credentials, and errors that say which recipients were refused and why.
 
+TLS is the protocol layer's (accounts/tls.py): the same verified context as IMAP and POP3
+(TLS 1.2 or newer, the system store plus tls_ca_file) and the same one-line errors for
+an untrusted certificate or an unreadable tls_ca_file.
+
 A STARTTLS the server does not offer, or that fails, is a TLSError: never a plaintext
 fallback. Connection problems are TemporaryError (the message stays in the outbox),
 except once the whole message (up to the final ".") has gone out: a connection lost
@@ -15,6 +19,8 @@ import socket
 import ssl
 from collections.abc import Sequence
 
+from mailcli.accounts.tls import make_ssl_context, tls_error
+from mailcli.config.credentials import Credentials
 from mailcli.config.schema import SmtpConfig
 from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
 
@@ -37,27 +43,23 @@ class RecipientsRefused(SendError):
         self.all_refused = all_refused
 
 
-def _context(config: SmtpConfig) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if config.tls_ca_file:
-        ctx.load_verify_locations(cafile=str(config.tls_ca_file))
-    return ctx
-
-
-def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
+def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_from: str,
                  rcpt_to: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`.
+    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`. The password is asked
+    of `credentials` only when the server wants AUTH.
 
     Returns the recipients refused when at least one was accepted (a partial send is a
     send: the caller reports the refused ones). Raises RecipientsRefused when none was
-    accepted, AuthError, TLSError, TemporaryError, or SendError.
+    accepted, AuthError, TLSError, TemporaryError, ConfigError (an unreadable
+    tls_ca_file), CredentialError, or SendError.
     """
     host = config.host
+    ctx = make_ssl_context(config.tls_ca_file) if config.security != "none" else None
     transmitted: list[bool] = []       # set once the final "." of DATA went out
     try:
         if config.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, config.port, timeout=config.timeout,
-                                                  context=_context(config))
+                                                  context=ctx)
         else:
             smtp = smtplib.SMTP(host, config.port, timeout=config.timeout)
         with smtp:
@@ -66,27 +68,24 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
                 if not smtp.has_extn("starttls"):
                     raise TLSError(f"{host}: the SMTP server does not offer STARTTLS",
                                    'refusing to send in clear text; check the port or use security = "tls"')
-                smtp.starttls(context=_context(config))
+                smtp.starttls(context=ctx)
                 smtp.ehlo()
             if smtp.has_extn("auth"):
-                smtp.login(config.username, password)
+                smtp.login(config.username, credentials.secret())
             _track_end_of_data(smtp, transmitted)
             refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
-            return {k: (v[0], v[1].decode(errors="replace")) for k, v in refused.items()}
+            return {k: (v[0], _text(v[1])) for k, v in refused.items()}
     except smtplib.SMTPRecipientsRefused as exc:
-        refused = {k: (v[0], v[1].decode(errors="replace")) for k, v in exc.recipients.items()}
-        raise RecipientsRefused(refused, True) from exc
+        raise RecipientsRefused({k: (v[0], _text(v[1])) for k, v in exc.recipients.items()},
+                                True) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthError(f"{host}: SMTP login refused for {config.username}: "
-                        f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}") from exc
+                        f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
     except smtplib.SMTPSenderRefused as exc:
         raise SendError(f"{host}: sender {mail_from} refused: {exc.smtp_code} "
-                        f"{exc.smtp_error.decode(errors='replace')}") from exc
-    except ssl.SSLCertVerificationError as exc:
-        raise TLSError(f"{host}: certificate not trusted: {exc.verify_message}",
-                       "if the server uses a private CA, set tls_ca_file in [accounts.NAME.smtp]") from exc
-    except ssl.SSLError as exc:
-        raise TLSError(f"{host}: TLS failed: {exc.reason or exc}") from exc
+                        f"{_text(exc.smtp_error)}") from exc
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        raise tls_error(exc, host, config.port) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"{host}: {exc}") from exc
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout,
@@ -98,10 +97,14 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
         raise TemporaryError(f"{host}:{config.port}: cannot reach the SMTP server: "
                              f"{getattr(exc, 'strerror', None) or exc}") from exc
     except smtplib.SMTPResponseException as exc:
-        err = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        err = _text(exc.smtp_error)
         if 400 <= exc.smtp_code < 500:
             raise TemporaryError(f"{host}: {exc.smtp_code} {err}") from exc
         raise SendError(f"{host}: {exc.smtp_code} {err}") from exc
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
 def _track_end_of_data(smtp: smtplib.SMTP, transmitted: list[bool]) -> None:

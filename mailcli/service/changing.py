@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, NotFoundError, UsageError
 from mailcli.model import Envelope, Flags
 
@@ -77,7 +78,7 @@ class Changing:
         envs = self.reading.resolve_many(refs)
         for account in sorted({e.account for e in envs}):
             cfg = self.core.account_config(account)
-            if cfg.is_imap and not any(s.folder == folder
+            if traits_for(cfg).server_folders and not any(s.folder == folder
                                        for s in self.core.store.folder_summaries(account)):
                 raise NotFoundError(f"no folder {folder!r} in account {account!r}",
                                     hint="see `mailcli folders`; run `mailcli fetch` to learn "
@@ -89,7 +90,7 @@ class Changing:
             cfg = self.core.account_config(env.account)
             row = self.core.store.message_row(env.id)
             with self.core.store.db.write():
-                if cfg.is_imap and row.uid is not None:
+                if traits_for(cfg).server_uids and row.uid is not None:
                     self.core.store.journal.enqueue(env.account, MoveUid(
                         env.folder, row.uid, folder, env.id, *self._identity(env)))
                 self.core.store.move(env.id, folder)
@@ -107,10 +108,10 @@ class Changing:
             cfg = self.core.account_config(env.account)
             row = self.core.store.message_row(env.id)
             with self.core.store.db.write():
-                if cfg.is_imap and row.uid is not None:
+                if traits_for(cfg).server_uids and row.uid is not None:
                     self.core.store.journal.enqueue(env.account, DeleteUid(
                         env.folder, row.uid, *self._identity(env)))
-                elif cfg.is_imap:
+                elif traits_for(cfg).can_append:     # delivered here, its APPEND still queued
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
                     self.core.store.journal.enqueue(env.account, DeleteUidl(row.uidl))

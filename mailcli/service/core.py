@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailcli.config import Config
-from mailcli.config.credentials import resolve_password
+from mailcli.config.credentials import Credentials, PasswordCredentials, credentials_for
 from mailcli.config.schema import AccountConfig
 
 if TYPE_CHECKING:
@@ -30,9 +30,7 @@ class ServiceCore:
         self.prompt = prompt
         self._store: Store | None = None
         self._lock = threading.Lock()
-        # Passwords by account (and "<account>.smtp"). OAuth2 will replace this with a
-        # credentials object per account (tokens refreshed here, not in the shells).
-        self._passwords: dict[str, str] = {}
+        self._credentials: dict[str, Credentials] = {}   # for the service's life
 
     # ---------- accounts ----------
     def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:
@@ -67,22 +65,29 @@ class ServiceCore:
                 self._store = None
 
     # ---------- connections ----------
-    def password(self, cfg: AccountConfig) -> str:
-        if cfg.name not in self._passwords:
-            self._passwords[cfg.name] = resolve_password(cfg.secret, cfg.name, self.prompt)
-        return self._passwords[cfg.name]
+    def credentials(self, cfg: AccountConfig) -> Credentials:
+        """The account's credentials, one object for the service's life: its password is
+        resolved on the first login and then reused by every connection."""
+        with self._lock:
+            if cfg.name not in self._credentials:
+                self._credentials[cfg.name] = credentials_for(cfg, cfg.name, self.prompt)
+            return self._credentials[cfg.name]
 
-    def smtp_password(self, cfg: AccountConfig) -> str:
+    def smtp_credentials(self, cfg: AccountConfig) -> Credentials:
+        """The SMTP section's credentials: the account's own when it names the same
+        password source (so the password is asked for once)."""
         assert cfg.smtp is not None
-        if cfg.smtp.secret == cfg.secret:
-            return self.password(cfg)
+        account = self.credentials(cfg)
+        if cfg.smtp.secret == cfg.secret and isinstance(account, PasswordCredentials):
+            return account.for_username(cfg.smtp.username)
         key = cfg.name + ".smtp"
-        if key not in self._passwords:
-            self._passwords[key] = resolve_password(cfg.smtp.secret, key, self.prompt)
-        return self._passwords[key]
+        with self._lock:
+            if key not in self._credentials:
+                self._credentials[key] = credentials_for(cfg.smtp, key, self.prompt)
+            return self._credentials[key]
 
     def open_account(self, cfg: AccountConfig) -> "Account":
         """A not-yet-connected Account for cfg (use it as a context manager)."""
         from mailcli.accounts.registry import open_account
 
-        return open_account(cfg, self.password(cfg))
+        return open_account(cfg, self.credentials(cfg))

@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import ConfigError, LockHeld, MailcliError, UsageError
 from mailcli.sync import killpoint
 from mailcli.sync.lock import account_lock
@@ -228,7 +229,7 @@ class Sending:
                                                      resend_uncertain=resend_uncertain)
                 except LockHeld:
                     logger.info("outbox of %s is being flushed by another process", name)
-            if uploads and cfg.is_imap:
+            if uploads and traits_for(cfg).can_append:
                 results += self._replay_uploads(cfg)
         return results
 
@@ -276,12 +277,12 @@ class Sending:
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
         def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.core.smtp_password(cfg), raw, mail_from, rcpts)
+            refused = send_message(smtp, self.core.smtp_credentials(cfg), raw, mail_from, rcpts)
             if kill is not None:
                 kill("smtp")  # accepted by the server, not yet recorded as sent
             return refused
 
-        copier = SentCopies(self.core.store, cfg, imap.get if cfg.is_imap else None)
+        copier = SentCopies(self.core.store, cfg, imap.get if traits_for(cfg).can_append else None)
         if kill is not None:
             copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
         results = []

@@ -58,25 +58,24 @@ def prepare_account(path: Path, name: str, fields: dict[str, Any],
     return NewAccount(path, text, config.account(name))
 
 
-def resolve_password(account: AccountConfig) -> str:
-    """The password from the account's configured source (command, env or keyring)."""
-    from mailcli.config.credentials import resolve_password as resolve
+def check_login(account: AccountConfig, password: str | None = None) -> dict[str, Any]:
+    """Connect and log in, with `password` (one typed for the keyring, not stored yet) or
+    else the account's configured source; returns {"protocol", "server", "capabilities",
+    "folders"}.
 
-    return resolve(account.secret, account.name)
-
-
-def check_login(account: AccountConfig, password: str) -> dict[str, Any]:
-    """Connect and log in; returns {"protocol", "server", "capabilities", "folders"}.
-
-    Raises the account layer's errors: AuthError (3), TemporaryError (75), TLSError, ...
+    Raises the account layer's errors: AuthError (3), TemporaryError (75), TLSError,
+    CredentialError, ...
     """
     from mailcli.accounts.base import Capability
     from mailcli.accounts.registry import open_account
-    from mailcli.redact import register_secret
+    from mailcli.config.credentials import Credentials, PasswordCredentials, credentials_for
 
-    register_secret(password)
-    with open_account(account, password) as conn:
-        caps = list(conn.server_capabilities)
+    credentials: Credentials = (credentials_for(account, account.name) if password is None else
+                                PasswordCredentials.known(account.username, password, account.name))
+    with open_account(account, credentials) as conn:
+        caps = conn.server_capabilities
+        # the Account ABC declares a method; ImapAccount has a property: accept both
+        caps = list(caps() if callable(caps) else caps)
         folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
     logger.info("account %s: test connection succeeded", account.name)
     return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, UsageError
 from mailcli.model import Envelope, Quota
 
@@ -84,7 +85,7 @@ class Syncing:
         if not env.partial:
             return env
         cfg = core.account_config(env.account)
-        if cfg.protocol != "pop3":
+        if not traits_for(cfg).maildrop:
             raise UsageError(f"message {env.id} is not a POP3 message")
         with account_lock(core.data_dir, cfg.name):
             with core.open_account(cfg) as account:

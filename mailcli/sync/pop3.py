@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from mailcli.accounts.base import Account, Capability
+from mailcli.accounts.base import Capability, Maildrop
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError, NotFoundError, ProtocolError, TemporaryError
 from mailcli.model import PopEntry
@@ -49,14 +49,14 @@ class Pop3Sync:
 
     Args:
         store: the local store.
-        account: a connected POP3 Account.
+        account: a connected POP3 Maildrop.
         config: the account's config (deletion policy, max_message_size).
         reporter: receives FolderStarted/MessageFetched/FolderDone/SyncWarning.
         dry_run: list what would happen (outcome.plans); change nothing.
         now: the clock (for keep_days).
     """
 
-    def __init__(self, store: Store, account: Account, config: AccountConfig, *,
+    def __init__(self, store: Store, account: Maildrop, config: AccountConfig, *,
                  reporter: Reporter | None = None, dry_run: bool = False,
                  now: Callable[[], float] = time.time, chunk: int = CHUNK) -> None:
         self.store = store
@@ -232,7 +232,7 @@ class Pop3Sync:
         self.reporter.event(SyncWarning(text, self.name, INBOX))
 
 
-def fetch_full(store: Store, account: Account, message_id: int) -> None:
+def fetch_full(store: Store, account: Maildrop, message_id: int) -> None:
     """Replace a headers-only POP3 message (partial) with the full message from the server.
 
     Raises:

@@ -27,8 +27,10 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
-from mailcli.accounts.base import Account
+from mailcli.accounts.base import Account, Maildrop
+from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import ExitCode, MailcliError
 from mailcli.model import AccountReport
@@ -136,9 +138,9 @@ def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep
                     logger.warning("%s: sending queued mail failed: %s", cfg.name, exc)
                     outcome.notes.append(f"queued mail not sent: {exc}")
             with connect(cfg) as account:
-                if cfg.protocol == "pop3":
-                    engine: ImapSync | Pop3Sync = Pop3Sync(store, account, cfg, reporter=rep,
-                                                           dry_run=dry_run)
+                if traits_for(cfg).maildrop:   # the registry opens a Maildrop for these
+                    engine: ImapSync | Pop3Sync = Pop3Sync(store, cast(Maildrop, account), cfg,
+                                                           reporter=rep, dry_run=dry_run)
                 else:
                     engine = ImapSync(store, account, cfg.name, folders=cfg.folders, reporter=rep,
                                       force=force, dry_run=dry_run)

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mailcli.config.credentials import PasswordCredentials
 from mailcli.config.schema import AccountConfig, Secret
+
+
+def creds(password: str, user: str = "user") -> PasswordCredentials:
+    """Credentials holding `password` itself (registered for redaction like a resolved one)."""
+    return PasswordCredentials.known(user, password, "work")
 
 
 def account_config(protocol: str, port: int, user: str, *, security: str = "tls",

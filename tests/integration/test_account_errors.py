@@ -10,7 +10,7 @@ import pytest
 from mailcli.accounts.registry import open_account
 from mailcli.errors import AuthError, MailcliError, TemporaryError, TLSError
 from mailcli.model import Flag
-from tests.fakes.accounts import account_config, dovecot_config
+from tests.fakes.accounts import account_config, creds, dovecot_config
 from tests.fakes.proxy import TcpProxy
 from tests.fakes.scripted import ScriptedServer
 from tests.servers.dovecot import PASSWORD, Dovecot, free_port
@@ -19,7 +19,7 @@ PROTOCOLS = ["imap", "pop3"]
 
 
 def connect_error(config, password: str = PASSWORD) -> MailcliError:  # noqa: ANN001
-    acc = open_account(config, password)
+    acc = open_account(config, creds(password))
     with pytest.raises(MailcliError) as ei:
         with acc:
             pass
@@ -105,7 +105,7 @@ def test_connection_cut_mid_fetch_is_temporary(dovecot: Dovecot, mail_user: str)
     dovecot.seed(mail_user, [b"Subject: m\r\n\r\n" + b"x" * 5000 + b"\r\n"] * 100)
     with TcpProxy(dovecot.ports.imap, cut_after=150_000) as proxy:
         acc = open_account(account_config("imap", proxy.port, mail_user, security="starttls",
-                                          ca_file=dovecot.ca_file), PASSWORD)
+                                          ca_file=dovecot.ca_file), creds(PASSWORD))
         got: list[int] = []
         with acc:
             uids = acc.list_uids("INBOX")
@@ -120,7 +120,7 @@ def test_connection_cut_mid_fetch_is_temporary(dovecot: Dovecot, mail_user: str)
 def test_password_never_reaches_debug_logs(dovecot: Dovecot, mail_user: str, protocol: str, security: str,
                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    with open_account(dovecot_config(dovecot, protocol, mail_user, security), PASSWORD) as acc:
+    with open_account(dovecot_config(dovecot, protocol, mail_user, security), creds(PASSWORD)) as acc:
         if protocol == "imap":
             acc.set_flags("INBOX", [1], add=frozenset({Flag.SEEN}))
             acc.list_folders()

@@ -14,7 +14,7 @@ from mailcli.accounts.imap_wire import parse_uid_set, uid_set
 from mailcli.accounts.registry import open_account
 from mailcli.errors import NotFoundError, ProtocolError, UnsupportedError
 from mailcli.model import Flag, FolderRole
-from tests.fakes.accounts import dovecot_config
+from tests.fakes.accounts import creds, dovecot_config
 from tests.servers.dovecot import PASSWORD, Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -35,7 +35,7 @@ def is_full(server: Dovecot) -> bool:
 
 
 def account(server: Dovecot, user: str, security: str = "tls") -> ImapAccount:
-    acc = open_account(dovecot_config(server, "imap", user, security), PASSWORD)
+    acc = open_account(dovecot_config(server, "imap", user, security), creds(PASSWORD))
     assert isinstance(acc, ImapAccount)
     return acc
 

@@ -12,7 +12,7 @@ from mailcli.accounts.pop3 import Pop3Account, fallback_key
 from mailcli.accounts.registry import open_account
 from mailcli.errors import ProtocolError, TemporaryError, UnsupportedError
 from mailcli.model import FolderRole, PopEntry
-from tests.fakes.accounts import account_config, dovecot_config
+from tests.fakes.accounts import account_config, creds, dovecot_config
 from tests.fakes.pop3 import PASSWORD as FAKE_PASSWORD, FakePop3Server
 from tests.servers.dovecot import PASSWORD, Dovecot
 
@@ -24,7 +24,7 @@ def message(i: int, extra: bytes = b"") -> bytes:
 
 
 def pop(server: Dovecot, user: str, security: str = "tls") -> Pop3Account:
-    acc = open_account(dovecot_config(server, "pop3", user, security), PASSWORD)
+    acc = open_account(dovecot_config(server, "pop3", user, security), creds(PASSWORD))
     assert isinstance(acc, Pop3Account)
     return acc
 
@@ -92,7 +92,7 @@ def test_deletions_happen_only_at_commit(dovecot: Dovecot, mail_user: str) -> No
 
 # ---------- the scripted fake server ----------
 def fake_pop(server: FakePop3Server, **kw) -> Pop3Account:  # noqa: ANN003
-    return Pop3Account(account_config("pop3", server.port, "me", security="none", **kw), FAKE_PASSWORD)
+    return Pop3Account(account_config("pop3", server.port, "me", security="none", **kw), creds(FAKE_PASSWORD))
 
 
 def test_server_without_uidl_gets_stable_fallback_keys() -> None:

@@ -98,8 +98,6 @@ def add(ctx: click.Context, /, **opts: Any) -> None:
         note(f"sign in after this with: mailcli account authorize {opts['name']}")
     elif not opts["no_test"]:
         try:
-            if password is None:
-                password = setup.resolve_password(new.account)
             info = setup.check_login(new.account, password)
         except MailcliError as exc:
             raise _nothing_written(exc) from exc
