@@ -12,6 +12,8 @@ DEFAULT_PORTS = {
     ("smtp", "tls"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25,
 }
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "localhost.localdomain")
+AUTHS = ("password", "oauth2")
+TOKEN_STORES = ("keyring", "file")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,24 @@ class Secret:
     env: str | None = None
     keyring_service: str = "mailcli"
     keyring_user: str = ""
+
+
+@dataclass(frozen=True)
+class OAuth2Config:
+    """An account's OAuth2 settings, provider presets already filled in. With
+    `token_command` set, the rest may be empty: the command prints the access token."""
+
+    provider: str = "custom"
+    client_id: str = ""
+    client_secret: str | None = None
+    client_secret_command: str | None = None
+    authorize_url: str = ""
+    token_url: str = ""
+    device_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    authorize_params: tuple[tuple[str, str], ...] = ()
+    token_store: str = "keyring"
+    token_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class AccountConfig:
     delete_when_deleted_locally: bool = False
     max_message_size: int | None = None
     smtp: SmtpConfig | None = None
+    auth: str = "password"
+    oauth2: OAuth2Config | None = None
 
     @property
     def is_imap(self) -> bool:
