@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from mailcli.config.schema import Secret
 from mailcli.errors import CredentialError
 from mailcli.redact import register_secret
+
+if TYPE_CHECKING:
+    from mailcli.config.schema import AccountConfig, Config
 
 COMMAND_TIMEOUT = 30.0
 KEYRING_SERVICE = "mailcli"
@@ -95,3 +99,66 @@ def store_password(account: str, password: str, user: str | None = None) -> None
         raise CredentialError(
             f"account {account!r}: cannot store the password: the system keyring is not usable ({exc})",
             "set password_command or password_env in the config instead") from None
+
+
+# ---------- credential objects (the protocol layer sees only these) ----------
+class Credentials:
+    """What a login needs: the user name and a password or an OAuth2 access token.
+    Subclasses resolve lazily, cache for the run and register secrets for redaction."""
+
+    username: str
+    kind: Literal["password", "oauth2"]
+
+    def secret(self) -> str:
+        raise CredentialError(f"{self.username!r}: this account does not log in with a password")
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        raise CredentialError(f"{self.username!r}: this account does not use OAuth2")
+
+
+class PasswordCredentials(Credentials):
+    kind: Literal["password", "oauth2"] = "password"
+
+    def __init__(self, username: str, source: Secret | str, account: str = "",
+                 prompt: Callable[[str], str] | None = None) -> None:
+        self.username = username
+        self._source, self._account, self._prompt = source, account, prompt
+        self._password: str | None = source if isinstance(source, str) else None
+        if self._password:
+            register_secret(self._password)
+
+    def secret(self) -> str:
+        if self._password is None:
+            assert isinstance(self._source, Secret)
+            self._password = resolve_password(self._source, self._account, self._prompt)
+        return self._password
+
+
+def as_credentials(value: "Credentials | str", username: str) -> Credentials:
+    """Accept a plain password where Credentials are expected (older callers, tests)."""
+    return value if isinstance(value, Credentials) else PasswordCredentials(username, value)
+
+
+def credentials_for(cfg: "Config", account: str, prompt: Callable[[str], str] | None = None,
+                    *, smtp: bool = False) -> Credentials:
+    """The Credentials of account `account` (its SMTP login with smtp=True)."""
+    acc = cfg.account(account)
+    if smtp:
+        assert acc.smtp is not None
+        if acc.auth == "oauth2" and acc.smtp.secret == acc.secret:
+            return credentials_for(cfg, account, prompt) if acc.smtp.username == acc.username \
+                else _oauth2(cfg, acc, acc.smtp.username)
+        key = account if acc.smtp.secret == acc.secret else account + ".smtp"
+        return PasswordCredentials(acc.smtp.username, acc.smtp.secret, key, prompt)
+    if acc.auth == "oauth2":
+        return _oauth2(cfg, acc, acc.username)
+    return PasswordCredentials(acc.username, acc.secret, account, prompt)
+
+
+def _oauth2(cfg: "Config", acc: "AccountConfig", username: str) -> Credentials:
+    from mailcli import paths
+    from mailcli.config.oauth2 import OAuth2Credentials
+
+    data_dir = paths.default_data_dir(str(cfg.general.data_dir) if cfg.general.data_dir else None)
+    assert acc.oauth2 is not None
+    return OAuth2Credentials(acc.name, username, acc.oauth2, data_dir)

@@ -15,6 +15,8 @@ import socket
 import ssl
 from collections.abc import Sequence
 
+from mailcli.accounts import sasl
+from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import SmtpConfig
 from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
 
@@ -44,8 +46,8 @@ def _context(config: SmtpConfig) -> ssl.SSLContext:
     return ctx
 
 
-def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
-                 rcpt_to: Sequence[str]) -> dict[str, tuple[int, str]]:
+def send_message(config: SmtpConfig, credentials: Credentials | str, raw: bytes, mail_from: str,
+                 rcpt_to: Sequence[str], account: str = "") -> dict[str, tuple[int, str]]:
     """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`.
 
     Returns the recipients refused when at least one was accepted (a partial send is a
@@ -53,6 +55,7 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
     accepted, AuthError, TLSError, TemporaryError, or SendError.
     """
     host = config.host
+    creds = as_credentials(credentials, config.username)
     transmitted: list[bool] = []       # set once the final "." of DATA went out
     try:
         if config.security == "tls":
@@ -68,8 +71,10 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
                                    'refusing to send in clear text; check the port or use security = "tls"')
                 smtp.starttls(context=_context(config))
                 smtp.ehlo()
-            if smtp.has_extn("auth"):
-                smtp.login(config.username, password)
+            if creds.kind == "oauth2":
+                _login_oauth2(smtp, creds, config, account)
+            elif smtp.has_extn("auth"):
+                smtp.login(config.username, creds.secret())
             _track_end_of_data(smtp, transmitted)
             refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
             return {k: (v[0], v[1].decode(errors="replace")) for k, v in refused.items()}
@@ -102,6 +107,24 @@ def send_message(config: SmtpConfig, password: str, raw: bytes, mail_from: str,
         if 400 <= exc.smtp_code < 500:
             raise TemporaryError(f"{host}: {exc.smtp_code} {err}") from exc
         raise SendError(f"{host}: {exc.smtp_code} {err}") from exc
+
+
+def _login_oauth2(smtp: smtplib.SMTP, creds: Credentials, config: SmtpConfig, account: str) -> None:
+    """AUTH OAUTHBEARER/XOAUTH2 with the initial response (RFC 4954 allows it always);
+    a 334 after it is the server's error report, answered so that it ends with 535."""
+    offered = (smtp.esmtp_features.get("auth") or "").split()
+
+    def send(mech: str, response: bytes) -> None:
+        respond = sasl.challenge_responder(mech, response)
+        try:
+            smtp.auth(mech, lambda challenge=None: respond(challenge or b"").decode("utf-8"),
+                      initial_response_ok=True)
+        except smtplib.SMTPAuthenticationError as exc:
+            err = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
+                else str(exc.smtp_error)
+            raise sasl.SaslRefused(f"{exc.smtp_code} {' '.join(err.split())[:200]}") from None
+
+    sasl.login(creds, offered, config.host, config.port, send, account or config.username)
 
 
 def _track_end_of_data(smtp: smtplib.SMTP, transmitted: list[bool]) -> None:

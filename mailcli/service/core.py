@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from mailcli import paths
 from mailcli.config import Config, load_config
-from mailcli.config.credentials import resolve_password
+from mailcli.config.credentials import (Credentials, PasswordCredentials, credentials_for,
+                                        resolve_password)
 from mailcli.config.schema import AccountConfig
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class ServiceCore:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._passwords: dict[str, str] = {}
+        self._credentials: dict[tuple[str, bool], Credentials] = {}
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -89,11 +91,23 @@ class ServiceCore:
             self._passwords[key] = resolve_password(cfg.smtp.secret, key, self.prompt)
         return self._passwords[key]
 
+    def credentials(self, cfg: AccountConfig, smtp: bool = False) -> Credentials:
+        """The account's (or its SMTP login's) Credentials. OAuth2 ones are one object per
+        run, shared by IMAP/POP3 and SMTP, so the access token is fetched once."""
+        if cfg.auth != "oauth2" or (smtp and cfg.smtp is not None and cfg.smtp.secret != cfg.secret):
+            user = cfg.smtp.username if smtp and cfg.smtp else cfg.username
+            return PasswordCredentials(user, self.smtp_password(cfg) if smtp else self.password(cfg))
+        key = (cfg.name, smtp and cfg.smtp is not None and cfg.smtp.username != cfg.username)
+        with self._lock:
+            if key not in self._credentials:
+                self._credentials[key] = credentials_for(self.config, cfg.name, self.prompt, smtp=key[1])
+            return self._credentials[key]
+
     def open_account(self, cfg: AccountConfig) -> "Account":
         """A not-yet-connected Account for cfg (use it as a context manager)."""
         from mailcli.accounts.registry import open_account
 
-        return open_account(cfg, self.password(cfg))
+        return open_account(cfg, self.credentials(cfg))
 
     @contextmanager
     def connected(self, name: str) -> Iterator["Account"]:

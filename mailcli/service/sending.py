@@ -98,6 +98,8 @@ class SendingMixin:
         def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]: ...
         def open_account(self, cfg: AccountConfig) -> Account: ...
         def smtp_password(self, cfg: AccountConfig) -> str: ...
+
+        def credentials(self, cfg: AccountConfig, smtp: bool = False) -> Any: ...
         def resolve(self, ref: str | int) -> Envelope: ...
 
     # ------------------------------------------------------------------ drafts
@@ -302,7 +304,8 @@ class SendingMixin:
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
         def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.smtp_password(cfg), raw, mail_from, rcpts)
+            refused = send_message(smtp, self.credentials(cfg, smtp=True), raw, mail_from, rcpts,
+                                   account=cfg.name)
             if kill is not None:
                 kill("smtp")  # accepted by the server, not yet recorded as sent
             return refused

@@ -68,6 +68,9 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
             if quiet and isinstance(errors.get(rep.account), LockHeld):
                 continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
             click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+            hint = getattr(errors.get(rep.account), "hint", None)
+            if hint:  # e.g. an OAuth2 grant refused: the command that signs in again
+                click.echo(f"hint: {_one_line(hint)}", err=True)
     return int(result.exit_code)
 
 
