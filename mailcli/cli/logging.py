@@ -1,5 +1,5 @@
 """Logging set-up for the CLI: a rotating file in the data dir, stderr on -v/--debug,
-and a filter that redacts credentials from every record (mailcli.redact).
+and a filter that redacts credentials from every record (mailcli.service.redact).
 
 Log lines quote servers and mail (folder names, NO texts), so the formatter neutralizes
 escape sequences and control characters (mailcli.message.sanitize). The log file is
@@ -13,10 +13,10 @@ import logging.handlers
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from mailcli import paths
 from mailcli.message.sanitize import safe_line, safe_text
-from mailcli.redact import redact
+from mailcli.service import make_private_dir, redact, repair_data_dir
 
 _installed = False
 
@@ -75,7 +75,7 @@ class QuietFileHandler(_Quiet, logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
-class QuietStreamHandler(_Quiet, logging.StreamHandler):
+class QuietStreamHandler(_Quiet, logging.StreamHandler[TextIO]):
     pass
 
 
@@ -93,8 +93,8 @@ def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
     fmt = SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     fixed: list[str] = []
     try:
-        paths.make_private_dir(data_dir)
-        fixed = paths.repair_data_dir(data_dir)
+        make_private_dir(data_dir)
+        fixed = repair_data_dir(data_dir)
         fh = QuietFileHandler(data_dir / "mailcli.log", maxBytes=2_000_000,
                               backupCount=3, encoding="utf-8")
         fh.announce = stderr

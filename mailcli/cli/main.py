@@ -9,12 +9,16 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from mailcli import __version__
 from mailcli.errors import ExitCode, MailcliError
+
+if TYPE_CHECKING:
+    from mailcli.service import Service
 
 # command name -> "module:attribute" (loaded only when the command runs or --help lists it)
 COMMANDS = {
@@ -57,7 +61,8 @@ class LazyGroup(click.Group):
             return None
         module, attr = target.split(":")
         try:
-            return getattr(importlib.import_module(module), attr)
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
         except (ImportError, AttributeError) as exc:
             raise CommandLoadError(f"command {name!r} cannot be loaded: {exc}",
                                    "the installation is incomplete; reinstall mailcli") from exc
@@ -85,16 +90,16 @@ class Settings:
         self.config_path = config
         self.verbose = verbose
         self.debug = debug
-        self._service: Any = None
+        self._service: Service | None = None
 
-    def service(self) -> Any:
+    def service(self) -> Service:
         """The one service API, created on first use (loads config, sets up logging)."""
         if self._service is None:
             from mailcli.cli.logging import setup_logging
             from mailcli.service import Service
 
-            self._service = Service.open(self.config_path, prompt=_tty_prompt())
-            setup_logging(self._service.data_dir, self.verbose, self.debug)
+            self._service = service = Service.open(self.config_path, prompt=_tty_prompt())
+            setup_logging(service.data_dir, self.verbose, self.debug)
         return self._service
 
 
@@ -175,7 +180,7 @@ def _unexpected(exc: Exception) -> tuple[str, str]:
             "run again with --debug for the traceback, and please report it")
 
 
-def _tty_prompt() -> Any:
+def _tty_prompt() -> Callable[[str], str] | None:
     """A hidden password prompt, only when a person is at the terminal (never under cron)."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None
@@ -190,7 +195,7 @@ def _say_error(message: str, hint: str | None) -> None:
     """The error line (and hint): redacted, and neutralized, since either may quote a
     server (an IMAP NO text, an SMTP 535 reply) that must not drive the terminal."""
     from mailcli.message.sanitize import safe_line
-    from mailcli.redact import redact
+    from mailcli.service import redact
 
     click.echo(f"mailcli: error: {safe_line(redact(message))}", err=True)
     if hint:

@@ -7,15 +7,20 @@ import os
 import re
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from mailcli.cli.main import Settings
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON document on stdout.")
 
 
-def settings(ctx: click.Context) -> Any:
-    return ctx.find_root().obj
+def settings(ctx: click.Context) -> Settings:
+    """The global options (and through them the service) of this invocation."""
+    obj: Settings = ctx.find_root().obj
+    return obj
 
 
 def emit_json(doc: Any) -> None:
@@ -56,6 +61,6 @@ def one_line(text: object) -> str:
     """Text that may quote a server or a message, made safe for one terminal line:
     secrets redacted, escape sequences and control characters neutralized."""
     from mailcli.message.sanitize import safe_line
-    from mailcli.redact import redact
+    from mailcli.service import redact
 
     return safe_line(redact(str(text)))

@@ -7,11 +7,16 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from mailcli.cli.table import pad, truncate
 from mailcli.message.sanitize import safe_line
+from mailcli.model import AccountReport
+
+if TYPE_CHECKING:
+    from mailcli.service import SyncEvent, SyncWarning
 
 
 def rate(nbytes: float, seconds: float) -> str:
@@ -30,35 +35,34 @@ class WarningsOnly:
     """
 
     def __init__(self) -> None:
-        self._held: list[object] = []
+        self._held: list[SyncWarning] = []
 
-    def event(self, ev: object) -> None:
-        from mailcli.sync import events as e
+    def event(self, ev: SyncEvent) -> None:
+        from mailcli.service import AccountDone, SyncWarning
 
-        if isinstance(ev, e.SyncWarning):
-            self.on_warning(ev)
-        elif isinstance(ev, e.AccountDone):
-            self.release(ev.report)
+        match ev:
+            case SyncWarning():
+                self.on_warning(ev)
+            case AccountDone(report=report):
+                self.release(report)
 
-    def on_warning(self, ev: object) -> None:
-        if getattr(ev, "folder", None) is None and getattr(ev, "account", None):
+    def on_warning(self, ev: SyncWarning) -> None:
+        if ev.folder is None and ev.account:
             self._held.append(ev)
         else:
             self.warn(ev)
 
-    def release(self, report: object) -> None:
+    def release(self, report: AccountReport) -> None:
         held, self._held = self._held, []
         for ev in held:
-            same = getattr(ev, "account", None) == getattr(report, "account", None) and \
-                getattr(ev, "message", None) == getattr(report, "error", None)
-            if not (same and not getattr(report, "ok", True)):
+            same = ev.account == report.account and ev.message == report.error
+            if not (same and not report.ok):
                 self.warn(ev)
 
-    def warn(self, ev: object) -> None:
-        where = "/".join(safe_line(x) for x in (getattr(ev, "account", None),
-                                                getattr(ev, "folder", None)) if x)
+    def warn(self, ev: SyncWarning) -> None:
+        where = "/".join(safe_line(x) for x in (ev.account, ev.folder) if x)
         prefix = f"{where}: " if where else ""
-        click.echo(f"mailcli: warning: {prefix}{safe_line(getattr(ev, 'message', ''))}", err=True)
+        click.echo(f"mailcli: warning: {prefix}{safe_line(ev.message)}", err=True)
 
     def close(self) -> None:
         held, self._held = self._held, []
@@ -89,27 +93,29 @@ class TtyProgress(WarningsOnly):
         self._last = 0.0
         self._drawn = False
 
-    def event(self, ev: object) -> None:
-        from mailcli.sync import events as e
+    def event(self, ev: SyncEvent) -> None:
+        from mailcli.service import (AccountDone, AccountStarted, FolderStarted,
+                                     MessageFetched, SyncWarning)
 
-        if isinstance(ev, e.AccountStarted):
-            self.accounts_started += 1
-            self.accounts_total = max(self.accounts_total, self.accounts_started)
-            self.account, self.folder = ev.account, ""
-        elif isinstance(ev, e.FolderStarted):
-            self.folder, self.folder_total, self.folder_done = ev.folder, ev.to_download, 0
-        elif isinstance(ev, e.MessageFetched):
-            self.messages += 1
-            self.folder_done += 1
-            self.bytes += ev.size
-            self.draw()
-            return
-        elif isinstance(ev, e.SyncWarning):
-            self.clear()
-            self.on_warning(ev)
-        elif isinstance(ev, e.AccountDone):
-            self.clear()
-            self.release(ev.report)
+        match ev:
+            case AccountStarted(account=account):
+                self.accounts_started += 1
+                self.accounts_total = max(self.accounts_total, self.accounts_started)
+                self.account, self.folder = account, ""
+            case FolderStarted(folder=folder, to_download=to_download):
+                self.folder, self.folder_total, self.folder_done = folder, to_download, 0
+            case MessageFetched(size=size):
+                self.messages += 1
+                self.folder_done += 1
+                self.bytes += size
+                self.draw()
+                return
+            case SyncWarning():
+                self.clear()
+                self.on_warning(ev)
+            case AccountDone(report=report):
+                self.clear()
+                self.release(report)
         self.draw(force=True)
 
     def line(self) -> str:

@@ -1,16 +1,15 @@
-"""Service core: the configured mailcli (config, data dir), the store, passwords and
-account connections. The other service modules add behaviour as mixins."""
+"""The shared context of the service parts: the configured mailcli (config, data dir),
+the store, passwords and account connections. Every part (reading, changing, syncing,
+sending) gets one ServiceCore in its constructor; the Service façade builds them."""
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailcli import paths
-from mailcli.config import Config, load_config
+from mailcli.config import Config
 from mailcli.config.credentials import (Credentials, PasswordCredentials, credentials_for,
                                         resolve_password)
 from mailcli.config.schema import AccountConfig
@@ -32,17 +31,10 @@ class ServiceCore:
         self.prompt = prompt
         self._store: Store | None = None
         self._lock = threading.Lock()
+        # Passwords by account (and "<account>.smtp"); OAuth2 credentials objects by
+        # (account, own SMTP login): their access tokens are refreshed here, not in the shells.
         self._passwords: dict[str, str] = {}
         self._credentials: dict[tuple[str, bool], Credentials] = {}
-
-    @classmethod
-    def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
-             prompt: Callable[[str], str] | None = None):
-        """Load the config (flag > MAILCLI_CONFIG > default) and resolve the data dir."""
-        path = Path(config_path).expanduser() if config_path else paths.default_config_path()
-        config = load_config(path, must_exist=must_exist)
-        configured = str(config.general.data_dir) if config.general.data_dir else None
-        return cls(config, paths.default_data_dir(configured), prompt)
 
     # ---------- accounts ----------
     def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:
@@ -108,8 +100,3 @@ class ServiceCore:
         from mailcli.accounts.registry import open_account
 
         return open_account(cfg, self.credentials(cfg))
-
-    @contextmanager
-    def connected(self, name: str) -> Iterator["Account"]:
-        with self.open_account(self.account_config(name)) as account:
-            yield account

@@ -1,6 +1,6 @@
 """Reading the local cache (no network): message references, folders, list, count, search,
 show (which marks the message seen locally; the next fetch pushes it), raw bytes,
-attachments, and the index rebuild. (Owned by the CLI issue.)
+attachments, and the index rebuild.
 
 Everything here works offline from mailcli.store; message text goes through
 mailcli.message (render_text, list_attachments, save_attachments), which returns
@@ -18,8 +18,8 @@ from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import AttachmentInfo, Envelope, Flag, FolderSummary
 
 if TYPE_CHECKING:
-    from mailcli.config.schema import AccountConfig
-    from mailcli.store import RebuildReport, Store
+    from mailcli.service.core import ServiceCore
+    from mailcli.store import RebuildReport
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,11 @@ class ShownMessage:
         return doc
 
 
-class ReadingMixin:
-    """Offline reads over the store. Needs ServiceCore's `store` and `account_config`."""
+class Reading:
+    """Offline reads over the store."""
 
-    store: "Store"
-
-    if TYPE_CHECKING:
-        def account_config(self, name: str) -> AccountConfig: ...
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
 
     # ------------------------------------------------------------------ references
     def resolve(self, ref: str | int) -> Envelope:
@@ -75,23 +73,23 @@ class ReadingMixin:
             NotFoundError: no such message (exit 4). UsageError: not a reference (exit 2).
         """
         if isinstance(ref, int):
-            return self.store.get(ref)
+            return self.core.store.get(ref)
         text = ref.strip()
         if _INT_REF.match(text):
-            return self.store.get(int(text))
+            return self.core.store.get(int(text))
         account, sep, rest = text.partition(":")
         folder, sep2, uid = rest.rpartition(":")
         if not (sep and sep2 and account and folder and uid):
             raise UsageError(f"bad message reference {ref!r}",
                              hint="use the id shown by `mailcli list`, or ACCOUNT:FOLDER:UID")
-        self.account_config(account)  # unknown account -> NotFoundError naming the accounts
+        self.core.account_config(account)  # unknown account -> NotFoundError naming the accounts
         if uid.isdigit():
-            found = self.store.id_by_uid(account, folder, int(uid))
+            found = self.core.store.id_by_uid(account, folder, int(uid))
             if found is not None:
-                return self.store.get(found)
-        entry = self.store.pop_ledger(account).get(uid)
+                return self.core.store.get(found)
+        entry = self.core.store.pop_ledger(account).get(uid)
         if entry is not None and entry.message is not None and entry.local_present:
-            env = self.store.get(entry.message)
+            env = self.core.store.get(entry.message)
             if env.folder == folder:
                 return env
         raise NotFoundError(f"no cached message {account}:{folder}:{uid}",
@@ -111,21 +109,23 @@ class ReadingMixin:
     def folders(self, account: str | None = None) -> list[FolderSummary]:
         """Every cached folder with total and unread counts (INBOX first per account)."""
         if account is not None:
-            self.account_config(account)
-        return self.store.folder_summaries(account)
+            self.core.account_config(account)
+        return self.core.store.folder_summaries(account)
 
     def _check_folder(self, account: str | None, folder: str | None) -> None:
         if folder is None:
             return
-        if not any(s.folder == folder for s in self.store.folder_summaries(account)):
+        if not any(s.folder == folder for s in self.core.store.folder_summaries(account)):
             where = f" in account {account!r}" if account else ""
             raise NotFoundError(f"no folder {folder!r}{where}",
                                 hint="see `mailcli folders` for the cached folders")
 
     # ----------------------------------------------------------------- envelopes
     def list_envelopes(self, account: str | None = None, folder: str | None = None,
-                       unread: bool = False, limit: int = 50, offset: int = 0) -> list[Envelope]:
-        """One page of envelopes, newest first (reads only the rows asked for).
+                       unread: bool = False, limit: int = 50, offset: int = 0,
+                       order: str = "date desc") -> list[Envelope]:
+        """One page of envelopes in `order` ("date desc" (newest first), "date asc",
+        "id desc" or "id asc"), reading only the rows asked for.
 
         Raises:
             NotFoundError: unknown account or folder. UsageError: negative limit/offset.
@@ -133,9 +133,9 @@ class ReadingMixin:
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must not be negative")
         if account is not None:
-            self.account_config(account)
-        page = self.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
-                                         offset=offset)
+            self.core.account_config(account)
+        page = self.core.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
+                                         offset=offset, order=order)
         if not page:  # only an empty page pays for the (whole-index) folder check
             self._check_folder(account, folder)
         return page
@@ -144,8 +144,8 @@ class ReadingMixin:
               unread: bool = False) -> int:
         """How many cached messages match (for paging and the TUI's scroll bar)."""
         if account is not None:
-            self.account_config(account)
-        return self.store.count(account, folder, unread_only=unread)
+            self.core.account_config(account)
+        return self.core.store.count(account, folder, unread_only=unread)
 
     def search(self, query: str, limit: int = 50, offset: int = 0) -> list[Envelope]:
         """Envelopes matching the SPEC.md search language, newest first.
@@ -155,12 +155,12 @@ class ReadingMixin:
         """
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must not be negative")
-        return self.store.search(query, limit=limit, offset=offset)
+        return self.core.store.search(query, limit=limit, offset=offset)
 
     # --------------------------------------------------------------------- reading
     def raw(self, ref: str | int) -> bytes:
         """The message exactly as the server sent it."""
-        return self.store.read_raw(self.resolve(ref).id)
+        return self.core.store.read_raw(self.resolve(ref).id)
 
     def show(self, ref: str | int, mark_seen: bool = True, *, prefer_html: bool = False,
              all_headers: bool = False) -> ShownMessage:
@@ -174,10 +174,10 @@ class ReadingMixin:
         from mailcli.message.render import headers_for_display, render_text
 
         env = self.resolve(ref)
-        raw = self.store.read_raw(env.id)
+        raw = self.core.store.read_raw(env.id)
         rendered = render_text(raw, prefer_html=prefer_html)
         headers = headers_for_display(raw, all_headers=True) if all_headers else rendered.headers
-        if mark_seen and not self.store.db.read_only:  # a read-only cache is shown as it is
+        if mark_seen and not self.core.store.db.read_only:  # a read-only cache is shown as it is
             env = self.mark_seen(env.id)
         return ShownMessage(envelope=env, text=rendered.text, html=rendered.html,
                             headers=headers, attachments=list(rendered.attachments),
@@ -188,8 +188,8 @@ class ReadingMixin:
         env = self.resolve(ref)
         if Flag.SEEN in env.flags:
             return env
-        self.store.set_flags(env.id, env.flags | {Flag.SEEN})
-        return self.store.get(env.id)
+        self.core.store.set_flags(env.id, env.flags | {Flag.SEEN})
+        return self.core.store.get(env.id)
 
     def attachments(self, ref: str | int) -> list[AttachmentInfo]:
         """The attachments of a message, numbered from 1 in document order."""
@@ -217,5 +217,5 @@ class ReadingMixin:
         from mailcli.send.restore import restore
         from mailcli.store import rebuild_index
 
-        report = rebuild_index(self.store)
-        return dataclasses.replace(report, outbox=restore(self.store))
+        report = rebuild_index(self.core.store)
+        return dataclasses.replace(report, outbox=restore(self.core.store))

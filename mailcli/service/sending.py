@@ -1,5 +1,4 @@
 """Sending: compose/reply/forward drafts, SMTP, Sent copies, drafts, the outbox.
-(Owned by the sending issue.)
 
 Every message to send is queued first (mailcli.send.outbox: the Outbox folder plus a
 write-ahead state row), then sent under a per-account send lock
@@ -23,27 +22,18 @@ from mailcli.sync import killpoint
 from mailcli.sync.lock import account_lock
 
 if TYPE_CHECKING:
-    from mailcli.send.compose import Draft
-    from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.accounts.base import Account
-    from mailcli.config import Config
     from mailcli.config.schema import AccountConfig
     from mailcli.model import Envelope
-    from mailcli.store import Store
+    from mailcli.send.compose import Draft
+    from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.service.core import ServiceCore
+    from mailcli.service.reading import Reading
+
+# mailcli.send.compose and .outbox are imported inside the methods, on first use:
+# `mailcli list` must not pay for sending.
 
 logger = logging.getLogger(__name__)
-
-
-def _compose():  # imported on first use: `mailcli list` must not pay for sending
-    from mailcli.send import compose
-
-    return compose
-
-
-def _outbox():
-    from mailcli.send import outbox
-
-    return outbox
 
 
 SEND_LOCK_WAIT = 30.0  # seconds a send() waits for another process's flush of the account
@@ -86,26 +76,17 @@ class _KillBeforeCopy:
         return self._inner.keep_local(*args, **kw)  # type: ignore[no-any-return]
 
 
-class SendingMixin:
+class Sending:
     """compose/reply/forward drafts, send, save_draft, flush_outbox, outbox."""
 
-    if TYPE_CHECKING:
-        config: Config
-        data_dir: Any
-        store: Store
-
-        def account_config(self, name: str) -> AccountConfig: ...
-        def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]: ...
-        def open_account(self, cfg: AccountConfig) -> Account: ...
-        def smtp_password(self, cfg: AccountConfig) -> str: ...
-
-        def credentials(self, cfg: AccountConfig, smtp: bool = False) -> Any: ...
-        def resolve(self, ref: str | int) -> Envelope: ...
+    def __init__(self, core: ServiceCore, reading: Reading) -> None:
+        self.core = core
+        self.reading = reading
 
     # ------------------------------------------------------------------ drafts
     def default_account(self) -> str:
         """The first configured account (UsageError when there is none)."""
-        names = list(self.config.accounts)
+        names = list(self.core.config.accounts)
         if not names:
             raise UsageError("no accounts configured", hint="add one with `mailcli account add`")
         return names[0]
@@ -113,81 +94,61 @@ class SendingMixin:
     def own_addresses(self, account: str) -> list[str]:
         """The account's own addresses (left out of reply-all): email, and the IMAP and
         SMTP usernames when they are addresses."""
-        cfg = self.account_config(account)
+        cfg = self.core.account_config(account)
         out = [cfg.email or ""]
         out += [u for u in (cfg.username, cfg.smtp.username if cfg.smtp else "") if u and "@" in u]
         return [a for a in out if a]
 
     def _me(self, account: str) -> str:
-        cfg = self.account_config(account)
-        return _compose().sender(cfg.email, cfg.display_name)
+        from mailcli.send import compose
+
+        cfg = self.core.account_config(account)
+        return compose.sender(cfg.email, cfg.display_name)
 
     def new_draft(self, account: str | None = None) -> Draft:
         """An empty draft From the account (default: the first configured)."""
+        from mailcli.send import compose
+
         name = account or self.default_account()
-        return _compose().Draft(from_=self._me(name), account=name)
+        return compose.Draft(from_=self._me(name), account=name)
 
     def _original(self, ref: str | int) -> tuple["Envelope", bytes, str]:
         from mailcli.message.render import render_text
 
-        env = self.resolve(ref)
-        raw = self.store.read_raw(env.id)
+        env = self.reading.resolve(ref)
+        raw = self.core.store.read_raw(env.id)
         return env, raw, render_text(raw).text
 
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         """A reply to a cached message (reply-all with `all`), From its account; the
         replied message gets \\Answered once the reply is sent."""
+        from mailcli.send import compose
+
         env, raw, text = self._original(ref)
-        draft = _compose().reply(raw, text, self._me(env.account), self.own_addresses(env.account),
+        draft = compose.reply(raw, text, self._me(env.account), self.own_addresses(env.account),
                               reply_all=all)
         draft.account, draft.replied_id = env.account, env.id
         return draft
 
     def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
         """A forward of a cached message: quoted inline, or attached as message/rfc822."""
+        from mailcli.send import compose
+
         env, raw, text = self._original(ref)
-        draft = _compose().forward(raw, text, self._me(env.account), inline=inline)
+        draft = compose.forward(raw, text, self._me(env.account), inline=inline)
         draft.account = env.account
         return draft
-
-    # editable text of a draft (for $EDITOR in the CLI and the TUI)
-    def draft_text(self, draft: Draft) -> str:
-        """The draft as editable text: header lines (From, To, Cc, Bcc, Subject, Attach),
-        a blank line, the body (mailcli.send.draftfile)."""
-        from mailcli.send import draftfile
-
-        return draftfile.render(draft)
-
-    def parse_draft_text(self, text: str, base: Draft) -> Draft:
-        """Edited draft text applied to `base` (UsageError naming a bad line)."""
-        from mailcli.send import draftfile
-
-        return draftfile.parse(text, base)
-
-    def parse_addresses(self, value: str) -> list[str]:
-        """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
-        from mailcli.send import draftfile
-
-        return draftfile.split_addresses(value)
-
-    def editor_command(self) -> list[str]:
-        """The editor to run: config general.editor, else $VISUAL, $EDITOR, vi."""
-        import os
-        import shlex
-
-        cmd = (self.config.general.editor or os.environ.get("VISUAL")
-               or os.environ.get("EDITOR") or "vi")
-        return shlex.split(cmd)
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         """Keep an unfinished draft in the account's Drafts folder (\\Draft); returns its
         id. IMAP: the upload to the server's Drafts folder is queued for the next fetch."""
+        from mailcli.send import compose
         from mailcli.send.drafts import keep_draft
 
         name = account or draft.account or self.default_account()
-        cfg = self.account_config(name)
-        msg = _compose().build(draft, require_recipients=False)
-        return keep_draft(self.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
+        cfg = self.core.account_config(name)
+        msg = compose.build(draft, require_recipients=False)
+        return keep_draft(self.core.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
 
     # ------------------------------------------------------------------ sending
     def send(self, account: str | None, draft: Draft) -> SendResult:
@@ -198,22 +159,27 @@ class SendingMixin:
         (kept in the Outbox, `error` says why). Raises UsageError/ConfigError before
         anything is queued (no recipients, unreadable attachment, no SMTP config).
         """
+        from mailcli.send import compose
+        from mailcli.send import outbox as outbox_mod
+
         name = account or draft.account or self.default_account()
         cfg = self._smtp_config(name)
         if not draft.from_:
             draft.from_ = self._me(name)
-        msg = _compose().build(draft)
+        msg = compose.build(draft)
         raw = msg.as_bytes()
         message_id = str(msg["Message-ID"])
         mail_from = parseaddr(draft.from_)[1] or (cfg.email or "")
-        item = _outbox().Outbox(self.store).enqueue(name, raw, message_id, mail_from, draft.recipients(),
-                                          draft.bcc, draft.replied_id)
+        item = outbox_mod.Outbox(self.core.store).enqueue(name, raw, message_id, mail_from,
+                                                          draft.recipients(), draft.bcc,
+                                                          draft.replied_id)
         try:
             with self._send_lock(name, wait=SEND_LOCK_WAIT):
                 return self._flush_items(cfg, [item], fresh=True)[0]
         except LockHeld as exc:
-            res = _outbox().SendResult(name, message_id, "queued", recipients=list(item.recipients),
-                             outbox_id=item.message, subject=draft.subject, exit_code=75)
+            res = outbox_mod.SendResult(name, message_id, "queued",
+                                        recipients=list(item.recipients), outbox_id=item.message,
+                                        subject=draft.subject, exit_code=75)
             res.error = f"{exc.message}; the message waits in the Outbox"
             res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
             return res
@@ -231,26 +197,29 @@ class SendingMixin:
         lock is free. Never raises for a single message; an account whose outbox lock is
         busy is skipped (its flush is running elsewhere).
         """
+        from mailcli.send import outbox as outbox_mod
+
         if account is None:
-            names = list(self.config.accounts)
+            names = list(self.core.config.accounts)
         else:
             names = [account if isinstance(account, str) else account.name]
         from mailcli.send import records
 
-        if records.any_records(self.store):  # rows lost with the index? (one listing)
+        if records.any_records(self.core.store):  # rows lost with the index? (one listing)
             from mailcli.send.restore import restore
 
-            restore(self.store)
-        outbox = _outbox().Outbox(self.store)
+            restore(self.core.store)
+        outbox = outbox_mod.Outbox(self.core.store)
         results: list[SendResult] = []
         for name in names:
-            cfg = self.account_config(name)
+            cfg = self.core.account_config(name)
             if outbox.has_work(name):
                 if cfg.smtp is None:
                     for item in outbox.items(name):
-                        results.append(_outbox().SendResult(name, item.message_id, "failed",
-                                                  error=f"account {name!r} has no SMTP server configured",
-                                                  exit_code=2, outbox_id=item.message))
+                        results.append(outbox_mod.SendResult(
+                            name, item.message_id, "failed",
+                            error=f"account {name!r} has no SMTP server configured",
+                            exit_code=2, outbox_id=item.message))
                     continue
                 try:
                     with self._send_lock(name, wait=0):
@@ -265,13 +234,15 @@ class SendingMixin:
 
     def outbox(self, account: str | None = None) -> list[OutboxItem]:
         """What waits in the Outbox (queued, failed, uncertain, or sent but not finished)."""
+        from mailcli.send import outbox as outbox_mod
+
         if account is not None:
-            self.account_config(account)
-        return _outbox().Outbox(self.store).items(account)
+            self.core.account_config(account)
+        return outbox_mod.Outbox(self.core.store).items(account)
 
     # ------------------------------------------------------------------ internals
     def _smtp_config(self, name: str) -> AccountConfig:
-        cfg = self.account_config(name)
+        cfg = self.core.account_config(name)
         if cfg.smtp is None:
             raise ConfigError(f"account {name!r} has no SMTP server configured",
                               hint=f"add an [accounts.{name}.smtp] section with host, port and security")
@@ -283,7 +254,7 @@ class SendingMixin:
         with ExitStack() as stack:
             while True:
                 try:
-                    stack.enter_context(account_lock(self.data_dir / "outbox", name))
+                    stack.enter_context(account_lock(self.core.data_dir / "outbox", name))
                     break
                 except LockHeld:
                     if time.monotonic() >= deadline:
@@ -293,53 +264,57 @@ class SendingMixin:
 
     def _flush_items(self, cfg: AccountConfig, items: list[OutboxItem], fresh: bool = False,
                      retry_failed: bool = False, resend_uncertain: bool = False) -> list[SendResult]:
+        from mailcli.send import outbox as outbox_mod
         from mailcli.send.sent import SentCopies
         from mailcli.send.smtp import send_message
 
         assert cfg.smtp is not None
         smtp = cfg.smtp
-        outbox = _outbox().Outbox(self.store)
-        imap = _LazyAccount(lambda: self.open_account(cfg))
+        outbox = outbox_mod.Outbox(self.core.store)
+        imap = _LazyAccount(lambda: self.core.open_account(cfg))
 
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
         def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.credentials(cfg, smtp=True), raw, mail_from, rcpts,
-                                   account=cfg.name)
+            refused = send_message(smtp, self.core.credentials(cfg, smtp=True), raw, mail_from,
+                                   rcpts, account=cfg.name)
             if kill is not None:
                 kill("smtp")  # accepted by the server, not yet recorded as sent
             return refused
 
-        copier = SentCopies(self.store, cfg, imap.get if cfg.is_imap else None)
+        copier = SentCopies(self.core.store, cfg, imap.get if cfg.is_imap else None)
         if kill is not None:
             copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
         results = []
         try:
             for item in items:
                 current = outbox.get(item.row)  # re-read under the lock
-                results.append(_outbox().flush_item(outbox, current, transport, copier,
-                                          retry_failed=retry_failed,
-                                          resend_uncertain=resend_uncertain, fresh=fresh))
+                results.append(outbox_mod.flush_item(outbox, current, transport, copier,
+                                                     retry_failed=retry_failed,
+                                                     resend_uncertain=resend_uncertain,
+                                                     fresh=fresh))
         finally:
             imap.close()
         return results
 
     def _replay_uploads(self, cfg: AccountConfig) -> list[SendResult]:
+        from mailcli.send import outbox as outbox_mod
         from mailcli.send.sent import is_ours, replay_uploads
 
-        if not any(is_ours(a) for a in self.store.journal.pending(cfg.name)):
+        if not any(is_ours(a) for a in self.core.store.journal.pending(cfg.name)):
             return []
-        imap = _LazyAccount(lambda: self.open_account(cfg))
+        imap = _LazyAccount(lambda: self.core.open_account(cfg))
         out = []
         try:
-            with account_lock(self.data_dir, cfg.name):
-                for action, err in replay_uploads(self.store, cfg.name, imap.get):
+            with account_lock(self.core.data_dir, cfg.name):
+                for action, err in replay_uploads(self.core.store, cfg.name, imap.get):
                     what = "copy" if action.payload.get("sent_copy") else "draft"
-                    res = _outbox().SendResult(cfg.name, str(action.payload.get("message_id") or ""),
-                                     f"{what}_uploaded" if err is None else f"{what}_queued",
-                                     sent_copy="appended" if err is None else "queued",
-                                     sent_folder=action.payload.get("folder"),
-                                     sent_id=action.payload.get("id"))
+                    res = outbox_mod.SendResult(
+                        cfg.name, str(action.payload.get("message_id") or ""),
+                        f"{what}_uploaded" if err is None else f"{what}_queued",
+                        sent_copy="appended" if err is None else "queued",
+                        sent_folder=action.payload.get("folder"),
+                        sent_id=action.payload.get("id"))
                     if err is not None:
                         res.error = f"{what} upload to {action.payload.get('folder')} still failing: {err.message}"
                     out.append(res)

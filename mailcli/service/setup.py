@@ -1,7 +1,7 @@
 """Account set-up, the back end of `mailcli account add` and `mailcli account password`:
 validate a new account section against the real config loader, test its login, store a
 password in the system keyring, and write the config. Works without an existing config
-file (unlike Service.open), so it is plain functions rather than a Service mixin."""
+file (unlike Service.open), so it is plain functions rather than a Service part."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +11,7 @@ from typing import Any
 
 from mailcli import paths
 from mailcli.config.schema import DEFAULT_PORTS, AccountConfig
+from mailcli.discovery.model import Found
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,17 @@ def config_path(explicit: str | Path | None = None) -> Path:
 
 def default_port(protocol: str, security: str) -> int:
     return DEFAULT_PORTS[(protocol, security)]
+
+
+def discover(email: str) -> Found:
+    """The servers for `email` (mailcli.discovery: table, autoconfig, ISPDB, SRV, MX, probes).
+
+    Raises:
+        DiscoveryError (exit 2): nothing usable found within the time budget.
+    """
+    from mailcli.discovery.search import discover as run
+
+    return run(email)
 
 
 def prepare_account(path: Path, name: str, fields: dict[str, Any],
@@ -64,9 +76,7 @@ def check_login(account: AccountConfig, password: str) -> dict[str, Any]:
 
     register_secret(password)
     with open_account(account, password) as conn:
-        caps = conn.server_capabilities
-        # the Account ABC declares a method; ImapAccount has a property: accept both
-        caps = list(caps() if callable(caps) else caps)
+        caps = list(conn.server_capabilities)
         folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
     logger.info("account %s: test connection succeeded", account.name)
     return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",

@@ -1,29 +1,40 @@
 """Talking to servers: fetch (sync), fetch_full, push_now, quota, account test.
 
-Thin: the work is in mailcli.sync (runner, engines) and mailcli.accounts; this mixin
+Thin: the work is in mailcli.sync (runner, engines) and mailcli.accounts; this part
 wires them to the service's config, store, passwords and connections.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mailcli.errors import MailcliError, UsageError
 from mailcli.model import Envelope, Quota
 
 if TYPE_CHECKING:
-    from mailcli.accounts.base import Account
     from mailcli.config.schema import AccountConfig
+    from mailcli.service.core import ServiceCore
+    from mailcli.service.reading import Reading
     from mailcli.sync.events import Reporter
     from mailcli.sync.runner import FetchResult
 
 logger = logging.getLogger(__name__)
 
 
-class SyncingMixin:
-    """fetch / fetch_full / push_now / quota / account_test (needs ServiceCore)."""
+class Syncing:
+    """fetch / fetch_full / push_now / quota / account_test.
+
+    `flush_outbox(account)` runs before each account's sync (mail waiting to be sent goes
+    out first). A watcher (IDLE, a future issue) will add its per-folder entry here, next
+    to `fetch`: ``sync_folder(account, folder, reporter)`` over the same runner and lock.
+    """
+
+    def __init__(self, core: ServiceCore, reading: Reading,
+                 flush_outbox: Callable[[str], object]) -> None:
+        self.core = core
+        self.reading = reading
+        self.flush_outbox = flush_outbox
 
     def fetch(self, accounts: list[str] | None = None, reporter: "Reporter | None" = None, *,
               dry_run: bool = False, force: bool = False, quiet: bool = False) -> "FetchResult":
@@ -44,21 +55,17 @@ class SyncingMixin:
         """
         from mailcli.sync.runner import fetch_accounts
 
-        configs = self.account_configs(accounts or None)  # type: ignore[attr-defined]
+        core = self.core
+        configs = core.account_configs(accounts or None)
         if not dry_run:
-            self.store.db.require_writable()  # type: ignore[attr-defined]  # exit 2, not 75
-        flush = getattr(self, "flush_outbox", None)
+            core.store.db.require_writable()  # exit 2, not 75
 
         def before(cfg: "AccountConfig") -> None:
-            if callable(flush):
-                flush(cfg.name)
+            self.flush_outbox(cfg.name)
 
-        return fetch_accounts(configs, store=self.store, data_dir=self.data_dir,  # type: ignore[attr-defined]
-                              connect=self._connect_config, reporter=reporter, dry_run=dry_run,
-                              force=force, before_sync=before if callable(flush) else None)
-
-    def _connect_config(self, cfg: "AccountConfig") -> "Account":
-        return self.open_account(cfg)  # type: ignore[attr-defined,no-any-return]
+        return fetch_accounts(configs, store=core.store, data_dir=core.data_dir,
+                              connect=core.open_account, reporter=reporter, dry_run=dry_run,
+                              force=force, before_sync=before)
 
     def fetch_full(self, ref: str | int) -> Envelope:
         """Download the body of a headers-only POP3 message (max_message_size).
@@ -72,30 +79,17 @@ class SyncingMixin:
         from mailcli.sync.lock import account_lock
         from mailcli.sync.pop3 import fetch_full
 
-        env = self._envelope(ref)
+        core = self.core
+        env = self.reading.resolve(str(ref))
         if not env.partial:
             return env
-        cfg = self.account_config(env.account)  # type: ignore[attr-defined]
+        cfg = core.account_config(env.account)
         if cfg.protocol != "pop3":
             raise UsageError(f"message {env.id} is not a POP3 message")
-        with account_lock(self.data_dir, cfg.name):  # type: ignore[attr-defined]
-            with self.open_account(cfg) as account:  # type: ignore[attr-defined]
-                fetch_full(self.store, account, env.id)  # type: ignore[attr-defined]
-        return self.store.get(env.id)  # type: ignore[attr-defined,no-any-return]
-
-    def _envelope(self, ref: str | int) -> Envelope:
-        resolve = getattr(self, "resolve", None)
-        if callable(resolve):
-            return resolve(str(ref))  # type: ignore[no-any-return]
-        text = str(ref).strip()
-        if text.isdigit():
-            return self.store.get(int(text))  # type: ignore[attr-defined,no-any-return]
-        account, _, rest = text.partition(":")
-        folder, _, uid = rest.rpartition(":")
-        if not (account and folder and uid.isdigit()):
-            raise UsageError(f"bad message reference {text!r}",
-                             hint="use an id from `mailcli list` or ACCOUNT:FOLDER:UID")
-        return self.store.by_uid(account, folder, int(uid))  # type: ignore[attr-defined,no-any-return]
+        with account_lock(core.data_dir, cfg.name):
+            with core.open_account(cfg) as account:
+                fetch_full(core.store, account, env.id)
+        return core.store.get(env.id)
 
     def push_now(self, account: str) -> None:
         """Push one account's queued local changes now (a sync of that account).
@@ -119,8 +113,8 @@ class SyncingMixin:
         from mailcli.accounts.base import Capability
 
         out = []
-        for cfg in self.account_configs(accounts or None):  # type: ignore[attr-defined]
-            with self._connected_cfg(cfg) as acc:
+        for cfg in self.core.account_configs(accounts or None):
+            with self.core.open_account(cfg) as acc:
                 if acc.supports(Capability.QUOTA):
                     out.append(acc.quota())
                 else:
@@ -131,8 +125,8 @@ class SyncingMixin:
         """Connect and log in; report protocol, server, capabilities, quota, folder count."""
         from mailcli.accounts.base import Capability
 
-        cfg = self.account_config(name)  # type: ignore[attr-defined]
-        with self._connected_cfg(cfg) as acc:
+        cfg = self.core.account_config(name)
+        with self.core.open_account(cfg) as acc:
             quota = None
             if acc.supports(Capability.QUOTA):
                 try:
@@ -146,8 +140,3 @@ class SyncingMixin:
                     "server": f"{cfg.host}:{cfg.port}", "security": cfg.security,
                     "capabilities": list(acc.server_capabilities),
                     "quota": quota, "folders": folders}
-
-    @contextmanager
-    def _connected_cfg(self, cfg: "AccountConfig") -> Iterator["Account"]:
-        with self.open_account(cfg) as acc:  # type: ignore[attr-defined]
-            yield acc

@@ -10,18 +10,21 @@ import logging
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from mailcli.errors import ExitCode, LockHeld, MailcliError, SendError
 from mailcli.message.sanitize import safe_line, safe_text
-from mailcli.model import Envelope, Flag
+from mailcli.model import Envelope, Flag, Flags
 from mailcli.tui.messages import MailChanged
 
 if TYPE_CHECKING:
-    from mailcli.tui.backend import Backend
+    from mailcli.service import Draft, FetchResult, Service, SyncEvent
+    from mailcli.tui.screens.compose import Composed
     from mailcli.tui.screens.main import MainScreen
 
 logger = logging.getLogger(__name__)
@@ -30,16 +33,17 @@ PROGRESS_EVERY = 0.1  # seconds between progress updates from the sync thread
 
 
 class SyncReporter:
-    """A sync Reporter (mailcli.sync.events) that hands events to the UI thread."""
+    """A sync Reporter (the service's events) that hands events to the UI thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: MailActions) -> None:
         self.app = app
         self._last = 0.0
         self.fetched = 0
 
-    def event(self, ev: Any) -> None:
-        name = type(ev).__name__
-        if name == "MessageFetched":
+    def event(self, ev: SyncEvent) -> None:
+        from mailcli.service import MessageFetched
+
+        if isinstance(ev, MessageFetched):
             self.fetched += 1
             now = time.monotonic()
             if now - self._last < PROGRESS_EVERY:
@@ -51,22 +55,19 @@ class SyncReporter:
             logger.debug("sync event dropped", exc_info=True)
 
 
-def _is_busy(report: Any) -> bool:
-    text = (getattr(report, "error", "") or "").lower()
-    return "already being synced" in text or "busy" in text
-
-
 class MailActions(App[None]):
     """Message actions, compose and sync; MailApp (app.py) adds layout, keys and start-up."""
 
-    backend: "Backend"
-    main: "MainScreen"
-    clock: Any
+    service: Service
+    main: MainScreen
+    clock: Callable[[], datetime]
     save_dir: Path
     sync_running: bool = False
+    _folder_base = 0   # messages fetched before the folder being synced (progress line)
+    _folder_total = 0  # messages that folder will download
 
     # ------------------------------------------------------------------ helpers
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification is plain text, never Textual markup: they quote attachment
         names, folder names and server replies, and `[@click=app.screenshot(...)]` in one
@@ -120,10 +121,10 @@ class MailActions(App[None]):
                        {Flag.FLAGGED} if on else frozenset(), "Unflagged" if on else "Flagged")
 
     @work(thread=True, exit_on_error=False, group="actions")
-    def _flag(self, env: Envelope, add: Any, remove: Any, done: str) -> None:
+    def _flag(self, env: Envelope, add: Flags, remove: Flags, done: str) -> None:
         try:
-            self.backend.flag([str(env.id)], add=frozenset(add), remove=frozenset(remove))
-            fresh = self.backend.resolve(str(env.id))
+            self.service.flag([str(env.id)], add=frozenset(add), remove=frozenset(remove))
+            fresh = self.service.resolve(str(env.id))
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
@@ -142,7 +143,7 @@ class MailActions(App[None]):
     @work(thread=True, exit_on_error=False, group="actions")
     def _delete(self, env: Envelope) -> None:
         try:
-            self.backend.delete([str(env.id)])
+            self.service.delete([str(env.id)])
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
@@ -171,7 +172,7 @@ class MailActions(App[None]):
     @work(thread=True, exit_on_error=False, group="actions")
     def _move(self, env: Envelope, folder: str) -> None:
         try:
-            self.backend.move([str(env.id)], folder)
+            self.service.move([str(env.id)], folder)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
@@ -197,7 +198,7 @@ class MailActions(App[None]):
     @work(thread=True, exit_on_error=False, group="actions")
     def _save(self, env: Envelope, dest: Path, force: bool) -> None:
         try:
-            saved = list(self.backend.save_attachments(str(env.id), dest, force=force))
+            saved = self.service.save_attachments(str(env.id), dest, force=force)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
@@ -233,7 +234,7 @@ class MailActions(App[None]):
         account = self.main.view.account
         if account:
             return account
-        names = self.backend.account_names
+        names = self.service.account_names()
         if not names:
             self.notify("No account configured", severity="error")
             return None
@@ -241,27 +242,23 @@ class MailActions(App[None]):
 
     @work(thread=True, exit_on_error=False, group="draft")
     def _draft(self, kind: str, account: str, env: Envelope | None, title: str) -> None:
-        b = self.backend
+        service = self.service
         try:
-            if kind == "new":
-                draft = b.new_draft(account)
+            if env is None:  # kind "new"
+                draft = service.new_draft(account)
             elif kind == "forward":
-                draft = b.forward_draft(str(env.id))  # type: ignore[union-attr]
+                draft = service.forward_draft(str(env.id))
             else:
-                draft = b.reply_draft(str(env.id), all=kind == "reply_all")  # type: ignore[union-attr]
+                draft = service.reply_draft(str(env.id), all=kind == "reply_all")
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
-        except AttributeError:
-            self.call_from_thread(self.notify, "Sending is not available in this build",
-                                  severity="error")
-            return
         self.call_from_thread(self._edit, draft, account, title)
 
-    def _edit(self, draft: Any, account: str, title: str) -> None:
+    def _edit(self, draft: Draft, account: str, title: str) -> None:
         from mailcli.tui.screens.compose import ComposeScreen
 
-        def done(result: Any) -> None:
+        def done(result: Composed) -> None:
             if result is None:
                 self.notify("Nothing written: draft dropped", timeout=3)
             elif result[0] == "send":
@@ -272,25 +269,25 @@ class MailActions(App[None]):
         self.push_screen(ComposeScreen(draft, account, title), done)
 
     @work(thread=True, exit_on_error=False, group="send")
-    def _keep(self, account: str, draft: Any) -> None:
+    def _keep(self, account: str, draft: Draft) -> None:
         try:
-            kept = self.backend.save_draft(account, draft)
+            kept = self.service.save_draft(account, draft)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
         self.call_from_thread(self._after, f"Kept in Drafts (message {kept})", None, False)
 
     @work(thread=True, exit_on_error=False, group="send")
-    def _send(self, account: str, draft: Any) -> None:
+    def _send(self, account: str, draft: Draft) -> None:
         try:
-            result = self.backend.send(account, draft)
+            result = self.service.send(account, draft)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
-        status = getattr(result, "status", "sent")
+        status = result.status
         if status == "sent":
-            refused = getattr(result, "refused", None) or {}
-            text = "Sent to " + ", ".join(getattr(result, "recipients", None) or draft.to)
+            refused = result.refused
+            text = "Sent to " + ", ".join(result.recipients or draft.to)
             if refused:
                 text += f" (refused: {', '.join(refused)})"
             self.call_from_thread(self._after, text, None, False)
@@ -298,17 +295,13 @@ class MailActions(App[None]):
             self.call_from_thread(self._after, "Offline: queued in the outbox; it goes out at "
                                   "the next sync", None, False)
         else:
-            error = getattr(result, "error", None) or status
-            hint = getattr(result, "hint", None)
-            self.call_from_thread(self.show_error, SendError(f"not sent: {error}", hint))
+            error = result.error or status
+            self.call_from_thread(self.show_error, SendError(f"not sent: {error}", result.hint))
 
     # ------------------------------------------------------------------ sync
     def action_sync(self) -> None:
         if self.sync_running:
             self.notify("A sync is already running", timeout=3)
-            return
-        if not self.backend.supports("fetch"):
-            self.notify("Sync is not available in this build", severity="error")
             return
         self.sync_running = True
         self.main.status.set_progress("syncing…")
@@ -318,38 +311,39 @@ class MailActions(App[None]):
     def _sync(self, accounts: list[str] | None) -> None:
         reporter = SyncReporter(self)
         try:
-            result = self.backend.fetch(accounts, reporter=reporter)
+            result = self.service.fetch(accounts, reporter=reporter)
         except Exception as exc:  # noqa: BLE001 - shown as a notification, logged
             self.call_from_thread(self.sync_finished, None, exc)
             return
         self.call_from_thread(self.sync_finished, result, None)
 
-    def on_sync_event(self, ev: Any, fetched: int) -> None:
-        name = type(ev).__name__
-        status = self.main.status
-        if name == "AccountStarted":
-            status.set_progress(f"syncing {ev.account}…")
-        elif name == "FolderStarted":
-            self._folder_total = ev.to_download
-            self._folder_base = fetched
-            status.set_progress(f"syncing {ev.account}/{ev.folder}"
-                                + (f" 0/{ev.to_download}" if ev.to_download else ""))
-        elif name == "MessageFetched":
-            done = fetched - getattr(self, "_folder_base", 0)
-            total = getattr(self, "_folder_total", 0)
-            status.set_progress(f"syncing {ev.account}/{ev.folder} {done}/{total}")
-        elif name == "FolderDone":
-            counts = getattr(ev, "counts", None)
-            if counts is not None and (counts.new or counts.deleted or counts.updated):
-                self.main.post_message(MailChanged())
-            if ev.blocked:
-                self.notify(f"{ev.account}/{ev.folder}: {ev.blocked}", title="Sync stopped",
-                            severity="warning", timeout=8)
-        elif name == "SyncWarning" and getattr(ev, "folder", None) is not None:
-            # account-level failures are summed up once in sync_finished
-            self.notify(str(ev.message), title="Sync", severity="warning", timeout=6)
+    def on_sync_event(self, ev: SyncEvent, fetched: int) -> None:
+        from mailcli.service import (AccountStarted, FolderDone, FolderStarted, MessageFetched,
+                                     SyncWarning)
 
-    def sync_finished(self, result: Any, error: BaseException | None) -> None:
+        status = self.main.status
+        match ev:
+            case AccountStarted(account=account):
+                status.set_progress(f"syncing {account}…")
+            case FolderStarted(account=account, folder=folder, to_download=to_download):
+                self._folder_total = to_download
+                self._folder_base = fetched
+                status.set_progress(f"syncing {account}/{folder}"
+                                    + (f" 0/{to_download}" if to_download else ""))
+            case MessageFetched(account=account, folder=folder):
+                done = fetched - self._folder_base
+                status.set_progress(f"syncing {account}/{folder} {done}/{self._folder_total}")
+            case FolderDone(account=account, folder=folder, counts=counts, blocked=blocked):
+                if counts.new or counts.deleted or counts.updated:
+                    self.main.post_message(MailChanged())
+                if blocked:
+                    self.notify(f"{account}/{folder}: {blocked}", title="Sync stopped",
+                                severity="warning", timeout=8)
+            case SyncWarning(message=message, folder=str()):
+                # account-level failures (no folder) are summed up once in sync_finished
+                self.notify(message, title="Sync", severity="warning", timeout=6)
+
+    def sync_finished(self, result: FetchResult | None, error: BaseException | None) -> None:
         self.sync_running = False
         now: datetime = self.clock()
         offline: list[str] = []
@@ -361,11 +355,13 @@ class MailActions(App[None]):
                 problems.append("busy")
             else:
                 self.show_error(error)
-                problems.append(getattr(error, "title", "error"))
-        for report in getattr(result, "accounts", None) or []:
+                problems.append(error.title if isinstance(error, MailcliError) else "error")
+        reports = result.accounts if result is not None else []
+        errors = result.errors if result is not None else {}
+        for report in reports:
             if report.ok:
                 continue
-            if _is_busy(report):
+            if isinstance(errors.get(report.account), LockHeld):  # the account was busy
                 self.notify(f"{report.account}: busy, another fetch is running",
                             title="Sync", severity="warning")
                 problems.append(f"{report.account} busy")
@@ -380,7 +376,7 @@ class MailActions(App[None]):
                         "pushed at the next sync", title="Offline", severity="warning")
             offline = [line.partition(":")[0] for line in offline]
         if result is not None and not problems and not offline:
-            new = sum(getattr(r, "new", 0) for r in result.accounts)
+            new = sum(r.new for r in result.accounts)
             self.notify(f"Synced: {new} new" if new else "Synced: no new mail", timeout=3)
         self.main.status.sync_done(now, offline, ", ".join(problems))
         self.main.post_message(MailChanged())

@@ -1,8 +1,8 @@
 """The mailcli Textual App: start-up, key bindings (rebindable), screen routing.
 
 Layout lives in app.tcss and the screens (mailcli.tui.screens), behaviour of the keys in
-mailcli.tui.actions. The App talks to mailcli only through a Backend (mailcli.tui.backend)
-over mailcli.service.Service.
+mailcli.tui.actions. The App talks to mailcli only through its typed
+mailcli.service.Service (``app.service``).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -19,11 +19,13 @@ from textual.screen import Screen
 from mailcli.errors import MailcliError
 from mailcli.tui import keys
 from mailcli.tui.actions import MailActions
-from mailcli.tui.backend import Backend
 from mailcli.tui.commands import ACTIONS, MailCommands
 from mailcli.tui.display import system_clock
 from mailcli.tui.messages import MailChanged
 from mailcli.tui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from mailcli.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +44,11 @@ class MailApp(MailActions):
     BINDINGS = keys.bindings("app")
     COMMANDS = App.COMMANDS | {MailCommands}
 
-    def __init__(self, service: Any, *, clock: Callable[[], datetime] = system_clock,
+    def __init__(self, service: Service, *, clock: Callable[[], datetime] = system_clock,
                  poll_interval: float | None = 30.0, save_dir: Path | None = None,
                  preview_delay: float = 0.08) -> None:
         super().__init__()
-        self.backend = Backend(service)
+        self.service = service
         self.clock = clock
         self.poll_interval = poll_interval
         self.preview_delay = preview_delay
@@ -104,7 +106,7 @@ class MailApp(MailActions):
         if self.sync_running:
             return
         try:
-            summaries = self.backend.folders()
+            summaries = self.service.folders()
         except MailcliError:
             return
         signature = tuple((s.account, s.folder, s.total, s.unread) for s in summaries)

@@ -2,26 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 
 from mailcli.model import Envelope
-
-
-@dataclass
-class SyncEventPosted(Message):
-    """A sync event (mailcli.sync.events) arrived from the syncing thread."""
-
-    event: Any
-
-
-@dataclass
-class SyncFinished(Message):
-    """A background fetch ended; `result` is the service's FetchResult (None on error)."""
-
-    result: Any
-    error: Exception | None = None
 
 
 @dataclass

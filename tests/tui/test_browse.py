@@ -239,7 +239,7 @@ async def test_large_folder_pages_in_only_what_is_on_screen(make_app: Any, servi
                                                            monkeypatch: Any) -> None:
     from datetime import timedelta
 
-    from mailcli.tui.backend import Backend
+    from mailcli.service import Service
     from mailcli.tui.rows import PAGE
     from tests.tui.conftest import NOW, raw_message
 
@@ -250,14 +250,14 @@ async def test_large_folder_pages_in_only_what_is_on_screen(make_app: Any, servi
                 1000 + i, subject=f"Bulk {i}", sender="Bulk <b@example.org>",
                 when=NOW - timedelta(minutes=i), body="x\n"), uid=5000 + i, fsync=False)
     calls: list[tuple[int, int]] = []
-    original = Backend.page
+    original = Service.list_envelopes
 
-    def page(self: Backend, account: Any, folder: Any, offset: int, limit: int,
-             order: str = "date desc", unread: bool = False) -> Any:
+    def page(self: Service, account: Any = None, folder: Any = None, unread: bool = False,
+             limit: int = 50, offset: int = 0, order: str = "date desc") -> Any:
         calls.append((offset, limit))
-        return original(self, account, folder, offset, limit, order, unread)
+        return original(self, account, folder, unread, limit, offset, order)
 
-    monkeypatch.setattr(Backend, "page", page)
+    monkeypatch.setattr(Service, "list_envelopes", page)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -2,7 +2,9 @@
 run without a terminal; whatever is missing is asked (on stderr, stdout stays quiet).
 POP3 accounts are asked explicitly whether mail stays on the server. The login is tested
 before anything is written (--no-test skips it); the config file keeps its existing
-content, and an existing account is never overwritten."""
+content, and an existing account is never overwritten. Given --email and no --host, the
+servers are discovered first (mailcli.discovery through service.setup) and shown with
+their source; --yes accepts them, a terminal is asked, anything else exits 2."""
 from __future__ import annotations
 
 import sys
@@ -62,20 +64,39 @@ def _answered(question: Any, flag: str, fallback: Any = _REQUIRED) -> Any:
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port [587 starttls, 465 tls].")
 @click.option("--smtp-security", type=click.Choice(["tls", "starttls", "none"]), help="SMTP security.")
 @click.option("--no-test", is_flag=True, help="Do not test the login before writing the config.")
+@click.option("--no-discover", is_flag=True,
+              help="With --email: do not look the servers up (ask or take them from flags).")
+@click.option("--yes", "-y", is_flag=True,
+              help="Accept the discovered servers (and OAuth2 where proposed) without asking.")
+@click.option("--auth", type=click.Choice(["password", "oauth2"]),
+              help="Sign in with a password or OAuth2 [default: what discovery proposes].")
+@click.option("--oauth2-client-id", metavar="ID", help="OAuth2: your client id at the provider.")
 @click.pass_context
-def add(ctx: click.Context, **opts: Any) -> None:
+def add(ctx: click.Context, /, **opts: Any) -> None:
     """Add an account (a wizard; every answer is also a flag).
 
     Asks what the flags do not say, tests the login, then adds the account to the
     config file (keeping what is there; an existing account is never overwritten).
+    Given --email without --host, it first finds the servers: a built-in table of
+    common providers (no network), the domain's autoconfig file, the Thunderbird
+    ISPDB, DNS SRV records, the MX host's provider, and last the usual host names
+    probed with TLS verified. It shows what it found and where from, and asks
+    (--yes accepts; with no terminal and no --yes it exits 2, writing nothing).
     """
     from mailcli.service import setup
 
     settings = ctx.find_root().obj
     path = setup.config_path(settings.config_path)
+    if opts["email"] and not opts["host"] and not opts["no_discover"]:
+        from mailcli.cli.commands.account_discover import discover_step
+
+        discover_step(opts, setup)
+    oauth2 = opts["auth"] == "oauth2"
     fields, smtp, password = _answers(opts, setup)
     new = setup.prepare_account(path, opts["name"], fields, smtp)
-    if not opts["no_test"]:
+    if oauth2:
+        note(f"sign in after this with: mailcli account authorize {opts['name']}")
+    elif not opts["no_test"]:
         try:
             if password is None:
                 password = setup.resolve_password(new.account)
@@ -96,7 +117,11 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     sources = [k for k in ("password_command", "password_env", "use_keyring") if o[k]]
     if len(sources) > 1:
         raise UsageError("give only one of --password-command, --password-env, --keyring")
-    o["name"] = o["name"] or _ask("Account name", "--name", default="work")
+    oauth2 = o["auth"] == "oauth2"
+    if oauth2 and sources:
+        raise UsageError("--password-command, --password-env and --keyring are for --auth password")
+    o["name"] = o["name"] or _ask("Account name", "--name",
+                                  default=o.get("name_default") or "work")
     o["protocol"] = o["protocol"] or _ask("Protocol", "--protocol",
                                           type=click.Choice(["imap", "pop3"]), default="imap")
     o["host"] = o["host"] or _ask("Server host name", "--host")
@@ -116,7 +141,7 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
         o["display_name"] = _ask("Your name (blank: none)", "--display-name", optional=True,
                                  default="", show_default=False) or None
     password = None
-    if not sources:
+    if not sources and not oauth2:
         how = _ask("Password from: keyring, command (e.g. pass), or env variable",
                    "--password-command, --password-env or --keyring",
                    type=click.Choice(["keyring", "command", "env"]), default="keyring")
@@ -136,6 +161,9 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
         "password_command": o["password_command"], "password_env": o["password_env"],
         "email": o["email"], "name": o["display_name"],
     }
+    if oauth2:  # the keys of the oauth2 half (config loader): SPEC.md [accounts.gmail]
+        fields.update(auth="oauth2", oauth2_provider=o.get("oauth2_provider") or "custom",
+                      oauth2_client_id=o["oauth2_client_id"])
     if o["protocol"] == "pop3":
         _pop3_policy(o, fields)
     elif o["leave"] is not None or o["keep_days"] is not None:
@@ -165,7 +193,8 @@ def _smtp(o: dict[str, Any]) -> dict[str, Any] | None:
     if not o["smtp_host"]:
         return None
     security = o["smtp_security"] or "starttls"
-    return {"host": o["smtp_host"], "port": o["smtp_port"], "security": security}
+    return {"host": o["smtp_host"], "port": o["smtp_port"], "security": security,
+            "username": o.get("smtp_username")}
 
 
 def _nothing_written(exc: MailcliError) -> MailcliError:

@@ -24,12 +24,10 @@ def authorize(ctx: click.Context, name: str, device: bool, no_browser: bool) -> 
     import webbrowser
 
     from mailcli.message.sanitize import safe_line
-    from mailcli.service.authorize import authorize as run
 
     def say(text: str) -> None:
         click.echo(safe_line(text), err=True)
 
-    svc = settings(ctx).service()
-    where = run(svc.config, name, device=device,
-                open_url=None if no_browser else webbrowser.open, say=say)
+    where = settings(ctx).service().authorize(
+        name, device=device, open_url=None if no_browser else webbrowser.open, say=say)
     click.echo(f"account {name!r}: signed in; the refresh token is stored in {safe_line(where)}")

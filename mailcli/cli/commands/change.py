@@ -2,15 +2,20 @@
 and pushed at the next fetch (or at once with --now). Thin shells over the service."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings
+
+if TYPE_CHECKING:
+    from mailcli.model import Envelope
 
 now_option = click.option("--now", is_flag=True,
                           help="Push the change to the server at once (else at the next fetch).")
 
 
-def _report(envs: list, as_json: bool, verb: str) -> None:
+def _report(envs: list[Envelope], as_json: bool, verb: str) -> None:
     if as_json:
         emit_json([e.to_json() for e in envs])
         return

@@ -19,12 +19,15 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings
 from mailcli.errors import MailcliError, SendError, UsageError
+
+if TYPE_CHECKING:
+    from mailcli.service import Draft, SendResult, Service
 
 
 def _draft_options(fn: Any) -> Any:
@@ -47,7 +50,7 @@ def _draft_options(fn: Any) -> Any:
     return fn
 
 
-def _apply(svc: Any, draft: Any, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
+def _apply(svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
            subject: str | None, attach: tuple[Path, ...], add: bool) -> None:
     def addresses(values: tuple[str, ...]) -> list[str]:
         return [a for v in values for a in svc.parse_addresses(v)]
@@ -63,7 +66,7 @@ def _apply(svc: Any, draft: Any, to: tuple[str, ...], cc: tuple[str, ...], bcc: 
     draft.attachments += list(attach)
 
 
-def _kept(svc: Any, account: str, draft: Any, why: str) -> SendError:
+def _kept(svc: Service, account: str | None, draft: Draft, why: str) -> SendError:
     """Save the draft and return the error to raise (exit 1)."""
     try:
         kept = svc.save_draft(account, draft)
@@ -73,13 +76,13 @@ def _kept(svc: Any, account: str, draft: Any, why: str) -> SendError:
     return SendError(f"not sent: {why}", hint=hint)
 
 
-def _edit(svc: Any, draft: Any, account: str) -> Any:
+def _edit(svc: Service, draft: Draft, account: str | None) -> Draft:
     """Run the editor on the draft; the edited Draft, or raise (the draft is kept)."""
     import dataclasses
 
     import tempfile
 
-    from mailcli.paths import make_private_dir
+    from mailcli.service import make_private_dir
 
     folder = make_private_dir(Path(svc.data_dir) / "compose")
     text = svc.draft_text(draft)
@@ -115,7 +118,7 @@ def _edit(svc: Any, draft: Any, account: str) -> Any:
         path.unlink(missing_ok=True)
 
 
-def _send(ctx: click.Context, svc: Any, account: str, draft: Any, body_file: Any,
+def _send(ctx: click.Context, svc: Service, account: str | None, draft: Draft, body_file: IO[bytes] | None,
           as_json: bool, above_quote: bool) -> None:
     if body_file is not None:
         text = body_file.read().decode("utf-8", errors="replace").replace("\r\n", "\n")
@@ -135,7 +138,7 @@ def _send(ctx: click.Context, svc: Any, account: str, draft: Any, body_file: Any
     _report(ctx, [result], as_json, single=True)
 
 
-def _line(r: Any) -> str:
+def _line(r: SendResult) -> str:
     to = ", ".join(r.recipients)
     if r.status == "sent":
         copy = {"appended": f"; Sent copy in {r.sent_folder}",
@@ -152,8 +155,8 @@ def _line(r: Any) -> str:
     return f"{r.status} {r.message_id} (id {r.outbox_id})"
 
 
-def _report(ctx: click.Context, results: list[Any], as_json: bool, single: bool = False) -> None:
-    from mailcli.redact import redact
+def _report(ctx: click.Context, results: list[SendResult], as_json: bool, single: bool = False) -> None:
+    from mailcli.service import redact
 
     if as_json:
         emit_json(results[0].to_json() if single else [r.to_json() for r in results])
@@ -177,7 +180,7 @@ def _report(ctx: click.Context, results: list[Any], as_json: bool, single: bool 
 @_draft_options
 @click.pass_context
 def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
-            subject: str | None, body_file: Any, attach: tuple[Path, ...], account: str | None,
+            subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...], account: str | None,
             as_json: bool) -> None:
     """Write a new message and send it (opens $EDITOR unless --body-file is given)."""
     svc = settings(ctx).service()
@@ -192,7 +195,7 @@ def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: t
 @_draft_options
 @click.pass_context
 def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tuple[str, ...],
-          bcc: tuple[str, ...], subject: str | None, body_file: Any, attach: tuple[Path, ...],
+          bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
           account: str | None, as_json: bool) -> None:
     """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
     svc = settings(ctx).service()
@@ -207,7 +210,7 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
 @_draft_options
 @click.pass_context
 def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc: tuple[str, ...],
-            bcc: tuple[str, ...], subject: str | None, body_file: Any, attach: tuple[Path, ...],
+            bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
             account: str | None, as_json: bool) -> None:
     """Forward message REF, inline or as an attachment."""
     svc = settings(ctx).service()
@@ -215,8 +218,8 @@ def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc:
              attach, account, as_json)
 
 
-def _respond(ctx: click.Context, svc: Any, draft: Any, to: tuple[str, ...], cc: tuple[str, ...],
-             bcc: tuple[str, ...], subject: str | None, body_file: Any,
+def _respond(ctx: click.Context, svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
+             bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
              attach: tuple[Path, ...], account: str | None, as_json: bool) -> None:
     """Reply and forward alike: the draft's account unless --account says otherwise."""
     name = account or draft.account

@@ -8,6 +8,8 @@ from __future__ import annotations
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings, style
+from mailcli.errors import LockHeld
+from mailcli.model import AccountReport
 
 
 @click.command()
@@ -55,37 +57,35 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
         emit_json(result.to_json())
     else:
         if dry_run and not quiet:
-            for line in getattr(result, "plans", None) or []:
+            for line in result.plans:
                 click.echo(str(line))
         for rep in result.accounts:
             if rep.ok and not quiet:
                 click.echo(summary(rep))
-    from mailcli.errors import LockHeld
-
-    errors = getattr(result, "errors", {}) or {}
     for rep in result.accounts:
         if not rep.ok:
-            if quiet and isinstance(errors.get(rep.account), LockHeld):
+            if quiet and isinstance(result.errors.get(rep.account), LockHeld):
                 continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
             click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
-            hint = getattr(errors.get(rep.account), "hint", None)
+            hint = getattr(result.errors.get(rep.account), "hint", None)
             if hint:  # e.g. an OAuth2 grant refused: the command that signs in again
                 click.echo(f"hint: {_one_line(hint)}", err=True)
     return int(result.exit_code)
 
 
-def summary(rep: object) -> str:
+def summary(rep: AccountReport) -> str:
     """`work (imap): 3 new, 1 updated, 0 deleted, 0 uploaded`."""
-    counts = ", ".join(f"{getattr(rep, k)} {k}" for k in ("new", "updated", "deleted", "uploaded"))
-    name = style(getattr(rep, "account"), bold=True)
-    text = f"{name} ({getattr(rep, 'protocol')}): {counts}"
-    for note in getattr(rep, "notes", None) or []:
+    counts = (f"{rep.new} new, {rep.updated} updated, {rep.deleted} deleted, "
+              f"{rep.uploaded} uploaded")
+    name = style(rep.account, bold=True)
+    text = f"{name} ({rep.protocol}): {counts}"
+    for note in rep.notes:
         text += f"; {_one_line(note)}"
     return text
 
 
 def _one_line(text: object) -> str:
     from mailcli.message.sanitize import safe_line
-    from mailcli.redact import redact
+    from mailcli.service import redact
 
     return safe_line(redact(str(text or "failed")))

@@ -2,9 +2,14 @@
 (no network). Thin shells over the service's folders/list_envelopes/search."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailcli.cli.output import emit_json, json_option, note, settings
+
+if TYPE_CHECKING:
+    from mailcli.model import Envelope
 
 
 @click.command()
@@ -108,7 +113,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, offset: int,
     _print_envelopes(envs, as_json, show_folder=True, empty="no matches")
 
 
-def _print_envelopes(envs: list, as_json: bool, show_folder: bool, empty: str) -> None:
+def _print_envelopes(envs: list[Envelope], as_json: bool, show_folder: bool, empty: str) -> None:
     if as_json:
         emit_json([e.to_json() for e in envs])
         return

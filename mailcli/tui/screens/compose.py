@@ -4,7 +4,7 @@ an edited draft is kept in the Drafts folder (nothing typed is lost), an untouch
 dropped."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
@@ -15,23 +15,20 @@ from textual.widgets import Footer, Input, Label, Static, TextArea
 
 from mailcli.errors import MailcliError
 from mailcli.message.sanitize import safe_line
-from mailcli.send import draftfile
 from mailcli.tui import editor
 
 if TYPE_CHECKING:
+    from mailcli.service import Draft
     from mailcli.tui.app import MailApp
 
-
-def _join(value: Any) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value or "")
+Composed = tuple[str, "Draft"] | None  # ("send" | "keep", draft), or None: dropped
 
 
-def _split(value: str) -> list[str]:
-    """Addresses as the sending layer reads them (UsageError for a bad one)."""
-    return draftfile.split_addresses(value)
+def _join(value: list[str]) -> str:
+    return ", ".join(value)
 
 
-class ComposeScreen(Screen[Any]):
+class ComposeScreen(Screen[Composed]):
     """Edits `draft`; dismisses with ("send", draft), ("keep", draft) or None (untouched)."""
 
     BINDINGS = [
@@ -42,7 +39,7 @@ class ComposeScreen(Screen[Any]):
 
     app: "MailApp"
 
-    def __init__(self, draft: Any, account: str, title: str) -> None:
+    def __init__(self, draft: Draft, account: str, title: str) -> None:
         super().__init__()
         self.draft = draft
         self.account = account
@@ -53,10 +50,12 @@ class ComposeScreen(Screen[Any]):
         with Vertical(id="compose"):
             yield Static(Text(f"{self.title_text}  —  from {safe_line(self.draft.from_)}",
                               style="bold"), markup=False, id="compose-title")
-            for label, attr in (("To", "to"), ("Cc", "cc"), ("Subject", "subject")):
+            for label, attr, value in (("To", "to", _join(self.draft.to)),
+                                       ("Cc", "cc", _join(self.draft.cc)),
+                                       ("Subject", "subject", self.draft.subject)):
                 with Horizontal(classes="field"):
                     yield Label(f"{label}:", classes="field-label", markup=False)
-                    yield Input(_join(getattr(self.draft, attr, "")), id=f"compose-{attr}")
+                    yield Input(value, id=f"compose-{attr}")
             attached = self._attachment_note()
             if attached:
                 yield Static(Text(attached, style="italic"), markup=False, id="compose-attached")
@@ -65,8 +64,8 @@ class ComposeScreen(Screen[Any]):
         yield Footer()
 
     def _attachment_note(self) -> str:
-        names = [safe_line(getattr(p, "name", str(p))) for p in getattr(self.draft, "attachments", [])]
-        n_msgs = len(getattr(self.draft, "attach_messages", []) or [])
+        names = [safe_line(p.name) for p in self.draft.attachments]
+        n_msgs = len(self.draft.attach_messages)
         if n_msgs:
             names.append(f"{n_msgs} forwarded message(s)")
         return "Attached: " + ", ".join(names) if names else ""
@@ -80,10 +79,12 @@ class ComposeScreen(Screen[Any]):
         target = "#compose-to" if not self.draft.to else "#compose-body"
         self.query_one(target).focus()
 
-    def collect(self) -> Any:
-        """Copy the fields back into the draft and return it."""
-        self.draft.to = _split(self.query_one("#compose-to", Input).value)
-        self.draft.cc = _split(self.query_one("#compose-cc", Input).value)
+    def collect(self) -> Draft:
+        """Copy the fields back into the draft and return it (UsageError for a bad
+        address, read as the sending layer reads them)."""
+        split = self.app.service.parse_addresses
+        self.draft.to = split(self.query_one("#compose-to", Input).value)
+        self.draft.cc = split(self.query_one("#compose-cc", Input).value)
         self.draft.subject = self.query_one("#compose-subject", Input).value
         self.draft.body = self.query_one("#compose-body", TextArea).text
         return self.draft
@@ -100,7 +101,7 @@ class ComposeScreen(Screen[Any]):
         except MailcliError as exc:
             self.app.show_error(exc)
             return
-        if not draft.to and not draft.cc and not getattr(draft, "bcc", None):
+        if not draft.to and not draft.cc and not draft.bcc:
             self.app.notify("Add a recipient first", severity="warning")
             self.query_one("#compose-to", Input).focus()
             return
@@ -120,7 +121,7 @@ class ComposeScreen(Screen[Any]):
     def action_external_editor(self) -> None:
         try:
             draft = self.collect()
-            edited = editor.edit_draft(self.app, draft, self.app.backend.config.general.editor)
+            edited = editor.edit_draft(self.app, draft)
         except SuspendNotSupported:
             self.app.notify("This terminal cannot hand over to $EDITOR; edit here",
                             severity="warning")

@@ -1,7 +1,7 @@
 """The main screen: folder tree | message list over preview, search input, status bar.
 
 Owns what is being looked at (a folder, a whole account, or a search), the sort order and
-the threaded view, and loads them through the backend in thread workers. Actions on the
+the threaded view, and loads them through the service in thread workers. Actions on the
 current message live on the App (mailcli.tui.actions) and call back ``reload()``.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ from mailcli.tui.widgets.message_list import MessageList, header_text
 from mailcli.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from mailcli.service import ShownMessage
     from mailcli.tui.app import MailApp
 
 logger = logging.getLogger(__name__)
@@ -121,16 +122,16 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="folders")
     def load_folders(self, first: bool = False) -> None:
         try:
-            summaries = list(self.app.backend.folders())
+            summaries = self.app.service.folders()
         except MailcliError as exc:
             self.app.call_from_thread(self.app.show_error, exc)
             return
         self.app.call_from_thread(self._folders_loaded, summaries, first)
 
     def _folders_loaded(self, summaries: list[FolderSummary], first: bool) -> None:
-        self.folder_tree.show(self.app.backend.account_names, summaries)
+        self.folder_tree.show(self.app.service.account_names(), summaries)
         if first:
-            start = _first_folder(self.app.backend.account_names, summaries)
+            start = _first_folder(self.app.service.account_names(), summaries)
             self.open_view(start)
             if start.account is not None:
                 self.folder_tree.select_target(start.account, start.folder)
@@ -176,19 +177,19 @@ class MainScreen(Screen[None]):
 
     def _build_source(self, view: View, sort: str, threaded: bool, cursor: int) -> RowSource:
         """Count and first page (or the whole thread view); runs in the rows worker."""
-        backend = self.app.backend
+        service = self.app.service
         if view.query is not None:
             query = view.query
 
             def search(offset: int, limit: int) -> list[Envelope]:
-                return list(backend.search(query, limit=limit, offset=offset))
+                return service.search(query, limit=limit, offset=offset)
 
             found = PagedRows(search, 0, exact=False)
             found.put(0, search(0, PAGE))
             return found
         account, folder = view.account, view.folder
         if threaded:
-            envs = backend.page(account, folder, 0, THREAD_LIMIT + 1, "date desc")
+            envs = service.list_envelopes(account, folder, limit=THREAD_LIMIT + 1)
             if len(envs) <= THREAD_LIMIT:
                 return ThreadRows(thread_order(envs))
             self.app.call_from_thread(
@@ -196,9 +197,10 @@ class MainScreen(Screen[None]):
                 severity="warning")
 
         def fetch(offset: int, limit: int) -> list[Envelope]:
-            return backend.page(account, folder, offset, limit, sort)
+            return service.list_envelopes(account, folder, limit=limit, offset=offset,
+                                          order=sort)
 
-        total = int(backend.count(account=account, folder=folder))
+        total = service.count(account=account, folder=folder)
         rows = PagedRows(fetch, total)
         first_page = max(0, min(cursor, max(total - 1, 0))) // PAGE
         rows.put(first_page, fetch(first_page * PAGE, PAGE))
@@ -253,23 +255,22 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def load_preview(self, env: Envelope) -> None:
         try:
-            shown = self.app.backend.read(env.id)
+            shown = self.app.service.show(env.id, mark_seen=True, all_headers=True)
         except MailcliError as exc:
             self.app.call_from_thread(self.preview.clear, f"{exc.title}: {exc.message}")
             return
         self.app.call_from_thread(self._preview_loaded, env, shown)
 
-    def _preview_loaded(self, env: Envelope, shown: Any) -> None:
+    def _preview_loaded(self, env: Envelope, shown: ShownMessage) -> None:
         current = self.current_envelope
         if current is None or current.id != env.id:
             return
         self.preview.show_message(shown)
-        fresh = getattr(shown, "envelope", None)
-        if isinstance(fresh, Envelope):
-            seen_now = Flag.SEEN not in env.flags and Flag.SEEN in fresh.flags
-            self.message_list.replace_envelope(fresh)
-            if seen_now:
-                self.load_folders()
+        fresh = shown.envelope
+        seen_now = Flag.SEEN not in env.flags and Flag.SEEN in fresh.flags
+        self.message_list.replace_envelope(fresh)
+        if seen_now:
+            self.load_folders()
 
     @on(EnvelopeOpened)
     def _opened(self, event: EnvelopeOpened) -> None:

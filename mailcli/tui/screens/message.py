@@ -2,7 +2,7 @@
 list behind it; the message actions (reply, delete, ...) work here too."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from mailcli.tui.widgets.message_list import MessageList
 from mailcli.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from mailcli.service import ShownMessage
     from mailcli.tui.app import MailApp
 
 
@@ -50,18 +51,16 @@ class MessageScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="view")
     def load(self, env: Envelope) -> None:
         try:
-            shown = self.app.backend.read(env.id)
+            shown = self.app.service.show(env.id, mark_seen=True, all_headers=True)
         except MailcliError as exc:
             self.app.call_from_thread(self.body.clear, f"{exc.title}: {exc.message}")
             return
         self.app.call_from_thread(self._loaded, shown)
 
-    def _loaded(self, shown: Any) -> None:
-        fresh = getattr(shown, "envelope", None)
-        if isinstance(fresh, Envelope):
-            self.envelope = fresh
-            if self.message_list is not None:
-                self.message_list.replace_envelope(fresh)
+    def _loaded(self, shown: ShownMessage) -> None:
+        self.envelope = shown.envelope
+        if self.message_list is not None:
+            self.message_list.replace_envelope(shown.envelope)
         self.body.show_message(shown)
         where = f"{self.envelope.account}/{self.envelope.folder}  #{self.envelope.id}"
         self.query_one("#view-status", StatusBar).set_where(where)

@@ -6,7 +6,7 @@ sanitized by the service (``show``'s text passed mailcli.message.sanitize).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,28 +14,19 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from mailcli.message.sanitize import safe_line, safe_text
-from mailcli.model import Envelope
+from mailcli.model import AttachmentInfo, Envelope
 from mailcli.tui import display
+
+if TYPE_CHECKING:
+    from mailcli.service import ShownMessage
 
 BODY_DISPLAY_LIMIT = 400_000  # characters drawn; the rest is reachable with `mailcli show`
 
 
-def header_pairs(shown: Any) -> list[tuple[str, str]]:
-    """The ShownMessage's full headers as (name, value) pairs, whatever their container."""
-    headers = getattr(shown, "headers", None) or []
-    if isinstance(headers, dict):
-        items = []
-        for name, value in headers.items():
-            for v in value if isinstance(value, list) else [value]:
-                items.append((str(name), str(v)))
-        return items
-    return [(str(n), str(v)) for n, v in headers]
-
-
-def header_block(env: Envelope, shown: Any, full: bool) -> Text:
+def header_block(env: Envelope, shown: ShownMessage, full: bool) -> Text:
     text = Text(no_wrap=False)
     if full:
-        pairs = header_pairs(shown)
+        pairs = list(shown.headers)
     else:
         pairs = [("Date", display.long_date(env.date)), ("From", env.from_), ("To", env.to)]
         if env.cc:
@@ -48,15 +39,15 @@ def header_block(env: Envelope, shown: Any, full: bool) -> Text:
     return text
 
 
-def attachment_block(attachments: list[Any]) -> Text:
+def attachment_block(attachments: list[AttachmentInfo]) -> Text:
     text = Text()
     if not attachments:
         return text
     text.append("Attachments:\n", style="bold")
     for i, a in enumerate(attachments, 1):
-        name = safe_line(getattr(a, "filename", "") or "(unnamed)")
-        ctype = safe_line(getattr(a, "content_type", "") or "")
-        size = display.human_size(int(getattr(a, "size", 0) or 0))
+        name = safe_line(a.filename or "(unnamed)")
+        ctype = safe_line(a.content_type)
+        size = display.human_size(a.size)
         text.append(f"  {i}. ")
         text.append(name, style="underline")
         text.append(f"  {ctype}, {size}\n")
@@ -64,11 +55,11 @@ def attachment_block(attachments: list[Any]) -> Text:
     return text
 
 
-def body_text(shown: Any) -> Text:
-    body = safe_text(str(getattr(shown, "text", "") or ""))
+def body_text(shown: ShownMessage) -> Text:
+    body = safe_text(shown.text)
     if len(body) > BODY_DISPLAY_LIMIT:
         body = body[:BODY_DISPLAY_LIMIT] + "\n\n[… cut here; `mailcli show` prints the rest]"
-    if getattr(shown, "partial", False):
+    if shown.partial:
         body = "(only the headers were downloaded; the body comes with the next fetch)\n\n" + body
     return Text(body or "(no text)", no_wrap=False, end="")
 
@@ -86,7 +77,7 @@ class MessageBody(VerticalScroll):
     def __init__(self, *, id: str | None = None, can_focus: bool = True) -> None:
         super().__init__(id=id, can_focus=can_focus)
         self.envelope: Envelope | None = None
-        self.shown: Any = None
+        self.shown: ShownMessage | None = None
         self.full_headers = False
 
     def compose(self) -> ComposeResult:
@@ -94,7 +85,7 @@ class MessageBody(VerticalScroll):
         yield Static(Text(""), id="attachments", markup=False, classes="-empty")
         yield Static(Text("No message selected", style="italic"), id="body", markup=False)
 
-    def show_message(self, shown: Any) -> None:
+    def show_message(self, shown: ShownMessage) -> None:
         self.shown = shown
         self.envelope = shown.envelope
         self._draw()
@@ -119,10 +110,10 @@ class MessageBody(VerticalScroll):
             self.envelope = env
 
     def _draw(self) -> None:
-        assert self.envelope is not None
+        assert self.envelope is not None and self.shown is not None
         self.query_one("#headers", Static).update(
             header_block(self.envelope, self.shown, self.full_headers))
-        attachments = list(getattr(self.shown, "attachments", None) or [])
+        attachments = self.shown.attachments
         att = self.query_one("#attachments", Static)
         att.update(attachment_block(attachments))
         att.set_class(not attachments, "-empty")

@@ -1,0 +1,220 @@
+"""The `Service` façade: the one typed API of mailcli for both shells.
+
+It builds the parts once, each given what it needs in its constructor, and delegates
+every public method to one of them:
+
+    core = ServiceCore(config, data_dir, prompt)   config, data dir, store, passwords,
+                                                   connections (shared by every part)
+    reading  = Reading(core)                       folders, list, show, search, attachments
+    sending  = Sending(core, reading)              drafts, send, outbox
+    syncing  = Syncing(core, reading, sending.flush_outbox)   fetch, quota, account test
+    changing = Changing(core, reading, syncing.push_now)      flag, move, delete
+
+The methods here only forward (their documentation is on the part); the shells call
+nothing else.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailcli import paths
+from mailcli.config import Config, load_config
+from mailcli.model import AttachmentInfo, Envelope, Flags, FolderSummary, Quota
+from mailcli.service import drafts
+from mailcli.service.changing import Changing
+from mailcli.service.core import ServiceCore
+from mailcli.service.reading import Reading, ShownMessage
+from mailcli.service.sending import Sending
+from mailcli.service.syncing import Syncing
+
+if TYPE_CHECKING:
+    from mailcli.config.schema import AccountConfig
+    from mailcli.send.compose import Draft
+    from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.store import RebuildReport, Store
+    from mailcli.sync.events import Reporter
+    from mailcli.sync.runner import FetchResult
+
+
+class Service:
+    """One configured mailcli: ``Service.open(config_path)``, then the methods below."""
+
+    def __init__(self, config: Config, data_dir: Path,
+                 prompt: Callable[[str], str] | None = None) -> None:
+        self.core = ServiceCore(config, data_dir, prompt)
+        self.reading = Reading(self.core)
+        self.sending = Sending(self.core, self.reading)
+        self.syncing = Syncing(self.core, self.reading, self.sending.flush_outbox)
+        self.changing = Changing(self.core, self.reading, self.syncing.push_now)
+
+    @classmethod
+    def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
+             prompt: Callable[[str], str] | None = None) -> Service:
+        """Load the config (flag > MAILCLI_CONFIG > default) and resolve the data dir.
+
+        `prompt` asks for a password a configured source does not give (None: never ask).
+        """
+        path = Path(config_path).expanduser() if config_path else paths.default_config_path()
+        config = load_config(path, must_exist=must_exist)
+        configured = str(config.general.data_dir) if config.general.data_dir else None
+        return cls(config, paths.default_data_dir(configured), prompt)
+
+    # ------------------------------------------------------------------ core
+    @property
+    def config(self) -> Config:
+        return self.core.config
+
+    @property
+    def data_dir(self) -> Path:
+        return self.core.data_dir
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    @property
+    def read_only(self) -> bool:
+        """The cache is read-only (reads work; changes and fetches are refused)."""
+        return self.core.store.db.read_only
+
+    def close(self) -> None:
+        self.core.close()
+
+    def account_names(self) -> list[str]:
+        """The configured account names, in config order."""
+        return list(self.core.config.accounts)
+
+    def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:
+        return self.core.account_configs(names)
+
+    def account_config(self, name: str) -> AccountConfig:
+        return self.core.account_config(name)
+
+    # ------------------------------------------------------------------ reading
+    def resolve(self, ref: str | int) -> Envelope:
+        return self.reading.resolve(ref)
+
+    def resolve_many(self, refs: list[str]) -> list[Envelope]:
+        return self.reading.resolve_many(refs)
+
+    def folders(self, account: str | None = None) -> list[FolderSummary]:
+        return self.reading.folders(account)
+
+    def list_envelopes(self, account: str | None = None, folder: str | None = None,
+                       unread: bool = False, limit: int = 50, offset: int = 0,
+                       order: str = "date desc") -> list[Envelope]:
+        return self.reading.list_envelopes(account, folder, unread, limit, offset, order)
+
+    def count(self, account: str | None = None, folder: str | None = None,
+              unread: bool = False) -> int:
+        return self.reading.count(account, folder, unread)
+
+    def search(self, query: str, limit: int = 50, offset: int = 0) -> list[Envelope]:
+        return self.reading.search(query, limit, offset)
+
+    def raw(self, ref: str | int) -> bytes:
+        return self.reading.raw(ref)
+
+    def show(self, ref: str | int, mark_seen: bool = True, *, prefer_html: bool = False,
+             all_headers: bool = False) -> ShownMessage:
+        return self.reading.show(ref, mark_seen, prefer_html=prefer_html,
+                                 all_headers=all_headers)
+
+    def mark_seen(self, ref: str | int) -> Envelope:
+        return self.reading.mark_seen(ref)
+
+    def attachments(self, ref: str | int) -> list[AttachmentInfo]:
+        return self.reading.attachments(ref)
+
+    def save_attachments(self, ref: str | int, dest: str | Path, force: bool = False,
+                         which: list[int] | None = None) -> list[Path]:
+        return self.reading.save_attachments(ref, dest, force, which)
+
+    def rebuild_index(self) -> RebuildReport:
+        return self.reading.rebuild_index()
+
+    # ------------------------------------------------------------------ changing
+    def flag(self, refs: list[str], add: Flags = frozenset(), remove: Flags = frozenset(),
+             now: bool = False) -> list[Envelope]:
+        return self.changing.flag(refs, add, remove, now)
+
+    def move(self, refs: list[str], folder: str, now: bool = False) -> list[Envelope]:
+        return self.changing.move(refs, folder, now)
+
+    def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
+        return self.changing.delete(refs, now)
+
+    # ------------------------------------------------------------------ syncing
+    def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,
+              dry_run: bool = False, force: bool = False, quiet: bool = False) -> FetchResult:
+        return self.syncing.fetch(accounts, reporter, dry_run=dry_run, force=force,
+                                  quiet=quiet)
+
+    def fetch_full(self, ref: str | int) -> Envelope:
+        return self.syncing.fetch_full(ref)
+
+    def push_now(self, account: str) -> None:
+        self.syncing.push_now(account)
+
+    def quota(self, accounts: list[str] | None = None) -> list[Quota]:
+        return self.syncing.quota(accounts)
+
+    def account_test(self, name: str) -> dict[str, Any]:
+        return self.syncing.account_test(name)
+
+    def authorize(self, name: str, *, device: bool = False,
+                  open_url: Callable[[str], bool] | None = None,
+                  say: Callable[[str], None] = print) -> str:
+        from mailcli.service.authorize import authorize
+
+        return authorize(self.core.config, name, device=device, open_url=open_url, say=say)
+
+    # ------------------------------------------------------------------ sending
+    def default_account(self) -> str:
+        return self.sending.default_account()
+
+    def own_addresses(self, account: str) -> list[str]:
+        return self.sending.own_addresses(account)
+
+    def new_draft(self, account: str | None = None) -> Draft:
+        return self.sending.new_draft(account)
+
+    def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
+        return self.sending.reply_draft(ref, all)
+
+    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
+        return self.sending.forward_draft(ref, inline)
+
+    def save_draft(self, account: str | None, draft: Draft) -> int:
+        return self.sending.save_draft(account, draft)
+
+    def send(self, account: str | None, draft: Draft) -> SendResult:
+        return self.sending.send(account, draft)
+
+    def flush_outbox(self, account: str | AccountConfig | None = None, *,
+                     retry_failed: bool = False, resend_uncertain: bool = False,
+                     uploads: bool = True) -> list[SendResult]:
+        return self.sending.flush_outbox(account, retry_failed=retry_failed,
+                                         resend_uncertain=resend_uncertain, uploads=uploads)
+
+    def outbox(self, account: str | None = None) -> list[OutboxItem]:
+        return self.sending.outbox(account)
+
+    # ------------------------------------------------------------------ drafts as text
+    def draft_text(self, draft: Draft) -> str:
+        """The draft as editable text (see mailcli.service.drafts)."""
+        return drafts.render(draft)
+
+    def parse_draft_text(self, text: str, base: Draft) -> Draft:
+        """Edited draft text applied to `base` (UsageError naming a bad line)."""
+        return drafts.parse(text, base)
+
+    def parse_addresses(self, value: str) -> list[str]:
+        """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
+        return drafts.split_addresses(value)
+
+    def editor_command(self) -> list[str]:
+        """The editor to run: config general.editor, else $VISUAL, $EDITOR, vi."""
+        return drafts.editor_command(self.core.config.general.editor)
