@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mailcli.config import Config
-from mailcli.errors import UsageError
+from mailcli.errors import AuthError, UsageError
 
 
 def authorize(config: Config, name: str, *, device: bool,
@@ -31,6 +31,10 @@ def authorize(config: Config, name: str, *, device: bool,
                          "sign in with that tool, or remove oauth2_token_command")
     creds = credentials_for(config, name)
     assert isinstance(creds, OAuth2Credentials)
+    try:
+        creds.store().load()     # an unusable keyring fails now, not after the sign-in
+    except AuthError:
+        pass                     # a damaged grant: about to be replaced
     endpoints = creds.endpoints()
     if device:
         token = flows.device_flow(endpoints, say)
