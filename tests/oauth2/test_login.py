@@ -201,7 +201,7 @@ def test_tokens_never_reach_log_debug_trace_or_index(oauth: OAuth2Server, oauth2
                 texts.append(repr(row))
         con.close()
     blob = "\n".join(texts)
-    assert "AUTHENTICATE" in blob or "AUTH" in blob       # the trace was really written
+    assert "AUTH OAUTHBEARER ********" in blob and "AUTHENTICATE" in blob   # traced, redacted
     for token in [refresh, *access]:
         assert token not in blob
     import base64
@@ -210,3 +210,51 @@ def test_tokens_never_reach_log_debug_trace_or_index(oauth: OAuth2Server, oauth2
     f = data / "oauth2" / "work.json"
     assert f.stat().st_mode & 0o777 == 0o600 and f.parent.stat().st_mode & 0o777 == 0o700
     del base64
+
+
+def test_a_token_the_server_keeps_refusing_is_refreshed_once_then_exit_3(
+        oauth: OAuth2Server, oauth2_dovecot: Dovecot, oauth_account, grant) -> None:
+    user = oauth_account("imap")
+    other = oauth2_dovecot.add_user()
+    grant(other)                     # a grant for someone else: valid tokens, wrong user
+    r = invoke("account", "test", "work")
+    assert r.exit_code == 3, r
+    assert f"refused the OAuth2 login (OAUTHBEARER) for {user!r}" in r.stderr
+    assert "mailcli account authorize work" in r.stderr
+    assert len(oauth.token_requests("refresh_token")) == 2        # one forced refresh, no loop
+
+
+def test_pop3_long_token_goes_after_the_continuation(oauth: OAuth2Server, oauth2_dovecot: Dovecot,
+                                                     oauth_account, grant) -> None:
+    oauth.token_bytes = 300          # the AUTH line would pass 255 octets (RFC 5034 4)
+    user = oauth_account("pop3")
+    grant(user)
+    oauth2_dovecot.deliver(user, make_message("long token"))
+    r = invoke("fetch", "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["accounts"][0]["new"] == 1
+    assert _mechanisms(oauth2_dovecot, user) == ["OAUTHBEARER"]
+
+
+def test_imap_without_sasl_ir_answers_the_continuation(oauth: OAuth2Server, oauth2_dovecot: Dovecot,
+                                                       oauth_account, grant,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from imapclient import IMAPClient
+
+    from mailcli.accounts.registry import open_account
+
+    real = IMAPClient.capabilities
+    monkeypatch.setattr(IMAPClient, "capabilities",
+                        lambda self: tuple(c for c in real(self) if c != b"SASL-IR"))
+    user = oauth_account("imap")
+    grant(user)
+    cfg = _config()
+    with open_account(cfg.account("work"), credentials_for(cfg, "work")) as acc:
+        assert acc.list_folders()
+    oauth.expire_access_tokens()     # and the refused-then-refreshed path without SASL-IR
+    creds = credentials_for(cfg, "work")
+    creds.token()
+    oauth.expire_access_tokens()
+    with open_account(cfg.account("work"), creds) as acc:
+        assert acc.list_folders()
+    assert _mechanisms(oauth2_dovecot, user) == ["OAUTHBEARER", "OAUTHBEARER"]

@@ -55,6 +55,7 @@ class OAuth2Server:
     slow_down_step: float = 5.0            # RFC 8628: the client adds 5 s per slow_down
     client_id: str = CLIENT_ID
     client_secret: str | None = None
+    token_bytes: int = 24                  # random bytes per access token (long ones: 300)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     grants: dict[str, Grant] = field(default_factory=dict)          # refresh token -> grant
     access: dict[str, tuple[Grant, float]] = field(default_factory=dict)  # token -> (grant, expiry)
@@ -137,6 +138,7 @@ class OAuth2Server:
     def reset(self, login_as: str = "alice") -> None:
         self.login_as, self.consent, self.wrong_state = login_as, True, False
         self.access_ttl, self.slow_down_once, self.device_approve_after = 3600.0, False, 2
+        self.token_bytes = 24
         self.requests.clear()
         self.poll_times.clear()
 
@@ -198,7 +200,7 @@ class OAuth2Server:
         return self.client_secret is None or f.get("client_secret") == self.client_secret
 
     def _new_tokens(self, grant: Grant, refresh: str | None = None) -> dict[str, object]:
-        access = "at-" + secrets.token_urlsafe(24)
+        access = "at-" + secrets.token_urlsafe(self.token_bytes)
         self._last_access = access
         self.access[access] = (grant, time.time() + self.access_ttl)
         body: dict[str, object] = {"access_token": access, "token_type": "Bearer",
