@@ -100,9 +100,3 @@ class MessageError(MailcliError):
 
 class SendError(MailcliError):
     title = "Sending failed"
-
-
-class GuardrailError(MailcliError):
-    """A sync would delete too much; the user must confirm with --force."""
-
-    title = "Stopped for safety"

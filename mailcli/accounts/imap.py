@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,9 @@ from imapclient.response_parser import parse_fetch_response
 
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts import names, sasl
+from mailcli.accounts.deadline import DeadlineExceeded
+from mailcli.accounts.imap_guard import (BoundedIMAPClient, Guard, GuardError, LiteralTooLarge,
+                                         TooManyResponses)
 from mailcli.accounts.imap_wire import (_copyuid_map, _flags, _one_line, _remote_flags, _server_text,
                                         _status_from_select, parse_uid_set, uid_set)
 from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
@@ -50,6 +53,7 @@ _NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
 _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
                       re.I)
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
+_MAX_REFUSED = 5              # over-large messages skipped (one reconnect each) per fetch
 
 
 class ImapAccount(Account):
@@ -61,6 +65,8 @@ class ImapAccount(Account):
         self.config = config
         self._creds = as_credentials(credentials, config.username)
         self._client: IMAPClient | None = None
+        self._guard: Guard | None = None
+        self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
         self._server_caps: tuple[str, ...] = ()
         self._selected: str | None = None
         self._delim = "/"
@@ -71,9 +77,10 @@ class ImapAccount(Account):
         cfg = self.config
         with self._errors("connect"):
             ctx = make_ssl_context(cfg.tls_ca_file) if cfg.security != "none" else None
-            client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.security == "tls", ssl_context=ctx,
-                                timeout=cfg.timeout)
-            self._client = client
+            guard = Guard(cfg.host, cfg.port, cfg.timeout)
+            client = BoundedIMAPClient(cfg.host, port=cfg.port, ssl=cfg.security == "tls",
+                                       ssl_context=ctx, timeout=cfg.timeout, guard=guard)
+            self._client, self._guard = client, guard
             # imaplib formats every traced line eagerly (level 5 even repr()s message bodies):
             # trace lines only when someone listens at DEBUG.
             client._imap.debug = 4 if _trace.isEnabledFor(logging.DEBUG) else 0
@@ -206,8 +213,25 @@ class ImapAccount(Account):
     @property
     def _c(self) -> IMAPClient:
         if self._client is None:
-            raise ProtocolError(f"not connected to {self.config.host}")
+            if not self._dropped:
+                raise ProtocolError(f"not connected to {self.config.host}")
+            logger.info("reconnecting to %s after dropping the connection", self.config.host)
+            self._dropped = False
+            self.connect()
+        assert self._client is not None
         return self._client
+
+    def _drop(self) -> None:
+        """Close a connection left in an unknown state (a bound was broken mid-response);
+        the next call connects again."""
+        client, self._client = self._client, None
+        self._selected = None
+        self._dropped = True
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
 
     @contextmanager
     def _errors(self, what: str, folder: str | None = None) -> Iterator[None]:
@@ -215,6 +239,9 @@ class ImapAccount(Account):
         cfg = self.config
         try:
             yield
+        except (GuardError, DeadlineExceeded):
+            self._drop()
+            raise
         except MailcliError:
             raise
         except imap_exc.LoginError as exc:
@@ -425,13 +452,40 @@ class ImapAccount(Account):
 
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:
+        """See Account.fetch_messages. A message whose literal is over the guard's cap is
+        refused unread; the connection is dropped, the other messages are fetched on a new
+        one, and a ProtocolError naming the refused UIDs ends the call."""
         wanted = sorted(set(uids))
-        if not wanted:
-            return
+        got: set[int] = set()
+        refused: list[LiteralTooLarge] = []
+
+        def deliver(uid: int, raw: bytes, flags: Flags) -> None:
+            got.add(uid)
+            sink(uid, raw, flags)
+
+        while wanted:
+            try:
+                self._fetch_pipelined(folder, wanted, deliver, batch_size)
+                break
+            except LiteralTooLarge as exc:
+                if exc.uid is None or exc.uid not in wanted or len(refused) >= _MAX_REFUSED:
+                    raise
+                refused.append(exc)
+                wanted = [u for u in wanted if u not in got and u != exc.uid]
+        if refused:
+            uids_text = ", ".join(str(e.uid) for e in refused)
+            raise ProtocolError(f"message uid {uids_text} not fetched: {refused[0].message}",
+                                hint="the message is larger than mailcli accepts over IMAP")
+
+    def _fetch_pipelined(self, folder: str, wanted: list[int], sink: MessageSink,
+                         batch_size: int) -> None:
         batches = [wanted[i:i + batch_size] for i in range(0, len(wanted), batch_size)]
+        limit = 2 * len(wanted) + 1000   # FETCH responses expected, unsolicited ones included
+        seen = 0
         with self._errors("UID FETCH", folder=folder):
             self._select(folder)
             imap = self._c._imap
+            guard = self._guard
             self._untagged("FETCH")
             pending: list[bytes] = []
             queue = iter(batches)
@@ -448,6 +502,13 @@ class ImapAccount(Account):
                 imap._get_response()
                 items = imap.untagged_responses.pop("FETCH", None)
                 if items:
+                    if guard is not None:
+                        guard.reset_held()
+                    seen += len(items)
+                    if seen > limit:
+                        raise TooManyResponses(f"{self.config.host} sent more than {limit} FETCH "
+                                               f"responses for {len(wanted)} messages; the "
+                                               "connection was dropped")
                     self._deliver(items, sink)
                 while pending and self._done(pending[0]):
                     self._finish(pending.pop(0), "UID FETCH")
@@ -553,15 +614,19 @@ class ImapAccount(Account):
             c.idle()
             changed = False
             try:
-                while not changed:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    for resp in c.idle_check(timeout=min(left, 60.0)):
-                        if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
-                            changed = True
-                        elif resp and resp[0] == b"VANISHED":
-                            changed = True
+                with self._waiting():   # no command deadline while IDLE waits on purpose
+                    while not changed:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        for resp in c.idle_check(timeout=min(left, 60.0)):
+                            if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
+                                changed = True
+                            elif resp and resp[0] == b"VANISHED":
+                                changed = True
             finally:
                 _text, more = c.idle_done()
             return changed or any(len(r) >= 2 and r[1] in (b"EXISTS", b"EXPUNGE", b"FETCH") for r in more)
+
+    def _waiting(self) -> AbstractContextManager[None]:
+        return self._guard.waiting() if self._guard is not None else nullcontext()

@@ -16,10 +16,10 @@ import email.policy
 import logging
 import re
 from collections.abc import Iterator
-from email.feedparser import FeedParser
+from email.feedparser import BufferedSubFile, FeedParser
 from email.generator import BytesGenerator
 from email.parser import BytesHeaderParser
-from io import BytesIO
+from io import BytesIO, StringIO
 from typing import Literal
 
 from mailcli.message.charset import decode_bytes
@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 MAX_DEPTH = 50          # MIME nesting levels parsed; deeper containers are opaque
 MAX_PARTS = 2000        # parts walked per message
 _FEED_SLICE = 1 << 20   # bytes handed to the parser at a time
+MAX_LINES = 200_000     # lines parsed for the index and the reader (~12-25 MB of line strings)
+_HEAD_LINES = 200       # header lines kept after a "--" line once MAX_LINES is spent
+_HEAD_CHARS = 64 * 1024  # the same, in characters, when whole runs are dropped at once
+_DASH_LINE = re.compile(r"(?:^|(?<=\n))--", re.M)
+_BLANK_LINE = re.compile(r"\n\r?\n")
 _FAST_SIZE_OVER = 1 << 20  # base64 bodies larger than this are measured, not decoded
 CAPPED_TYPE = "application/x-mailcli-too-deep"
 
@@ -58,8 +63,80 @@ class _CappedEmailMessage(email.message.EmailMessage):
         return super().get_content_type()
 
 
+class _LineBudget(BufferedSubFile):
+    """The parser's line source with a budget: after `budget` lines, body lines are
+    dropped as they are pushed, so a message of millions of short lines (20 MB of blank lines
+    was ~750 MB of line strings) costs at most `budget` of them. Kept past the budget:
+    lines starting with "--" (every boundary, whatever the nesting) and the header block
+    after such a line (up to _HEAD_LINES lines, until a blank line), so the MIME
+    structure is still seen; only body text is lost. `dropped` counts what went."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.left = budget
+        self.dropped = 0
+        self._head = 0         # header lines still kept after a "--" line
+
+    def pushlines(self, lines: list[str]) -> None:
+        if self.left >= len(lines):
+            self.left -= len(lines)
+            self._lines.extend(lines)
+            return
+        keep, self.left = max(self.left, 0), 0
+        self._lines.extend(lines[:keep])
+        for line in lines[keep:]:
+            if line.startswith("--"):
+                self._head = _HEAD_LINES
+            elif self._head > 0:
+                self._head = 0 if line in ("\n", "\r\n", "\r") else self._head - 1
+            else:
+                self.dropped += 1
+                continue
+            self._lines.append(line)
+
+    def push(self, data: str) -> None:
+        """Past the budget, whole runs of body lines are dropped here, before they are split
+        into line strings (the per-line path costs ~1 s per million lines): only the
+        lines that pushlines would keep are pushed."""
+        if self.left > 0 or self._head > 0:
+            super().push(data)
+            return
+        text = self._partial.getvalue() + data
+        end = text.rfind("\n") + 1
+        if end == 0:             # no complete line yet (or only "\r" line ends): slow path
+            self._partial.seek(0)
+            self._partial.truncate()
+            super().push(text)
+            return
+        self._partial.seek(0)
+        self._partial.truncate()
+        self._partial.write(text[end:])
+        pos = 0
+        for m in _DASH_LINE.finditer(text, 0, end):
+            if m.start() < pos:
+                continue
+            self.dropped += text.count("\n", pos, m.start())
+            blank = _BLANK_LINE.search(text, m.start(), min(end, m.start() + _HEAD_CHARS))
+            if blank is None:    # the header block goes on in the next data: per line
+                self.pushlines(_lines_of(text[m.start():end]))
+                return
+            self.pushlines(_lines_of(text[m.start():blank.end()]))
+            pos = blank.end()
+        self.dropped += text.count("\n", pos, end)
+
+
+def _lines_of(text: str) -> list[str]:
+    return StringIO(text, newline="").readlines()
+
+
 class _CappedFeedParser(FeedParser):
-    """FeedParser that stops treating parts as containers below MAX_DEPTH."""
+    """FeedParser that stops treating parts as containers below MAX_DEPTH and, with a
+    line budget, drops body lines past it (see _LineBudget)."""
+
+    def __init__(self, factory: type, policy: email.policy.Policy, max_lines: int | None = None) -> None:
+        super().__init__(factory, policy=policy)
+        if max_lines is not None:
+            self._input = _LineBudget(max_lines)  # hook on a private attribute; pinned by tests
 
     def _new_message(self) -> None:  # hook on a private method; pinned by tests
         super()._new_message()  # type: ignore[misc]
@@ -67,18 +144,27 @@ class _CappedFeedParser(FeedParser):
             self._cur.capped = True  # type: ignore[attr-defined]
 
 
-def parse_tree(raw: bytes, policy: email.policy.Policy = email.policy.compat32) -> Message:
-    """Parse raw bytes into a message tree; never raises for any input bytes."""
+def parse_tree(raw: bytes, policy: email.policy.Policy = email.policy.compat32,
+               max_lines: int | None = None) -> Message:
+    """Parse raw bytes into a message tree; never raises for any input bytes.
+
+    With `max_lines` (the index and the reader pass MAX_LINES), body lines past that many
+    are dropped (the structure is kept, see _LineBudget) and the root gets
+    `lines_dropped` > 0; callers that save or forward content pass None."""
     factory = _CappedEmailMessage if policy is not email.policy.compat32 else _CappedMessage
     if b"\x00" in raw:
         raw = _strip_header_nuls(raw)
     try:
-        parser = _CappedFeedParser(factory, policy=policy)
+        parser = _CappedFeedParser(factory, policy=policy, max_lines=max_lines)
         # fed in slices: one str copy of a 50 MB message, split into lines all at once,
-        # cost several times its size in memory; slices are parsed as they arrive
+        # cost several times its size in memory; slices are parsed as they arrive (a
+        # slice of blank lines is still ~30 MB of line strings while it is consumed)
         for start in range(0, len(raw), _FEED_SLICE):
             parser.feed(raw[start:start + _FEED_SLICE].decode("ascii", "surrogateescape"))
-        return parser.close()
+        msg = parser.close()
+        if max_lines is not None:
+            msg.__dict__["lines_dropped"] = parser._input.dropped  # type: ignore[attr-defined]
+        return msg
     except RecursionError:  # belt and braces: the cap should prevent this
         logger.warning("message nesting too deep; parsed headers only")
     except Exception:  # the stdlib parser is lenient; this is for the unforeseen
@@ -185,6 +271,11 @@ def skeleton(raw: bytes) -> bytes:
     out.append(raw[pos:])
     return b"".join(out)
 
+
+
+def lines_dropped(root: Message) -> int:
+    """How many body lines a parse with `max_lines` dropped (0: the whole text is there)."""
+    return int(root.__dict__.get("lines_dropped", 0))
 
 
 def is_capped(part: Message) -> bool:
@@ -413,6 +504,23 @@ def _alternative_kind(part: Message) -> str | None:
         if ctype == "text/html":
             return "html"
     return None
+
+
+def skipped_html(root: Message) -> list[Message]:
+    """The text/html branches of multipart/alternative parts that also have a plain-text
+    branch: what body_pieces (preferring plain text) leaves out, in document order."""
+    out: list[Message] = []
+    for part, _parent, _depth in walk(root):
+        if content_type(part) != "multipart/alternative" or is_capped(part):
+            continue
+        kids = children(part)
+        kinds = [_alternative_kind(k) for k in kids]
+        if "plain" not in kinds:
+            continue
+        for kid, kind in zip(kids, kinds):
+            if kind == "html":
+                out.extend(sub for sub, _p, _d in walk(kid) if content_type(sub) == "text/html")
+    return out
 
 
 def body_pieces(root: Message, prefer_html: bool = False) -> list[Piece]:

@@ -86,7 +86,7 @@ def _embedded_block(part: mime.Message) -> str:
 
 def render_text(raw: bytes, prefer_html: bool = False) -> RenderedMessage:
     """Render a raw message for reading; never raises for bad mail."""
-    root = mime.parse_tree(raw)
+    root = mime.parse_tree(raw, max_lines=mime.MAX_LINES)
     chunks: list[str] = []
     html_source: str | None = None
     size = 0
@@ -110,6 +110,10 @@ def render_text(raw: bytes, prefer_html: bool = False) -> RenderedMessage:
     if html_source is None and not prefer_html:
         html_source = _first_html(root)
     body = "\n\n".join(c for c in chunks if c)[:TEXT_LIMIT]
+    dropped = mime.lines_dropped(root)
+    if dropped:
+        body += (f"\n\n[mailcli: {dropped} more lines of this message are not shown "
+                 f"(over {mime.MAX_LINES} lines); `show --raw` has them all]")
     try:
         infos = attachment_infos(root)
     except RecursionError:
@@ -163,4 +167,5 @@ def _display_value(name: str, value: object) -> str:
 def headers_for_display(raw: bytes, all_headers: bool = False) -> list[tuple[str, str]]:
     """(name, value) pairs to show above a body, decoded and terminal-safe: Date, From, To,
     Cc, Reply-To, Subject (those present), or every field in order with `all_headers`."""
-    return _display_items(mime.parse_tree(raw), None if all_headers else DISPLAY_HEADERS)
+    return _display_items(mime.parse_tree(raw, max_lines=mime.MAX_LINES),
+                          None if all_headers else DISPLAY_HEADERS)

@@ -15,7 +15,7 @@ import logging
 from mailcli.config.schema import AccountConfig
 from mailcli.model import Flag, FolderRole
 from mailcli.send.sent import local_role_folder
-from mailcli.store import ActionKind, Store
+from mailcli.store import Append, Store
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ def keep_draft(store: Store, cfg: AccountConfig, raw: bytes, message_id: str | N
     with store.batch():
         local = store.deliver(cfg.name, folder, raw, flags=DRAFT_FLAGS)
         if cfg.is_imap:
-            store.journal.enqueue(cfg.name, ActionKind.APPEND, {
-                "folder": folder, "id": local, "message_id": message_id,
-                "flags": ["draft", "seen"], "draft": True})
+            store.journal.enqueue(cfg.name, Append(folder, local, message_id, DRAFT_FLAGS,
+                                                   draft=True))
     logger.info("draft %s kept in %s/%s (id %d)", message_id, cfg.name, folder, local)
     return local

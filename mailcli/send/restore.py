@@ -19,9 +19,10 @@ import logging
 import time
 from typing import Any
 
-from mailcli.store import ActionKind, Store
+from mailcli.model import Flag
 from mailcli.send import records
 from mailcli.send.outbox import CANCELLED, DONE, OPEN_STATES, OUTBOX_FOLDER, UNCERTAIN, Outbox
+from mailcli.store import Append, Store
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,7 @@ def _restore_one(store: Store, outbox: Outbox, doc: dict[str, Any], adopted: set
                 return False  # another process restored it meanwhile
             if sent_message is not None and store.message_row(sent_message).uid is None:
                 folder = store.message_row(sent_message).folder
-                store.journal.enqueue(account, ActionKind.APPEND, {
-                    "folder": folder, "id": sent_message, "message_id": message_id,
-                    "flags": ["seen"], "sent_copy": True})
+                store.journal.enqueue(account, Append(
+                    folder, sent_message, message_id, frozenset({Flag.SEEN}), sent_copy=True))
     logger.info("outbox: restored %s (%s) from its record", message_id, state)
     return True

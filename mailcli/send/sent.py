@@ -12,12 +12,12 @@ be downloaded a second time); the next `mailcli fetch` brings it down.
 POP3: the copy is delivered into the local Maildir folder "Sent" (``sent_folder`` if set).
 
 When the APPEND fails (server unreachable, quota exceeded, folder refused) the copy is
-kept locally without a UID and a journal ``append`` action (payload ``folder``, ``id``,
-``message_id``, ``flags``, ``sent_copy``) records the upload still owed; the sync engine
-replays it at the next fetch, and :func:`replay_uploads` lets `mailcli send` do it too.
-Replaying is idempotent by the local row: a row that has a UID is already uploaded.
-(A crash between the server's APPEND reply and recording the UID can leave a second
-copy in the server's Sent folder: a duplicate *copy*, never a duplicate *send*.)
+kept locally without a UID and a journal :class:`~mailcli.store.Append` entry
+(``sent_copy=True``) records the upload still owed; the sync engine replays it at the
+next fetch, and :func:`replay_uploads` lets `mailcli send` do it too, both by the one
+upload rule of :mod:`mailcli.store.upload` (idempotent by the local row; a replay after
+an interrupted APPEND adopts the server copy with the same Message-ID instead of
+appending a second one).
 """
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ from collections.abc import Callable
 
 from mailcli.accounts.base import Account
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import MailcliError, NotFoundError
+from mailcli.errors import MailcliError
 from mailcli.model import Flag, FolderRole
 from mailcli.send.outbox import Outbox, OutboxItem
-from mailcli.store import Action, ActionKind, Store
+from mailcli.store import Action, Append, Store
+from mailcli.store.upload import perform_append
 
 logger = logging.getLogger(__name__)
 
@@ -94,58 +95,20 @@ class SentCopies:
         with self.store.batch():
             local = self.store.deliver(self.cfg.name, folder, raw, flags={Flag.SEEN}, uid=uid)
             if queue:
-                self.store.journal.enqueue(self.cfg.name, ActionKind.APPEND, {
-                    "folder": folder, "id": local, "message_id": item.message_id,
-                    "flags": ["seen"], "sent_copy": True})
+                self.store.journal.enqueue(self.cfg.name, Append(
+                    folder, local, item.message_id, frozenset({Flag.SEEN}), sent_copy=True))
         return folder, local
 
 
 def is_ours(action: Action) -> bool:
     """A journal action queued by the sending side (Sent copy or draft upload)."""
-    return action.kind == ActionKind.APPEND and bool(
-        action.payload.get("sent_copy") or action.payload.get("draft"))
-
-
-def perform_upload(store: Store, account: Account, action: Action) -> int | None:
-    """Replay one queued upload (idempotent); returns the new server UID if known.
-
-    The local message gets the UID (set_uid). Without APPENDUID the UID-less local copy
-    is removed, so that the next sync downloads the server copy instead of a duplicate.
-    """
-    payload = action.payload
-    try:
-        row = store.message_row(int(payload["id"]))
-    except NotFoundError:
-        logger.info("queued upload %d: the local message is gone; nothing to do", action.id)
-        return None
-    if row.uid is not None:
-        return row.uid
-    folder = str(payload.get("folder") or row.folder)
-    flags = frozenset(f for f in map(_flag, payload.get("flags", [])) if f) or row.flags
-    raw = store.read_raw(row.id)
-    try:
-        uid = account.append(folder, raw, flags)
-    except NotFoundError:
-        account.create_folder(folder)
-        uid = account.append(folder, raw, flags)
-    if uid is not None:
-        store.set_uid(row.id, uid)
-        store.set_synced_flags(row.id, flags)
-    else:
-        store.remove(row.id)
-    return uid
-
-
-def _flag(name: str) -> Flag | None:
-    try:
-        return Flag(name)
-    except ValueError:
-        return None
+    return isinstance(action.entry, Append) and action.entry.queued_by_sending
 
 
 def replay_uploads(store: Store, account_name: str,
                    connect: Callable[[], Account]) -> list[tuple[Action, MailcliError | None]]:
-    """Perform the uploads the sending side queued for an account (Sent copies, drafts).
+    """Perform the uploads the sending side queued for an account (Sent copies, drafts),
+    by the one upload rule (mailcli.store.upload).
 
     The caller holds the account's sync lock (so a concurrent `mailcli fetch` cannot
     replay the same action). Other journal actions are left to the sync engine.
@@ -155,17 +118,17 @@ def replay_uploads(store: Store, account_name: str,
         if not is_ours(action):
             continue
         try:
-            perform_upload(store, connect(), action)
+            perform_append(store, connect(), action)
         except MailcliError as exc:
             store.journal.mark_failed(action.id, exc.message)
             results.append((action, exc))
             if exc.exit_code == 75:
                 break  # the server is unreachable: the rest would fail the same way
         else:
-            store.journal.mark_done(action.id)
             results.append((action, None))
-            if action.payload.get("sent_copy"):  # its outbox record is owed nothing now
-                item = Outbox(store).find(account_name, str(action.payload.get("message_id")))
+            entry = action.entry
+            if isinstance(entry, Append) and entry.sent_copy:  # its record is owed nothing now
+                item = Outbox(store).find(account_name, str(entry.message_id))
                 if item is not None:
                     Outbox(store).sync_record(item)
     return results

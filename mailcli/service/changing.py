@@ -82,6 +82,7 @@ class Changing:
                 raise NotFoundError(f"no folder {folder!r} in account {account!r}",
                                     hint="see `mailcli folders`; run `mailcli fetch` to learn "
                                          "new server folders")
+        from mailcli.store.journal import MoveUid
         for env in envs:
             if env.folder == folder:
                 continue
@@ -89,9 +90,8 @@ class Changing:
             row = self.core.store.message_row(env.id)
             with self.core.store.db.write():
                 if cfg.is_imap and row.uid is not None:
-                    self.core.store.journal.enqueue(env.account, "move", {
-                        "folder": env.folder, "uid": row.uid, "dest": folder, "id": env.id,
-                        **self._identity(env)})
+                    self.core.store.journal.enqueue(env.account, MoveUid(
+                        env.folder, row.uid, folder, env.id, *self._identity(env)))
                 self.core.store.move(env.id, folder)
         self._push(envs, now)
         return [self.core.store.get(e.id) for e in envs]
@@ -100,35 +100,37 @@ class Changing:
     def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
         """Delete messages locally and queue the server deletion; returns what was deleted
         (the envelopes as they were)."""
+        from mailcli.store.journal import DeleteUid, DeleteUidl
+
         envs = self.reading.resolve_many(refs)
         for env in envs:
             cfg = self.core.account_config(env.account)
             row = self.core.store.message_row(env.id)
             with self.core.store.db.write():
                 if cfg.is_imap and row.uid is not None:
-                    self.core.store.journal.enqueue(env.account, "delete",
-                                               {"folder": env.folder, "uid": row.uid,
-                                                **self._identity(env)})
+                    self.core.store.journal.enqueue(env.account, DeleteUid(
+                        env.folder, row.uid, *self._identity(env)))
                 elif cfg.is_imap:
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
-                    self.core.store.journal.enqueue(env.account, "delete", {"uidl": row.uidl})
+                    self.core.store.journal.enqueue(env.account, DeleteUidl(row.uidl))
                 self.core.store.remove(env.id)
         self._push(envs, now)
         return envs
 
     # --------------------------------------------------------------------- helpers
-    def _identity(self, env: Envelope) -> dict[str, object]:
+    def _identity(self, env: Envelope) -> tuple[int | None, str | None]:
         """What pins a queued action to one server message: the UIDVALIDITY its UID
         belongs to (the engine refuses a stale UID after a UIDVALIDITY change) and the
         Message-ID (for the report when it does)."""
         state = self.core.store.folder_state(env.account, env.folder)
-        return {"uidvalidity": state.uidvalidity if state else None,
-                "message_id": env.message_id}
+        return state.uidvalidity if state else None, env.message_id
 
     def _drop_pending_appends(self, env: Envelope) -> None:
+        from mailcli.store.journal import Append
+
         for action in self.core.store.journal.pending(env.account):
-            if action.kind.value == "append" and action.payload.get("id") == env.id:
+            if isinstance(action.entry, Append) and action.entry.id == env.id:
                 self.core.store.journal.cancel(action.id)
 
     def _push(self, envs: list[Envelope], now: bool) -> None:

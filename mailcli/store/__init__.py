@@ -11,7 +11,7 @@ is the API for the sync engine and the service layer::
         page = store.list_envelopes("work", "INBOX", limit=50, offset=0)
         hits = store.search('from:alice -is:read after:2024-01-01')
         store.set_flags(mid, {Flag.SEEN, Flag.FLAGGED})
-        aid = store.journal.enqueue("work", "flag", {"id": mid, "flags": ["seen"]})
+        aid = store.journal.enqueue("work", Append("INBOX", mid))   # upload it later
 
 Layout (SPEC.md): ``<data>/mail/<account>/<folder>/{cur,new,tmp}`` plain Maildirs (IMAP
 hierarchy as nested directories, unsafe names escaped reversibly, see
@@ -50,7 +50,9 @@ Sync state
     ``pop_forget``), ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
     renames, deletions and new files made by neomutt/notmuch, applied to the index and
     returned so the sync engine can push them), and ``store.journal`` (:class:`Journal`:
-    enqueue / pending / claim / mark_done / mark_failed, write-ahead order).
+    enqueue / pending / mark_done / mark_failed / purge_done, write-ahead order) holding
+    typed entries (:class:`DeleteUid`, :class:`DeleteUidl`, :class:`MoveUid`,
+    :class:`Append`). ``clean_tmp(account)`` removes files of crashed deliveries.
     ``rebuild_index(store)`` re-derives the index from the Maildirs (what survives: see
     :mod:`mailcli.store.rebuild`).
 
@@ -64,13 +66,14 @@ from __future__ import annotations
 from mailcli.store.facade import ORPHANS, Store
 from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.index import MessageRow
-from mailcli.store.journal import Action, ActionKind, ActionState, Journal
+from mailcli.store.journal import (Action, ActionKind, ActionState, Append, DeleteUid, DeleteUidl,
+                                   Entry, Journal, MoveUid)
 from mailcli.store.rebuild import RebuildReport, rebuild_index
 from mailcli.store.state import FolderState, PopLedgerEntry
 
 __all__ = [
     "ORPHANS",
-    "Action", "ActionKind", "ActionState", "ExternalChanges", "FlagChange", "FolderState",
-    "Journal", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
+    "Action", "ActionKind", "ActionState", "Append", "DeleteUid", "DeleteUidl", "Entry",
+    "ExternalChanges", "FlagChange", "FolderState", "Journal", "MoveUid", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
     "rebuild_index",
 ]

@@ -127,7 +127,7 @@ class Database:
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
-        conn = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
         with self._lock:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailcli.errors import NotFoundError
-from mailcli.model import Envelope, Flags, FolderSummary
+from mailcli.model import Envelope, Flag, Flags, FolderSummary
 from mailcli.store import index, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store import search as search_mod
@@ -122,7 +122,7 @@ class Store:
                             hint="another program deleted it; `mailcli fetch` reconciles")
 
     # ------------------------------------------------------------------- writing
-    def deliver(self, account: str, folder: str, raw: bytes, flags: Iterable = frozenset(),
+    def deliver(self, account: str, folder: str, raw: bytes, flags: Iterable[Flag] = frozenset(),
                 uid: int | None = None, uidl: str | None = None, fsync: bool = True,
                 partial: bool = False) -> int:
         """Store a message byte-for-byte and index it; returns its stable id.
@@ -177,7 +177,7 @@ class Store:
             index.replace_content(conn, id, rel, parsed, len(raw), partial)
         md.remove(old)
 
-    def set_flags(self, id: int, flags: Iterable) -> None:
+    def set_flags(self, id: int, flags: Iterable[Flag]) -> None:
         """Set a message's local flags (renames the file; index and file stay in step)."""
         flags = frozenset(flags)
         with self.db.write() as conn:
@@ -187,7 +187,7 @@ class Store:
             new_rel = md.set_flags(rel, flags)
             index.update_file(conn, id, new_rel, flags)
 
-    def set_synced_flags(self, id: int, flags: Iterable | None) -> None:
+    def set_synced_flags(self, id: int, flags: Iterable[Flag] | None) -> None:
         """Record the flags both sides agreed on at the last sync (None: never synced)."""
         with self.db.write() as conn:
             index.row(conn, id)
@@ -228,8 +228,6 @@ class Store:
             with contextlib.suppress(NotFoundError):
                 md.remove(self._locate(conn, r, md))
             index.delete_message(conn, id)
-
-    delete_message = remove
 
     # ------------------------------------------------------------------- reading
     def read_raw(self, id: int) -> bytes:
@@ -374,6 +372,15 @@ class Store:
     def pop_forget(self, account: str, uidls: list[str]) -> None:
         with self.db.write() as conn:
             state.ledger_forget(conn, account, uidls)
+
+    # ------------------------------------------------------------ housekeeping
+    def clean_tmp(self, account: str, max_age: float = md_mod.TMP_MAX_AGE) -> int:
+        """Remove, in each of the account's folders, the tmp/ files older than `max_age`
+        seconds (deliveries that crashed before their rename; 36 h, as Maildir readers
+        expect, so no delivery in progress is touched). Returns how many."""
+        folders = ({s.folder for s in self.folder_summaries(account)}
+                   | {s.name for s in self.folder_states(account)})
+        return sum(self.maildir(account, f).clean_tmp(max_age) for f in sorted(folders))
 
     # ----------------------------------------------------------- reconciliation
     def scan_external_changes(self, account: str, folder: str) -> ExternalChanges:

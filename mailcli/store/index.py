@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import Envelope, Flag, Flags, FolderRole, FolderSummary
@@ -68,7 +68,7 @@ def _ts(dt: datetime | None) -> int | None:
         return None
 
 
-def envelope_from_row(r: sqlite3.Row | tuple) -> Envelope:
+def envelope_from_row(r: sqlite3.Row | tuple[Any, ...]) -> Envelope:
     date = None
     if r[6] is not None:
         try:
@@ -84,7 +84,7 @@ def envelope_from_row(r: sqlite3.Row | tuple) -> Envelope:
     )
 
 
-def _row(r: tuple) -> MessageRow:
+def _row(r: tuple[Any, ...]) -> MessageRow:
     return MessageRow(id=r[0], account=r[1], folder=r[2], uid=r[3], uidl=r[4], filename=r[5],
                       flags=letters_to_flags(r[6]),
                       synced_flags=None if r[7] is None else letters_to_flags(r[7]),

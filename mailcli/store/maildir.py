@@ -54,6 +54,7 @@ from mailcli.model import Flag, Flags
 
 logger = logging.getLogger(__name__)
 
+TMP_MAX_AGE = 36 * 3600  # a tmp/ file this old is a crashed delivery (the Maildir rule)
 MAX_COMPONENT = 200  # bytes per directory level (file systems allow 255)
 MAX_RELPATH = 1024   # bytes of a folder's relative path before it is hashed (PATH_MAX 4096)
 _HASHED = "%#"       # never produced by encode_component ("%" is always escaped)
@@ -472,7 +473,7 @@ class Maildir:
                         continue
                     yield MaildirEntry(f"{sub}/{entry.name}", MaildirName.parse(entry.name))
 
-    def clean_tmp(self, max_age: float = 36 * 3600) -> int:
+    def clean_tmp(self, max_age: float = TMP_MAX_AGE) -> int:
         """Remove tmp/ files older than `max_age` seconds (leftovers of crashed deliveries)."""
         removed = 0
         cutoff = time.time() - max_age

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailcli.store import index, state
 from mailcli.store.maildir import Maildir, MaildirName, decode_component, folder_to_relpath, \
@@ -49,7 +49,7 @@ def rebuild_index(store: "Store") -> RebuildReport:
     """Re-index every Maildir under the store's mail root; see the module docstring."""
     from mailcli.store.facade import safe_parse
 
-    old: dict[tuple[str, str, str], tuple] = {}
+    old: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     with store.db.write() as conn:
         for r in conn.execute("SELECT id, account, folder, filename, uid, uidl, synced_flags,"
                               " partial, added_at FROM messages"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from mailcli.model import FolderRole
 
@@ -40,7 +41,7 @@ class PopLedgerEntry:
     local_present: bool
 
 
-def _folder(r: tuple) -> FolderState:
+def _folder(r: tuple[Any, ...]) -> FolderState:
     role = None
     if r[2]:
         try:

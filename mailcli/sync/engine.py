@@ -27,9 +27,12 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       the messages are downloaded again.
    b. No-change fast path (CONDSTORE): one STATUS; same UIDVALIDITY, UIDNEXT and
       HIGHESTMODSEQ, no queued action and no local flag change -> done, no SELECT.
-   c. Replay the folder's journal: deletes (one \\Deleted + UID EXPUNGE for all), moves
+   c. Replay the folder's journal (planned by sync/queued.py): deletes (one \\Deleted +
+      UID EXPUNGE for all), moves
       (COPYUID -> ``store.set_uid``; without it the local copy is dropped and the
-      destination's sync downloads the server copy), appends (APPENDUID -> set_uid).
+      destination's sync downloads the server copy), appends (the one upload rule,
+      store/upload.py: APPENDUID -> set_uid; a retried APPEND adopts the server copy
+      with the same Message-ID and size instead of appending twice).
       A delete whose UIDVALIDITY is stale is not applied (reported). Queued deletes are
       guarded like planned ones (more than the planner's Limits -> blocked, --force).
       UIDs with a queued delete or move that is still open are never downloaded again.
@@ -49,8 +52,10 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       next run does a full flag scan and retries exactly what is missing.
    ``plan.blocked`` (the guardrail) stops the folder and asks for --force.
 
-``dry_run=True`` runs steps 1, 2b, 2d and the planning only and records the plans as
-text: no scan, no replay, no write to the store or the server.
+Each step reads, plans (pure: sync/plan.py, sync/queued.py, rematch), then executes.
+``dry_run=True`` records the plans as text and stops before every execute (one check,
+``_dry``); the Maildir scan (2a) is skipped because it updates the index. Nothing is
+written to the store or the server.
 """
 from __future__ import annotations
 
@@ -58,23 +63,24 @@ import fnmatch
 import hashlib
 import logging
 import time
-from functools import partial
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import TypeVar
 
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, TemporaryError
-from mailcli.model import FolderChanges, FolderInfo, FolderRole, FolderStatus
-from mailcli.store import Action as JournalAction
-from mailcli.store import ActionKind, ExternalChanges, FolderState, MessageRow, Store
+from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
+from mailcli.store import Append, DeleteUidl, ExternalChanges, FolderState, MessageRow, MoveUid, Store
+from mailcli.store.upload import upload
 from mailcli.sync import killpoint
 from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, UploadLocal,
                                   batch_push_flags, format_uids)
 from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
                                  SyncWarning)
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.replay import LocalChanges, describe
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
-from mailcli.sync.state import FolderSyncState
+from mailcli.sync.queued import plan_queued
+from mailcli.sync.replay import LocalChanges
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +88,8 @@ CHUNK = 500          # messages per store transaction while downloading
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
 MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
+
+_T = TypeVar("_T")
 
 
 def folder_selected(name: str, patterns: Iterable[str]) -> bool:
@@ -140,26 +148,32 @@ class ImapSync(LocalChanges):
             for fname in gone:
                 self._guard(fname, partial(self._folder_removed, fname, tally))
             self.outcome.add(tally.frozen())
-        if not self.dry_run:   # new server folders appear locally at once
-            for info in wanted:
-                if info.name not in known:
-                    self._guard(info.name, partial(self._new_folder, info, known))
+        for info in wanted:   # new server folders appear locally at once
+            if info.name not in known:
+                self._guard(info.name, partial(self._new_folder, info, known))
         for info in wanted:
-            if self.dry_run or info.name in known:
-                self._guard(info.name, partial(self._sync_folder, info, known.get(info.name)))
-        if not self.dry_run:
-            self._leftover_journal(on_server, {f.name for f in wanted})
+            if info.name in known:
+                self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
+        self._leftover_journal(on_server, {f.name for f in wanted})
         return self.outcome
+
+    def _dry(self, *plans: object) -> bool:
+        """--dry-run: record what would be done and tell the caller to stop before doing
+        it. Every write of a sync run sits behind this one check."""
+        if self.dry_run:
+            self.outcome.plans.extend(str(p) for p in plans)
+        return self.dry_run
 
     def _new_folder(self, info: FolderInfo, known: dict[str, FolderState]) -> None:
         state = FolderState(self.name, info.name, info.role)
-        try:
-            self.store.put_folder_state(state)
-        except OSError as exc:   # e.g. a path the file system cannot hold
-            raise FolderError(f"cannot create the local folder: {exc.strerror or exc}") from exc
+        if not self._dry(f"{info.name}: new folder on the server; created locally"):
+            try:
+                self.store.put_folder_state(state)
+            except OSError as exc:   # e.g. a path the file system cannot hold
+                raise FolderError(f"cannot create the local folder: {exc.strerror or exc}") from exc
+            if not self._first_sync:
+                self._note(info.name, f"new folder {info.name} on the server")
         known[info.name] = state
-        if not self._first_sync:
-            self._note(info.name, f"new folder {info.name} on the server")
 
     def _removal_refused(self, gone: Sequence[str], on_server: dict[str, FolderInfo],
                          n_known: int) -> str | None:
@@ -199,71 +213,83 @@ class ImapSync(LocalChanges):
     # ------------------------------------------------------- folders come and go
     def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str]) -> None:
         """Queued actions for server folders this run did not sync (excluded by the globs)."""
-        by_folder: dict[str, list[JournalAction]] = {}
-        for a in self._journal():
-            f = str(a.payload.get("folder"))
-            if f in on_server and f not in synced:
-                by_folder.setdefault(f, []).append(a)
-        for folder, actions in sorted(by_folder.items()):
-            def work(folder: str = folder, actions: list[JournalAction] = actions) -> None:
-                status = self.account.folder_status(folder)
-                state = self.store.folder_state(self.name, folder)
+        folders = {a.entry.folder for a in self._queued()
+                   if not isinstance(a.entry, DeleteUidl)} & set(on_server)
+        for folder in sorted(folders - synced):
+            def work(folder: str = folder) -> None:
                 tally = Tally()
-                rows = self.store.message_rows(self.name, folder)
-                self._replay(folder, actions, status, state, rows, tally)
+                state = self.store.folder_state(self.name, folder)
+                self._queued_step(folder, self.account.folder_status(folder), state, tally)
                 self.outcome.add(tally.frozen())
             self._guard(folder, work)
 
     # ------------------------------------------------------------------ folder
-    def _sync_folder(self, info: FolderInfo, state: FolderState | None) -> None:
+    def _sync_folder(self, info: FolderInfo, state: FolderState) -> None:
+        """One folder: read (local changes, queued entries, STATUS), plan, execute; the
+        queued entries first, then the server's changes (module docstring, step 2)."""
         folder = info.name
         tally = Tally()
-        ext = ExternalChanges()
-        if not self.dry_run:
-            ext = self.store.scan_external_changes(self.name, folder)
-            if ext:
-                state = self._external(folder, ext, state)
-        actions = [a for a in self._journal() if a.payload.get("folder") == folder]
-        dirty = self.store.has_unsynced_flags(self.name, folder)
-        has_modseq = bool(state and state.uidvalidity and state.highestmodseq
-                          and Capability.CONDSTORE in self.account.capabilities)
-        status: FolderStatus | None = None
-        if actions or has_modseq:
+        state, ext = self._scan(folder, state)
+        queued = bool(self._queued(folder))
+        status = None
+        if queued or _has_modseq(state, self.account):
             status = self.account.folder_status(folder)
-        if (has_modseq and status is not None and state is not None and not actions
-                and not dirty and not ext and _bookmark(state).unchanged(status)):
+        if status is not None and not (queued or ext) and folder_unchanged(state, status) \
+                and not self.store.has_unsynced_flags(self.name, folder):
             logger.debug("%s/%s: unchanged (STATUS)", self.name, folder)
-            if self.dry_run:
-                self.outcome.plans.append(f"{folder}: nothing to do")
+            self._dry(f"{folder}: nothing to do")
             self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
             return
-
-        held: set[int] = set()
-        if actions:
-            assert status is not None
-            if self.dry_run:
-                self.outcome.plans.extend(f"{folder}: queued {describe(a)}" for a in actions)
-                held = {int(a.payload["uid"]) for a in actions
-                        if a.kind in (ActionKind.DELETE, ActionKind.MOVE) and a.payload.get("uid")}
-            else:
-                rows = self.store.message_rows(self.name, folder)
-                blocked, held = self._replay(folder, actions, status, state, rows, tally)
-                if blocked:
-                    self.outcome.add(tally.frozen())
-                    self.reporter.event(FolderDone(self.name, folder, tally.frozen(), blocked))
-                    return
-                state = self.store.folder_state(self.name, folder)
-
-        changes = self.account.changes_since(folder, state.uidvalidity if state else None,
-                                             state.highestmodseq if state else None)
-        if state is not None and state.uidvalidity and changes.status.uidvalidity != state.uidvalidity:
+        held: frozenset[int] = frozenset()
+        if status is not None and queued:
+            held, blocked = self._queued_step(folder, status, state, tally)
+            if blocked:
+                self.outcome.add(tally.frozen())
+                self.reporter.event(FolderDone(self.name, folder, tally.frozen(), blocked))
+                return
+        changes = self.account.changes_since(folder, state.uidvalidity, state.highestmodseq)
+        if state.uidvalidity and changes.status.uidvalidity != state.uidvalidity:
             if not changes.full:   # cannot happen with a conforming account; be safe
                 changes = self.account.changes_since(folder, None, None)
-            self._uidvalidity_changed(info, state, changes)
-        elif not self.dry_run and (state is None or state.uidvalidity is None):
-            # write-ahead: the UIDVALIDITY the UIDs we are about to cache belong to
-            state = FolderState(self.name, folder, info.role, changes.status.uidvalidity)
-            self.store.put_folder_state(state)
+            if not self._uidvalidity_changed(info, changes):
+                return
+        the_plan, rows = self._plan(folder, changes, held)
+        if self._dry(the_plan):
+            return
+        if the_plan.blocked:
+            self.outcome.blocked.append(the_plan.blocked)
+            self.reporter.event(SyncWarning(the_plan.blocked, self.name, folder))
+            self.outcome.add(tally.frozen())
+            self.reporter.event(FolderDone(self.name, folder, tally.frozen(), the_plan.blocked))
+            return
+        self._execute_folder(info, the_plan, rows, changes, state, tally)
+
+    def _scan(self, folder: str, state: FolderState) -> tuple[FolderState, ExternalChanges]:
+        """Step 2a: what other programs changed in the Maildir becomes journal entries
+        (read with the queued ones). Not under --dry-run: the scan updates the index."""
+        if self.dry_run:
+            return state, ExternalChanges()
+        ext = self.store.scan_external_changes(self.name, folder)
+        return (self._external(folder, ext, state) if ext else state), ext
+
+    def _queued_step(self, folder: str, status: FolderStatus, state: FolderState | None,
+                     tally: Tally) -> tuple[frozenset[int], str | None]:
+        """Step 2c: plan the folder's queued entries, then execute them (or print them).
+        Returns (UIDs not to download again, guardrail reason or None)."""
+        qp = plan_queued(folder, self._queued(folder), status.uidvalidity,
+                         state.uidvalidity if state else None,
+                         len(self.store.message_rows(self.name, folder)),
+                         limits=self.limits, force=self.force)
+        if not self._dry(*qp.lines()):
+            self._replay(qp, tally)
+        if qp.blocked:
+            self.outcome.blocked.append(qp.blocked)
+            self.reporter.event(SyncWarning(qp.blocked, self.name, folder))
+        return qp.held, qp.blocked
+
+    def _plan(self, folder: str, changes: FolderChanges,
+              held: frozenset[int]) -> tuple[Plan, list[MessageRow]]:
+        """Step 2f, planning: the cache against the server's changes (pure planner)."""
         rows = self.store.message_rows(self.name, folder)
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
@@ -279,21 +305,21 @@ class ImapSync(LocalChanges):
                         vanished=changes.vanished, force=self.force, limits=self.limits)
         for note in the_plan.notes:
             self._note(folder, str(note))
-        if self.dry_run:
-            self.outcome.plans.append(str(the_plan))
-            return
-        if the_plan.blocked:
-            self.outcome.blocked.append(the_plan.blocked)
-            self.reporter.event(SyncWarning(the_plan.blocked, self.name, folder))
-            self.outcome.add(tally.frozen())
-            self.reporter.event(FolderDone(self.name, folder, tally.frozen(), the_plan.blocked))
-            return
+        return the_plan, rows
+
+    def _execute_folder(self, info: FolderInfo, the_plan: Plan, rows: list[MessageRow],
+                        changes: FolderChanges, state: FolderState, tally: Tally) -> None:
+        """Step 2f, executing: write-ahead UIDVALIDITY, the plan, then the folder's state."""
+        folder, st = info.name, changes.status
+        if state.uidvalidity is None:
+            # write-ahead: the UIDVALIDITY the UIDs we are about to cache belong to
+            state = FolderState(self.name, folder, info.role, st.uidvalidity)
+            self.store.put_folder_state(state)
         sizes = {r.uid: r.size for r in changes.changed if r.size is not None}
         downloads = the_plan.downloads
         self.reporter.event(FolderStarted(self.name, folder, len(downloads),
                                           sum(sizes.get(u, 0) for u in downloads)))
-        complete = self._execute(folder, the_plan, rows, changes, state, info.role, tally)
-        st = changes.status
+        complete = self._execute(folder, the_plan, rows, tally)
         self.store.put_folder_state(FolderState(
             self.name, folder, info.role, st.uidvalidity,
             st.uidnext if complete and st.uidnext <= MAX_UID else None,
@@ -302,16 +328,41 @@ class ImapSync(LocalChanges):
         self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
 
     # ------------------------------------------------------------- UIDVALIDITY
-    def _uidvalidity_changed(self, info: FolderInfo, state: FolderState,
-                             changes: FolderChanges) -> None:
+    def _uidvalidity_changed(self, info: FolderInfo, changes: FolderChanges) -> bool:
+        """Step 2e: re-match the cache to the new UIDs (read the server's Message-IDs and,
+        for messages without one, digests; rematch() plans; then rewrite the UIDs).
+        False under --dry-run (the folder's plan would need the new UIDs)."""
         folder = info.name
-        busy = {a.payload.get("id") for a in self.store.journal.pending(self.name)}
+        busy = {a.entry.id for a in self.store.journal.pending(self.name)
+                if isinstance(a.entry, (Append, MoveUid))}
         rows = [r for r in self.store.message_rows(self.name, folder) if r.id not in busy]
-        cached = []
+        result = rematch(folder, *self._copies(folder, rows))
+        if self._dry(result):
+            return False
+        # Two passes: new UIDs may collide with old ones still on other rows.
+        for part in _chunks([r for r in rows if r.uid is not None], 200):
+            with self.store.batch():
+                for r in part:
+                    self.store.set_uid(r.id, None)
+                    self.store.set_synced_flags(r.id, None)
+        for pairs in _chunks(sorted(result.matched.items()), 200):
+            with self.store.batch():
+                for local_id, uid in pairs:
+                    self.store.set_uid(local_id, uid)
+        st = changes.status
+        self.store.put_folder_state(FolderState(self.name, folder, info.role, st.uidvalidity,
+                                                None, None, time.time()))
+        self._note(folder, str(result), warn=True)
+        return True
+
+    def _copies(self, folder: str,
+                rows: list[MessageRow]) -> tuple[list[CachedCopy], list[ServerCopy]]:
+        """rematch()'s inputs: one headers-only listing, and for messages without a
+        Message-ID the digests of the bytes (one FETCH of the server messages of equal size)."""
         listing = {u: v for u, v in self.account.fetch_message_ids(folder).items()
                    if u <= MAX_UID}
-        # no Message-ID: compare the bytes (one FETCH of the server messages of equal size)
         sizes = {size for mid, size in listing.values() if not mid}
+        cached = []
         for r in rows:
             env = self.store.get(r.id)
             digest = (_digest(self.store.read_raw(r.id))
@@ -325,30 +376,11 @@ class ImapSync(LocalChanges):
             self.account.fetch_messages(folder, sorted(
                 u for u, (mid, size) in listing.items() if not mid and size in wanted), sink,
                 batch_size=self.fetch_batch)
-        server = [ServerCopy(uid, mid, size, digests.get(uid))
-                  for uid, (mid, size) in listing.items()]
-        result = rematch(folder, cached, server)
-        if self.dry_run:
-            self.outcome.plans.append(str(result))
-            return
-        # Two passes: new UIDs may collide with old ones still on other rows.
-        for part in _chunks([r for r in rows if r.uid is not None], 200):
-            with self.store.batch():
-                for r in part:
-                    self.store.set_uid(r.id, None)
-                    self.store.set_synced_flags(r.id, None)
-        for part in _chunks(sorted(result.matched.items()), 200):
-            with self.store.batch():
-                for local_id, uid in part:
-                    self.store.set_uid(local_id, uid)
-        st = changes.status
-        self.store.put_folder_state(FolderState(self.name, folder, info.role, st.uidvalidity,
-                                                None, None, time.time()))
-        self._note(folder, str(result), warn=True)
+        return cached, [ServerCopy(uid, mid, size, digests.get(uid))
+                        for uid, (mid, size) in listing.items()]
 
     # ---------------------------------------------------------------- execute
-    def _execute(self, folder: str, p: Plan, rows: list[MessageRow], changes: FolderChanges,
-                 state: FolderState | None, role: FolderRole | None, tally: Tally) -> bool:
+    def _execute(self, folder: str, p: Plan, rows: list[MessageRow], tally: Tally) -> bool:
         """Run a plan; returns False if something the server state depends on failed."""
         by_uid = {r.uid: r for r in rows if r.uid is not None}
         complete = True
@@ -411,7 +443,9 @@ class ImapSync(LocalChanges):
             tally.deleted += len(remote_dels)
         for up in p.of_type(UploadLocal):
             try:
-                if self._append(up.local_id):
+                done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
+                              hit=self._kill)
+                if done is not None and done.appended:
                     tally.uploaded += 1
             except TemporaryError:
                 raise
@@ -429,7 +463,7 @@ class ImapSync(LocalChanges):
         got: set[int] = set()
         failed: list[int] = []
 
-        def sink(uid: int, raw: bytes, flags: frozenset) -> None:
+        def sink(uid: int, raw: bytes, flags: Flags) -> None:
             try:
                 store.deliver(name, folder, raw, flags=flags, uid=uid)
             except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
@@ -467,9 +501,16 @@ class ImapSync(LocalChanges):
 
 
 # ---------------------------------------------------------------------- helpers
-def _bookmark(state: FolderState) -> FolderSyncState:
-    return FolderSyncState(state.name, state.uidvalidity or 0, state.uidnext or 0,
-                           state.highestmodseq)
+def _has_modseq(state: FolderState, account: Account) -> bool:
+    """Whether one STATUS can prove the folder unchanged (CONDSTORE and a full bookmark)."""
+    return bool(state.uidvalidity and state.highestmodseq
+                and Capability.CONDSTORE in account.capabilities)
+
+
+def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
+    """Same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ as recorded: nothing changed there."""
+    return (state.highestmodseq is not None and status.highestmodseq == state.highestmodseq
+            and status.uidvalidity == state.uidvalidity and status.uidnext == state.uidnext)
 
 
 def _digest(raw: bytes) -> str:
@@ -477,5 +518,5 @@ def _digest(raw: bytes) -> str:
     return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
 
 
-def _chunks(items: Sequence, size: int) -> list[Sequence]:
+def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]

@@ -63,7 +63,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from mailcli.model import Flag, Flags, FolderChanges
+from mailcli.model import Flag, Flags
 from mailcli.sync.actions import (
     Action,
     Conflict,
@@ -126,14 +126,6 @@ class Plan:
     @property
     def downloads(self) -> tuple[int, ...]:
         return tuple(uid for a in self.actions if isinstance(a, Download) for uid in a.uids)
-
-    @property
-    def deletes_local(self) -> int:
-        return sum(1 for a in self.actions if isinstance(a, DeleteLocal))
-
-    @property
-    def deletes_remote(self) -> int:
-        return sum(1 for a in self.actions if isinstance(a, DeleteRemote))
 
     @property
     def empty(self) -> bool:
@@ -288,12 +280,6 @@ def _redownload(folder: str, local_last: Mapping[int, Flags], present: list[int]
     note = Conflict(folder, None, f"local store is empty but {len(local_last)} messages "
                                   f"were synced before; downloading again, deleting nothing")
     return Plan(folder, actions, {}, frozenset(local_last), (note,), None)
-
-
-def remote_flags(changes: FolderChanges) -> dict[int, Flags]:
-    """The ``remote_now`` argument from an Account.changes_since() answer
-    (pass ``remote_full=changes.full, vanished=changes.vanished`` with it)."""
-    return {r.uid: r.flags for r in changes.changed}
 
 
 # ---------------------------------------------------------------- UIDVALIDITY change

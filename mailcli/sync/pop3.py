@@ -31,7 +31,7 @@ from mailcli.accounts.base import Account, Capability
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError, NotFoundError, ProtocolError, TemporaryError
 from mailcli.model import PopEntry
-from mailcli.store import ActionKind, Store
+from mailcli.store import DeleteUidl, Store
 from mailcli.sync import killpoint
 from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
                                  SyncWarning)
@@ -106,7 +106,7 @@ class Pop3Sync:
             return
         if self.config.leave_on_server and self.config.delete_when_deleted_locally:
             for uidl in gone:
-                self.store.journal.enqueue(self.name, ActionKind.DELETE, {"uidl": uidl})
+                self.store.journal.enqueue(self.name, DeleteUidl(uidl))
 
     def _download(self, small: list[PopEntry], big: list[PopEntry], tally: Tally) -> None:
         store, name, kill = self.store, self.name, self._kill
@@ -190,8 +190,8 @@ class Pop3Sync:
     def _queued_deletes(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
         for a in self.store.journal.pending(self.name):
-            if a.kind is ActionKind.DELETE and a.payload.get("uidl"):
-                out.setdefault(str(a.payload["uidl"]), []).append(a.id)
+            if isinstance(a.entry, DeleteUidl):
+                out.setdefault(a.entry.uidl, []).append(a.id)
         return out
 
     def _delete(self, entries: list[PopEntry], tally: Tally) -> None:

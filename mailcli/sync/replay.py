@@ -15,21 +15,22 @@ from dataclasses import replace
 
 from mailcli.accounts.base import Account
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
-from mailcli.model import FolderStatus
 from mailcli.store import Action as JournalAction
-from mailcli.store import ORPHANS, ActionKind, ExternalChanges, FolderState, MessageRow, Store
+from mailcli.store import (ORPHANS, Append, DeleteUid, DeleteUidl, ExternalChanges, FolderState,
+                           MoveUid, Store)
+from mailcli.store.upload import perform_append
 from mailcli.sync.events import Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import Limits
+from mailcli.sync.queued import (DeleteQueued, DropStaleDelete, MoveQueued, QueuedPlan, StaleMove,
+                                 UploadQueued)
 
 logger = logging.getLogger(__name__)
-
-APPEND_STARTED = "upload started"   # journal note written before each APPEND
 
 
 class LocalChanges:
     """Mixin: needs the engine's store, account, name, reporter, outcome, limits, force,
-    dry_run and _kill attributes."""
+    _kill attributes and its _dry method."""
 
     store: Store
     account: Account
@@ -38,8 +39,10 @@ class LocalChanges:
     outcome: SyncOutcome
     limits: Limits
     force: bool
-    dry_run: bool
     _kill: Callable[[str], None] | None
+
+    def _dry(self, *plans: object) -> bool:
+        raise NotImplementedError
 
     def _folder_error(self, folder: str, message: str) -> None:
         logger.warning("%s: %s: %s", self.name, folder, message)
@@ -52,10 +55,12 @@ class LocalChanges:
         if warn:
             self.reporter.event(SyncWarning(text, self.name, folder))
 
-    def _journal(self) -> list[JournalAction]:
+    def _queued(self, folder: str | None = None) -> list[JournalAction]:
+        """The account's open IMAP entries (of one folder: moves and deletes *from* it,
+        uploads *to* it), oldest first."""
         return [a for a in self.store.journal.pending(self.name)
-                if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.APPEND, ActionKind.FLAG)
-                and "folder" in a.payload]
+                if not isinstance(a.entry, DeleteUidl)
+                and (folder is None or a.entry.folder == folder)]
 
     def _hit(self, event: str) -> None:
         if self._kill is not None:
@@ -67,22 +72,18 @@ class LocalChanges:
         client saved there that the index never saw go to the local "orphans" folder."""
         rows = self.store.message_rows(self.name, folder)
         keep = [r for r in rows if r.uid is None]
-        if self.dry_run:
-            self.outcome.plans.append(f"{folder}: removed on the server; "
-                                      f"{len(rows) - len(keep)} cached copies would be removed"
-                                      + (f", {len(keep)} local-only kept" if keep else ""))
+        if self._dry(f"{folder}: removed on the server; {len(rows) - len(keep)} cached copies "
+                     f"would be removed" + (f", {len(keep)} local-only kept" if keep else "")):
             return
         # The server copy of a queued delete, or of a move's source, went with the folder.
-        for a in self._journal():
-            if a.payload.get("folder") != folder:
-                continue
-            if a.kind is ActionKind.MOVE and a.payload.get("id") is not None:
-                self.store.journal.enqueue(self.name, ActionKind.APPEND,
-                                           {"folder": a.payload.get("dest"), "id": a.payload["id"]})
-                self._note(folder, f"queued move of uid {a.payload.get('uid')} out of {folder} "
+        for a in self._queued(folder):
+            e = a.entry
+            if isinstance(e, MoveUid) and e.id is not None:
+                self.store.journal.enqueue(self.name, Append(e.dest, e.id))
+                self._note(folder, f"queued move of uid {e.uid} out of {folder} "
                                    f"(removed on the server) becomes an upload to "
-                                   f"{a.payload.get('dest')}", warn=True)
-            if a.kind in (ActionKind.DELETE, ActionKind.MOVE, ActionKind.FLAG):
+                                   f"{e.dest}", warn=True)
+            if isinstance(e, (DeleteUid, MoveUid)):
                 self.store.journal.mark_done(a.id)
         self._orphans(folder, self.store.keep_unknown(self.name, folder))
         cached = [r for r in rows if r.uid is not None]
@@ -108,8 +109,7 @@ class LocalChanges:
                                f"kept in the local folder {ORPHANS}", warn=True)
 
     # ------------------------------------------------------- external changes
-    def _external(self, folder: str, ext: ExternalChanges,
-                  state: FolderState | None) -> FolderState | None:
+    def _external(self, folder: str, ext: ExternalChanges, state: FolderState) -> FolderState:
         """Turn what another client did in the Maildir into journal entries (step 2a);
         returns the folder state to sync from."""
         if ext.removed and self.store.count(self.name, folder) == 0 and not ext.added:
@@ -118,16 +118,15 @@ class LocalChanges:
                 self._note(folder, f"{folder}: the local copy is empty or missing ({len(gone)} "
                                    f"cached messages gone); downloading them again, deleting "
                                    f"nothing on the server", warn=True)
-                if state is not None:   # forget the bookmark: the next listing must be full
-                    state = replace(state, uidnext=None, highestmodseq=None)
-                    self.store.put_folder_state(state)
+                # forget the bookmark: the next listing must be full
+                state = replace(state, uidnext=None, highestmodseq=None)
+                self.store.put_folder_state(state)
         else:
             for r in ext.removed:
                 if r.uid is None:
                     continue
-                self.store.journal.enqueue(self.name, ActionKind.DELETE, {
-                    "folder": folder, "uid": r.uid, "message_id": r.message_id,
-                    "uidvalidity": state.uidvalidity if state else None})
+                self.store.journal.enqueue(self.name, DeleteUid(
+                    folder, r.uid, state.uidvalidity, r.message_id))
             if ext.removed:
                 logger.info("%s/%s: %d message(s) deleted by another client; queued",
                             self.name, folder, len(ext.removed))
@@ -143,163 +142,79 @@ class LocalChanges:
                 continue   # a download whose row was lost in a crash: the same server message
             if m.uid is not None:
                 self.store.set_uid(m.id, None)
-            self.store.journal.enqueue(self.name, ActionKind.APPEND, {"folder": folder, "id": m.id})
+            self.store.journal.enqueue(self.name, Append(folder, m.id))
             logger.info("%s/%s: new local message %d queued for upload", self.name, folder, m.id)
         return state
 
     # ---------------------------------------------------------------- journal
-    def _replay(self, folder: str, actions: list[JournalAction], status: FolderStatus,
-                state: FolderState | None, rows: list[MessageRow],
-                tally: Tally) -> tuple[str | None, set[int]]:
-        """Apply the folder's queued actions (step 2c). Returns (guardrail reason or None,
-        UIDs that must not be downloaded again because their queued action is still open)."""
+    def _replay(self, qp: QueuedPlan, tally: Tally) -> None:
+        """Execute a folder's QueuedPlan (step 2c); failures keep the entry for a retry."""
         journal = self.store.journal
-        held: set[int] = set()
-
-        def current(a: JournalAction) -> bool:
-            # Unknown (never recorded) counts as current: UIDVALIDITY is written ahead of
-            # every download, so a cached UID always has a recorded UIDVALIDITY.
-            validity = a.payload.get("uidvalidity") or (state.uidvalidity if state else None)
-            return validity is None or validity == status.uidvalidity
-
-        deletes = [a for a in actions if a.kind is ActionKind.DELETE and a.payload.get("uid")]
-        stale = [a for a in deletes if not current(a)]
-        for a in stale:
-            journal.mark_done(a.id)
-            self._note(folder, f"{folder}: queued delete of uid {a.payload['uid']} not applied: "
-                               f"the folder's UIDVALIDITY changed (it may come back)", warn=True)
-        deletes = [a for a in deletes if current(a)]
-        uids = sorted({int(a.payload["uid"]) for a in deletes})
-        allowed = self.limits.allowed(len(rows) + len(uids))
-        if len(uids) > allowed and not self.force:
-            reason = (f"would delete {len(uids)} of {len(rows) + len(uids)} messages on the server "
-                      f"in {folder} (deleted locally; limit {allowed}); run again with --force if "
-                      f"that is intended")
-            self.outcome.blocked.append(reason)
-            self.reporter.event(SyncWarning(reason, self.name, folder))
-            return reason, set(uids)
-        if uids:
-            try:
-                self.account.delete(folder, uids)
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                for a in deletes:
-                    journal.mark_failed(a.id, exc.message)
-                held |= set(uids)
-                self._folder_error(folder, f"queued delete of {len(uids)} message(s) failed: {exc.message}")
-            else:
+        for step in qp.steps:
+            if isinstance(step, DropStaleDelete):
+                journal.mark_done(step.id)
+                self._note(step.folder, str(step), warn=True)
+            elif isinstance(step, DeleteQueued):
+                try:
+                    self.account.delete(step.folder, list(step.uids))
+                except TemporaryError:
+                    raise
+                except MailcliError as exc:
+                    for aid in step.ids:
+                        journal.mark_failed(aid, exc.message)
+                    self._folder_error(step.folder, f"queued delete of {len(step.uids)} "
+                                                    f"message(s) failed: {exc.message}")
+                    continue
                 self._hit("delete")
-                for a in deletes:
-                    journal.mark_done(a.id)
-                tally.deleted += len(uids)
-        for a in actions:
-            if a.kind is ActionKind.DELETE:
-                if not a.payload.get("uid"):
-                    journal.mark_done(a.id)   # never on the server: nothing to do
-                continue
-            try:
-                if a.kind is ActionKind.MOVE:
-                    if not current(a):
-                        self._stale_move(folder, a)
-                    else:
-                        self._move(folder, a)
-                        tally.updated += 1
-                elif a.kind is ActionKind.APPEND:
-                    # last_error set: an earlier attempt may have reached the server
-                    again = a.last_error is not None
-                    journal.mark_failed(a.id, APPEND_STARTED)
-                    if self._append(a.payload.get("id"), again):
-                        tally.uploaded += 1
-                journal.mark_done(a.id)
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                journal.mark_failed(a.id, exc.message)
-                if a.kind is ActionKind.MOVE and a.payload.get("uid"):
-                    held.add(int(a.payload["uid"]))
-                tally.failed += 1
-                self._folder_error(folder, f"queued {describe(a)} failed: {exc.message}")
-        return None, held
+                for aid in step.ids:
+                    journal.mark_done(aid)
+                tally.deleted += len(step.uids)
+            else:
+                self._replay_one(step, tally)
 
-    def _move(self, folder: str, a: JournalAction) -> None:
-        uid, dest, mid = a.payload.get("uid"), str(a.payload.get("dest")), a.payload.get("id")
-        if not uid:
-            return   # a local-only message moved locally: its upload is queued separately
-        mapping = self.account.move(folder, [int(uid)], dest)
+    def _replay_one(self, step: MoveQueued | StaleMove | UploadQueued, tally: Tally) -> None:
+        aid = step.action.id if isinstance(step, UploadQueued) else step.id
+        try:
+            if isinstance(step, MoveQueued):
+                self._move(step.folder, step.entry)
+                tally.updated += 1
+            elif isinstance(step, StaleMove):
+                self._stale_move(step)
+            else:
+                done = perform_append(self.store, self.account, step.action, self._kill)
+                if done is not None and done.note:
+                    self._note(done.folder, done.note)
+                if done is not None and done.appended:
+                    tally.uploaded += 1
+                return   # perform_append marked it done
+            self.store.journal.mark_done(aid)
+        except TemporaryError:
+            raise
+        except MailcliError as exc:
+            self.store.journal.mark_failed(aid, exc.message)
+            tally.failed += 1
+            what = step.action.entry if isinstance(step, UploadQueued) else step.entry
+            self._folder_error(step.folder, f"queued {what} failed: {exc.message}")
+
+    def _move(self, folder: str, e: MoveUid) -> None:
+        mapping = self.account.move(folder, [e.uid], e.dest)
         self._hit("push")
-        new = mapping.get(int(uid))
-        if mid is None:
+        new = mapping.get(e.uid)
+        if e.id is None:
             return
         if new is not None:
             try:
-                self.store.set_uid(int(mid), new)
+                self.store.set_uid(e.id, new)
             except NotFoundError:
                 # deleted locally after the move: delete the moved server copy too
-                self.account.delete(dest, [new])
+                self.account.delete(e.dest, [new])
             return
         try:
-            self.store.remove(int(mid))   # no COPYUID: the destination's sync downloads it
+            self.store.remove(e.id)   # no COPYUID: the destination's sync downloads it
         except NotFoundError:
             pass
 
-    def _stale_move(self, folder: str, a: JournalAction) -> None:
-        """A queued move from before a UIDVALIDITY change: the UID means nothing now. The
-        local copy (in the destination) is uploaded instead; the server copy stays."""
-        mid = a.payload.get("id")
-        if mid is not None:
-            self.store.journal.enqueue(self.name, ActionKind.APPEND,
-                                       {"folder": a.payload.get("dest"), "id": mid})
-        self._note(folder, f"{folder}: queued move of uid {a.payload.get('uid')} could not be "
-                           f"applied (UIDVALIDITY changed); the local copy will be uploaded to "
-                           f"{a.payload.get('dest')} instead", warn=True)
-
-    def _append(self, mid: object, again: bool = False) -> bool:
-        """Upload a local-only message; True if something was uploaded. `again`: an
-        earlier APPEND may have been stored before the process died; a server copy with
-        the same Message-ID and size that no cached message holds is adopted instead."""
-        if mid is None:
-            return False
-        try:
-            row = self.store.message_row(int(mid))  # type: ignore[call-overload]
-        except NotFoundError:
-            return False   # deleted locally before it was uploaded
-        if row.uid is not None:
-            return False   # already uploaded (a replay after a crash)
-        raw = self.store.read_raw(row.id)
-        message_id = self.store.get(row.id).message_id if again else None
-        if message_id:
-            try:
-                copies = self.account.find_message_id(row.folder, message_id)
-            except NotFoundError:
-                copies = {}
-            for uid, size in sorted(copies.items()):
-                if size == len(raw) and self.store.id_by_uid(self.name, row.folder, uid) is None:
-                    self.store.set_uid(row.id, uid)
-                    self._note(row.folder, f"{row.folder}: message {row.id} was already "
-                                           f"uploaded (uid {uid}); not appended again")
-                    return False
-        try:
-            uid = self.account.append(row.folder, raw, row.flags)
-        except NotFoundError:
-            self.account.create_folder(row.folder)
-            uid = self.account.append(row.folder, raw, row.flags)
-        self._hit("push")
-        if uid is not None:
-            self.store.set_uid(row.id, uid)
-            self.store.set_synced_flags(row.id, row.flags)
-        else:
-            self.store.remove(row.id)   # no APPENDUID: the folder's sync downloads it
-        return True
-
-
-
-def describe(a: JournalAction) -> str:
-    p = a.payload
-    if a.kind is ActionKind.MOVE:
-        return f"move of uid {p.get('uid')} to {p.get('dest')}"
-    if a.kind is ActionKind.DELETE:
-        return f"delete of uid {p.get('uid')}"
-    if a.kind is ActionKind.APPEND:
-        return f"upload of message {p.get('id')}"
-    return f"{a.kind.value} {p}"
+    def _stale_move(self, step: StaleMove) -> None:
+        if step.entry.id is not None:
+            self.store.journal.enqueue(self.name, Append(step.entry.dest, step.entry.id))
+        self._note(step.folder, str(step), warn=True)

@@ -2,7 +2,7 @@
 
 Owns what happens around one engine run per account: take the account's lock
 (sync/lock.py; a held lock is that account's failure with exit 75, reported at once),
-connect through the given callable, run the IMAP or POP3 engine, turn its SyncOutcome or
+tidy the cache (done journal rows; crashed tmp/ files twice a day), connect through the given callable, run the IMAP or POP3 engine, turn its SyncOutcome or
 its exception into a model.AccountReport, and send AccountStarted/AccountDone events.
 One failing account never stops the others.
 
@@ -21,6 +21,8 @@ Exit code of a run (FetchResult.exit_code), from the accounts' reports:
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,11 +35,13 @@ from mailcli.model import AccountReport
 from mailcli.store import Store
 from mailcli.sync.engine import ImapSync
 from mailcli.sync.events import AccountDone, AccountStarted, NullReporter, Reporter, SyncWarning
-from mailcli.sync.lock import account_lock
+from mailcli.sync.lock import account_lock, lock_path
 from mailcli.sync.outcome import SyncOutcome
 from mailcli.sync.pop3 import Pop3Sync
 
 logger = logging.getLogger(__name__)
+
+TMP_CLEAN_EVERY = 12 * 3600   # seconds between two tmp/ cleanings of one account
 
 Connect = Callable[[AccountConfig], AbstractContextManager[Account]]
 """Given an account's config, a context manager yielding a connected Account."""
@@ -123,6 +127,8 @@ def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep
     try:
         with account_lock(data_dir, cfg.name):
             rep.event(AccountStarted(cfg.name, cfg.protocol))
+            if not dry_run:
+                _tidy(store, data_dir, cfg.name)
             if before_sync is not None and not dry_run:
                 try:
                     before_sync(cfg)
@@ -151,6 +157,26 @@ def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep
     if error is not None:
         rep.event(SyncWarning(report.error or error.message, cfg.name))
     return report, outcome.plans, error
+
+
+def _tidy(store: Store, data_dir: Path, account: str) -> None:
+    """Purge done journal rows (one DELETE) and, at most every TMP_CLEAN_EVERY seconds per
+    account (listing every tmp/ would end the O(1) no-change resync), remove crashed
+    deliveries' tmp/ files. Never fails a fetch."""
+    try:
+        rows = store.journal.purge_done()
+        stamp = lock_path(data_dir, account).with_suffix(".tidied")
+        files = 0
+        if not stamp.exists() or stamp.stat().st_mtime < time.time() - TMP_CLEAN_EVERY:
+            files = store.clean_tmp(account)
+            stamp.touch(mode=0o600)
+            os.utime(stamp)
+    except (MailcliError, OSError) as exc:
+        logger.warning("%s: cleaning up the cache failed: %s", account, exc)
+        return
+    if rows or files:
+        logger.info("%s: purged %d done journal row(s), removed %d crashed tmp/ file(s)",
+                    account, rows, files)
 
 
 def _report(cfg: AccountConfig, outcome: SyncOutcome, error: MailcliError | None) -> AccountReport:

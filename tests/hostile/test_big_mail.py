@@ -58,3 +58,33 @@ def test_50mb_message_fetched_with_bounded_memory(dovecot: Dovecot, tmp_path: Pa
     assert want in {sha(p.read_bytes()) for p in files}, "the 50 MB message is not stored intact"
     if protocol == "pop3":
         assert dovecot.count(b.user) == 0      # deleted on the server only once stored
+
+
+BOMB_MB = 20
+BOMB_BOUND_MB = 3 * BOMB_MB + 60     # the same rule as for the 50 MB message: 120 MB
+
+
+def test_blank_line_bomb_costs_bounded_memory_at_fetch_and_show(dovecot: Dovecot, tmp_path: Path) -> None:
+    """20 MB of blank lines after a word: the index parse and `show` keep at most
+    mime.MAX_LINES lines (each a ~60-byte str: 20 MB of blank lines was ~750 MB of them).
+    Measured before: fetch 747 MB, show 749 MB; after: see the printed figures."""
+    bomb = (b"From: bomb@example.test\r\nTo: me@example.test\r\nSubject: blank lines\r\n"
+            b"Message-ID: <bomb-20@example.test>\r\n\r\nfindme at the top\r\n"
+            + b"\r\n" * (BOMB_MB * 1024 * 1024 // 2) + b"and the last line\r\n")
+    b = new_box(dovecot, tmp_path / "b")
+    dovecot.seed(b.user, [bomb])
+    cli = "import sys; from mailcli.cli.main import main; main(sys.argv[1:])"
+    figures = {}
+    for args in (["fetch"], ["show", "--no-mark", "1"], ["show", "--headers", "--no-mark", "1"],
+                 ["search", "findme"]):
+        rss, wall, proc = peak_rss_mb(cli, *args, env=b.env())
+        figures[" ".join(args[:2])] = f"{rss:.0f} MB/{wall:.1f} s"
+        assert proc.returncode == 0, (args, proc.stderr[-2000:])
+        assert rss < BOMB_BOUND_MB, f"{args}: peak RSS {rss:.0f} MB for {BOMB_MB} MB of blank lines"
+        if args[0] == "show":
+            assert "findme at the top" in proc.stdout and "lines of this message are not shown" in proc.stdout
+        if args[0] == "search":
+            assert "blank lines" in proc.stdout
+    print(f"\nBLANK-LINE BOMB {BOMB_MB} MB: " + ", ".join(f"{k}: {v}" for k, v in figures.items()))
+    files = [p for sub in ("cur", "new") for p in (b.maildir() / sub).iterdir()]
+    assert [sha(p.read_bytes()) for p in files] == [hashlib.sha256(bomb).hexdigest()]

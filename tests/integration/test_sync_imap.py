@@ -3,13 +3,17 @@ new mail, flags both ways, deletions both ways, folders, moves, neomutt changes,
 UIDVALIDITY recovery, guardrail, empty store, and the command count of a no-change sync."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 
 import pytest
 
 from mailcli.model import Flag
-from mailcli.store import Store
+from mailcli.errors import NotFoundError
+from mailcli.store import ActionState, DeleteUid, Store
+from mailcli.sync.lock import lock_path
 from tests.integration.mailboxes import (assert_cache_matches, data_dir, fetch, local_maildir,
                                          message, service)
 from tests.servers.dovecot import Dovecot
@@ -197,6 +201,98 @@ def test_dry_run_prints_the_plan_and_changes_nothing(server: Dovecot, user: str)
     with Store(data_dir()) as st:
         assert st.count("work") == 0 and st.folder_states("work") == []
     assert server.count(user) == 5
+
+
+def _snapshot(server: Dovecot, user: str, folders: list[str]) -> dict[str, object]:
+    """Everything a fetch could change: server messages and flags, every cache file, the
+    index rows, the folder states and the journal."""
+    out: dict[str, object] = {}
+    for f in folders:
+        out[f"server {f}"] = server.messages(user, f)
+        # \\Recent is session state: any SELECT (a dry run's too) ends it
+        out[f"server flags {f}"] = {u: fl - {"\\Recent"} for u, fl in server.flags(user, f).items()}
+    out["files"] = sorted(str(p.relative_to(data_dir())) for p in (data_dir() / "mail").rglob("*"))
+    with Store(data_dir()) as st:
+        for f in folders + ["Gone"]:
+            out[f"rows {f}"] = st.message_rows("work", f)
+        out["states"] = st.folder_states("work")
+        out["journal"] = [(a.id, a.entry, a.state, a.last_error) for a in st.journal.pending()]
+    return out
+
+
+def test_dry_run_with_queued_changes_changes_nothing_on_either_side(server: Dovecot,
+                                                                    user: str) -> None:
+    """--dry-run stops before every execute: queued moves/deletes/uploads, new and removed
+    server folders, server changes, a UIDVALIDITY change are planned and printed only."""
+    server.seed(user, [message(i) for i in range(1, 6)])
+    server.seed(user, [message(i, "a") for i in range(1, 3)], folder="Archive")
+    server.seed(user, [message(i, "g") for i in range(1, 3)], folder="Gone")
+    fetch()
+    ids = ids_by_uid()
+    svc = service()
+    try:
+        svc.move([str(ids[1])], "Archive")
+        svc.delete([str(ids[3])])
+        svc.delete([str(ids[4])])
+    finally:
+        svc.close()
+    server.deliver(user, message(9))
+    server.flags_add(user, "INBOX", "2", "\\Flagged")
+    server.create_folder(user, "Fresh")
+    server.delete_folder(user, "Gone")
+    server.delete_folder(user, "Archive")   # recreated: a new UIDVALIDITY
+    server.create_folder(user, "Archive")
+    server.seed(user, [message(i, "a") for i in range(1, 3)], folder="Archive")
+    folders = ["INBOX", "Archive", "Fresh"]
+    before = _snapshot(server, user, folders)
+    r = fetch(dry_run=True)
+    assert r.exit_code == 0, r.accounts[0].error
+    after = _snapshot(server, user, folders)
+    assert [k for k in before if before[k] != after[k]] == []
+    text = "\n".join(r.plans)
+    assert "queued delete of uid 3:4" in text and "queued move of uid 1 to Archive" in text
+    assert "Fresh: new folder" in text and "Gone: removed on the server" in text
+    assert "download 1 message" in text and "UIDVALIDITY changed" in text
+    r = fetch()                               # and the real run does what was printed
+    assert r.exit_code == 0, r.accounts[0].error
+    assert sorted(server.messages(user, "INBOX")) == [2, 5, 6]
+    for folder in ("INBOX", "Archive", "Fresh"):
+        assert_cache_matches(server, user, "work", folder)
+
+
+def test_fetch_purges_done_journal_rows_and_crashed_tmp_files(server: Dovecot, user: str) -> None:
+    """Done journal rows older than a week go at every fetch; tmp/ files older than 36 h
+    (a delivery that crashed before its rename) at a fetch twice a day."""
+    server.seed(user, [message(i) for i in range(1, 4)])
+    fetch()
+    tmp = local_maildir("work") / "tmp"
+    crashed, fresh = tmp / "1700000000.M1P2.host", tmp / "1700000001.M2P3.host"
+    crashed.write_bytes(message(90))
+    fresh.write_bytes(message(91))          # a delivery that may still be in progress
+    old = time.time() - 37 * 3600
+    os.utime(crashed, (old, old))
+    os.utime(fresh, (time.time() - 3600,) * 2)
+    with Store(data_dir()) as st:
+        old_done = st.journal.enqueue("work", DeleteUid("INBOX", 99))
+        recent_done = st.journal.enqueue("work", DeleteUid("INBOX", 98))
+        st.journal.mark_done(old_done)
+        st.journal.mark_done(recent_done)
+        with st.db.write() as conn:
+            conn.execute("UPDATE journal SET updated_at = ? WHERE id = ?",
+                         (time.time() - 8 * 86400, old_done))
+    fetch(dry_run=True)                     # --dry-run changes nothing, this neither
+    fetch()                                 # tmp/ was cleaned by the first fetch: not again
+    assert crashed.exists()
+    stamp = lock_path(data_dir(), "work").with_suffix(".tidied")
+    os.utime(stamp, (time.time() - 13 * 3600,) * 2)
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert not crashed.exists() and fresh.exists()
+    with Store(data_dir()) as st:
+        with pytest.raises(NotFoundError):
+            st.journal.get(old_done)
+        assert st.journal.get(recent_done).state is ActionState.DONE
+    assert_cache_matches(server, user, "work")
 
 
 def _commands(rawlog) -> list[str]:  # noqa: ANN001

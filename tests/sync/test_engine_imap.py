@@ -11,7 +11,7 @@ import pytest
 from mailcli.accounts.testing import IMAP_FULL, IMAP_MINIMAL, FakeAccount
 from mailcli.errors import ProtocolError, TemporaryError
 from mailcli.model import Flag
-from mailcli.store import Store
+from mailcli.store import Append, DeleteUid, MoveUid, Store
 from mailcli.sync.engine import ImapSync, folder_selected
 from mailcli.sync.events import FolderDone, MessageFetched, RecordingReporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome
@@ -139,7 +139,7 @@ def test_deletions_both_ways_and_no_redownload_of_a_queued_delete(store: Store) 
     sync(store, acc)
     acc.server_expunge("INBOX", [1, 2])
     mid = store.id_by_uid(A, "INBOX", 5)
-    store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": 5})
+    store.journal.enqueue(A, DeleteUid("INBOX", 5))
     store.remove(mid)
     out = sync(store, acc)
     assert out.deleted == 3 and out.errors == []
@@ -151,7 +151,7 @@ def test_deletions_both_ways_and_no_redownload_of_a_queued_delete(store: Store) 
 def test_failed_queued_delete_is_retried_and_never_downloaded_again(store: Store) -> None:
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 4)})
     sync(store, acc)
-    store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": 2})
+    store.journal.enqueue(A, DeleteUid("INBOX", 2))
     store.remove(store.id_by_uid(A, "INBOX", 2))
     acc.fail_next("delete", ProtocolError("NO [SERVERBUG] try later"))
     out = sync(store, acc)
@@ -201,7 +201,7 @@ def test_move_is_replayed_with_copyuid(store: Store) -> None:
     acc = fake(INBOX={1: (msg(1), {SEEN}), 2: (msg(2), set())}, Archive={})
     sync(store, acc)
     mid = store.id_by_uid(A, "INBOX", 1)
-    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Archive", "id": mid})
+    store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
     store.move(mid, "Archive")
     out = sync(store, acc)
     assert out.errors == []
@@ -217,7 +217,7 @@ def test_move_without_uidplus_is_downloaded_by_the_destination(store: Store) -> 
     acc = fake(IMAP_MINIMAL, INBOX={1: (msg(1), set())}, Archive={})
     sync(store, acc)
     mid = store.id_by_uid(A, "INBOX", 1)
-    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Archive", "id": mid})
+    store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
     store.move(mid, "Archive")
     sync(store, acc)
     sync(store, acc)
@@ -230,7 +230,7 @@ def test_queued_append_is_uploaded_and_gets_its_uid(store: Store) -> None:
     acc = fake(INBOX={}, Sent={})
     sync(store, acc)
     mid = store.deliver(A, "Sent", msg(5), flags={SEEN})
-    store.journal.enqueue(A, "append", {"folder": "Sent", "id": mid})
+    store.journal.enqueue(A, Append("Sent", mid))
     out = sync(store, acc)
     assert out.uploaded == 1
     assert store.message_row(mid).uid == 1 and server(acc, "Sent") == {1: (msg(5), {SEEN})}
@@ -255,7 +255,7 @@ def test_removed_folder_with_unsent_local_messages_is_kept_and_reported(store: S
     acc = fake(INBOX={1: (msg(1), set())}, Projects={1: (msg(2), set())})
     sync(store, acc)
     mid = store.id_by_uid(A, "INBOX", 1)
-    store.journal.enqueue(A, "move", {"folder": "INBOX", "uid": 1, "dest": "Projects", "id": mid})
+    store.journal.enqueue(A, MoveUid("INBOX", 1, "Projects", mid))
     store.move(mid, "Projects")
     del acc.folders["Projects"]
     acc.fail_next("move", ProtocolError("NO [TRYCREATE] Mailbox doesn't exist: Projects"))
@@ -305,7 +305,7 @@ def test_guardrail_applies_to_mass_local_deletion(store: Store) -> None:
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 41)})
     sync(store, acc)
     for r in store.message_rows(A, "INBOX")[:30]:
-        store.journal.enqueue(A, "delete", {"folder": "INBOX", "uid": r.uid})
+        store.journal.enqueue(A, DeleteUid("INBOX", r.uid))
         store.remove(r.id)
     out = sync(store, acc)
     assert out.blocked and len(acc.folders["INBOX"].messages) == 40

@@ -13,7 +13,7 @@ from mailcli.accounts.testing import POP3_FULL, FakeAccount
 from mailcli.accounts.base import Capability
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import TemporaryError
-from mailcli.store import Store
+from mailcli.store import DeleteUidl, Store
 from mailcli.sync.outcome import SyncOutcome
 from mailcli.sync.pop3 import Pop3Sync, fetch_full
 from tests.fakes.accounts import account_config
@@ -128,7 +128,7 @@ def test_delete_when_deleted_locally(store: Store) -> None:
     run(store, acc, c)
     rows = store.message_rows(A, "INBOX")
     # one deleted through mailcli (journaled), one deleted by neomutt in the Maildir
-    store.journal.enqueue(A, "delete", {"uidl": rows[0].uidl})
+    store.journal.enqueue(A, DeleteUidl(rows[0].uidl))
     store.remove(rows[0].id)
     store.path(rows[1].id).unlink()
     out = run(store, acc, c)

@@ -12,7 +12,7 @@ import pytest
 
 from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import Flag
-from mailcli.store import FolderState, Store, rebuild_index
+from mailcli.store import Append, FolderState, Store, rebuild_index
 from mailcli.store.maildir import MaildirName
 from mailcli.store.migrations import MIGRATIONS
 
@@ -258,7 +258,7 @@ def test_rebuild_equals_the_original_index(store: Store) -> None:
     store.set_flags(ids[0], {Flag.FLAGGED})
     store.remove(ids[3])
     store.put_folder_state(FolderState("work", "INBOX", uidvalidity=42, uidnext=9))
-    aid = store.journal.enqueue("work", "flag", {"id": ids[0]})
+    aid = store.journal.enqueue("work", Append("INBOX", ids[0]))
     before = _snapshot(store)
     search_before = [e.id for e in store.search("kumquat OR from:p5")]
     report = rebuild_index(store)
@@ -266,7 +266,7 @@ def test_rebuild_equals_the_original_index(store: Store) -> None:
     assert _snapshot(store) == before
     assert [e.id for e in store.search("kumquat OR from:p5")] == search_before
     assert store.folder_state("work", "INBOX").uidvalidity == 42  # type: ignore[union-attr]
-    assert store.journal.get(aid).payload == {"id": ids[0]}
+    assert store.journal.get(aid).entry == Append("INBOX", ids[0])
     # new ids after a rebuild never reuse old ones
     assert store.deliver("work", "INBOX", msg(30)) > max(ids)
 

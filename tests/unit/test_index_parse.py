@@ -71,3 +71,43 @@ def test_linear_time_on_thousands_of_base64_parts() -> None:
     start = time.perf_counter()
     mime.skeleton(raw)
     assert time.perf_counter() - start < 0.5
+
+
+def _alternative(plain: str, html_body: str) -> bytes:
+    return ("From: a@example.test\r\nSubject: newsletter\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+            "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + plain + "\r\n"
+            "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html_body + "\r\n--alt--\r\n").encode()
+
+
+def test_search_finds_a_word_only_in_the_html_alternative(tmp_path) -> None:  # noqa: ANN001
+    from mailcli.store import Store
+
+    raw = _alternative("Read this in a browser.",
+                       "<html><head><style>p{color:red}</style></head><body><p>The "
+                       "<b>zanzibarish</b> offer</p></body></html>")
+    with Store(tmp_path / "data") as st:
+        mid = st.deliver("acct", "INBOX", raw, fsync=False)
+        assert [e.id for e in st.search("zanzibarish")] == [mid]
+        assert [e.id for e in st.search("body:zanzibar")] == [mid]
+        assert st.search("color") == []          # the style sheet is not text
+    parsed = parse_for_index(raw)
+    assert parsed.body_text.startswith("Read this in a browser.")   # plain text first
+
+
+def test_html_alternative_text_is_capped() -> None:
+    from mailcli.message.parse import HTML_ALT_CHARS
+
+    raw = _alternative("short plain", "<p>" + " ".join(f"w{i}" for i in range(200_000)) + "</p>")
+    body = parse_for_index(raw).body_text
+    assert "short plain" in body and "w1000 w1001" in body
+    assert len(body) <= len("short plain") + 1 + HTML_ALT_CHARS
+
+
+def test_html_alternative_adds_only_the_words_the_plain_text_lacks() -> None:
+    raw = _alternative("Lunch is at noon, see you there.",
+                       "<p>Lunch is at <i>noon</i>, see you there. Bring a spatula!</p>")
+    body = parse_for_index(raw).body_text
+    plain, _, extra = body.partition("\n")
+    assert plain == "Lunch is at noon, see you there."
+    assert "Bring a spatula!" in extra and "Lunch" not in extra and "there." not in extra

@@ -1,18 +1,34 @@
-"""The pending-actions journal: write-ahead order, retries, and idempotent replay after a
-crash (including a real kill -9 between perform and mark_done)."""
+"""The pending-actions journal: typed entries (round trip, rows written by older versions),
+write-ahead order, retries, and a real kill -9 between perform and mark_done."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from mailcli.errors import NotFoundError, UsageError
-from mailcli.store import ActionKind, ActionState, Store
+from mailcli.errors import NotFoundError
+from mailcli.model import Flag
+from mailcli.store import (ActionKind, ActionState, Append, DeleteUid, DeleteUidl, Entry, MoveUid,
+                           Store)
+from mailcli.store.journal import entry_from_payload
+
+ENTRIES: list[Entry] = [
+    DeleteUid("INBOX", 7, uidvalidity=42, message_id="<a@x>"),
+    DeleteUid("Lists/py", 8),
+    DeleteUidl("abc:/,1"),
+    MoveUid("INBOX", 9, "Archive", id=3, uidvalidity=42, message_id="<b@x>"),
+    MoveUid("INBOX", 10, "Archive"),
+    Append("Sent", 4, "<c@x>", frozenset({Flag.SEEN}), sent_copy=True),
+    Append("Drafts", 5, "<d@x>", frozenset({Flag.DRAFT, Flag.SEEN}), draft=True),
+    Append("INBOX", 6),
+]
 
 
 @pytest.fixture
@@ -22,88 +38,98 @@ def store(tmp_path: Path):
     s.close()
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=str)
+def test_every_entry_kind_round_trips(store: Store, entry: Entry) -> None:
+    assert entry_from_payload(entry.kind, entry.to_payload()) == entry
+    aid = store.journal.enqueue("work", entry)
+    assert store.journal.get(aid).entry == entry
+    (row,) = store.journal.pending("work")
+    assert (row.entry, row.kind, row.state, row.attempts) == (entry, entry.kind,
+                                                              ActionState.PENDING, 0)
+
+
+def _insert_old_row(store: Store, kind: str, payload: dict[str, object],
+                    state: str = "pending") -> int:
+    """A row exactly as the string-keyed journal wrote it (json.dumps, sort_keys)."""
+    with store.db.write() as conn:
+        cur = conn.execute(
+            "INSERT INTO journal (account, kind, payload, state, created_at, updated_at)"
+            " VALUES ('work', ?, ?, ?, 1.0, 1.0)", (kind, json.dumps(payload, sort_keys=True),
+                                                   state))
+        return int(cur.lastrowid or 0)
+
+
+def test_rows_written_by_the_old_string_keyed_journal_still_load(store: Store) -> None:
+    old = [  # the payloads service/changing.py, sync/replay.py, send/sent.py and
+             # send/drafts.py spelled before the typed entries
+        ("delete", {"folder": "INBOX", "uid": 5, "uidvalidity": 42, "message_id": "<a@x>"}),
+        ("delete", {"folder": "INBOX", "uid": 6, "message_id": None,
+                    "uidvalidity": None}),
+        ("delete", {"uidl": "000123"}),
+        ("move", {"folder": "INBOX", "uid": 1, "dest": "Archive", "id": 3,
+                  "uidvalidity": 42, "message_id": "<b@x>"}),
+        ("move", {"folder": "INBOX", "uid": 2, "dest": "Archive", "id": 4}),
+        ("append", {"folder": "INBOX", "id": 9}),
+        ("append", {"folder": "Sent", "id": 10, "message_id": "<c@x>", "flags": ["seen"],
+                    "sent_copy": True}),
+        ("append", {"folder": "Drafts", "id": 11, "message_id": None,
+                    "flags": ["draft", "seen"], "draft": True}),
+        ("append", {"folder": "Sent", "id": 12}, "claimed"),   # left by the old claim()
+        ("append", {"folder": "Sent", "id": 13}, "failed"),
+    ]
+    for row in old:
+        _insert_old_row(store, *row)  # type: ignore[arg-type]
+    assert [a.entry for a in store.journal.pending("work")] == [
+        DeleteUid("INBOX", 5, 42, "<a@x>"),
+        DeleteUid("INBOX", 6),
+        DeleteUidl("000123"),
+        MoveUid("INBOX", 1, "Archive", 3, 42, "<b@x>"),
+        MoveUid("INBOX", 2, "Archive", 4),
+        Append("INBOX", 9),
+        Append("Sent", 10, "<c@x>", frozenset({Flag.SEEN}), sent_copy=True),
+        Append("Drafts", 11, None, frozenset({Flag.DRAFT, Flag.SEEN}), draft=True),
+        Append("Sent", 12),
+        Append("Sent", 13),
+    ]
+    # the keys other code reads from old rows are still there
+    sent = store.journal.pending("work")[6]
+    assert sent.payload["message_id"] == "<c@x>" and sent.payload["sent_copy"] is True
+
+
+def test_a_row_that_says_nothing_performable_is_skipped_not_fatal(store: Store) -> None:
+    bad = _insert_old_row(store, "flag", {"id": 1})            # a kind no version enqueued
+    _insert_old_row(store, "move", {"folder": "INBOX", "dest": "X"})   # no uid
+    good = store.journal.enqueue("work", DeleteUidl("u1"))
+    assert [a.id for a in store.journal.pending("work")] == [good]
+    with pytest.raises(NotFoundError):
+        store.journal.get(bad)
+
+
 def test_enqueue_and_pending_in_order_per_account(store: Store) -> None:
-    a = store.journal.enqueue("work", "flag", {"id": 1, "add": ["seen"]})
-    b = store.journal.enqueue("home", ActionKind.DELETE, {"id": 2})
-    c = store.journal.enqueue("work", "move", {"id": 3, "to": "Archive"})
+    a = store.journal.enqueue("work", DeleteUid("INBOX", 1))
+    b = store.journal.enqueue("home", DeleteUidl("x"))
+    c = store.journal.enqueue("work", MoveUid("INBOX", 3, "Archive", 3))
     assert [x.id for x in store.journal.pending("work")] == [a, c]
     assert [x.id for x in store.journal.pending()] == [a, b, c]
-    first = store.journal.pending("work")[0]
-    assert first.kind is ActionKind.FLAG and first.payload == {"id": 1, "add": ["seen"]}
-    assert first.state is ActionState.PENDING and first.attempts == 0
+    assert store.journal.pending("work")[1].kind is ActionKind.MOVE
 
 
-def test_unknown_kind_is_refused(store: Store) -> None:
-    with pytest.raises(UsageError):
-        store.journal.enqueue("work", "teleport", {})
-    assert store.journal.pending() == []
-
-
-def test_claim_done_failed_and_retry(store: Store) -> None:
-    a = store.journal.enqueue("work", "flag", {"id": 1})
-    b = store.journal.enqueue("work", "delete", {"id": 2})
-    claimed = store.journal.claim("work")
-    assert [(x.id, x.state, x.attempts) for x in claimed] == [
-        (a, ActionState.CLAIMED, 1), (b, ActionState.CLAIMED, 1)]
+def test_done_failed_retry_and_cancel(store: Store) -> None:
+    a = store.journal.enqueue("work", DeleteUid("INBOX", 1))
+    b = store.journal.enqueue("work", MoveUid("INBOX", 2, "Gone", 2))
+    c = store.journal.enqueue("work", Append("INBOX", 3))
     store.journal.mark_done(a)
     store.journal.mark_failed(b, "NO [TRYCREATE] mailbox gone")
-    left = store.journal.pending("work")
-    assert [(x.id, x.state, x.last_error) for x in left] == [
-        (b, ActionState.FAILED, "NO [TRYCREATE] mailbox gone")]
-    again = store.journal.claim("work")
-    assert [(x.id, x.attempts) for x in again] == [(b, 2)]
+    store.journal.cancel(c)
+    (left,) = store.journal.pending("work")
+    assert (left.id, left.state, left.last_error, left.attempts) == (
+        b, ActionState.FAILED, "NO [TRYCREATE] mailbox gone", 1)
     store.journal.mark_failed(b, "still failing")
-    assert store.journal.claim("work", max_attempts=2) == []  # gave up: kept, not claimed
-    assert store.journal.get(b).attempts == 2 and store.journal.pending("work")[0].id == b
+    assert store.journal.get(b).attempts == 2
+    store.journal.cancel(a)                    # done rows are not cancelled
+    assert store.journal.get(a).state is ActionState.DONE
     with pytest.raises(NotFoundError):
         store.journal.mark_done(12345)
-
-
-def test_claim_limit_and_cancel(store: Store) -> None:
-    ids = [store.journal.enqueue("work", "flag", {"n": i}) for i in range(5)]
-    assert [x.id for x in store.journal.claim("work", limit=2)] == ids[:2]
-    store.journal.cancel(ids[4])
-    assert [x.id for x in store.journal.pending("work")] == ids[:4]
-
-
-def test_replay_after_a_crash_is_idempotent(tmp_path: Path) -> None:
-    """The write-ahead order: record, perform, mark done. A run that dies after performing
-    but before mark_done replays the action; an idempotent perform reaches the same state."""
-    server_flags: dict[int, set[str]] = {1: set(), 2: set()}
-
-    def perform(action) -> None:  # absolute flags: idempotent
-        server_flags[action.payload["uid"]] = set(action.payload["flags"])
-
-    data = tmp_path / "data"
-    with Store(data) as s:
-        s.journal.enqueue("work", "flag", {"uid": 1, "flags": ["seen"]})
-        s.journal.enqueue("work", "flag", {"uid": 2, "flags": ["flagged"]})
-        for action in s.journal.claim("work"):
-            perform(action)
-            break  # "crash": performed the first, marked nothing
-    with Store(data) as s:
-        assert [a.state for a in s.journal.pending("work")] == [ActionState.CLAIMED,
-                                                                 ActionState.CLAIMED]
-        results = list(s.journal.replay("work", perform))
-        assert [err for _, err in results] == [None, None]
-        assert s.journal.pending("work") == []
-        assert [a.attempts for a, _ in results] == [2, 2]
-    assert server_flags == {1: {"seen"}, 2: {"flagged"}}
-
-
-def test_replay_keeps_failures_for_retry(store: Store) -> None:
-    store.journal.enqueue("work", "append", {"n": 1})
-    store.journal.enqueue("work", "append", {"n": 2})
-
-    def perform(action) -> None:
-        if action.payload["n"] == 1:
-            raise ConnectionResetError("server went away")
-
-    results = list(store.journal.replay("work", perform))
-    assert [(a.payload["n"], type(e).__name__ if e else None) for a, e in results] == [
-        (1, "ConnectionResetError"), (2, None)]
-    (left,) = store.journal.pending("work")
-    assert left.payload == {"n": 1} and left.last_error == "server went away"
 
 
 KILL_SCRIPT = textwrap.dedent("""
@@ -112,9 +138,9 @@ KILL_SCRIPT = textwrap.dedent("""
     from mailcli.store import Store
     store = Store(Path(sys.argv[1]))
     log = open(sys.argv[2], "a")
-    for action in store.journal.claim("work"):
-        log.write("%d\\n" % action.payload["n"]); log.flush()
-        if action.payload["n"] == 3:
+    for action in store.journal.pending("work"):
+        log.write("%d\\n" % action.entry.id); log.flush()
+        if action.entry.id == 3:
             print("performed", flush=True)
             time.sleep(60)          # killed here: performed, not marked done
         store.journal.mark_done(action.id)
@@ -125,7 +151,7 @@ def test_kill_between_perform_and_mark_done_replays(tmp_path: Path) -> None:
     data, log = tmp_path / "data", tmp_path / "performed.log"
     with Store(data) as s:
         for n in range(1, 6):
-            s.journal.enqueue("work", "flag", {"n": n})
+            s.journal.enqueue("work", Append("INBOX", n))
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), str(log)],
                             stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
     assert proc.stdout is not None
@@ -133,17 +159,21 @@ def test_kill_between_perform_and_mark_done_replays(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     with Store(data) as s:
-        open_ = s.journal.pending("work")
-        assert [a.payload["n"] for a in open_] == [3, 4, 5]  # 1, 2 were marked done
-        done = [a.payload["n"] for a, err in s.journal.replay("work", lambda a: None)
-                if err is None]
-        assert done == [3, 4, 5] and s.journal.pending("work") == []
+        assert [a.entry.id for a in s.journal.pending("work")] == [3, 4, 5]  # 1, 2 done
     assert log.read_text().split() == ["1", "2", "3"]
 
 
-def test_purge_done(store: Store) -> None:
-    a = store.journal.enqueue("work", "flag", {})
-    store.journal.mark_done(a)
-    assert store.journal.purge_done(older_than=-1) == 1
+def test_purge_done_keeps_open_and_recent_rows(store: Store) -> None:
+    old_done = store.journal.enqueue("work", DeleteUidl("a"))
+    recent_done = store.journal.enqueue("work", DeleteUidl("b"))
+    open_ = store.journal.enqueue("work", DeleteUidl("c"))
+    store.journal.mark_done(old_done)
+    store.journal.mark_done(recent_done)
+    with store.db.write() as conn:
+        conn.execute("UPDATE journal SET updated_at = ? WHERE id IN (?, ?)",
+                     (time.time() - 8 * 86400, old_done, open_))
+    assert store.journal.purge_done() == 1
     with pytest.raises(NotFoundError):
-        store.journal.get(a)
+        store.journal.get(old_done)
+    assert store.journal.get(recent_done).state is ActionState.DONE
+    assert [a.id for a in store.journal.pending("work")] == [open_]

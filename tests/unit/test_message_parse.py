@@ -157,3 +157,43 @@ _PIECES = st.sampled_from([
 def test_parse_never_raises_on_mime_shaped_bytes(raw: bytes) -> None:
     m = parse_message(raw)
     assert "\x1b" not in m.subject and "\x00" not in m.body_text
+
+
+def test_line_bomb_keeps_structure_and_a_bounded_number_of_lines() -> None:
+    # 600,000 blank lines in the text part, then an attachment: the parse keeps
+    # MAX_LINES lines at most, still sees the attachment after the bomb, and the text
+    # before it
+    from mailcli.message import mime
+    from mailcli.message.parse import parse_for_index
+    from mailcli.message.render import render_text
+
+    bomb = b"\r\n" * 600_000
+    raw = (b"From: a@example.test\r\nSubject: bomb\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="xx"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\n'
+           b"findme before the bomb\r\n" + bomb + b"--xx\r\nContent-Type: application/pdf\r\n"
+           b'Content-Disposition: attachment; filename="after.pdf"\r\n\r\nJVBERi0x\r\n--xx--\r\n')
+    root = mime.parse_tree(raw, max_lines=mime.MAX_LINES)
+    assert 600_000 - mime.MAX_LINES <= mime.lines_dropped(root) <= 600_000
+    kept = sum(p.get_payload().count("\n") for p, _, _ in mime.walk(root) if isinstance(p.get_payload(), str))
+    assert kept <= mime.MAX_LINES
+    for parsed in (parse_message(raw), parse_for_index(raw)):
+        assert parsed.subject == "bomb" and parsed.has_attachments
+        assert "findme before the bomb" in parsed.body_text
+    assert [a.filename for a in parse_message(raw).attachments] == ["after.pdf"]
+    shown = render_text(raw)
+    assert "findme before the bomb" in shown.text and "lines of this message are not shown" in shown.text
+    assert [a.filename for a in shown.attachments] == ["after.pdf"]
+    # without a budget (saving, forwarding) every line is there
+    full = mime.parse_tree(raw)
+    assert mime.lines_dropped(full) == 0
+    assert full.get_payload()[0].get_payload().count("\n") >= 600_000
+
+
+def test_messages_under_the_line_budget_parse_as_before() -> None:
+    from mailcli.message import mime
+
+    raw = (b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+           + b"line\r\n" * 1000 + b"--b--\r\n")
+    a, b = mime.parse_tree(raw), mime.parse_tree(raw, max_lines=mime.MAX_LINES)
+    assert mime.lines_dropped(b) == 0
+    assert a.as_string() == b.as_string()

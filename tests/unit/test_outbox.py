@@ -199,6 +199,29 @@ def test_failed_append_is_queued_in_the_journal_and_replayed(store: Store, serve
     assert replay_uploads(store, "work", lambda: server) == []  # idempotent
 
 
+def test_sent_copy_replay_whose_reply_was_lost_is_not_appended_twice(
+        store: Store, server: FakeAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server stored the queued Sent copy, then the link died before APPENDUID: the
+    next replay adopts that copy (same Message-ID and size) instead of a second APPEND."""
+    server.fail_next("append", ProtocolError("APPEND failed: NO [OVERQUOTA] Quota exceeded"))
+    res = flush_item(Outbox(store), queue(store), Transport(), copier(store, server))
+    assert res.sent_copy == "queued"
+    real = server.append
+
+    def stored_then_lost(*a: object, **kw: object) -> int | None:
+        real(*a, **kw)  # type: ignore[arg-type]
+        raise TemporaryError("connection lost")
+
+    monkeypatch.setattr(server, "append", stored_then_lost)
+    out = replay_uploads(store, "work", lambda: server)
+    assert [type(err) for _a, err in out] == [TemporaryError]
+    monkeypatch.setattr(server, "append", real)
+    assert [err for _a, err in replay_uploads(store, "work", lambda: server)] == [None]
+    ((uid, _),) = server.folders["Sent"].messages.items()      # one copy, not two
+    assert store.get(res.sent_id).uid == uid  # type: ignore[arg-type]
+    assert store.journal.pending("work") == []
+
+
 def test_pop3_copy_is_local_only(store: Store, server: FakeAccount) -> None:
     res = flush_item(Outbox(store), queue(store), Transport(), copier(store, server, protocol="pop3"))
     assert res.sent_copy == "local" and res.sent_folder == "Sent"

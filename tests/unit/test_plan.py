@@ -40,9 +40,9 @@ from mailcli.sync.plan import (
     merge_flags,
     plan,
     rematch,
-    remote_flags,
 )
-from mailcli.sync.state import FolderSyncState, SyncedMessage, synced_flags
+from mailcli.store import FolderState
+from mailcli.sync.engine import folder_unchanged
 
 FOLDER = "INBOX"
 
@@ -263,7 +263,7 @@ def test_plan_0101_actions_are_ordered_and_downloads_batched() -> None:
         Download(FOLDER, (5, 6, 8)),
     )
     assert result.downloads == (5, 6, 8)
-    assert (result.deletes_local, result.deletes_remote) == (1, 1)
+    assert (len(result.of_type(DeleteLocal)), len(result.of_type(DeleteRemote))) == (1, 1)
     assert result.of_type(PullFlags) == [PullFlags(FOLDER, 3, F("SF")), PullFlags(FOLDER, 4, S)]
 
 
@@ -289,7 +289,7 @@ def test_plan_0201_mass_local_delete_is_blocked() -> None:
     assert result.blocked is not None
     assert "would delete 60 of 100 messages on the server in INBOX" in result.blocked
     assert "--force" in result.blocked
-    assert result.deletes_remote == 60  # still listed for --dry-run
+    assert len(result.of_type(DeleteRemote)) == 60  # still listed for --dry-run
     assert "BLOCKED" in str(result)
 
 
@@ -306,18 +306,18 @@ def test_plan_0203_empty_server_listing_is_blocked() -> None:
 
 def test_plan_0204_force_lets_a_mass_delete_through() -> None:
     result = plan(FOLDER, _uids(40), _uids(100), _uids(100), remote_full=True, force=True)
-    assert result.blocked is None and result.deletes_remote == 60
+    assert result.blocked is None and len(result.of_type(DeleteRemote)) == 60
 
 
 def test_plan_0205_half_the_folder_is_allowed() -> None:
     result = plan(FOLDER, _uids(50), _uids(100), _uids(100), remote_full=True)
-    assert result.blocked is None and result.deletes_remote == 50
+    assert result.blocked is None and len(result.of_type(DeleteRemote)) == 50
 
 
 def test_plan_0206_small_folder_floor() -> None:
     # 9 of 10 deleted locally: above 50 % but within the floor of 10.
     result = plan(FOLDER, _uids(1), _uids(10), _uids(10), remote_full=True)
-    assert result.blocked is None and result.deletes_remote == 9
+    assert result.blocked is None and len(result.of_type(DeleteRemote)) == 9
     result = plan(FOLDER, _uids(1), _uids(12), _uids(12), remote_full=True)
     assert result.blocked is not None and "11 of 12" in result.blocked
 
@@ -325,7 +325,7 @@ def test_plan_0206_small_folder_floor() -> None:
 def test_plan_0207_ceiling_of_500_in_big_folders() -> None:
     last = _uids(1200)
     ok = plan(FOLDER, _uids(700, start=501), last, last, remote_full=True)
-    assert ok.blocked is None and ok.deletes_remote == 500
+    assert ok.blocked is None and len(ok.of_type(DeleteRemote)) == 500
     over = plan(FOLDER, _uids(699, start=502), last, last, remote_full=True)
     assert over.blocked is not None and "501 of 1200" in over.blocked
 
@@ -335,7 +335,7 @@ def test_plan_0208_both_sides_are_limited_separately() -> None:
     local = {u: S for u in range(41, 101)}       # 1..40 deleted locally
     remote = {u: S for u in range(1, 61)}         # 61..100 expunged on server
     result = plan(FOLDER, local, last, remote, remote_full=True)
-    assert (result.deletes_remote, result.deletes_local) == (40, 40)
+    assert (len(result.of_type(DeleteRemote)), len(result.of_type(DeleteLocal))) == (40, 40)
     assert result.blocked is None
 
 
@@ -352,7 +352,7 @@ def test_plan_0210_empty_local_store_is_never_a_mass_delete(force: bool) -> None
     last, remote = _uids(100), _uids(100)
     result = plan(FOLDER, {}, last, remote, remote_full=True, force=force)
     assert result.blocked is None
-    assert result.deletes_remote == result.deletes_local == 0
+    assert len(result.of_type(DeleteRemote)) == len(result.of_type(DeleteLocal)) == 0
     assert result.actions == (Download(FOLDER, tuple(range(1, 101))),)
     assert result.forget == frozenset(last)
     assert len(result.notes) == 1 and "local store is empty" in result.notes[0].note
@@ -373,7 +373,7 @@ def test_plan_0212_empty_local_store_full_view_downloads_only_what_the_server_ha
 
 def test_plan_0213_local_only_messages_mean_the_store_is_not_missing() -> None:
     result = plan(FOLDER, {}, _uids(3), _uids(3), remote_full=True, local_only=(1,))
-    assert result.deletes_remote == 3 and result.blocked is None  # within the floor
+    assert len(result.of_type(DeleteRemote)) == 3 and result.blocked is None  # within the floor
 
 
 def test_plan_0214_initial_sync_downloads_everything() -> None:
@@ -454,7 +454,7 @@ def test_rematch_then_plan_loses_no_local_flag_change() -> None:
         PushFlags(FOLDER, 501, add=FL),
         Download(FOLDER, (503,)),
     )
-    assert follow.deletes_local == follow.deletes_remote == 0
+    assert len(follow.of_type(DeleteLocal)) == len(follow.of_type(DeleteRemote)) == 0
     assert result.download == Download(FOLDER, (503,))
 
 
@@ -498,7 +498,7 @@ def test_sync_converges_and_is_idempotent(last: dict[int, Flags], local: dict[in
         if isinstance(action, DeleteLocal):
             assert action.uid in local and action.uid not in remote
     if not local and last:
-        assert first.deletes_remote == 0
+        assert len(first.of_type(DeleteRemote)) == 0
     local, remote, last = dict(local), dict(remote), dict(last)
     _apply(first, local, remote, last)
     assert local == remote == last
@@ -554,20 +554,16 @@ def test_format_uids_and_push_batches() -> None:
     assert batch_push_flags(actions) == [(S, frozenset(), (1, 3)), (frozenset(), FL, (2,))]
 
 
-def test_remote_flags_from_changes_and_sync_state() -> None:
+def test_a_status_proves_a_folder_unchanged_only_with_a_full_bookmark() -> None:
     status = FolderStatus("INBOX", uidvalidity=7, uidnext=10, messages=2, highestmodseq=55)
-    changes = FolderChanges(status, (RemoteFlags(3, S, modseq=50), RemoteFlags(4, F())),
-                            vanished=(1,))
-    assert remote_flags(changes) == {3: S, 4: F()}
-    state = FolderSyncState.from_status(status)
-    assert state == FolderSyncState("INBOX", 7, 10, 55)
-    assert state.unchanged(status) and not state.uidvalidity_changed(status)
+    state = FolderState("work", "INBOX", None, 7, 10, 55)
+    assert folder_unchanged(state, status)
     moved = FolderStatus("INBOX", uidvalidity=7, uidnext=11, messages=3, highestmodseq=55)
-    assert not state.unchanged(moved)
-    assert state.uidvalidity_changed(FolderStatus("INBOX", 8, 10, 2, 55))
-    assert not FolderSyncState("INBOX", 7, 10, None).unchanged(
-        FolderStatus("INBOX", 7, 10, 2, None))
-    assert synced_flags([SyncedMessage(1, S), SyncedMessage(2, F())]) == {1: S, 2: F()}
+    assert not folder_unchanged(state, moved)
+    assert not folder_unchanged(state, FolderStatus("INBOX", 8, 10, 2, 55))
+    assert not folder_unchanged(FolderState("work", "INBOX", None, 7, 10, None),
+                                FolderStatus("INBOX", 7, 10, 2, None))
+    assert not folder_unchanged(FolderState("work", "INBOX", None, 7, None, 55), status)
 
 
 def test_reporters() -> None:
