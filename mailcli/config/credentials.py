@@ -16,7 +16,7 @@ from mailcli.errors import CredentialError
 from mailcli.redact import register_secret
 
 if TYPE_CHECKING:
-    from mailcli.config.schema import AccountConfig, Config
+    from mailcli.config.schema import AccountConfig, SmtpConfig
 
 COMMAND_TIMEOUT = 30.0
 KEYRING_SERVICE = "mailcli"
@@ -139,26 +139,13 @@ def as_credentials(value: "Credentials | str", username: str) -> Credentials:
     return value if isinstance(value, Credentials) else PasswordCredentials(username, value)
 
 
-def credentials_for(cfg: "Config", account: str, prompt: Callable[[str], str] | None = None,
-                    *, smtp: bool = False) -> Credentials:
-    """The Credentials of account `account` (its SMTP login with smtp=True)."""
-    acc = cfg.account(account)
-    if smtp:
-        assert acc.smtp is not None
-        if acc.auth == "oauth2" and acc.smtp.secret == acc.secret:
-            return credentials_for(cfg, account, prompt) if acc.smtp.username == acc.username \
-                else _oauth2(cfg, acc, acc.smtp.username)
-        key = account if acc.smtp.secret == acc.secret else account + ".smtp"
-        return PasswordCredentials(acc.smtp.username, acc.smtp.secret, key, prompt)
-    if acc.auth == "oauth2":
-        return _oauth2(cfg, acc, acc.username)
-    return PasswordCredentials(acc.username, acc.secret, account, prompt)
+def credentials_for(cfg: "AccountConfig | SmtpConfig", account: str,
+                    prompt: Callable[[str], str] | None = None) -> Credentials:
+    """The credentials an account (or its SMTP section) logs in with. `account` names it
+    in errors and prompts ("work", "work.smtp"). Nothing is resolved yet."""
+    oauth2 = getattr(cfg, "oauth2", None)
+    if getattr(cfg, "auth", "password") == "oauth2" and oauth2 is not None:
+        from mailcli.config.oauth2 import OAuth2Credentials
 
-
-def _oauth2(cfg: "Config", acc: "AccountConfig", username: str) -> Credentials:
-    from mailcli import paths
-    from mailcli.config.oauth2 import OAuth2Credentials
-
-    data_dir = paths.default_data_dir(str(cfg.general.data_dir) if cfg.general.data_dir else None)
-    assert acc.oauth2 is not None
-    return OAuth2Credentials(acc.name, username, acc.oauth2, data_dir)
+        return OAuth2Credentials(account, cfg.username, oauth2)
+    return PasswordCredentials(cfg.username, cfg.secret, account, prompt)

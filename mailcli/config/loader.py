@@ -88,11 +88,11 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     accounts_raw = _table(top, data, "accounts")
     accounts = {}
     for name, raw in accounts_raw.items():
-        accounts[name] = _account(path, name, raw)
+        accounts[name] = _account(path, name, raw, general.data_dir)
     return Config(path=path, general=general, accounts=accounts, tui=TuiConfig(keys=keys))
 
 
-def _account(path: Path, name: str, raw: Any) -> AccountConfig:
+def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> AccountConfig:
     w = _Where(path, f"accounts.{name}")
     if not isinstance(raw, dict):
         raise w.error(None, f"must be a table, got {_type(raw)}")
@@ -108,7 +108,7 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
         raise w.error(key, f"only applies to {'pop3' if protocol == 'imap' else 'imap'} accounts")
     host, port, security, username, secret, ca, insecure, timeout = _server(w, raw, protocol, name, None)
     auth = _choice(w, raw, "auth", AUTHS) if "auth" in raw else "password"
-    oauth2 = _oauth2(w, raw, host, security) if auth == "oauth2" else None
+    oauth2 = _oauth2(w, raw, host, security, data_dir) if auth == "oauth2" else None
     if oauth2 is None and OAUTH2_KEYS & raw.keys():
         raise w.error(sorted(OAUTH2_KEYS & raw.keys())[0], 'only applies with auth = "oauth2"')
     leave = _bool(w, raw, "leave_on_server", False)
@@ -147,7 +147,8 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
     )
 
 
-def _oauth2(w: _Where, raw: dict[str, Any], host: str, security: str) -> OAuth2Config:
+def _oauth2(w: _Where, raw: dict[str, Any], host: str, security: str,
+            data_dir: Path | None) -> OAuth2Config:
     """The oauth2_* keys, provider presets filled in. A bearer token is as good as a
     password for its lifetime: never in clear text to a non-loopback host, whatever
     allow_insecure says."""
@@ -166,7 +167,7 @@ def _oauth2(w: _Where, raw: dict[str, Any], host: str, security: str) -> OAuth2C
         raise w.error("oauth2_token_command", "is empty")
     provider = _choice(w, raw, "oauth2_provider", PROVIDER_NAMES) if "oauth2_provider" in raw else None
     if command and provider is None:
-        return OAuth2Config(token_command=command, token_store=store)
+        return OAuth2Config(token_command=command, token_store=store, data_dir=data_dir)
     if provider is None:
         raise w.error("oauth2_provider", 'missing (set oauth2_provider = "google", "microsoft" or '
                       '"custom", or oauth2_token_command)')
@@ -198,7 +199,7 @@ def _oauth2(w: _Where, raw: dict[str, Any], host: str, security: str) -> OAuth2C
         authorize_url=urls["authorize"] or "", token_url=urls["token"] or "",
         device_url=urls["device"], scopes=scopes,
         authorize_params=tuple(sorted(preset.get("authorize_params", {}).items())),
-        token_store=store, token_command=command)
+        token_store=store, token_command=command, data_dir=data_dir)
 
 
 def _check_url(w: _Where, key: str, url: str) -> None:

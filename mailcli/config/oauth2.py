@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from mailcli import paths
 from mailcli.config.credentials import Credentials, _from_command
 from mailcli.config.schema import OAuth2Config
 from mailcli.errors import AuthError, CredentialError
@@ -32,16 +33,37 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0         # seconds before expiry at which a cached token is renewed
 
 
+class _Cached:
+    """The run's access token, shared by the objects of one sign-in (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.token: Token | None = None
+
+
 class OAuth2Credentials(Credentials):
     kind: Literal["password", "oauth2"] = "oauth2"
 
-    def __init__(self, account: str, username: str, settings: OAuth2Config, data_dir: Path) -> None:
+    def __init__(self, account: str, username: str, settings: OAuth2Config) -> None:
         self.account = account
         self.username = username
         self.settings = settings
-        self.data_dir = Path(data_dir)
-        self._lock = threading.Lock()
-        self._token: Token | None = None
+        self._state = _Cached()
+
+    def for_username(self, username: str) -> "OAuth2Credentials":
+        """The same sign-in under another login name (an SMTP section with its own
+        username), sharing this object's access token."""
+        if username == self.username:
+            return self
+        other = OAuth2Credentials(self.account, username, self.settings)
+        other._state = self._state
+        return other
+
+    @property
+    def data_dir(self) -> Path:
+        """The data dir (MAILCLI_DATA > [general] data_dir > XDG), for the file store."""
+        configured = self.settings.data_dir
+        return paths.default_data_dir(str(configured) if configured else None)
 
     def secret(self) -> str:
         raise CredentialError(f"account {self.account!r} signs in with OAuth2, not a password")
@@ -70,12 +92,12 @@ class OAuth2Credentials(Credentials):
     def token(self, *, force_refresh: bool = False) -> str:
         if self.settings.token_command:
             return self._from_command()
-        with self._lock:
-            t = self._token
+        with self._state.lock:
+            t = self._state.token
             if t is not None and not force_refresh and t.expires_at - REFRESH_MARGIN > time.time():
                 return t.access_token
-            self._token = self._refresh()
-            return self._token.access_token
+            self._state.token = self._refresh()
+            return self._state.token.access_token
 
     def _from_command(self) -> str:
         try:
@@ -114,6 +136,6 @@ class OAuth2Credentials(Credentials):
         store.save({"refresh_token": refresh_token, "token_url": self.settings.token_url,
                     "client_id": self.settings.client_id, "scope": token.scope,
                     "obtained": int(time.time())})
-        with self._lock:
-            self._token = token
+        with self._state.lock:
+            self._state.token = token
         return store.where

@@ -42,6 +42,7 @@ class OAuth2Config:
     authorize_params: tuple[tuple[str, str], ...] = ()
     token_store: str = "keyring"
     token_command: str | None = None
+    data_dir: Path | None = None       # [general] data_dir, for the file store's place
 
 
 @dataclass(frozen=True)

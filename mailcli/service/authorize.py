@@ -29,7 +29,7 @@ def authorize(config: Config, name: str, *, device: bool,
     if acc.oauth2.token_command:
         raise UsageError(f"account {name!r} gets its tokens from oauth2_token_command",
                          "sign in with that tool, or remove oauth2_token_command")
-    creds = credentials_for(config, name)
+    creds = credentials_for(acc, name)
     assert isinstance(creds, OAuth2Credentials)
     try:
         creds.store().load()     # an unusable keyring fails now, not after the sign-in

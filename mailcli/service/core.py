@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from mailcli.config import Config
 from mailcli.config.credentials import (Credentials, PasswordCredentials, credentials_for,
                                         resolve_password)
+from mailcli.config.oauth2 import OAuth2Credentials
 from mailcli.config.schema import AccountConfig
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class ServiceCore:
         # Passwords by account (and "<account>.smtp"); OAuth2 credentials objects by
         # (account, own SMTP login): their access tokens are refreshed here, not in the shells.
         self._passwords: dict[str, str] = {}
-        self._credentials: dict[tuple[str, bool], Credentials] = {}
+        self._credentials: dict[str, Credentials] = {}
 
     # ---------- accounts ----------
     def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:
@@ -85,15 +86,17 @@ class ServiceCore:
 
     def credentials(self, cfg: AccountConfig, smtp: bool = False) -> Credentials:
         """The account's (or its SMTP login's) Credentials. OAuth2 ones are one object per
-        run, shared by IMAP/POP3 and SMTP, so the access token is fetched once."""
+        run (the SMTP login shares it), so the access token is fetched once."""
         if cfg.auth != "oauth2" or (smtp and cfg.smtp is not None and cfg.smtp.secret != cfg.secret):
             user = cfg.smtp.username if smtp and cfg.smtp else cfg.username
             return PasswordCredentials(user, self.smtp_password(cfg) if smtp else self.password(cfg))
-        key = (cfg.name, smtp and cfg.smtp is not None and cfg.smtp.username != cfg.username)
         with self._lock:
-            if key not in self._credentials:
-                self._credentials[key] = credentials_for(self.config, cfg.name, self.prompt, smtp=key[1])
-            return self._credentials[key]
+            if cfg.name not in self._credentials:
+                self._credentials[cfg.name] = credentials_for(cfg, cfg.name, self.prompt)
+            creds = self._credentials[cfg.name]
+        if smtp and cfg.smtp is not None and isinstance(creds, OAuth2Credentials):
+            return creds.for_username(cfg.smtp.username)
+        return creds
 
     def open_account(self, cfg: AccountConfig) -> "Account":
         """A not-yet-connected Account for cfg (use it as a context manager)."""

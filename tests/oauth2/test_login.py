@@ -56,7 +56,7 @@ def test_xoauth2_when_the_server_offers_only_that(protocol: str, oauth2_dovecot:
     user = oauth_account(protocol)
     grant(user)
     cfg = _config()
-    creds = credentials_for(cfg, "work")
+    creds = credentials_for(cfg.account("work"), "work")
     from mailcli.accounts import sasl
 
     offered = []
@@ -84,7 +84,7 @@ def test_expired_access_token_is_refreshed_once_silently(oauth: OAuth2Server,
     user = oauth_account("imap")
     grant(user)
     cfg = _config()
-    creds = credentials_for(cfg, "work")
+    creds = credentials_for(cfg.account("work"), "work")
     with open_account(cfg.account("work"), creds) as acc:
         acc.list_folders()
     first = creds.token()
@@ -99,7 +99,7 @@ def test_token_is_renewed_before_it_expires(oauth: OAuth2Server, oauth_account, 
     oauth.access_ttl = 50                 # inside the one-minute margin: renewed at each use
     user = oauth_account("imap")
     grant(user)
-    creds = credentials_for(_config(), "work")
+    creds = credentials_for(_config().account("work"), "work")
     a, b = creds.token(), creds.token()
     assert a != b and len(oauth.token_requests("refresh_token")) == 2
     oauth.access_ttl = 3600
@@ -249,10 +249,10 @@ def test_imap_without_sasl_ir_answers_the_continuation(oauth: OAuth2Server, oaut
     user = oauth_account("imap")
     grant(user)
     cfg = _config()
-    with open_account(cfg.account("work"), credentials_for(cfg, "work")) as acc:
+    with open_account(cfg.account("work"), credentials_for(cfg.account("work"), "work")) as acc:
         assert acc.list_folders()
     oauth.expire_access_tokens()     # and the refused-then-refreshed path without SASL-IR
-    creds = credentials_for(cfg, "work")
+    creds = credentials_for(cfg.account("work"), "work")
     creds.token()
     oauth.expire_access_tokens()
     with open_account(cfg.account("work"), creds) as acc:
