@@ -9,7 +9,8 @@ _secrets: set[str] = set()
 # protocol keywords are matched in capitals only (as clients send them), so that prose
 # such as "refused the login for 'bob'" is left readable
 _CRED_TEXT = re.compile(
-    r"(?P<pre>\b(?:LOGIN\s+\"?[^\s\"]+\"?|AUTHENTICATE\s+PLAIN|PASS|AUTH\s+(?:PLAIN|LOGIN)))\s+\S+"
+    r"(?P<pre>\b(?:LOGIN\s+\"?[^\s\"]+\"?|AUTHENTICATE\s+(?:PLAIN|XOAUTH2|OAUTHBEARER)|PASS"
+    r"|AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER)))\s+\S+"
 )
 
 

@@ -15,6 +15,8 @@ commands sent here go to this module's logger.
 """
 from __future__ import annotations
 
+import base64
+import imaplib
 import logging
 import re
 import time
@@ -27,14 +29,14 @@ from imapclient import IMAPClient, exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
 from mailcli.accounts.base import Account, Capability, MessageSink
-from mailcli.accounts import names
+from mailcli.accounts import names, sasl
 from mailcli.accounts.deadline import DeadlineExceeded
 from mailcli.accounts.imap_guard import (BoundedIMAPClient, Guard, GuardError, LiteralTooLarge,
                                          TooManyResponses)
 from mailcli.accounts.imap_wire import (_copyuid_map, _flags, _one_line, _remote_flags, _server_text,
                                         _status_from_select, parse_uid_set, uid_set)
 from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
-from mailcli.config.credentials import Credentials
+from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import (AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError,
                             TLSError)
@@ -59,9 +61,9 @@ class ImapAccount(Account):
 
     protocol = "imap"
 
-    def __init__(self, config: AccountConfig, credentials: Credentials) -> None:
+    def __init__(self, config: AccountConfig, credentials: Credentials | str) -> None:
         self.config = config
-        self._credentials = credentials
+        self._creds = as_credentials(credentials, config.username)
         self._client: IMAPClient | None = None
         self._guard: Guard | None = None
         self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
@@ -112,7 +114,10 @@ class ImapAccount(Account):
     def _login(self, client: IMAPClient) -> None:
         user = self.config.username
         caps = client.capabilities()
-        password = self._credentials.secret()   # first asked for here, at the login
+        if self._creds.kind == "oauth2":
+            self._login_oauth2(client, caps)
+            return
+        password = self._creds.secret()   # first asked for here, at the login
         try:
             if b"LOGINDISABLED" in caps and b"AUTH=PLAIN" in caps:
                 client.plain_login(user, password)
@@ -124,6 +129,37 @@ class ImapAccount(Account):
             raise AuthError(f"{self.config.host} refused the login for {user!r}: {_server_text(exc)}",
                             hint=f"check the password (mailcli account password {self.config.name})"
                             ) from exc
+
+    def _login_oauth2(self, client: IMAPClient, caps: tuple[bytes, ...]) -> None:
+        """AUTHENTICATE OAUTHBEARER/XOAUTH2, with the token on the command line when the
+        server offers SASL-IR (one round trip), else in answer to its "+"."""
+        offered = [c.decode("ascii", "replace")[5:] for c in caps if c.upper().startswith(b"AUTH=")]
+        sasl_ir = b"SASL-IR" in caps
+        imap = client._imap
+
+        def send(mech: str, response: bytes) -> None:
+            if sasl_ir:
+                # imaplib has no SASL-IR: the response goes on the command line, and a
+                # later "+" (the server's error report) is answered by the literal handler
+                imap.literal = imaplib._Authenticator(sasl.challenge_responder(mech, response, True)).process
+                ir = base64.b64encode(response).decode("ascii")
+                typ, dat = imap._simple_command("AUTHENTICATE", mech, ir)
+            else:
+                imap.literal = imaplib._Authenticator(sasl.challenge_responder(mech, response)).process
+                typ, dat = imap._simple_command("AUTHENTICATE", mech)
+            if typ != "OK":
+                last = dat[-1] if dat else b""
+                text = last.decode("utf-8", "replace") if isinstance(last, bytes) else str(last)
+                raise sasl.SaslRefused(" ".join(text.split())[:200] or typ)
+            imap.state = "AUTH"
+
+        try:
+            sasl.login(self._creds, offered, self.config.host, self.config.port, send, self.config.name)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as exc:
+            raise AuthError(f"{self.config.host} refused the OAuth2 login for "
+                            f"{self.config.username!r}: {_one_line(exc)}") from exc
 
     @staticmethod
     def _declare(caps: tuple[str, ...], enabled: set[str]) -> frozenset[Capability]:

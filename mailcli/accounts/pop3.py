@@ -22,6 +22,7 @@ returned as the exact bytes the server sent (minus stuffing and the terminator).
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import poplib
@@ -31,9 +32,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
-from mailcli.config.credentials import Credentials
+from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import AuthError, MailcliError, ProtocolError, TLSError
 from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
@@ -50,9 +52,9 @@ class Pop3Account(Maildrop):
 
     protocol = "pop3"
 
-    def __init__(self, config: AccountConfig, credentials: Credentials) -> None:
+    def __init__(self, config: AccountConfig, credentials: Credentials | str) -> None:
         self.config = config
-        self._credentials = credentials
+        self._creds = as_credentials(credentials, config.username)
         self._pop: poplib.POP3 | None = None
         self._caps: dict[str, list[str]] = {}
         self._dele_pending = False
@@ -93,8 +95,12 @@ class Pop3Account(Maildrop):
 
     def _login(self) -> None:
         cfg, p = self.config, self._p
+        if self._creds.kind == "oauth2":
+            sasl.login(self._creds, self._caps.get("SASL", []), cfg.host, cfg.port,
+                       self._sasl, cfg.name)
+            return
         stamp = _TIMESTAMP.search(p.welcome)
-        password = self._credentials.secret()   # first asked for here, before USER
+        password = self._creds.secret()   # first asked for here, before USER
         try:
             if self._caps and "USER" not in self._caps and stamp:
                 logger.debug("> APOP %s ********", cfg.username)
@@ -107,6 +113,33 @@ class Pop3Account(Maildrop):
         except poplib.error_proto as exc:
             raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
                             hint=f"check the password (mailcli account password {cfg.name})") from exc
+
+    def _sasl(self, mech: str, response: bytes) -> None:
+        """RFC 5034 AUTH: the initial response on the command line when the line stays
+        within 255 octets, else after the server's "+"; a "+" after it is the server's
+        error report, answered so that it ends the exchange with -ERR."""
+        encoded = base64.b64encode(response)
+        line = b"AUTH " + mech.encode("ascii")
+        if len(line) + 1 + len(encoded) + 2 <= 255:
+            line, pending = line + b" " + encoded, None
+        else:
+            pending = encoded
+        respond = sasl.challenge_responder(mech, response, sent_already=pending is None)
+        self._low._putline(line)
+        while True:
+            reply = self._low._getline()[0]
+            if reply.startswith(b"+OK"):
+                return
+            if reply.startswith(b"-ERR"):
+                raise sasl.SaslRefused(_text(poplib.error_proto(reply)))
+            if reply[:1] != b"+":
+                raise ProtocolError(f"{self.config.host} answered AUTH with something unexpected")
+            if pending is not None:
+                self._low._putline(pending)
+                pending = None
+                respond(b"")        # the initial response is out: next "+" is an error
+            else:
+                self._low._putline(base64.b64encode(respond(reply[2:])))
 
     def _capa(self) -> dict[str, list[str]]:
         try:

@@ -103,7 +103,19 @@ def credentials_for(cfg: AccountConfig | SmtpConfig, account: str,
                     prompt: Prompt | None = None) -> Credentials:
     """The credentials an account (or its SMTP section) logs in with. `account` names it
     in errors and prompts ("work", "work.smtp"). Nothing is resolved yet."""
+    oauth2 = getattr(cfg, "oauth2", None)
+    if getattr(cfg, "auth", "password") == "oauth2" and oauth2 is not None:
+        from mailcli.config.oauth2 import OAuth2Credentials
+
+        return OAuth2Credentials(account, cfg.username, oauth2)
     return PasswordCredentials(cfg.username, cfg.secret, account, prompt)
+
+
+def as_credentials(value: Credentials | str, username: str) -> Credentials:
+    """Accept a plain password where Credentials are expected (tests, `account add`)."""
+    if isinstance(value, Credentials):
+        return value
+    return PasswordCredentials.known(username, value, username)
 
 
 def _resolve(secret: Secret, account: str, prompt: Prompt | None = None) -> str:

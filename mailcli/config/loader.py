@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from mailcli.config.schema import (
-    DEFAULT_PORTS, LOOPBACK_HOSTS, PROTOCOLS, SECURITIES, AccountConfig, Config,
-    GeneralConfig, Secret, SmtpConfig, TuiConfig, config_keys,
+    AUTHS, DEFAULT_PORTS, LOOPBACK_HOSTS, PROTOCOLS, SECURITIES, TOKEN_STORES,
+    AccountConfig, Config, GeneralConfig, OAuth2Config, Secret, SmtpConfig, TuiConfig, config_keys,
 )
 from mailcli.errors import ConfigError
+from mailcli.oauth2.providers import PROVIDER_NAMES, PROVIDERS
 
 # every known key comes from the schema's fields (the man page's lists too)
 TOP_KEYS = config_keys(Config)
@@ -29,6 +30,7 @@ SERVER_KEYS = config_keys(SmtpConfig)
 ACCOUNT_KEYS = config_keys(AccountConfig)
 POP3_ONLY = config_keys(AccountConfig, only="pop3")
 IMAP_ONLY = config_keys(AccountConfig, only="imap")
+OAUTH2_KEYS = config_keys(AccountConfig, only="oauth2")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -84,11 +86,11 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     accounts_raw = _table(top, data, "accounts")
     accounts = {}
     for name, raw in accounts_raw.items():
-        accounts[name] = _account(path, name, raw)
+        accounts[name] = _account(path, name, raw, general.data_dir)
     return Config(path=path, general=general, accounts=accounts, tui=TuiConfig(keys=keys))
 
 
-def _account(path: Path, name: str, raw: Any) -> AccountConfig:
+def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> AccountConfig:
     w = _Where(path, f"accounts.{name}")
     if not isinstance(raw, dict):
         raise w.error(None, f"must be a table, got {_type(raw)}")
@@ -103,6 +105,10 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
         key = sorted(wrong)[0]
         raise w.error(key, f"only applies to {'pop3' if protocol == 'imap' else 'imap'} accounts")
     server = _server(w, raw, protocol, name, None)
+    auth = _choice(w, raw, "auth", AUTHS) if "auth" in raw else "password"
+    oauth2 = _oauth2(w, raw, server.host, server.security, data_dir) if auth == "oauth2" else None
+    if oauth2 is None and OAUTH2_KEYS & raw.keys():
+        raise w.error(sorted(OAUTH2_KEYS & raw.keys())[0], 'only applies with auth = "oauth2"')
     leave = _bool(w, raw, "leave_on_server", False)
     keep_days = _int(w, raw, "keep_days", None, minimum=0)
     dwdl = _bool(w, raw, "delete_when_deleted_locally", False)
@@ -137,6 +143,7 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
         drafts_folder=_str(w, raw, "drafts_folder") if "drafts_folder" in raw else None,
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
+        auth=auth, oauth2=oauth2,
     )
 
 
@@ -152,6 +159,75 @@ class _Server:
     tls_ca_file: Path | None
     allow_insecure: bool
     timeout: float
+
+
+def _oauth2(w: _Where, raw: dict[str, Any], host: str, security: str,
+            data_dir: Path | None) -> OAuth2Config:
+    """The oauth2_* keys, provider presets filled in. A bearer token is as good as a
+    password for its lifetime: never in clear text to a non-loopback host, whatever
+    allow_insecure says."""
+    if security == "none" and not _is_loopback(host):
+        raise w.error("security", f'auth = "oauth2" never sends a token in clear text to {host}',
+                      'use security = "tls" or "starttls"')
+    strs = {k: _str(w, raw, k) for k in OAUTH2_KEYS - {"oauth2_scopes"} if k in raw}
+    store = "keyring"
+    if "oauth2_token_store" in raw:
+        store = _choice(w, raw, "oauth2_token_store", TOKEN_STORES)
+    if "oauth2_client_secret" in raw and "oauth2_client_secret_command" in raw:
+        raise w.error("oauth2_client_secret_command",
+                      "set only one of oauth2_client_secret and oauth2_client_secret_command")
+    command = strs.get("oauth2_token_command")
+    if command is not None and not command.strip():
+        raise w.error("oauth2_token_command", "is empty")
+    provider = _choice(w, raw, "oauth2_provider", PROVIDER_NAMES) if "oauth2_provider" in raw else None
+    if command and provider is None:
+        return OAuth2Config(token_command=command, token_store=store, data_dir=data_dir)
+    if provider is None:
+        raise w.error("oauth2_provider", 'missing (set oauth2_provider = "google", "microsoft" or '
+                      '"custom", or oauth2_token_command)')
+    preset = PROVIDERS.get(provider, {})
+    client_id = strs.get("oauth2_client_id", "").strip()
+    if not client_id:
+        raise w.error("oauth2_client_id", "missing (the client id you registered with the provider)",
+                      "see the README: 'OAuth2: registering a client id'")
+    urls: dict[str, str | None] = {}
+    for what in ("authorize", "token", "device"):
+        key = f"oauth2_{what}_url"
+        url = strs.get(key) or preset.get(f"{what}_url")
+        if url is None and what != "device":
+            raise w.error(key, f'missing (oauth2_provider = "{provider}" needs the {what} endpoint)')
+        if url is not None:
+            _check_url(w, key, url)
+        urls[what] = url
+    scopes = tuple(preset.get("scopes", ()))
+    if "oauth2_scopes" in raw:
+        sc = raw["oauth2_scopes"]
+        if not isinstance(sc, list) or not sc or not all(isinstance(x, str) and x.strip() for x in sc):
+            raise w.error("oauth2_scopes", "must be a non-empty list of scopes (strings)")
+        scopes = tuple(x.strip() for x in sc)
+    if not scopes:
+        raise w.error("oauth2_scopes", f'missing (oauth2_provider = "{provider}" needs the scopes)')
+    return OAuth2Config(
+        provider=provider, client_id=client_id, client_secret=strs.get("oauth2_client_secret"),
+        client_secret_command=strs.get("oauth2_client_secret_command"),
+        authorize_url=urls["authorize"] or "", token_url=urls["token"] or "",
+        device_url=urls["device"], scopes=scopes,
+        authorize_params=tuple(sorted(preset.get("authorize_params", {}).items())),
+        token_store=store, token_command=command, data_dir=data_dir)
+
+
+def _check_url(w: _Where, key: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("https", "http") or not host:
+        raise w.error(key, f"not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise w.error(key, f"http:// only for a loopback host, got {url!r}", "use https://")
 
 
 def _server(w: _Where, raw: dict[str, Any], protocol: str, account: str,

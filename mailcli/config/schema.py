@@ -20,6 +20,8 @@ DEFAULT_PORTS = {
     ("smtp", "tls"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25,
 }
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "localhost.localdomain")
+AUTHS = ("password", "oauth2")
+TOKEN_STORES = ("keyring", "file")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,30 @@ def _only(protocol: str) -> Mapping[str, Any]:
 
 
 _PASSWORD_KEYS = _keys("password_command", "password_env")
+# the TOML keys of an account's OAuth2Config (auth = "oauth2"): oauth2_<field>, less data_dir
+# (from [general]) and authorize_params (from the provider preset)
+OAUTH2_KEYS = ("oauth2_provider", "oauth2_client_id", "oauth2_client_secret",
+               "oauth2_client_secret_command", "oauth2_authorize_url", "oauth2_token_url",
+               "oauth2_device_url", "oauth2_scopes", "oauth2_token_store", "oauth2_token_command")
+
+
+@dataclass(frozen=True)
+class OAuth2Config:
+    """An account's OAuth2 settings, provider presets already filled in. With
+    `token_command` set, the rest may be empty: the command prints the access token."""
+
+    provider: str = "custom"
+    client_id: str = ""
+    client_secret: str | None = None
+    client_secret_command: str | None = None
+    authorize_url: str = ""
+    token_url: str = ""
+    device_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    authorize_params: tuple[tuple[str, str], ...] = ()
+    token_store: str = "keyring"
+    token_command: str | None = None
+    data_dir: Path | None = None       # [general] data_dir, for the file store's place
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,9 @@ class AccountConfig:
     delete_when_deleted_locally: bool = field(default=False, metadata=_only("pop3"))
     max_message_size: int | None = field(default=None, metadata=_only("pop3"))
     smtp: SmtpConfig | None = None
+    auth: str = "password"
+    oauth2: OAuth2Config | None = field(default=None,
+                                       metadata={**_keys(*OAUTH2_KEYS), "only": "oauth2"})
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ import socket
 import ssl
 from collections.abc import Sequence
 
+from mailcli.accounts import sasl
 from mailcli.accounts.tls import make_ssl_context, tls_error
-from mailcli.config.credentials import Credentials
+from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import SmtpConfig
 from mailcli.errors import AuthError, SendError, TemporaryError, TLSError
 
@@ -43,10 +44,10 @@ class RecipientsRefused(SendError):
         self.all_refused = all_refused
 
 
-def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_from: str,
-                 rcpt_to: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`. The password is asked
-    of `credentials` only when the server wants AUTH.
+def send_message(config: SmtpConfig, credentials: Credentials | str, raw: bytes, mail_from: str,
+                 rcpt_to: Sequence[str], account: str = "") -> dict[str, tuple[int, str]]:
+    """Send `raw` (bytes exactly as to be delivered) to `rcpt_to`. The password (or an
+    OAuth2 token) is asked of `credentials` only when the server wants AUTH.
 
     Returns the recipients refused when at least one was accepted (a partial send is a
     send: the caller reports the refused ones). Raises RecipientsRefused when none was
@@ -55,6 +56,7 @@ def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_
     """
     host = config.host
     ctx = make_ssl_context(config.tls_ca_file) if config.security != "none" else None
+    creds = as_credentials(credentials, config.username)
     transmitted: list[bool] = []       # set once the final "." of DATA went out
     try:
         if config.security == "tls":
@@ -70,8 +72,10 @@ def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_
                                    'refusing to send in clear text; check the port or use security = "tls"')
                 smtp.starttls(context=ctx)
                 smtp.ehlo()
-            if smtp.has_extn("auth"):
-                smtp.login(config.username, credentials.secret())
+            if creds.kind == "oauth2":
+                _login_oauth2(smtp, creds, config, account)
+            elif smtp.has_extn("auth"):
+                smtp.login(config.username, creds.secret())
             _track_end_of_data(smtp, transmitted)
             refused = smtp.sendmail(mail_from, list(rcpt_to), raw)
             return {k: (v[0], _text(v[1])) for k, v in refused.items()}
@@ -105,6 +109,23 @@ def send_message(config: SmtpConfig, credentials: Credentials, raw: bytes, mail_
 
 def _text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _login_oauth2(smtp: smtplib.SMTP, creds: Credentials, config: SmtpConfig, account: str) -> None:
+    """AUTH OAUTHBEARER/XOAUTH2 with the initial response (RFC 4954 allows it always);
+    a 334 after it is the server's error report, answered so that it ends with 535."""
+    offered = (smtp.esmtp_features.get("auth") or "").split()
+
+    def send(mech: str, response: bytes) -> None:
+        respond = sasl.challenge_responder(mech, response)
+        try:
+            smtp.auth(mech, lambda challenge=None: respond(challenge or b"").decode("utf-8"),
+                      initial_response_ok=True)
+        except smtplib.SMTPAuthenticationError as exc:
+            err = _text(exc.smtp_error)
+            raise sasl.SaslRefused(f"{exc.smtp_code} {' '.join(err.split())[:200]}") from None
+
+    sasl.login(creds, offered, config.host, config.port, send, account or config.username)
 
 
 def _track_end_of_data(smtp: smtplib.SMTP, transmitted: list[bool]) -> None:

@@ -77,9 +77,12 @@ class ServiceCore:
         """The SMTP section's credentials: the account's own when it names the same
         password source (so the password is asked for once)."""
         assert cfg.smtp is not None
+        from mailcli.config.oauth2 import OAuth2Credentials
+
         account = self.credentials(cfg)
-        if cfg.smtp.secret == cfg.secret and isinstance(account, PasswordCredentials):
-            return account.for_username(cfg.smtp.username)
+        if cfg.smtp.secret == cfg.secret and isinstance(account, (PasswordCredentials,
+                                                                  OAuth2Credentials)):
+            return account.for_username(cfg.smtp.username)   # one password / one token
         key = cfg.name + ".smtp"
         with self._lock:
             if key not in self._credentials:

@@ -164,6 +164,13 @@ class Service:
     def account_test(self, name: str) -> dict[str, Any]:
         return self.syncing.account_test(name)
 
+    def authorize(self, name: str, *, device: bool = False,
+                  open_url: Callable[[str], bool] | None = None,
+                  say: Callable[[str], None] = print) -> str:
+        from mailcli.service.authorize import authorize
+
+        return authorize(self.core.config, name, device=device, open_url=open_url, say=say)
+
     # ------------------------------------------------------------------ sending
     def default_account(self) -> str:
         return self.sending.default_account()

@@ -277,7 +277,8 @@ class Sending:
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
         def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.core.smtp_credentials(cfg), raw, mail_from, rcpts)
+            refused = send_message(smtp, self.core.smtp_credentials(cfg), raw, mail_from, rcpts,
+                                   account=cfg.name)
             if kill is not None:
                 kill("smtp")  # accepted by the server, not yet recorded as sent
             return refused

@@ -64,11 +64,12 @@ class Dovecot:
     capabilities: str | None = None
     users: set[str] = field(default_factory=set)
     _counter: int = 0
+    oauth2: str = ""          # the oauth2 passdb block (placed before the passwd-file one)
 
     # ---------- lifecycle ----------
     @classmethod
     def start(cls, capabilities: str | None = None, quota_mb: int = 1024,
-              extra_conf: str = "") -> "Dovecot":
+              extra_conf: str = "", oauth2_introspection_url: str | None = None) -> "Dovecot":
         if not available():
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
         root = Path(tempfile.mkdtemp(prefix="mailcli-dovecot-", dir="/tmp"))
@@ -80,6 +81,8 @@ class Dovecot:
         (root / "users").write_text("")
         for sub in ("base", "state", "homes", "rawlog", "users.d"):
             (root / sub).mkdir()
+        if oauth2_introspection_url:
+            self.oauth2 = _oauth2_conf(root, oauth2_introspection_url)
         self._write_conf(cert, key, quota_mb, extra_conf)
         if run_as:
             uid = pwd.getpwnam(run_as).pw_uid
@@ -133,13 +136,13 @@ first_valid_gid = 0
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2 else ""}
 disable_plaintext_auth = no
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 100
 mail_plugins = $mail_plugins quota
 pop3_uidl_format = %08Xu%08Xv
-passdb {{
+{self.oauth2}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {r}/users.d/%u
 }}
@@ -362,6 +365,25 @@ plugin {{
             pw = pwd.getpwnam(self.run_as)
             os.chown(d, pw.pw_uid, pw.pw_gid)
         return d
+
+
+def _oauth2_conf(root: Path, introspection_url: str) -> str:
+    """Dovecot's own oauth2 passdb (XOAUTH2 and OAUTHBEARER), validating each token by
+    RFC 7662 introspection (POST) at the test's authorization server. Declared before the
+    passwd-file passdb, which keeps password logins working (PLAIN/LOGIN skip this one)."""
+    (root / "oauth2.conf.ext").write_text(f"""introspection_mode = post
+introspection_url = {introspection_url}
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+""")
+    return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
 
 
 def _quote(name: str) -> str:

@@ -1,8 +1,13 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, with STARTTLS
-(required before AUTH) and AUTH PLAIN/LOGIN, recording every message it accepts."""
+(required before AUTH) and AUTH PLAIN/LOGIN, recording every message it accepts.
+Given an `introspect` function (token -> username or None, e.g. the OAuth2 test
+server's), it also offers AUTH XOAUTH2 and OAUTHBEARER and checks tokens with it."""
 from __future__ import annotations
 
+import base64
+import json
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,9 +51,51 @@ def _auth(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=False, handled=False)
 
 
+class OAuth2Recorder(Recorder):
+    """A Recorder that also offers SASL XOAUTH2 and OAUTHBEARER (aiosmtpd adds a handler's
+    auth_* methods to EHLO AUTH), answering a bad token the way Gmail does: a 334 with a
+    JSON error, then 535 after the client's empty line."""
+
+    def __init__(self, introspect: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.introspect = introspect
+        self.mechanisms: list[str] = []
+        self.initial_responses: list[bool] = []
+
+    async def _oauth(self, server, args, mechanism: str) -> AuthResult:
+        self.mechanisms.append(mechanism)
+        self.initial_responses.append(len(args) > 1)
+        if len(args) > 1:
+            blob = base64.b64decode(args[1])
+        else:
+            got = await server.challenge_auth("")
+            if not isinstance(got, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = got
+        fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
+        user = fields.get("user")
+        if mechanism == "OAUTHBEARER":
+            gs2 = blob.decode().split("\x01", 1)[0]         # n,a=user,
+            user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), None)
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        if user and self.introspect(token) == user:
+            return AuthResult(success=True, auth_data=user)
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"}))
+        return AuthResult(success=False, message="535 5.7.8 Username and token not accepted")
+
+    async def auth_XOAUTH2(self, server, args):  # noqa: N802
+        return await self._oauth(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):  # noqa: N802
+        return await self._oauth(server, args, "OAUTHBEARER")
+
+
 class SmtpServer:
-    def __init__(self, cert: Path, key: Path) -> None:
-        self.recorder = Recorder()
+    def __init__(self, cert: Path, key: Path,
+                 introspect: Callable[[str], str | None] | None = None,
+                 exclude: tuple[str, ...] = ()) -> None:
+        self.recorder = OAuth2Recorder(introspect) if introspect else Recorder()
+        self._exclude = list(exclude)
         self.port = free_port()
         self.ca_file = cert
         self._key = key
@@ -62,6 +109,7 @@ class SmtpServer:
             self.recorder, hostname="127.0.0.1", port=self.port, tls_context=ctx,
             require_starttls=True, authenticator=_auth, auth_required=True,
             auth_require_tls=True, decode_data=False, server_hostname="localhost",
+            auth_exclude_mechanism=self._exclude,
         )
 
     def start(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mailcli.config import parse_config
-from mailcli.config.loader import ACCOUNT_KEYS, GENERAL_KEYS, SERVER_KEYS, TOP_KEYS
+from mailcli.config.loader import ACCOUNT_KEYS, GENERAL_KEYS, OAUTH2_KEYS, SERVER_KEYS, TOP_KEYS
 from mailcli.config.schema import AccountConfig, Secret, SmtpConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
     "keep_days": (LEAVE, "keep_days", 3),
     "delete_when_deleted_locally": (LEAVE, "delete_when_deleted_locally", True),
     "max_message_size": (POP3, "max_message_size", 2048),
+    "auth": ({"oauth2_token_command": "oama access u"}, "auth", "oauth2"),
     "smtp": ({}, "smtp", SmtpConfig(host="smtp.example", port=587, security="starttls",
                                     username="u", secret=Secret(keyring_user="work"))),
 }
@@ -48,14 +49,41 @@ TOML = {"tls_ca_file": str(CA), "folders": ["INBOX", "Lists/*"], "max_message_si
         "password_env": "MAIL_PW"}
 
 
+# oauth2_* key -> (its value in TOML, the OAuth2Config field it fills, expected value)
+OAUTH2_SAMPLES: dict[str, tuple[Any, str, Any]] = {
+    "oauth2_provider": ("google", "provider", "google"),
+    "oauth2_client_id": ("cid", "client_id", "cid"),
+    "oauth2_client_secret": ("sec", "client_secret", "sec"),
+    "oauth2_client_secret_command": ("pass sec", "client_secret_command", "pass sec"),
+    "oauth2_authorize_url": ("https://id.example/auth", "authorize_url", "https://id.example/auth"),
+    "oauth2_token_url": ("https://id.example/token", "token_url", "https://id.example/token"),
+    "oauth2_device_url": ("https://id.example/dev", "device_url", "https://id.example/dev"),
+    "oauth2_scopes": (["a", "b"], "scopes", ("a", "b")),
+    "oauth2_token_store": ("file", "token_store", "file"),
+    "oauth2_token_command": ("oama access u", "token_command", "oama access u"),
+}
+CUSTOM = {"auth": "oauth2", "oauth2_provider": "custom", "oauth2_client_id": "cid",
+          "oauth2_authorize_url": "https://id.example/a", "oauth2_token_url": "https://id.example/t",
+          "oauth2_scopes": ["s"]}
+
+
+@pytest.mark.parametrize("key", sorted(OAUTH2_SAMPLES))
+def test_each_oauth2_key_fills_its_field(key: str) -> None:
+    toml, field, value = OAUTH2_SAMPLES[key]
+    extra = {"oauth2_client_id": "cid"} if key == "oauth2_provider" else CUSTOM
+    cfg = parsed({**BASE, **extra, "auth": "oauth2", key: toml})
+    assert cfg.oauth2 is not None and getattr(cfg.oauth2, field) == value
+
+
 def parsed(raw: dict[str, Any]) -> AccountConfig:
     return parse_config({"accounts": {"work": raw}}, Path("config.toml")).account("work")
 
 
 def test_the_loader_knows_exactly_the_schemas_keys() -> None:
-    assert set(SAMPLES) == ACCOUNT_KEYS
+    assert set(SAMPLES) == ACCOUNT_KEYS - OAUTH2_KEYS
     filled = {field for _extra, field, _value in SAMPLES.values()}
-    assert filled == {f.name for f in fields(AccountConfig)} - {"name"}
+    assert filled == {f.name for f in fields(AccountConfig)} - {"name", "oauth2"}
+    assert OAUTH2_KEYS == set(OAUTH2_SAMPLES)
     assert SERVER_KEYS == ACCOUNT_KEYS & {k for k, (_e, f, _v) in SAMPLES.items()
                                           if f in {g.name for g in fields(SmtpConfig)}}
     assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor"}

@@ -1,4 +1,4 @@
-"""`mailcli account add|list|test|password` (add lives in account_add.py)."""
+"""`mailcli account add|list|test|password|authorize` (add and authorize live in their own modules)."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,15 +7,17 @@ from typing import Any
 import click
 
 from mailcli.cli.commands.account_add import add
+from mailcli.cli.commands.account_authorize import authorize
 from mailcli.cli.output import emit_json, json_option, settings, warn
 
 
 @click.group()
 def account() -> None:
-    """Manage accounts: add, list, test, password."""
+    """Manage accounts: add, list, test, password, authorize."""
 
 
 account.add_command(add)
+account.add_command(authorize)
 
 
 @account.command("list")

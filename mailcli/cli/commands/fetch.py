@@ -67,6 +67,10 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
             if quiet and isinstance(result.errors.get(rep.account), LockHeld):
                 continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
             click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+            hint = getattr(result.errors.get(rep.account), "hint", None)
+            if hint and not quiet:  # e.g. a refused OAuth2 grant: the command that signs in
+                # again (--quiet keeps cron's mail to one line per account)
+                click.echo(f"hint: {_one_line(hint)}", err=True)
     return int(result.exit_code)
 
 
