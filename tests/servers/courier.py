@@ -200,7 +200,7 @@ wait
         base = int(time.time())
         for i, raw in enumerate(messages):
             tmp = md / "tmp" / f"{base}.M{i}P{os.getpid()}.seed"
-            tmp.write_bytes(raw)
+            tmp.write_bytes(raw.replace(b"\r\n", b"\n"))    # Courier stores LF, serves CRLF
             os.chown(tmp, pw.pw_uid, pw.pw_gid)
             os.rename(tmp, md / "new" / tmp.name)
         return None
