@@ -70,6 +70,7 @@ class Pop3Account(Account):
             self._caps = self._capa()
             if cfg.security == "starttls":
                 self._stls(ctx)
+            self._utf8()
             self._login()
             self._caps = self._capa() or self._caps
             count, _size = self._stat()
@@ -105,6 +106,18 @@ class Pop3Account(Account):
         except poplib.error_proto as exc:
             raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
                             hint=f"check the password (mailcli account password {cfg.name})") from exc
+
+    def _utf8(self) -> None:
+        """RFC 6856: a server offering UTF8 may hand a client that never said UTF8 a
+        substitute ("Cannot display Unicode content", Courier) for every message with 8-bit
+        headers; with UTF8 it serves the message as stored. Refused: go on as before."""
+        if "UTF8" not in self._caps:
+            return
+        self._put(b"UTF8")
+        try:
+            self._low._getresp()
+        except poplib.error_proto as exc:
+            logger.debug("UTF8 refused: %s", _text(exc))
 
     def _capa(self) -> dict[str, list[str]]:
         try:
