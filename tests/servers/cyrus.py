@@ -163,7 +163,9 @@ EVENTS {{
         return self._run(ADMIN, fn)
 
     def add_user(self, name: str | None = None, password: str = PASSWORD,
-                 storage_kb: int = 1024 * 1024, messages: int = 100000) -> str:
+                 storage_kb: int = 1024 * 1024, messages: int = 100000, shared: str = "") -> str:
+        """A user with its own INBOX, Sent/Drafts/Trash (SPECIAL-USE) and quota; `shared`
+        = ACL rights (e.g. "lr": read-only) on the sharer's Announcements folder."""
         if name is None:
             self._counter += 1
             name = f"user{self._counter}-{os.getpid()}"
@@ -175,7 +177,8 @@ EVENTS {{
                 raise RuntimeError(f"cyrus CREATE user {name}: {data!r}")
             m._simple_command("SETQUOTA", quote(self._mailbox(name)),
                               f"(STORAGE {storage_kb} MESSAGE {messages})")
-            m.setacl(quote(self._mailbox(SHARED_OWNER, SHARED_FOLDER)), name, "lrs")
+            if shared:
+                m.setacl(quote(self._mailbox(SHARED_OWNER, SHARED_FOLDER)), name, shared)
         self.admin(go)
         # the user makes its special-use folders (as a provisioning system would)
         def defaults(m) -> None:  # noqa: ANN001
@@ -187,7 +190,7 @@ EVENTS {{
         return name
 
     def _setup_shared(self) -> None:
-        """`sharer` owns Announcements with two messages; every user added gets `lrs` on it."""
+        """`sharer` owns Announcements with two messages (users get rights with add_user(shared=))."""
         self._saslpasswd(SHARED_OWNER)
         self.admin(lambda m: m.create(quote(self._mailbox(SHARED_OWNER))))
         self.seed(SHARED_OWNER, [
