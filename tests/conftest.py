@@ -126,9 +126,10 @@ def each_server(*names: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def mail_server(dovecot: Dovecot) -> Dovecot:
-    """The server write_config and mail_user use: Dovecot unless the module says otherwise."""
-    return dovecot
+def mail_server(request: pytest.FixtureRequest) -> Dovecot:
+    """The server write_config and mail_user use: Dovecot unless the module says otherwise
+    (each_server) or a test names servers: parametrize("mail_server", [...], indirect=True)."""
+    return request.getfixturevalue(getattr(request, "param", "dovecot").replace("-", "_"))
 
 
 @pytest.fixture
