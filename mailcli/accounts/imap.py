@@ -209,8 +209,20 @@ class ImapAccount(Account):
         if self._selected == folder:
             return
         self._selected = None
-        self._c.select_folder(self._wire(folder))
+        self._select_any(folder)
         self._selected = folder
+
+    def _select_any(self, folder: str) -> dict:
+        """SELECT. A folder the server opens read-only (OK [READ-ONLY], e.g. one shared with
+        lookup+read rights) is selected all the same: imaplib raises `readonly` (an `abort`,
+        which read as a lost connection and stopped the account) after the folder is
+        selected. Reading works; a change there is refused by the server for that folder."""
+        try:
+            return self._c.select_folder(self._wire(folder))
+        except imap_exc.IMAPClientReadOnlyError:
+            logger.debug("%s is read-only on the server", folder)
+            self._c._imap.is_readonly = True    # later commands: the server's NO, not an abort
+            return self._c._process_select_response(self._c._imap.untagged_responses)
 
     def _quoted(self, folder: str) -> bytes:
         quoted = self._c._normalise_folder(self._wire(folder))
@@ -325,7 +337,7 @@ class ImapAccount(Account):
                     return FolderChanges(status, tuple(changed), tuple(vanished))
                 return self._full_scan(folder, status)
             self._selected = None
-            sel = self._c.select_folder(self._wire(folder))
+            sel = self._select_any(folder)
             self._selected = folder
             status = _status_from_select(folder, sel)
             if (Capability.CONDSTORE in caps and uidvalidity == status.uidvalidity and modseq
@@ -345,6 +357,7 @@ class ImapAccount(Account):
         tag = self._send(b"SELECT " + self._quoted(folder) + b" (QRESYNC (%d %d))" % (uidvalidity, modseq))
         self._finish(tag, "SELECT")
         imap.state = "SELECTED"
+        imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
         self._selected = folder
         ur = imap.untagged_responses
         sel = self._c._process_select_response({k: v for k, v in ur.items() if k not in ("FETCH", "VANISHED")})

@@ -1,0 +1,52 @@
+"""Bugs that only some servers show (issue 16): each test names the server it needs, and
+mailcli must handle the behaviour without knowing which server it talks to."""
+from __future__ import annotations
+
+import pytest
+
+from mailcli.model import Flag
+from mailcli.store import Store
+from tests.integration.mailboxes import assert_cache_matches, data_dir, fetch, message, service
+from tests.servers.cyrus import SHARED_FOLDER, SHARED_OWNER
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.mark.parametrize("mail_server", ["cyrus", "cyrus-alt"], indirect=True)
+def test_read_only_shared_folder_is_pulled_and_the_other_folders_still_sync(mail_server, write_config) -> None:  # noqa: ANN001
+    """Cyrus answers SELECT of a folder shared with `lr` rights with OK [READ-ONLY]; that
+    stopped the whole account (exit 75) and the folders after it never synced again. Now it
+    is read (pulled) like any folder; a local change there is refused by the server and
+    reported for that folder alone, the other folders sync on."""
+    server = mail_server
+    user = server.add_user(shared="lr")
+    write_config(protocol="imap", name="work", user=user, server=server)
+    server.seed(user, [message(i) for i in range(1, 4)])
+    server.seed(user, [message(i, "z") for i in range(1, 3)], folder="zz-after")
+    shared = server.shared_folder_for_user().replace(server.sep, "/")
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert_cache_matches(server, user, "work")
+    assert_cache_matches(server, user, "work", "zz-after")
+    with Store(data_dir()) as st:
+        rows = st.message_rows("work", shared)
+    assert len(rows) == 2                                     # pulled
+    # a local change there is kept locally and reported, never pushed; the rest syncs on
+    svc = service()
+    try:
+        svc.flag([str(rows[0].id)], add=frozenset({Flag.FLAGGED}))
+        svc.delete([str(rows[1].id)])
+    finally:
+        svc.close()
+    server.deliver(user, message(9))
+    server.deliver(user, message(9, "z"), folder="zz-after")
+    r = fetch()
+    rep = r.accounts[0]
+    assert_cache_matches(server, user, "work")
+    assert_cache_matches(server, user, "work", "zz-after")
+    # reported in the server's words for that folder only (exit 1: a change was not made) ...
+    assert r.exit_code == 1 and rep.error and shared in rep.error and "Permission denied" in rep.error
+    assert "connection" not in rep.error
+    # ... and not made: the sharer's messages are untouched
+    sharer = server.flags(SHARED_OWNER, SHARED_FOLDER)
+    assert len(sharer) == 2 and not any("\\Flagged" in f or "\\Deleted" in f for f in sharer.values())
