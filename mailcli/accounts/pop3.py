@@ -34,7 +34,7 @@ from typing import Any, cast
 from mailcli.accounts.base import Account, Capability, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import AuthError, MailcliError, ProtocolError, TLSError
+from mailcli.errors import AuthError, MailcliError, ProtocolError, TemporaryError, TLSError
 from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,11 @@ class Pop3Account(Account):
                 logger.debug("> PASS ********")
                 p.pass_(self._password)
         except poplib.error_proto as exc:
-            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
+            text = _text(exc)
+            if _TEMPORARY_LOGIN.search(text):   # RFC 2449 LOGIN-DELAY, RFC 3206 IN-USE, SYS/TEMP
+                raise TemporaryError(f"{cfg.host} refused the login for now: {text}",
+                                     hint="retry later") from exc
+            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {text}",
                             hint=f"check the password (mailcli account password {cfg.name})") from exc
 
     def _utf8(self) -> None:
@@ -370,6 +374,9 @@ def fallback_key(headers: bytes, size: int) -> str:
             current = None
     digest = hashlib.sha1(wanted[b"message-id"] + b"\0" + wanted[b"date"] + b"\0" + str(size).encode())
     return "sha1:" + digest.hexdigest()
+
+
+_TEMPORARY_LOGIN = re.compile(r"^-ERR \[(LOGIN-DELAY|IN-USE|SYS/TEMP)\]", re.IGNORECASE)
 
 
 def _is_eof(exc: poplib.error_proto) -> bool:

@@ -50,3 +50,51 @@ def test_read_only_shared_folder_is_pulled_and_the_other_folders_still_sync(mail
     # ... and not made: the sharer's messages are untouched
     sharer = server.flags(SHARED_OWNER, SHARED_FOLDER)
     assert len(sharer) == 2 and not any("\\Flagged" in f or "\\Deleted" in f for f in sharer.values())
+
+
+@pytest.fixture(scope="module")
+def cyrus_login_delay(dovecot):  # noqa: ANN001, ANN201
+    """Cyrus with Debian's default popminpoll: 1 (a second POP3 login within a minute is
+    refused with -ERR [LOGIN-DELAY])."""
+    from tests.conftest import _start_other
+
+    server = _start_other("cyrus", dovecot, popminpoll=1)
+    yield server
+    server.stop()
+
+
+def test_pop3_login_delay_is_temporary_in_the_servers_words(cyrus_login_delay, write_config) -> None:  # noqa: ANN001
+    """-ERR [LOGIN-DELAY] (RFC 2449; [IN-USE], [SYS/TEMP] from RFC 3206 alike) read as a
+    wrong password: exit 3. It is temporary: exit 75, the server's words kept."""
+    from tests.integration.mailboxes import run_cli
+
+    server = cyrus_login_delay
+    user = server.add_user()
+    write_config(protocol="pop3", name="home", user=user, server=server)
+    server.seed(user, [message(1, "pop")])
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    p = run_cli("fetch")
+    assert p.returncode == 75, p.stderr
+    assert "LOGIN-DELAY" in p.stderr and "password" not in p.stderr.lower()
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.parametrize("reply, temporary", [
+    ("[IN-USE] mailbox locked by another session", True),
+    ("[SYS/TEMP] try again later", True),
+    ("[LOGIN-DELAY] wait 5 minutes", True),
+    ("[AUTH] invalid password", False),
+    ("[SYS/PERM] account disabled", False),
+])
+def test_pop3_temporary_login_refusals_are_not_a_wrong_password(reply: str, temporary: bool) -> None:
+    from mailcli.accounts.pop3 import Pop3Account
+    from mailcli.errors import AuthError, TemporaryError
+    from tests.fakes.accounts import account_config
+    from tests.fakes.pop3 import PASSWORD as FAKE_PASSWORD, FakePop3Server
+
+    with FakePop3Server([message(1)], pass_error=reply) as server:
+        acc = Pop3Account(account_config("pop3", server.port, "me", security="none"), FAKE_PASSWORD)
+        with pytest.raises(TemporaryError if temporary else AuthError) as ei:
+            acc.connect()
+    assert ei.value.exit_code == (75 if temporary else 3) and reply in str(ei.value)
