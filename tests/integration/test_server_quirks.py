@@ -2,6 +2,8 @@
 mailcli must handle the behaviour without knowing which server it talks to."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mailcli.model import Flag
@@ -98,3 +100,25 @@ def test_pop3_temporary_login_refusals_are_not_a_wrong_password(reply: str, temp
         with pytest.raises(TemporaryError if temporary else AuthError) as ei:
             acc.connect()
     assert ei.value.exit_code == (75 if temporary else 3) and reply in str(ei.value)
+
+
+@pytest.mark.parametrize("mail_server", ["cyrus"], indirect=True)   # a refused login costs seconds
+def test_quota_prints_what_worked_and_reports_the_failing_account(mail_server, write_config,  # noqa: ANN001
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One good and one wrong-password account: `quota` exited 3 and printed nothing."""
+    from tests.helpers import invoke
+
+    write_config(name="good")
+    write_config(name="bad")
+    cfg = data_dir().parent / "config.toml"
+    text = cfg.read_text().split("[accounts.bad]")
+    cfg.write_text(text[0] + "[accounts.bad]" + text[1].replace('password_env = "MAILCLI_TEST_PASSWORD"',
+                                                                  'password_env = "BAD_PW"'))
+    monkeypatch.setenv("BAD_PW", "wrong")
+    r = invoke("quota")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    assert "good" in r.stdout and "bad" not in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mailcli: error: bad: ") and "refused the login" in lines[0]
+    r = invoke("quota", "--json")
+    assert r.exit_code == 1 and [q["account"] for q in json.loads(r.stdout)] == ["good"]
