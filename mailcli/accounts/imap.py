@@ -269,6 +269,18 @@ class ImapAccount(Account):
                                   selectable=not (lower & _NOT_SELECTABLE)))
         return out
 
+    def personal_prefix(self) -> str:
+        """The personal namespace (RFC 2342) prefix in user form: "INBOX." -> "INBOX/"."""
+        if "NAMESPACE" not in self._server_caps:
+            return ""
+        with self._errors("NAMESPACE"):
+            personal = self._c.namespace().personal or ()
+        if not personal:
+            return ""
+        prefix = personal[0][0]
+        prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
+        return self._user(prefix)
+
     def create_folder(self, name: str) -> None:
         with self._errors("CREATE"):
             self._c.create_folder(self._wire(name))

@@ -81,7 +81,7 @@ def seed_original(store: Store, account: str, user: str) -> int:
 
 
 # ------------------------------------------------------------------------ happy path
-@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus"], indirect=True)
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
 def test_compose_arrives_intact_with_sent_copy_on_server_and_in_cache(
         work, smtp_server: SmtpServer, mail_server: Dovecot, store: Store, tmp_path: Path) -> None:
     dovecot = mail_server
@@ -161,7 +161,7 @@ def test_pop3_account_keeps_sent_copy_locally(write_config, smtp_server: SmtpSer
 
 
 # ------------------------------------------------------------------------ outbox
-@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus"], indirect=True)
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
 def test_smtp_down_message_waits_in_outbox_then_sent_exactly_once(
         write_config, own_smtp: SmtpServer, mail_server: Dovecot, store: Store,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,7 +205,7 @@ def test_fetch_flushes_the_outbox(write_config, own_smtp: SmtpServer, store: Sto
     assert [parse(m.data)["Message-ID"] for m in own_smtp.messages] == [doc["message_id"]]
 
 
-@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus"], indirect=True)
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
 def test_kill_between_smtp_and_sent_copy_does_not_resend_and_makes_the_copy(
         work, smtp_server: SmtpServer, mail_server: Dovecot, data: Path) -> None:
     dovecot = mail_server
@@ -309,6 +309,7 @@ def test_append_over_quota_is_queued_and_the_send_still_counts(
     assert action.payload["sent_copy"] is True
     r = invoke("send", "--json")  # retried, still over quota: reported, nothing re-sent
     assert [x["status"] for x in json.loads(r.stdout)] == ["copy_queued"]
+    assert r.exit_code == 1          # a queued upload still failing is not success
     assert "quota" in r.stderr.lower()
     assert len(smtp_server.messages) == n + 1
 
