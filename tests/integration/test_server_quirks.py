@@ -65,12 +65,13 @@ def cyrus_login_delay(dovecot):  # noqa: ANN001, ANN201
     server.stop()
 
 
-def test_pop3_login_delay_is_temporary_in_the_servers_words(cyrus_login_delay, write_config) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("mail_server", ["cyrus-login-delay"], indirect=True)
+def test_pop3_login_delay_is_temporary_in_the_servers_words(mail_server, write_config) -> None:  # noqa: ANN001
     """-ERR [LOGIN-DELAY] (RFC 2449; [IN-USE], [SYS/TEMP] from RFC 3206 alike) read as a
     wrong password: exit 3. It is temporary: exit 75, the server's words kept."""
     from tests.integration.mailboxes import run_cli
 
-    server = cyrus_login_delay
+    server = mail_server
     user = server.add_user()
     write_config(protocol="pop3", name="home", user=user, server=server)
     server.seed(user, [message(1, "pop")])
