@@ -35,3 +35,49 @@ ensure_venv() {
         .venv/bin/pip install -q --disable-pip-version-check -e .
     fi
 }
+
+# Cyrus IMAP and Courier IMAP/POP3 for the multi-server tests. Their Debian packages
+# Conflict with Dovecot's (imap-server/pop3-server), so installing them would remove
+# Dovecot: download the .debs instead, extract each into a private root under
+# $MAILCLI_SERVER_CACHE, and install only their non-conflicting dependencies.
+# The tests run the binaries from those roots (tests/servers/extracted.py).
+# Idempotent: a root with its .complete stamp is reused (a fresh clone on the same machine
+# costs nothing).
+MAILCLI_SERVER_CACHE=${MAILCLI_SERVER_CACHE:-/var/cache/mailcli-test-servers}
+export MAILCLI_SERVER_CACHE
+
+ensure_extracted_servers() {
+    ensure_debian_packages sasl2-bin:saslpasswd2 db-util:db_recover libclamav12:/usr/lib/x86_64-linux-gnu/libclamav.so.12 \
+        libical3:/usr/lib/x86_64-linux-gnu/libical.so.3 libpcre3:/usr/lib/x86_64-linux-gnu/libpcre.so.3 \
+        libzephyr4:/usr/lib/x86_64-linux-gnu/libzephyr.so.4 courier-base:couriertcpd \
+        courier-authdaemon:authdaemond courier-authlib-userdb:makeuserdb gnutls-bin:gnutls-cli \
+        libcourier-unicode4:/usr/lib/x86_64-linux-gnu/libcourier-unicode.so.4 \
+        libgamin0:/usr/lib/x86_64-linux-gnu/libgamin-1.so.0
+    # courier-authdaemon's own service is not needed (the fixture runs its own authdaemond)
+    as_root systemctl disable --now courier-authdaemon >/dev/null 2>&1 || true
+    _extract_server cyrus cyrus-imapd cyrus-pop3d cyrus-common cyrus-admin
+    _extract_server courier courier-imap courier-pop
+}
+
+_extract_server() {
+    local name=$1; shift
+    local dest="$MAILCLI_SERVER_CACHE/$name" tmp
+    [ -e "$dest/.complete" ] && return 0
+    echo "extracting $name ($*) into $dest" >&2
+    as_root mkdir -p "$MAILCLI_SERVER_CACHE"
+    tmp=$(mktemp -d)
+    # apt-get download writes into the current directory; _apt must be able to write it
+    chmod 755 "$tmp"
+    ( cd "$tmp" && as_root apt-get download -qq "$@" >/dev/null 2>&1 ) || {
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        ( cd "$tmp" && as_root apt-get download -qq "$@" >/dev/null )
+    }
+    as_root rm -rf "$dest.new"
+    as_root mkdir -p "$dest.new"
+    local deb
+    for deb in "$tmp"/*.deb; do as_root dpkg-deb -x "$deb" "$dest.new"; done
+    as_root touch "$dest.new/.complete"
+    as_root rm -rf "$dest"
+    as_root mv "$dest.new" "$dest"
+    rm -rf "$tmp"
+}

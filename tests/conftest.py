@@ -76,10 +76,66 @@ def dovecot_minimal() -> Iterator[Dovecot]:
     server.stop()
 
 
+def _start_other(name: str, dovecot: Dovecot, **kw: object):  # noqa: ANN202
+    """Start Cyrus or Courier with the per-run CA (the Dovecot fixture's certificate)."""
+    from tests.servers import courier as courier_mod, cyrus as cyrus_mod
+
+    mod = {"cyrus": cyrus_mod, "courier": courier_mod}[name]
+    if not mod.available():
+        _unavailable(f"{name} is not available (scripts/test extracts it: see scripts/lib.sh)")
+    cls = cyrus_mod.Cyrus if name == "cyrus" else courier_mod.Courier
+    try:
+        return cls.start(dovecot.ca_file, dovecot.ca_file, dovecot.root / "key.pem", **kw)
+    except Exception as exc:  # pragma: no cover - reported as fail/skip
+        _unavailable(f"{name} could not start: {exc}")
+
+
+@pytest.fixture(scope="session")
+def cyrus(dovecot: Dovecot):  # noqa: ANN201
+    """Cyrus IMAP/POP3, standard namespace: personal folders under "INBOX." with "."."""
+    server = _start_other("cyrus", dovecot)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cyrus_alt(dovecot: Dovecot):  # noqa: ANN201
+    """Cyrus with altnamespace + unixhierarchysep: top-level folders, "/" separator."""
+    server = _start_other("cyrus", dovecot, altnamespace=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def courier(dovecot: Dovecot):  # noqa: ANN201
+    """Courier IMAP + POP3: no CONDSTORE/QRESYNC/MOVE/SPECIAL-USE, namespace "INBOX."."""
+    server = _start_other("courier", dovecot)
+    yield server
+    server.stop()
+
+
+def each_server(*names: str):  # noqa: ANN201
+    """A `mail_server` fixture parameterised over server fixtures; a module that assigns
+    `mail_server = each_server("dovecot", "cyrus", "courier")` runs every test using
+    mail_server/mail_user/write_config once per server, the id naming the server
+    (`test_x[cyrus]`)."""
+    @pytest.fixture(params=names, name="mail_server")
+    def mail_server(request: pytest.FixtureRequest):  # noqa: ANN202
+        return request.getfixturevalue(request.param.replace("-", "_"))
+    return mail_server
+
+
 @pytest.fixture
-def mail_user(dovecot: Dovecot) -> str:
-    """A fresh mailbox on the shared Dovecot for this test."""
-    return dovecot.add_user()
+def mail_server(request: pytest.FixtureRequest) -> Dovecot:
+    """The server write_config and mail_user use: Dovecot unless the module says otherwise
+    (each_server) or a test names servers: parametrize("mail_server", [...], indirect=True)."""
+    return request.getfixturevalue(getattr(request, "param", "dovecot").replace("-", "_"))
+
+
+@pytest.fixture
+def mail_user(mail_server: Dovecot) -> str:
+    """A fresh mailbox on the test's server."""
+    return mail_server.add_user()
 
 
 @pytest.fixture(scope="session")
@@ -128,9 +184,9 @@ def port_for(server: Dovecot, protocol: str, security: str) -> int:
 
 
 @pytest.fixture
-def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot):
+def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_server: Dovecot):
     """write_config(protocol="imap", security="tls", name="work", user=None, extra="")
-    writes config.toml for an account on the Dovecot fixture and returns its AccountSpec.
+    writes config.toml for an account on the test's server and returns its AccountSpec.
     Call it several times to configure several accounts."""
     monkeypatch.setenv("MAILCLI_TEST_PASSWORD", PASSWORD)
     written: list[AccountSpec] = []
@@ -138,7 +194,7 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dovecot: Dovec
     def write(protocol: str = "imap", security: str = "tls", name: str = "work",
               user: str | None = None, extra: str = "", server: Dovecot | None = None,
               general: str = "") -> AccountSpec:
-        srv = server or dovecot
+        srv = server or mail_server
         spec = AccountSpec(name, protocol, security, port_for(srv, protocol, security),
                            user or srv.add_user(), srv.ca_file, extra)
         written.append(spec)

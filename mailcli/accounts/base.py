@@ -99,6 +99,11 @@ class Account(ABC):
     def list_folders(self) -> list[FolderInfo]:
         """Every folder with its SPECIAL-USE role. POP3: just INBOX."""
 
+    def personal_prefix(self) -> str:
+        """Where the user's own folders live ("INBOX/" when the server's personal namespace
+        is "INBOX."), "/"-separated like every folder name here; "" at the top level."""
+        return ""
+
     def create_folder(self, name: str) -> None:
         self._require(Capability.FOLDERS)
         raise NotImplementedError

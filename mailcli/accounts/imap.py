@@ -275,8 +275,20 @@ class ImapAccount(Account):
         if self._selected == folder:
             return
         self._selected = None
-        self._c.select_folder(self._wire(folder))
+        self._select_any(folder)
         self._selected = folder
+
+    def _select_any(self, folder: str) -> dict:
+        """SELECT. A folder the server opens read-only (OK [READ-ONLY], e.g. one shared with
+        lookup+read rights) is selected all the same: imaplib raises `readonly` (an `abort`,
+        which read as a lost connection and stopped the account) after the folder is
+        selected. Reading works; a change there is refused by the server for that folder."""
+        try:
+            return self._c.select_folder(self._wire(folder))
+        except imap_exc.IMAPClientReadOnlyError:
+            logger.debug("%s is read-only on the server", folder)
+            self._c._imap.is_readonly = True    # later commands: the server's NO, not an abort
+            return self._c._process_select_response(self._c._imap.untagged_responses)
 
     def _quoted(self, folder: str) -> bytes:
         quoted = self._c._normalise_folder(self._wire(folder))
@@ -322,6 +334,18 @@ class ImapAccount(Account):
             out.append(FolderInfo(name=uname, delimiter="/", role=role,
                                   selectable=not (lower & _NOT_SELECTABLE)))
         return out
+
+    def personal_prefix(self) -> str:
+        """The personal namespace (RFC 2342) prefix in user form: "INBOX." -> "INBOX/"."""
+        if "NAMESPACE" not in self._server_caps:
+            return ""
+        with self._errors("NAMESPACE"):
+            personal = self._c.namespace().personal or ()
+        if not personal:
+            return ""
+        prefix = personal[0][0]
+        prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
+        return self._user(prefix)
 
     def create_folder(self, name: str) -> None:
         with self._errors("CREATE"):
@@ -400,7 +424,7 @@ class ImapAccount(Account):
                     return FolderChanges(status, tuple(changed), tuple(vanished))
                 return self._full_scan(folder, status)
             self._selected = None
-            sel = self._c.select_folder(self._wire(folder))
+            sel = self._select_any(folder)
             self._selected = folder
             status = _status_from_select(folder, sel)
             if (Capability.CONDSTORE in caps and uidvalidity == status.uidvalidity and modseq
@@ -420,6 +444,7 @@ class ImapAccount(Account):
         tag = self._send(b"SELECT " + self._quoted(folder) + b" (QRESYNC (%d %d))" % (uidvalidity, modseq))
         self._finish(tag, "SELECT")
         imap.state = "SELECTED"
+        imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
         self._selected = folder
         ur = imap.untagged_responses
         sel = self._c._process_select_response({k: v for k, v in ur.items() if k not in ("FETCH", "VANISHED")})

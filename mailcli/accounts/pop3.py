@@ -37,7 +37,7 @@ from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import AuthError, MailcliError, ProtocolError, TLSError
+from mailcli.errors import AuthError, MailcliError, ProtocolError, TemporaryError, TLSError
 from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class Pop3Account(Maildrop):
             self._caps = self._capa()
             if cfg.security == "starttls":
                 self._stls(ctx)
+            self._utf8()
             self._login()
             self._caps = self._capa() or self._caps
             count, _size = self._stat()
@@ -111,7 +112,11 @@ class Pop3Account(Maildrop):
                 logger.debug("> PASS ********")
                 p.pass_(password)
         except poplib.error_proto as exc:
-            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {_text(exc)}",
+            text = _text(exc)
+            if _TEMPORARY_LOGIN.search(text):   # RFC 2449 LOGIN-DELAY, RFC 3206 IN-USE, SYS/TEMP
+                raise TemporaryError(f"{cfg.host} refused the login for now: {text}",
+                                     hint="retry later") from exc
+            raise AuthError(f"{cfg.host} refused the login for {cfg.username!r}: {text}",
                             hint=f"check the password (mailcli account password {cfg.name})") from exc
 
     def _sasl(self, mech: str, response: bytes) -> None:
@@ -140,6 +145,18 @@ class Pop3Account(Maildrop):
                 respond(b"")        # the initial response is out: next "+" is an error
             else:
                 self._low._putline(base64.b64encode(respond(reply[2:])))
+
+    def _utf8(self) -> None:
+        """RFC 6856: a server offering UTF8 may hand a client that never said UTF8 a
+        substitute ("Cannot display Unicode content", Courier) for every message with 8-bit
+        headers; with UTF8 it serves the message as stored. Refused: go on as before."""
+        if "UTF8" not in self._caps:
+            return
+        self._put(b"UTF8")
+        try:
+            self._low._getresp()
+        except poplib.error_proto as exc:
+            logger.debug("UTF8 refused: %s", _text(exc))
 
     def _capa(self) -> dict[str, list[str]]:
         try:
@@ -392,6 +409,9 @@ def fallback_key(headers: bytes, size: int) -> str:
             current = None
     digest = hashlib.sha1(wanted[b"message-id"] + b"\0" + wanted[b"date"] + b"\0" + str(size).encode())
     return "sha1:" + digest.hexdigest()
+
+
+_TEMPORARY_LOGIN = re.compile(r"^-ERR \[(LOGIN-DELAY|IN-USE|SYS/TEMP)\]", re.IGNORECASE)
 
 
 def _is_eof(exc: poplib.error_proto) -> bool:

@@ -3,7 +3,9 @@ APPEND, the local cache copy, and the replay of queued uploads.
 
 IMAP: the copy is APPENDed to the server's Sent folder, marked \\Seen. The folder is
 ``sent_folder`` from the config when set (SPEC.md: an explicit setting wins), else the
-folder the server marks SPECIAL-USE \\Sent, else "Sent"; it is created when missing.
+folder the server marks SPECIAL-USE \\Sent, else an existing folder with a well-known
+name (Sent, Sent Items, Gesendet, ...) in the personal namespace, else "Sent" there
+("INBOX/Sent" on a server whose personal namespace is "INBOX."); created when missing.
 The same bytes are delivered into the local cache folder of the same name with the
 APPENDUID, so `list -f Sent` shows them at once and the next sync recognises them. A
 server without UIDPLUS gives no UID: no local copy is made then (a UID-less copy would
@@ -36,6 +38,9 @@ from mailcli.store.upload import perform_append
 logger = logging.getLogger(__name__)
 
 DEFAULT_SENT = "Sent"
+# what servers without SPECIAL-USE call it (used when such a folder already exists)
+WELL_KNOWN_SENT = ("Sent", "Sent Items", "Sent Messages", "Gesendet", "Gesendete Objekte",
+                   "Gesendete Elemente")
 
 
 def local_role_folder(store: Store, account: str, role: FolderRole) -> str | None:
@@ -47,11 +52,17 @@ def local_role_folder(store: Store, account: str, role: FolderRole) -> str | Non
 
 
 def server_sent_folder(cfg: AccountConfig, account: Account) -> str:
-    """The Sent folder on the server (created if missing): config > \\Sent > "Sent"."""
+    """The Sent folder on the server (created if missing): config > \\Sent > an existing
+    well-known name in the personal namespace > "Sent" in the personal namespace
+    ("INBOX/Sent" where the server keeps the user's folders under "INBOX.")."""
     folders = account.list_folders()
-    name = cfg.sent_folder or next((f.name for f in folders if f.role == FolderRole.SENT),
-                                   DEFAULT_SENT)
-    if name not in {f.name for f in folders}:
+    names = {f.name for f in folders}
+    name = cfg.sent_folder or next((f.name for f in folders if f.role == FolderRole.SENT), None)
+    if name is None:
+        prefix = account.personal_prefix()
+        candidates = [prefix + n for n in WELL_KNOWN_SENT] + (list(WELL_KNOWN_SENT) if prefix else [])
+        name = next((c for c in candidates if c in names), prefix + DEFAULT_SENT)
+    if name not in names:
         logger.info("creating the Sent folder %r on %s", name, cfg.host)
         account.create_folder(name)
     return name

@@ -31,6 +31,7 @@ from mailcli.service.syncing import Syncing
 
 if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
+    from mailcli.errors import MailcliError
     from mailcli.send.compose import Draft
     from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.store import RebuildReport, Store
@@ -158,8 +159,9 @@ class Service:
     def push_now(self, account: str) -> None:
         self.syncing.push_now(account)
 
-    def quota(self, accounts: list[str] | None = None) -> list[Quota]:
-        return self.syncing.quota(accounts)
+    def quota(self, accounts: list[str] | None = None,
+              errors: dict[str, MailcliError] | None = None) -> list[Quota]:
+        return self.syncing.quota(accounts, errors)
 
     def account_test(self, name: str) -> dict[str, Any]:
         return self.syncing.account_test(name)

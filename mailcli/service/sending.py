@@ -318,6 +318,8 @@ class Sending:
                         sent_id=action.payload.get("id"))
                     if err is not None:
                         res.error = f"{what} upload to {action.payload.get('folder')} still failing: {err.message}"
+                        # still owed: not success (75 when only the connection is missing)
+                        res.exit_code = 75 if int(err.exit_code) == 75 else 1
                     out.append(res)
         except LockHeld:
             logger.info("%s is being synced; its queued uploads are left to that sync", cfg.name)

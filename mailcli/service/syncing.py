@@ -108,18 +108,26 @@ class Syncing:
         raise MailcliError(f"{account}: {report.error}",
                            hint="the change stays queued; `mailcli fetch` retries it")
 
-    def quota(self, accounts: list[str] | None = None) -> list[Quota]:
+    def quota(self, accounts: list[str] | None = None,
+              errors: dict[str, MailcliError] | None = None) -> list[Quota]:
         """Storage use per account (IMAP QUOTA; POP3: messages and bytes on the server);
-        None fields where the server does not say."""
+        None fields where the server does not say. With `errors`, an account that fails
+        is recorded there (name -> error) and the others are still asked; without, the
+        first failure raises."""
         from mailcli.accounts.base import Capability
 
         out = []
         for cfg in self.core.account_configs(accounts or None):
-            with self.core.open_account(cfg) as acc:
-                if acc.supports(Capability.QUOTA):
-                    out.append(acc.quota())
-                else:
-                    out.append(Quota(cfg.name, None, None))
+            try:
+                with self.core.open_account(cfg) as acc:
+                    if acc.supports(Capability.QUOTA):
+                        out.append(acc.quota())
+                    else:
+                        out.append(Quota(cfg.name, None, None))
+            except MailcliError as exc:
+                if errors is None:
+                    raise
+                errors[cfg.name] = exc
         return out
 
     def account_test(self, name: str) -> dict[str, Any]:

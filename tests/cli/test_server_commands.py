@@ -34,7 +34,7 @@ def test_quota_warns_at_90_percent(write_config, monkeypatch: pytest.MonkeyPatch
     from mailcli.service import Service
 
     write_config(name="work")
-    monkeypatch.setattr(Service, "quota", lambda self, accounts=None: [
+    monkeypatch.setattr(Service, "quota", lambda self, accounts=None, errors=None: [
         Quota("work", 950, 1000, 3), Quota("other", 10, 1000, 1)])
     r = invoke("quota")
     assert r.exit_code == 0

@@ -19,7 +19,8 @@ TIMESTAMP = "<1896.697170952@fake.test>"
 class FakePop3Server(LoopbackServer):
     def __init__(self, messages: list[bytes], *, capa: bool = True, uidl: bool = True, top: bool = True,
                  pipelining: bool = True, user_cmd: bool = True, retr_error: set[int] | None = None,
-                 bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD) -> None:
+                 bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD,
+                 pass_error: str | None = None) -> None:
         self.messages = list(messages)
         self.capa, self.uidl, self.top, self.pipelining = capa, uidl, top, pipelining
         self.user_cmd = user_cmd
@@ -27,6 +28,7 @@ class FakePop3Server(LoopbackServer):
         self.eol = b"\n" if bare_lf else b"\r\n"
         self.cut_on_retr = cut_on_retr
         self.password = password
+        self.pass_error = pass_error      # e.g. "[IN-USE] mailbox locked": every PASS refused so
         self.commands: list[str] = []
         self.deleted: set[int] = set()
         super().__init__(self._serve)
@@ -81,7 +83,9 @@ class FakePop3Server(LoopbackServer):
                 user = arg
                 ok()
             elif verb == "PASS" and user is not None:
-                if arg == self.password:
+                if self.pass_error:
+                    err(self.pass_error)
+                elif arg == self.password:
                     authed = True
                     ok("logged in")
                 else:

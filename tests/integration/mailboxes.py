@@ -74,11 +74,12 @@ def assert_cache_matches(server: Dovecot, user: str, account: str, folder: str =
     index agrees with the files."""
     from mailcli.store import Store
 
+    local = server.local_name(folder)      # "INBOX/Archive" where the server keeps folders under INBOX.
     want = server_hashes(server, user, folder)
-    have = maildir_hashes(local_maildir(account, folder))
+    have = maildir_hashes(local_maildir(account, local))
     assert have == want, f"{folder}: cache {sum(have.values())} files vs server {sum(want.values())}"
     with Store(data_dir()) as st:
-        rows = st.message_rows(account, folder)
+        rows = st.message_rows(account, local)
         assert len(rows) == sum(want.values())
         assert all(r.uid is not None for r in rows)
         assert sorted(r.uid for r in rows) == sorted(server.messages(user, folder))

@@ -1,4 +1,4 @@
-"""Pop3Account against the real Dovecot fixture (POP3S and STLS), and against a scripted
+"""Pop3Account against real servers (Dovecot, Cyrus, Courier; POP3S and STLS), and against a scripted
 fake POP3 server for what Dovecot will not do: no UIDL, no CAPA, APOP only, -ERR on
 RETR, bare-LF replies, long lines, a connection cut mid-message."""
 from __future__ import annotations
@@ -14,7 +14,11 @@ from mailcli.errors import ProtocolError, TemporaryError, UnsupportedError
 from mailcli.model import FolderRole, PopEntry
 from tests.fakes.accounts import account_config, creds, dovecot_config
 from tests.fakes.pop3 import PASSWORD as FAKE_PASSWORD, FakePop3Server
+from tests.conftest import each_server
 from tests.servers.dovecot import PASSWORD, Dovecot
+
+# every test here using mail_server/mail_user/write_config runs once per server
+mail_server = each_server("dovecot", "cyrus", "courier")
 
 
 def message(i: int, extra: bytes = b"") -> bytes:
@@ -31,8 +35,8 @@ def pop(server: Dovecot, user: str, security: str = "tls") -> Pop3Account:
 
 @pytest.mark.dovecot
 @pytest.mark.parametrize("security", ["tls", "starttls"])
-def test_login_and_declared_capabilities(dovecot: Dovecot, mail_user: str, security: str) -> None:
-    with pop(dovecot, mail_user, security) as acc:
+def test_login_and_declared_capabilities(mail_server: Dovecot, mail_user: str, security: str) -> None:
+    with pop(mail_server, mail_user, security) as acc:
         assert acc.capabilities == {Capability.POP3, Capability.UIDL, Capability.TOP, Capability.QUOTA}
         assert "PIPELINING" in acc.server_capabilities
         assert acc.list_folders()[0].name == "INBOX" and acc.list_folders()[0].role is FolderRole.INBOX
@@ -44,12 +48,12 @@ def test_login_and_declared_capabilities(dovecot: Dovecot, mail_user: str, secur
 
 
 @pytest.mark.dovecot
-def test_list_retrieve_headers_quota_byte_identical(dovecot: Dovecot, mail_user: str) -> None:
+def test_list_retrieve_headers_quota_byte_identical(mail_server: Dovecot, mail_user: str) -> None:
     long_line = b"x" * 10_000 + b"\r\n"                      # poplib alone stops at 2,048
     msgs = [message(i, long_line if i % 50 == 0 else b"") for i in range(300)]
-    dovecot.seed(mail_user, msgs)
-    expected = dovecot.messages(mail_user)                   # uid -> raw, as the server holds them
-    with pop(dovecot, mail_user) as acc:
+    mail_server.seed(mail_user, msgs)
+    expected = mail_server.messages(mail_user)                   # uid -> raw, as the server holds them
+    with pop(mail_server, mail_user) as acc:
         entries = acc.pop_list()
         assert [e.number for e in entries] == list(range(1, 301))
         assert len({e.uidl for e in entries}) == 300
@@ -63,30 +67,30 @@ def test_list_retrieve_headers_quota_byte_identical(dovecot: Dovecot, mail_user:
         q = acc.quota()
         assert q.messages == 300 and q.used_bytes == sum(e.size for e in entries) and q.limit_bytes is None
         first_uidls = [e.uidl for e in entries]
-    with pop(dovecot, mail_user, "starttls") as acc:
+    with pop(mail_server, mail_user, "starttls") as acc:
         assert [e.uidl for e in acc.pop_list()] == first_uidls    # UIDL is stable across sessions
 
 
 @pytest.mark.dovecot
-def test_deletions_happen_only_at_commit(dovecot: Dovecot, mail_user: str) -> None:
-    dovecot.seed(mail_user, [message(i) for i in range(5)])
-    with pop(dovecot, mail_user) as acc:
+def test_deletions_happen_only_at_commit(mail_server: Dovecot, mail_user: str) -> None:
+    mail_server.seed(mail_user, [message(i) for i in range(5)])
+    with pop(mail_server, mail_user) as acc:
         acc.pop_delete(acc.pop_list()[:2])
-    assert dovecot.count(mail_user) == 5, "close() without pop_commit() must not delete"
-    acc = pop(dovecot, mail_user)
+    assert mail_server.count(mail_user) == 5, "close() without pop_commit() must not delete"
+    acc = pop(mail_server, mail_user)
     acc.connect()
     acc.pop_delete(acc.pop_list()[:2])
     acc._p.sock.shutdown(socket.SHUT_RDWR)                   # the link drops before QUIT
     acc.close()
-    assert dovecot.count(mail_user) == 5, "a dropped connection deletes nothing"
-    with pop(dovecot, mail_user) as acc:
+    assert mail_server.count(mail_user) == 5, "a dropped connection deletes nothing"
+    with pop(mail_server, mail_user) as acc:
         entries = acc.pop_list()
         acc.pop_delete(entries[:2])
         acc.pop_commit()
         with pytest.raises(ProtocolError, match="not connected"):
             acc.pop_list()
-    assert dovecot.count(mail_user) == 3
-    with pop(dovecot, mail_user) as acc:
+    assert mail_server.count(mail_user) == 3
+    with pop(mail_server, mail_user) as acc:
         assert [e.uidl for e in acc.pop_list()] == [e.uidl for e in entries[2:]]
 
 

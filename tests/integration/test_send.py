@@ -81,8 +81,10 @@ def seed_original(store: Store, account: str, user: str) -> int:
 
 
 # ------------------------------------------------------------------------ happy path
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
 def test_compose_arrives_intact_with_sent_copy_on_server_and_in_cache(
-        work, smtp_server: SmtpServer, dovecot: Dovecot, store: Store, tmp_path: Path) -> None:
+        work, smtp_server: SmtpServer, mail_server: Dovecot, store: Store, tmp_path: Path) -> None:
+    dovecot = mail_server
     png = bytes(range(256)) * 40
     (tmp_path / "chart.png").write_bytes(png)
     (tmp_path / "Übersicht.txt").write_text("Zahlen: 1, 2, 3 – fünf\n", encoding="utf-8")
@@ -93,7 +95,7 @@ def test_compose_arrives_intact_with_sent_copy_on_server_and_in_cache(
                              "--attach", str(tmp_path / "Übersicht.txt"),
                              body="Hallo Jürgen,\nschöne Grüße – ☕\n")
     assert code == 0, err
-    assert doc["status"] == "sent" and doc["sent_copy"] == "appended" and doc["sent_folder"] == "Sent"
+    assert doc["status"] == "sent" and doc["sent_copy"] == "appended" and doc["sent_folder"] == dovecot.local_name("Sent")
     got = smtp_server.messages[n:]
     assert len(got) == 1
     rcv = got[0]
@@ -118,7 +120,7 @@ def test_compose_arrives_intact_with_sent_copy_on_server_and_in_cache(
     assert copy.endswith(rcv.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     assert "\\Seen" in dovecot.flags(work.user, "Sent")[uid]
     # ... and in the local cache, with its server UID; the Outbox is empty again
-    cached = store.list_envelopes(work.name, "Sent")
+    cached = store.list_envelopes(work.name, dovecot.local_name("Sent"))
     assert [(e.uid, e.message_id, Flag.SEEN in e.flags) for e in cached] == [(uid, doc["message_id"], True)]
     assert doc["sent_id"] == cached[0].id
     assert store.read_raw(cached[0].id) == copy
@@ -159,9 +161,11 @@ def test_pop3_account_keeps_sent_copy_locally(write_config, smtp_server: SmtpSer
 
 
 # ------------------------------------------------------------------------ outbox
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
 def test_smtp_down_message_waits_in_outbox_then_sent_exactly_once(
-        write_config, own_smtp: SmtpServer, dovecot: Dovecot, store: Store,
+        write_config, own_smtp: SmtpServer, mail_server: Dovecot, store: Store,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    dovecot = mail_server
     monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
     spec = write_config(extra=smtp_extra(own_smtp))
     own_smtp.stop()
@@ -201,11 +205,14 @@ def test_fetch_flushes_the_outbox(write_config, own_smtp: SmtpServer, store: Sto
     assert [parse(m.data)["Message-ID"] for m in own_smtp.messages] == [doc["message_id"]]
 
 
-@pytest.mark.parametrize("then", ["send", "rebuild"])
+@pytest.mark.parametrize("mail_server,then", [("dovecot", "send"), ("dovecot", "rebuild"),
+                                              ("cyrus", "send"), ("courier", "send")],
+                         indirect=["mail_server"])
 def test_kill_between_smtp_and_sent_copy_does_not_resend_and_makes_the_copy(
-        work, smtp_server: SmtpServer, dovecot: Dovecot, data: Path, then: str) -> None:
+        work, smtp_server: SmtpServer, mail_server: Dovecot, data: Path, then: str) -> None:
     """`rebuild`: the index is moved away and rebuilt first (the state "sent" comes
     back from the outbox record): still not sent twice."""
+    dovecot = mail_server
     n = len(smtp_server.messages)
     r = run("compose", "--to", "k@example.test", "--subject", "killed after SMTP",
             "--body-file", "-", input=b"body\n", env={"MAILCLI_TEST_KILL_AT": "sent:1"})
@@ -222,7 +229,7 @@ def test_kill_between_smtp_and_sent_copy_does_not_resend_and_makes_the_copy(
     (copy,) = dovecot.messages(work.user, "Sent").values()
     assert parse(copy)["Subject"] == "killed after SMTP"
     with Store(data) as s:
-        assert s.count(work.name, "Outbox") == 0 and s.count(work.name, "Sent") == 1
+        assert s.count(work.name, "Outbox") == 0 and s.count(work.name, dovecot.local_name("Sent")) == 1
     assert records_of(data) == []  # nothing owed: the outbox record is gone
 
 
@@ -316,6 +323,7 @@ def test_append_over_quota_is_queued_and_the_send_still_counts(
     assert action.payload["sent_copy"] is True
     r = invoke("send", "--json")  # retried, still over quota: reported, nothing re-sent
     assert [x["status"] for x in json.loads(r.stdout)] == ["copy_queued"]
+    assert r.exit_code == 1          # a queued upload still failing is not success
     assert "quota" in r.stderr.lower()
     assert len(smtp_server.messages) == n + 1
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 PASSWORD = "s3cret-Pa55"
+ALL_CAPS = "CONDSTORE QRESYNC MOVE UIDPLUS QUOTA SPECIAL-USE IDLE"
 
 
 def available() -> bool:
@@ -65,6 +65,24 @@ class Dovecot:
     users: set[str] = field(default_factory=set)
     _counter: int = 0
     oauth2: str = ""          # the oauth2 passdb block (placed before the passwd-file one)
+    name: str = "dovecot"
+
+    @property
+    def has(self) -> frozenset[str]:
+        """Protocol features the tests may rely on (same vocabulary for every server)."""
+        caps = (self.capabilities or ALL_CAPS).upper().split()
+        return frozenset(c.lower() for c in caps)
+
+    def local_name(self, folder: str) -> str:
+        """A test's folder ("Archive/2024") as mailcli names it locally (no namespace prefix here)."""
+        return folder
+
+    def spelled(self, folder: str) -> str:
+        return folder
+
+    def folder_names(self, user: str) -> list[str]:
+        """Every folder of `user` as the server names it (UTF-8)."""
+        return self.doveadm("mailbox", "list", "-u", user).split()
 
     # ---------- lifecycle ----------
     @classmethod
@@ -224,26 +242,15 @@ plugin {{
 """)
 
     def stop(self) -> None:
-        pidfile = self.root / "base" / "master.pid"
-        try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
-            pid = None
-        if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
-            except ProcessLookupError:
-                pass
+        from tests.servers.common import stop_pidfile
+
+        stop_pidfile(self.root / "base" / "master.pid")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log_text(self) -> str:
-        try:
-            return (self.root / "dovecot.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        from tests.servers.common import read_log
+
+        return read_log(self.root / "dovecot.log")
 
     # ---------- users ----------
     def add_user(self, name: str | None = None, password: str = PASSWORD) -> str:

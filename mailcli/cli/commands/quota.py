@@ -23,12 +23,17 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
     from mailcli.cli.table import Column, render
     from mailcli.cli.output import width
 
-    quotas = settings(ctx).service().quota(list(accounts) or None)
+    from mailcli.sync.runner import combine_exit_codes
+
+    svc = settings(ctx).service()
+    total = len(svc.account_configs(list(accounts) or None))   # unknown account: exit 4 first
+    errors: dict = {}
+    quotas = svc.quota(list(accounts) or None, errors=errors)
     if as_json:
         emit_json([{"account": q.account, "used_bytes": q.used_bytes,
                     "limit_bytes": q.limit_bytes, "messages": q.messages,
                     "percent": q.percent} for q in quotas])
-    else:
+    elif quotas or not errors:
         rows = [[q.account, human_size(q.used_bytes) if q.used_bytes is not None else "-",
                  human_size(q.limit_bytes) if q.limit_bytes else "no limit",
                  f"{q.percent:.1f}%" if q.percent is not None else "-",
@@ -43,6 +48,11 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
         if q.percent is not None and q.percent >= WARN_PERCENT:
             warn(f"account {q.account} is {q.percent:.1f} % full "
                  f"({human_size(q.used_bytes)} of {human_size(q.limit_bytes)})")
+    # like fetch: what worked is printed above, each failing account gets one line
+    for name, exc in errors.items():
+        click.echo(f"mailcli: error: {name}: {exc.message}", err=True)
+    if errors:
+        ctx.exit(combine_exit_codes([int(e.exit_code) for e in errors.values()], total))
 
 
 def _full_red(cell: str, row: object) -> str:

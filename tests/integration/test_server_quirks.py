@@ -1,0 +1,125 @@
+"""Bugs that only some servers show (issue 16): each test names the server it needs, and
+mailcli must handle the behaviour without knowing which server it talks to."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mailcli.model import Flag
+from mailcli.store import Store
+from tests.integration.mailboxes import assert_cache_matches, data_dir, fetch, message, service
+from tests.servers.cyrus import SHARED_FOLDER, SHARED_OWNER
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.mark.parametrize("mail_server", ["cyrus", "cyrus-alt"], indirect=True)
+def test_read_only_shared_folder_is_pulled_and_the_other_folders_still_sync(mail_server, write_config) -> None:  # noqa: ANN001
+    """Cyrus answers SELECT of a folder shared with `lr` rights with OK [READ-ONLY]; that
+    stopped the whole account (exit 75) and the folders after it never synced again. Now it
+    is read (pulled) like any folder; a local change there is refused by the server and
+    reported for that folder alone, the other folders sync on."""
+    server = mail_server
+    user = server.add_user(shared="lr")
+    write_config(protocol="imap", name="work", user=user, server=server)
+    server.seed(user, [message(i) for i in range(1, 4)])
+    server.seed(user, [message(i, "z") for i in range(1, 3)], folder="zz-after")
+    shared = server.shared_folder_for_user().replace(server.sep, "/")
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert_cache_matches(server, user, "work")
+    assert_cache_matches(server, user, "work", "zz-after")
+    with Store(data_dir()) as st:
+        rows = st.message_rows("work", shared)
+    assert len(rows) == 2                                     # pulled
+    # a local change there is kept locally and reported, never pushed; the rest syncs on
+    svc = service()
+    try:
+        svc.flag([str(rows[0].id)], add=frozenset({Flag.FLAGGED}))
+        svc.delete([str(rows[1].id)])
+    finally:
+        svc.close()
+    server.deliver(user, message(9))
+    server.deliver(user, message(9, "z"), folder="zz-after")
+    r = fetch()
+    rep = r.accounts[0]
+    assert_cache_matches(server, user, "work")
+    assert_cache_matches(server, user, "work", "zz-after")
+    # reported in the server's words for that folder only (exit 1: a change was not made) ...
+    assert r.exit_code == 1 and rep.error and shared in rep.error and "Permission denied" in rep.error
+    assert "connection" not in rep.error
+    # ... and not made: the sharer's messages are untouched
+    sharer = server.flags(SHARED_OWNER, SHARED_FOLDER)
+    assert len(sharer) == 2 and not any("\\Flagged" in f or "\\Deleted" in f for f in sharer.values())
+
+
+@pytest.fixture(scope="module")
+def cyrus_login_delay(dovecot):  # noqa: ANN001, ANN201
+    """Cyrus with Debian's default popminpoll: 1 (a second POP3 login within a minute is
+    refused with -ERR [LOGIN-DELAY])."""
+    from tests.conftest import _start_other
+
+    server = _start_other("cyrus", dovecot, popminpoll=1)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("mail_server", ["cyrus-login-delay"], indirect=True)
+def test_pop3_login_delay_is_temporary_in_the_servers_words(mail_server, write_config) -> None:  # noqa: ANN001
+    """-ERR [LOGIN-DELAY] (RFC 2449; [IN-USE], [SYS/TEMP] from RFC 3206 alike) read as a
+    wrong password: exit 3. It is temporary: exit 75, the server's words kept."""
+    from tests.integration.mailboxes import run_cli
+
+    server = mail_server
+    user = server.add_user()
+    write_config(protocol="pop3", name="home", user=user, server=server)
+    server.seed(user, [message(1, "pop")])
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    p = run_cli("fetch")
+    assert p.returncode == 75, p.stderr
+    assert "LOGIN-DELAY" in p.stderr and "password" not in p.stderr.lower()
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.parametrize("reply, temporary", [
+    ("[IN-USE] mailbox locked by another session", True),
+    ("[SYS/TEMP] try again later", True),
+    ("[LOGIN-DELAY] wait 5 minutes", True),
+    ("[AUTH] invalid password", False),
+    ("[SYS/PERM] account disabled", False),
+])
+def test_pop3_temporary_login_refusals_are_not_a_wrong_password(reply: str, temporary: bool) -> None:
+    from mailcli.accounts.pop3 import Pop3Account
+    from mailcli.errors import AuthError, TemporaryError
+    from tests.fakes.accounts import account_config
+    from tests.fakes.pop3 import PASSWORD as FAKE_PASSWORD, FakePop3Server
+
+    with FakePop3Server([message(1)], pass_error=reply) as server:
+        acc = Pop3Account(account_config("pop3", server.port, "me", security="none"), FAKE_PASSWORD)
+        with pytest.raises(TemporaryError if temporary else AuthError) as ei:
+            acc.connect()
+    assert ei.value.exit_code == (75 if temporary else 3) and reply in str(ei.value)
+
+
+@pytest.mark.parametrize("mail_server", ["cyrus"], indirect=True)   # a refused login costs seconds
+def test_quota_prints_what_worked_and_reports_the_failing_account(mail_server, write_config,  # noqa: ANN001
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One good and one wrong-password account: `quota` exited 3 and printed nothing."""
+    from tests.helpers import invoke
+
+    write_config(name="good")
+    write_config(name="bad")
+    cfg = data_dir().parent / "config.toml"
+    text = cfg.read_text().split("[accounts.bad]")
+    cfg.write_text(text[0] + "[accounts.bad]" + text[1].replace('password_env = "MAILCLI_TEST_PASSWORD"',
+                                                                  'password_env = "BAD_PW"'))
+    monkeypatch.setenv("BAD_PW", "wrong")
+    r = invoke("quota")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    assert "good" in r.stdout and "bad" not in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mailcli: error: bad: ") and "refused the login" in lines[0]
+    r = invoke("quota", "--json")
+    assert r.exit_code == 1 and [q["account"] for q in json.loads(r.stdout)] == ["good"]
