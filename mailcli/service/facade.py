@@ -177,8 +177,9 @@ class Service:
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         return self.sending.reply_draft(ref, all)
 
-    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
-        return self.sending.forward_draft(ref, inline)
+    def forward_draft(self, ref: str | int, inline: bool = True,
+                      attachments: bool = True) -> Draft:
+        return self.sending.forward_draft(ref, inline, attachments)
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         return self.sending.save_draft(account, draft)

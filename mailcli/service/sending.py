@@ -130,12 +130,16 @@ class Sending:
         draft.account, draft.replied_id = env.account, env.id
         return draft
 
-    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
-        """A forward of a cached message: quoted inline, or attached as message/rfc822."""
+    def forward_draft(self, ref: str | int, inline: bool = True,
+                      attachments: bool = True) -> Draft:
+        """A forward of a cached message: quoted inline (its attachments carried over,
+        listed in the draft as ``Attached:`` lines, unless `attachments` is False), or
+        attached whole as message/rfc822."""
         from mailcli.send import compose
 
         env, raw, text = self._original(ref)
-        draft = compose.forward(raw, text, self._me(env.account), inline=inline)
+        draft = compose.forward(raw, text, self._me(env.account), inline=inline,
+                                attachments=attachments)
         draft.account = env.account
         return draft
 

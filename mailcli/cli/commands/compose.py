@@ -207,15 +207,17 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
 @click.argument("ref")
 @click.option("--inline/--attach-original", "inline", default=True,
               help="Quote the original in the body (default), or attach it as message/rfc822.")
+@click.option("--no-attachments", "no_attachments", is_flag=True,
+              help="Inline forward without the original's attachments (kept by default).")
 @_draft_options
 @click.pass_context
-def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc: tuple[str, ...],
-            bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
-            account: str | None, as_json: bool) -> None:
-    """Forward message REF, inline or as an attachment."""
+def forward(ctx: click.Context, ref: str, inline: bool, no_attachments: bool, to: tuple[str, ...],
+            cc: tuple[str, ...], bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
+            attach: tuple[Path, ...], account: str | None, as_json: bool) -> None:
+    """Forward message REF, inline (with its attachments) or as an attachment."""
     svc = settings(ctx).service()
-    _respond(ctx, svc, svc.forward_draft(ref, inline=inline), to, cc, bcc, subject, body_file,
-             attach, account, as_json)
+    _respond(ctx, svc, svc.forward_draft(ref, inline=inline, attachments=not no_attachments),
+             to, cc, bcc, subject, body_file, attach, account, as_json)
 
 
 def _respond(ctx: click.Context, svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
