@@ -36,6 +36,7 @@ COMMANDS = {
     "reply": "mailcli.cli.commands.compose:reply",
     "forward": "mailcli.cli.commands.compose:forward",
     "send": "mailcli.cli.commands.compose:send",
+    "drafts": "mailcli.cli.commands.compose:drafts",
     "quota": "mailcli.cli.commands.quota:quota",
     "index": "mailcli.cli.commands.index:index",
     "tui": "mailcli.cli.commands.tui:tui",

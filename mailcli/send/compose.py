@@ -82,6 +82,7 @@ class Draft:
     message_id: str | None = None
     account: str | None = None        # the account a reply/forward came from
     replied_id: int | None = None     # cached message that gets \\Answered once this is sent
+    resumed_id: int | None = None     # the saved draft this was resumed from (removed once sent)
 
     def recipients(self) -> list[str]:
         return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
@@ -155,6 +156,54 @@ def _add_carried(msg: EmailMessage, att: Carried) -> None:
     params = {"charset": att.charset} if maintype == "text" and att.charset else None
     msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename,
                        params=params)
+
+
+def build_draft(draft: Draft) -> EmailMessage:
+    """A draft to keep in the Drafts folder: every header survives, Bcc included (only the
+    sender sees it), recipients not required."""
+    msg = build(draft, require_recipients=False)
+    if draft.bcc:
+        msg["Bcc"] = ", ".join(draft.bcc)
+    return msg
+
+
+def from_saved(raw: bytes) -> Draft:
+    """A saved draft (ours or another client's) back as a Draft: From, To, Cc, Bcc,
+    Subject, In-Reply-To, References, the text body (an HTML-only draft rendered to
+    text) and its attachments. Address headers are taken verbatim (decoded), not
+    validated: the editor shows them and the send checks them."""
+    from mailcli.message import headers as hdr
+    from mailcli.message.render import render_text
+
+    orig = parse_bytes(raw)
+
+    def raw_value(name: str) -> str:
+        try:
+            values = [v for k, v in orig.raw_items() if k.lower() == name.lower()]
+        except Exception:
+            return ""
+        return hdr.decode_addresses(values[0]) if values else ""
+
+    def addresses(name: str) -> list[str]:
+        value = " ".join(raw_value(name).split())
+        return [value] if value else []
+
+    body = ""
+    try:
+        part = orig.get_body(("plain",))
+        if part is not None:
+            body = str(part.get_content())
+    except Exception:
+        part = None
+    if part is None:
+        body = render_text(raw).text
+    mid = _header(orig, "In-Reply-To").strip() or None
+    subject = " ".join(_header(orig, "Subject").split())
+    return Draft(from_=" ".join(raw_value("From").split()), to=addresses("To"),
+                 cc=addresses("Cc"), bcc=addresses("Bcc"), subject=subject,
+                 body=body.replace("\r\n", "\n"), in_reply_to=mid,
+                 references=_header(orig, "References").split(),
+                 carried=carried_attachments(raw))
 
 
 def _header(msg: EmailMessage, name: str) -> str:

@@ -46,8 +46,10 @@ def split_addresses(value: str) -> list[str]:
     return out
 
 
-def parse(text: str, base: Draft) -> Draft:
-    """The edited text applied to `base` (threading headers and forwarded messages stay)."""
+def parse(text: str, base: Draft, strict: bool = True) -> Draft:
+    """The edited text applied to `base` (threading headers and forwarded messages stay).
+    `strict=False` (to save a draft, never to send one) keeps an address field that does
+    not parse as the user wrote it instead of refusing it: no header is lost."""
     text = text.replace("\r\n", "\n")
     head, sep, body = text.partition("\n\n")
     if not sep:  # no blank line: all headers, empty body (or a file emptied entirely)
@@ -89,12 +91,21 @@ def parse(text: str, base: Draft) -> Draft:
                              hint="editable headers: " + ", ".join(EDITABLE) + ", Attach, Attached")
         fields[key] = value.strip()
         current = key
+    def addresses(key: str) -> list[str]:
+        value = fields.get(key, "")
+        try:
+            return split_addresses(value)
+        except UsageError:
+            if strict:
+                raise
+            return [" ".join(value.split())] if value.strip() else []
+
     return dataclasses.replace(
         base,
         from_=fields.get("from", base.from_) or base.from_,
-        to=split_addresses(fields.get("to", "")),
-        cc=split_addresses(fields.get("cc", "")),
-        bcc=split_addresses(fields.get("bcc", "")),
+        to=addresses("to"),
+        cc=addresses("cc"),
+        bcc=addresses("bcc"),
         subject=fields.get("subject", ""),
         attachments=attach,
         carried=carried,

@@ -184,6 +184,12 @@ class Service:
     def save_draft(self, account: str | None, draft: Draft) -> int:
         return self.sending.save_draft(account, draft)
 
+    def drafts(self, account: str | None = None, limit: int = 0) -> list[Envelope]:
+        return self.sending.drafts(account, limit)
+
+    def resume_draft(self, ref: str | int) -> Draft:
+        return self.sending.resume_draft(ref)
+
     def send(self, account: str | None, draft: Draft) -> SendResult:
         return self.sending.send(account, draft)
 
@@ -201,9 +207,10 @@ class Service:
         """The draft as editable text (see mailcli.service.drafts)."""
         return drafts.render(draft)
 
-    def parse_draft_text(self, text: str, base: Draft) -> Draft:
-        """Edited draft text applied to `base` (UsageError naming a bad line)."""
-        return drafts.parse(text, base)
+    def parse_draft_text(self, text: str, base: Draft, strict: bool = True) -> Draft:
+        """Edited draft text applied to `base` (UsageError naming a bad line); with
+        `strict=False` (saving a draft) a bad address is kept as written."""
+        return drafts.parse(text, base, strict)
 
     def parse_addresses(self, value: str) -> list[str]:
         """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
