@@ -29,6 +29,7 @@ COMMANDS = {
     "show": "mailcli.cli.commands.show:show",
     "search": "mailcli.cli.commands.read:search",
     "attachments": "mailcli.cli.commands.show:attachments",
+    "open": "mailcli.cli.commands.open:open_",
     "flag": "mailcli.cli.commands.change:flag",
     "move": "mailcli.cli.commands.change:move",
     "delete": "mailcli.cli.commands.change:delete",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
     from mailcli.send.compose import Draft
     from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.service.opening import OpenedPart
     from mailcli.store import RebuildReport, Store
     from mailcli.sync.events import Reporter
     from mailcli.sync.runner import FetchResult
@@ -131,6 +132,13 @@ class Service:
     def save_attachments(self, ref: str | int, dest: str | Path, force: bool = False,
                          which: list[int] | None = None) -> list[Path]:
         return self.reading.save_attachments(ref, dest, force, which)
+
+    def open_part(self, ref: str | int, part: str | int | None = None) -> OpenedPart:
+        """Hand the HTML part (part None or "html") or attachment `part` to the desktop's
+        program (see mailcli.service.opening)."""
+        from mailcli.service.opening import open_part
+
+        return open_part(self.core, self.reading, ref, part)
 
     def rebuild_index(self) -> RebuildReport:
         return self.reading.rebuild_index()
