@@ -11,6 +11,7 @@ callers that escape it themselves.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,13 +44,50 @@ class RenderedMessage:
     headers: list[tuple[str, str]] = field(default_factory=list)   # terminal-safe
 
 
-def _img_callback(parser: Any, tag: str, attrs: dict[str, str | None], start: bool) -> bool:
-    if tag == "img":
-        if start:
-            alt = (attrs.get("alt") or attrs.get("title") or "image").strip() or "image"
-            parser.o("[" + " ".join(alt.split()) + "]")
-        return True
-    return False
+_BLANK_RUNS = re.compile(r"\n(?:[ \t]*\n){2,}")
+
+
+class _PlainText:
+    """html2text set up for people, not for Markdown: no emphasis marks, headings as plain
+    paragraphs (no '#'), links as numbered references ``text [1]`` with the list of URLs
+    at the end, images as ``[alt]``, tables as padded columns. Nothing is fetched: only
+    the string given is parsed."""
+
+    def __init__(self) -> None:
+        self.links: list[str] = []
+        self._open: list[str | None] = []  # href of each <a> being read (None: no number)
+
+    def callback(self, parser: Any, tag: str, attrs: dict[str, str | None], start: bool) -> bool:
+        if tag == "img":
+            if start:
+                alt = (attrs.get("alt") or attrs.get("title") or "image").strip() or "image"
+                parser.o("[" + " ".join(alt.split()) + "]")
+            return True
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            parser.p()
+            return True
+        if tag == "a":
+            if start:
+                href = (attrs.get("href") or "").strip()
+                wanted = href and not href.startswith("#") and not href.lower().startswith("javascript:")
+                self._open.append(href if wanted else None)
+                parser.o("")  # keeps html2text's spacing state as for text
+            elif self._open:
+                href = self._open.pop()
+                if href is not None:
+                    if href in self.links:
+                        number = self.links.index(href) + 1
+                    else:
+                        self.links.append(href)
+                        number = len(self.links)
+                    parser.o(f" [{number}]")
+            return True
+        return False
+
+    def references(self) -> str:
+        if not self.links:
+            return ""
+        return "\n\n" + "\n".join(f"[{n}] {url}" for n, url in enumerate(self.links, 1)) + "\n"
 
 
 def html_to_text(source: str) -> str:
@@ -58,19 +96,29 @@ def html_to_text(source: str) -> str:
 
     if len(source) > HTML_INPUT_LIMIT:
         source = source[:HTML_INPUT_LIMIT]
-    conv = html2text.HTML2Text()
+    class _Unescaped(html2text.HTML2Text):  # type: ignore[misc]
+        def handle_data(self, data: str, entity_char: bool = False) -> None:
+            # entity_char=True only skips the Markdown escaping ("1\\." -> "1.")
+            super().handle_data(data, entity_char=True)
+
+    plain = _PlainText()
+    conv = _Unescaped()
     conv.body_width = 0
     conv.unicode_snob = True
     conv.ignore_images = False
     conv.images_to_alt = True
-    conv.tag_callback = _img_callback
+    conv.ignore_emphasis = True
+    conv.pad_tables = True
+    conv.ul_item_mark = "-"
+    conv.tag_callback = plain.callback
     conv.protect_links = False
     try:
-        return conv.handle(source)
+        text = conv.handle(source)
     except Exception:  # html2text on hostile markup: fall back to the tag stripper
         logger.debug("html2text failed; stripping tags", exc_info=True)
         from mailcli.message.parse import strip_html
         return strip_html(source)
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + plain.references()
 
 
 def _embedded_block(part: mime.Message) -> str:

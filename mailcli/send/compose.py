@@ -26,6 +26,44 @@ _FWD_PREFIX = re.compile(r"^\s*(fwd?|wg)\s*:\s*", re.IGNORECASE)
 POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 
+@dataclass(frozen=True)
+class Carried:
+    """An attachment carried over from a message (a forward's original, a resumed draft):
+    its safe file name, content type and decoded bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    charset: str | None = None
+
+    def describe(self) -> str:
+        size = len(self.data)
+        human = f"{size} B" if size < 1024 else (f"{size / 1024:.1f} KB" if size < 1024 * 1024
+                                                 else f"{size / 1024 / 1024:.1f} MB")
+        return f"{self.filename} ({self.content_type}, {human})"
+
+
+def carried_attachments(raw: bytes) -> list[Carried]:
+    """The attachments of a raw message (as `mailcli attachments` lists them: same safe
+    names, same order), with their decoded bytes."""
+    from mailcli.message import mime
+    from mailcli.message.attachments import attachment_infos
+
+    root = mime.parse_tree(raw)
+    parts = mime.attachment_parts(root)
+    return [Carried(info.filename, info.content_type or "application/octet-stream",
+                    mime.payload_bytes(part), _charset(part))
+            for info, part in zip(attachment_infos(root), parts)]
+
+
+def _charset(part: object) -> str | None:
+    try:
+        cs = part.get_content_charset()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return cs if isinstance(cs, str) and re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", cs) else None
+
+
 @dataclass
 class Draft:
     """An editable draft before it becomes an EmailMessage."""
@@ -40,9 +78,11 @@ class Draft:
     references: list[str] = field(default_factory=list)
     attachments: list[Path] = field(default_factory=list)
     attach_messages: list[bytes] = field(default_factory=list)  # forwarded as message/rfc822
+    carried: list[Carried] = field(default_factory=list)  # a forward's/resumed draft's attachments
     message_id: str | None = None
     account: str | None = None        # the account a reply/forward came from
     replied_id: int | None = None     # cached message that gets \\Answered once this is sent
+    resumed_id: int | None = None     # the saved draft this was resumed from (removed once sent)
 
     def recipients(self) -> list[str]:
         return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
@@ -95,10 +135,75 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
             except UnicodeDecodeError:
                 maintype, subtype = "application", "octet-stream"
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+    for att in draft.carried:
+        _add_carried(msg, att)
     for raw in draft.attach_messages:
         inner = parse_bytes(raw)
         msg.add_attachment(inner)  # message/rfc822
     return msg
+
+
+def _add_carried(msg: EmailMessage, att: Carried) -> None:
+    """Add a carried attachment as it was: same type (charset kept for text), same bytes."""
+    maintype, _, subtype = att.content_type.lower().partition("/")
+    if not re.fullmatch(r"[a-z0-9!#$&^_.+-]+", maintype) or not re.fullmatch(r"[a-z0-9!#$&^_.+-]+", subtype):
+        maintype, subtype = "application", "octet-stream"
+    if (maintype, subtype) == ("message", "rfc822"):
+        msg.add_attachment(parse_bytes(att.data), filename=att.filename)
+        return
+    if maintype in ("message", "multipart"):
+        maintype, subtype = "application", "octet-stream"
+    params = {"charset": att.charset} if maintype == "text" and att.charset else None
+    msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename,
+                       params=params)
+
+
+def build_draft(draft: Draft) -> EmailMessage:
+    """A draft to keep in the Drafts folder: every header survives, Bcc included (only the
+    sender sees it), recipients not required."""
+    msg = build(draft, require_recipients=False)
+    if draft.bcc:
+        msg["Bcc"] = ", ".join(draft.bcc)
+    return msg
+
+
+def from_saved(raw: bytes) -> Draft:
+    """A saved draft (ours or another client's) back as a Draft: From, To, Cc, Bcc,
+    Subject, In-Reply-To, References, the text body (an HTML-only draft rendered to
+    text) and its attachments. Address headers are taken verbatim (decoded), not
+    validated: the editor shows them and the send checks them."""
+    from mailcli.message import headers as hdr
+    from mailcli.message.render import render_text
+
+    orig = parse_bytes(raw)
+
+    def raw_value(name: str) -> str:
+        try:
+            values = [v for k, v in orig.raw_items() if k.lower() == name.lower()]
+        except Exception:
+            return ""
+        return hdr.decode_addresses(values[0]) if values else ""
+
+    def addresses(name: str) -> list[str]:
+        value = " ".join(raw_value(name).split())
+        return [value] if value else []
+
+    body = ""
+    try:
+        part = orig.get_body(("plain",))
+        if part is not None:
+            body = str(part.get_content())
+    except Exception:
+        part = None
+    if part is None:
+        body = render_text(raw).text
+    mid = _header(orig, "In-Reply-To").strip() or None
+    subject = " ".join(_header(orig, "Subject").split())
+    return Draft(from_=" ".join(raw_value("From").split()), to=addresses("To"),
+                 cc=addresses("Cc"), bcc=addresses("Bcc"), subject=subject,
+                 body=body.replace("\r\n", "\n"), in_reply_to=mid,
+                 references=_header(orig, "References").split(),
+                 carried=carried_attachments(raw))
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -151,8 +256,10 @@ def reply(original_raw: bytes, original_text: str, me: str, own_addresses: Seque
                  references=refs)
 
 
-def forward(original_raw: bytes, original_text: str, me: str, inline: bool = True) -> Draft:
-    """A forward draft: inline (the text quoted under a header block) or as message/rfc822."""
+def forward(original_raw: bytes, original_text: str, me: str, inline: bool = True,
+            attachments: bool = True) -> Draft:
+    """A forward draft: inline (the text quoted under a header block, the original's
+    attachments carried over unless `attachments` is False) or as message/rfc822."""
     orig = parse_bytes(original_raw)
     subject = _header(orig, "Subject")
     subject = subject if _FWD_PREFIX.match(subject) else f"Fwd: {subject}"
@@ -160,5 +267,6 @@ def forward(original_raw: bytes, original_text: str, me: str, inline: bool = Tru
         block = "\n".join(f"{h}: {_header(orig, h)}" for h in ("From", "Date", "Subject", "To", "Cc")
                           if _header(orig, h))
         body = "\n\n---------- Forwarded message ----------\n" + block + "\n\n" + original_text
-        return Draft(from_=me, subject=subject, body=body)
+        carried = carried_attachments(original_raw) if attachments else []
+        return Draft(from_=me, subject=subject, body=body, carried=carried)
     return Draft(from_=me, subject=subject, body="\n", attach_messages=[original_raw])

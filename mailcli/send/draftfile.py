@@ -1,6 +1,8 @@
 """The text form of a draft that the user edits in $EDITOR: editable header lines
-(From, To, Cc, Bcc, Subject, and one ``Attach: PATH`` per attachment), a blank line,
-then the body. Pure: render a Draft to text, parse the edited text back.
+(From, To, Cc, Bcc, Subject, one ``Attach: PATH`` per file to attach, and one
+``Attached: #N name (type, size)`` per attachment carried over from a forwarded message or
+a resumed draft: delete that line to drop it), a blank line, then the body. Pure: render
+a Draft to text, parse the edited text back.
 
 Header names are case-insensitive; long values may continue on lines that start with
 whitespace; addresses are comma-separated (``Name <addr>`` or ``addr``). Anything that
@@ -15,7 +17,7 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from mailcli.errors import UsageError
-from mailcli.send.compose import Draft
+from mailcli.send.compose import Carried, Draft
 
 EDITABLE = ("From", "To", "Cc", "Bcc", "Subject")
 
@@ -24,6 +26,7 @@ def render(draft: Draft) -> str:
     lines = [f"From: {draft.from_}", f"To: {', '.join(draft.to)}", f"Cc: {', '.join(draft.cc)}",
              f"Bcc: {', '.join(draft.bcc)}", f"Subject: {draft.subject}"]
     lines += [f"Attach: {p}" for p in draft.attachments]
+    lines += [f"Attached: #{n} {att.describe()}" for n, att in enumerate(draft.carried, 1)]
     body = draft.body.replace("\r\n", "\n")
     return "\n".join(lines) + "\n\n" + body
 
@@ -43,14 +46,18 @@ def split_addresses(value: str) -> list[str]:
     return out
 
 
-def parse(text: str, base: Draft) -> Draft:
-    """The edited text applied to `base` (threading headers and forwarded messages stay)."""
+def parse(text: str, base: Draft, strict: bool = True) -> Draft:
+    """The edited text applied to `base` (threading headers and forwarded messages stay).
+    `strict=False` (to save a draft, never to send one) keeps an address field that does
+    not parse as the user wrote it instead of refusing it: no header is lost."""
     text = text.replace("\r\n", "\n")
     head, sep, body = text.partition("\n\n")
     if not sep:  # no blank line: all headers, empty body (or a file emptied entirely)
         head, body = text, ""
     fields: dict[str, str] = {}
     attach: list[Path] = []
+    carried: list[Carried] = []
+    kept: set[int] = set()
     current: str | None = None
     for n, line in enumerate(head.split("\n"), 1):
         if not line.strip():
@@ -68,18 +75,39 @@ def parse(text: str, base: Draft) -> Draft:
                 attach.append(Path(value.strip()).expanduser())
             current = None
             continue
+        if key == "attached":
+            number = value.strip().split(" ", 1)[0].lstrip("#")
+            if not number.isdigit() or not 1 <= int(number) <= len(base.carried):
+                raise UsageError(f"draft line {n}: no carried attachment {value.strip()[:40]!r}",
+                                 hint="keep an 'Attached: #N ...' line as it was, or delete it "
+                                      "to drop that attachment")
+            if int(number) not in kept:
+                kept.add(int(number))
+                carried.append(base.carried[int(number) - 1])
+            current = None
+            continue
         if key not in {h.lower() for h in EDITABLE}:
             raise UsageError(f"draft line {n}: unknown header {name.strip()!r}",
-                             hint="editable headers: " + ", ".join(EDITABLE) + ", Attach")
+                             hint="editable headers: " + ", ".join(EDITABLE) + ", Attach, Attached")
         fields[key] = value.strip()
         current = key
+    def addresses(key: str) -> list[str]:
+        value = fields.get(key, "")
+        try:
+            return split_addresses(value)
+        except UsageError:
+            if strict:
+                raise
+            return [" ".join(value.split())] if value.strip() else []
+
     return dataclasses.replace(
         base,
         from_=fields.get("from", base.from_) or base.from_,
-        to=split_addresses(fields.get("to", "")),
-        cc=split_addresses(fields.get("cc", "")),
-        bcc=split_addresses(fields.get("bcc", "")),
+        to=addresses("to"),
+        cc=addresses("cc"),
+        bcc=addresses("bcc"),
         subject=fields.get("subject", ""),
         attachments=attach,
+        carried=carried,
         body=body,
     )

@@ -16,7 +16,7 @@ from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.model import Flag, FolderRole
 from mailcli.send.sent import local_role_folder
-from mailcli.store import Append, Store
+from mailcli.store import Append, DeleteUid, Store
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +42,23 @@ def keep_draft(store: Store, cfg: AccountConfig, raw: bytes, message_id: str | N
                                                    draft=True))
     logger.info("draft %s kept in %s/%s (id %d)", message_id, cfg.name, folder, local)
     return local
+
+
+def discard_draft(store: Store, cfg: AccountConfig, id: int) -> None:
+    """Remove a saved draft that was sent or saved again (mutt's postponed message,
+    recalled): locally at once; on the IMAP server by a queued delete, or, when its
+    upload has not happened yet, by cancelling that upload."""
+    row = store.message_row(id)
+    env = store.get(id)
+    with store.db.write():
+        if cfg.is_imap and row.uid is not None:
+            state = store.folder_state(env.account, env.folder)
+            store.journal.enqueue(cfg.name, DeleteUid(env.folder, row.uid,
+                                                      state.uidvalidity if state else None,
+                                                      env.message_id))
+        elif cfg.is_imap:
+            for action in store.journal.pending(cfg.name):
+                if isinstance(action.entry, Append) and action.entry.id == id:
+                    store.journal.cancel(action.id)
+        store.remove(id)
+    logger.info("draft %s removed from %s/%s (id %d)", env.message_id, cfg.name, env.folder, id)

@@ -18,11 +18,12 @@ def render(draft: Draft) -> str:
     return draftfile.render(draft)
 
 
-def parse(text: str, base: Draft) -> Draft:
-    """Edited draft text applied to `base` (UsageError naming a bad line)."""
+def parse(text: str, base: Draft, strict: bool = True) -> Draft:
+    """Edited draft text applied to `base` (UsageError naming a bad line). `strict=False`
+    is for saving a draft: an address that does not parse is kept as written."""
     from mailcli.send import draftfile
 
-    return draftfile.parse(text, base)
+    return draftfile.parse(text, base, strict)
 
 
 def split_addresses(value: str) -> list[str]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mailcli.errors import MailcliError
     from mailcli.send.compose import Draft
     from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.service.opening import OpenedPart
     from mailcli.store import RebuildReport, Store
     from mailcli.sync.events import Reporter
     from mailcli.sync.runner import FetchResult
@@ -133,6 +134,13 @@ class Service:
                          which: list[int] | None = None) -> list[Path]:
         return self.reading.save_attachments(ref, dest, force, which)
 
+    def open_part(self, ref: str | int, part: str | int | None = None) -> OpenedPart:
+        """Hand the HTML part (part None or "html") or attachment `part` to the desktop's
+        program (see mailcli.service.opening)."""
+        from mailcli.service.opening import open_part
+
+        return open_part(self.core, self.reading, ref, part)
+
     def rebuild_index(self) -> RebuildReport:
         return self.reading.rebuild_index()
 
@@ -186,11 +194,18 @@ class Service:
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         return self.sending.reply_draft(ref, all)
 
-    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
-        return self.sending.forward_draft(ref, inline)
+    def forward_draft(self, ref: str | int, inline: bool = True,
+                      attachments: bool = True) -> Draft:
+        return self.sending.forward_draft(ref, inline, attachments)
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         return self.sending.save_draft(account, draft)
+
+    def drafts(self, account: str | None = None, limit: int = 0) -> list[Envelope]:
+        return self.sending.drafts(account, limit)
+
+    def resume_draft(self, ref: str | int) -> Draft:
+        return self.sending.resume_draft(ref)
 
     def send(self, account: str | None, draft: Draft) -> SendResult:
         return self.sending.send(account, draft)
@@ -209,9 +224,10 @@ class Service:
         """The draft as editable text (see mailcli.service.drafts)."""
         return drafts.render(draft)
 
-    def parse_draft_text(self, text: str, base: Draft) -> Draft:
-        """Edited draft text applied to `base` (UsageError naming a bad line)."""
-        return drafts.parse(text, base)
+    def parse_draft_text(self, text: str, base: Draft, strict: bool = True) -> Draft:
+        """Edited draft text applied to `base` (UsageError naming a bad line); with
+        `strict=False` (saving a draft) a bad address is kept as written."""
+        return drafts.parse(text, base, strict)
 
     def parse_addresses(self, value: str) -> list[str]:
         """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""

@@ -131,12 +131,16 @@ class Sending:
         draft.account, draft.replied_id = env.account, env.id
         return draft
 
-    def forward_draft(self, ref: str | int, inline: bool = True) -> Draft:
-        """A forward of a cached message: quoted inline, or attached as message/rfc822."""
+    def forward_draft(self, ref: str | int, inline: bool = True,
+                      attachments: bool = True) -> Draft:
+        """A forward of a cached message: quoted inline (its attachments carried over,
+        listed in the draft as ``Attached:`` lines, unless `attachments` is False), or
+        attached whole as message/rfc822."""
         from mailcli.send import compose
 
         env, raw, text = self._original(ref)
-        draft = compose.forward(raw, text, self._me(env.account), inline=inline)
+        draft = compose.forward(raw, text, self._me(env.account), inline=inline,
+                                attachments=attachments)
         draft.account = env.account
         return draft
 
@@ -148,8 +152,51 @@ class Sending:
 
         name = account or draft.account or self.default_account()
         cfg = self.core.account_config(name)
-        msg = compose.build(draft, require_recipients=False)
-        return keep_draft(self.core.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
+        msg = compose.build_draft(draft)
+        kept = keep_draft(self.core.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
+        self._discard_resumed(draft, keep=kept)
+        return kept
+
+    def drafts(self, account: str | None = None, limit: int = 0) -> list[Envelope]:
+        """The saved drafts of one account (or all), newest first (`limit` 0: all)."""
+        from mailcli.send.drafts import drafts_folder
+
+        out: list[Envelope] = []
+        for cfg in self.core.account_configs([account] if account else None):
+            folder = drafts_folder(self.core.store, cfg)
+            out += self.core.store.list_envelopes(cfg.name, folder, limit=limit or 1_000_000)
+        out.sort(key=lambda e: (e.date is not None, e.date, e.id), reverse=True)
+        return out[:limit] if limit else out
+
+    def resume_draft(self, ref: str | int) -> Draft:
+        """A saved draft (from `drafts`) as a Draft to edit and send again: every header,
+        the body and the attachments. Once it is sent or saved anew, the old copy is
+        removed from Drafts (and from the server's Drafts folder at the next fetch)."""
+        from mailcli.send import compose
+        from mailcli.send.drafts import drafts_folder
+
+        env = self.reading.resolve(ref)
+        cfg = self.core.account_config(env.account)
+        if env.folder != drafts_folder(self.core.store, cfg):
+            raise UsageError(f"message {env.id} is not a draft (it is in {env.folder!r})",
+                             hint="`mailcli drafts` lists the saved drafts")
+        draft = compose.from_saved(self.core.store.read_raw(env.id))
+        draft.account, draft.resumed_id = env.account, env.id
+        if not draft.from_:
+            draft.from_ = self._me(env.account)
+        return draft
+
+    def _discard_resumed(self, draft: Draft, keep: int | None = None) -> None:
+        from mailcli.send.drafts import discard_draft
+
+        old, draft.resumed_id = draft.resumed_id, keep
+        if old is None or old == keep:
+            return
+        try:
+            env = self.core.store.get(old)
+            discard_draft(self.core.store, self.core.account_config(env.account), old)
+        except MailcliError as exc:  # already gone (a fetch removed it): nothing to do
+            logger.info("resumed draft %s not removed: %s", old, exc)
 
     # ------------------------------------------------------------------ sending
     def send(self, account: str | None, draft: Draft) -> SendResult:
@@ -174,6 +221,7 @@ class Sending:
         item = outbox_mod.Outbox(self.core.store).enqueue(name, raw, message_id, mail_from,
                                                           draft.recipients(), draft.bcc,
                                                           draft.replied_id)
+        self._discard_resumed(draft)  # it is in the Outbox now: sent exactly once from there
         try:
             with self._send_lock(name, wait=SEND_LOCK_WAIT):
                 return self._flush_items(cfg, [item], fresh=True)[0]

@@ -432,37 +432,39 @@ def test_editor_flow_sends_what_was_edited(work, smtp_server: SmtpServer, tmp_pa
     assert not list((tmp_path / "data" / "compose").iterdir())  # the temp file is gone
 
 
-def test_unchanged_draft_aborts_and_keeps_the_draft(work, smtp_server: SmtpServer, store: Store,
-                                                    dovecot: Dovecot,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_draft_is_refused_and_not_kept(work, smtp_server: SmtpServer, store: Store,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDITOR", "true")
     monkeypatch.delenv("VISUAL", raising=False)
     n = len(smtp_server.messages)
     r = invoke("compose", "--to", "x@example.test", "--subject", "never sent")
     assert r.exit_code == 1
-    assert "not sent: the draft was not changed" in r.stderr and "Drafts" in r.stderr
+    assert "not sent: the draft was not changed" in r.stderr and "nothing was saved" in r.stderr
+    assert len(smtp_server.messages) == n
+    assert store.list_envelopes(work.name, "Drafts") == []
+    assert store.journal.pending(work.name) == []
+
+
+def test_failing_editor_keeps_the_draft(work, smtp_server: SmtpServer, store: Store,
+                                        dovecot: Dovecot,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDITOR", "false")
+    monkeypatch.delenv("VISUAL", raising=False)
+    n = len(smtp_server.messages)
+    r = invoke("compose", "--to", "x@example.test", "--subject", "interrupted")
+    assert r.exit_code == 1 and "editor exited with status 1" in r.stderr and "Drafts" in r.stderr
     assert len(smtp_server.messages) == n
     (d,) = store.list_envelopes(work.name, "Drafts")
-    assert d.subject == "never sent" and Flag.DRAFT in d.flags and d.uid is None
+    assert d.subject == "interrupted" and Flag.DRAFT in d.flags and d.uid is None
     (action,) = store.journal.pending(work.name)
     assert action.payload == {"folder": "Drafts", "id": d.id, "message_id": d.message_id,
                               "flags": ["draft", "seen"], "draft": True}
     r = invoke("fetch")  # the queued upload reaches the server's Drafts folder
     assert r.exit_code == 0, r.stderr
     ((uid, raw),) = dovecot.messages(work.user, "Drafts").items()
-    assert parse(raw)["Subject"] == "never sent"
+    assert parse(raw)["Subject"] == "interrupted"
     assert "\\Draft" in dovecot.flags(work.user, "Drafts")[uid]
     assert store.get(d.id).uid == uid and store.journal.pending(work.name) == []
-
-
-def test_failing_editor_keeps_the_draft(work, smtp_server: SmtpServer, store: Store,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EDITOR", "false")
-    monkeypatch.delenv("VISUAL", raising=False)
-    r = invoke("compose", "--to", "x@example.test", "--subject", "interrupted")
-    assert r.exit_code == 1 and "editor exited with status 1" in r.stderr
-    (d,) = store.list_envelopes(work.name, "Drafts")
-    assert d.subject == "interrupted"
 
 
 def test_reply_answered_flag_reaches_the_server_and_sent_copy_is_not_duplicated_by_fetch(

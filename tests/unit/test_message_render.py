@@ -34,7 +34,7 @@ def test_plain_is_preferred_html_on_request(monkeypatch: pytest.MonkeyPatch) -> 
     assert r.text == "plain version"                           # escape removed
     assert r.html is not None and "<b>version</b>" in r.html
     h = render_text(ALT, prefer_html=True)
-    assert "html **version**" in h.text
+    assert "html version" in h.text and "**" not in h.text
     assert "[Logo]" in h.text and "[image]" in h.text
     assert "https://example.com/" in h.text
     assert "p{}" not in h.text
@@ -48,6 +48,39 @@ def test_headers_are_decoded_and_safe() -> None:
     every = headers_for_display(ALT, all_headers=True)
     assert [n for n, _ in every][:3] == ["From", "To", "Subject"]
     assert all("\x1b" not in n + v and "\x07" not in v for n, v in every)
+
+
+NEWSLETTER = ("Subject: news\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+              "<html><body><h1>Quarterly report</h1><h2>Summary</h2>"
+              "<p>Hello <b>Bob</b>, see <a href='https://example.org/report'>the report</a> and "
+              "<em>our</em> <a href='https://example.org/site'>site</a>; <strong>again</strong> "
+              "<a href='https://example.org/report'>the report</a>.</p>"
+              "<table><tr><th>Item</th><th>Count</th></tr><tr><td>Apples</td><td>12</td></tr>"
+              "<tr><td>Long pear name</td><td>3</td></tr></table>"
+              "<p>1. not a list, 3 - 2 = 1</p>"
+              "<img src='https://tracker.example/pixel.gif' alt='Logo'></body></html>\r\n").encode()
+
+
+def test_html_only_mail_reads_as_text_not_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rendering tried to open a socket")
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+
+    text = render_text(NEWSLETTER).text
+    lines = text.splitlines()
+    assert "**" not in text and "_our_" not in text and "*our*" not in text
+    assert not [line for line in lines if line.lstrip().startswith("#")]
+    assert "Quarterly report" in lines and "Summary" in lines
+    # links are numbered references, the same URL keeps its number, the list is at the end
+    assert "Hello Bob, see the report [1] and our site [2]; again the report [1]." in lines
+    assert lines[-2:] == ["[1] https://example.org/report", "[2] https://example.org/site"]
+    assert "](" not in text
+    # a table keeps its columns aligned
+    rows = [line for line in lines if "Apples" in line or "Long pear name" in line]
+    assert len(rows) == 2 and rows[0].index("12") == rows[1].index("3")
+    assert "1. not a list, 3 - 2 = 1" in lines and "\\" not in text
+    assert "[Logo]" in text
 
 
 def test_html_only_message() -> None:

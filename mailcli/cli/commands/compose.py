@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -43,6 +44,8 @@ def _draft_options(fn: Any) -> Any:
                      help="Attach a file (repeatable)."),
         click.option("--account", "-a", "account", default=None, metavar="NAME",
                      help="Send from this account (default: the first, or the replied message's)."),
+        click.option("--yes", "-y", "yes", is_flag=True,
+                     help="Send when the editor exits: no review step (for scripts)."),
         json_option,
     ]
     for opt in reversed(opts):
@@ -70,16 +73,22 @@ def _kept(svc: Service, account: str | None, draft: Draft, why: str) -> SendErro
     """Save the draft and return the error to raise (exit 1)."""
     try:
         kept = svc.save_draft(account, draft)
-        hint = f"the draft was kept in Drafts as message {kept} (`mailcli show {kept}`)"
+        hint = (f"the draft was kept in Drafts as message {kept} "
+                f"(`mailcli compose --draft {kept}` to go on with it)")
     except MailcliError as exc:
         hint = f"the draft could not be kept either: {exc.message}"
     return SendError(f"not sent: {why}", hint=hint)
 
 
-def _edit(svc: Service, draft: Draft, account: str | None) -> Draft:
-    """Run the editor on the draft; the edited Draft, or raise (the draft is kept)."""
-    import dataclasses
+def _interactive() -> bool:
+    """A person at a terminal: the review step asks them (stdin and stderr are a tty)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
+
+def _editor_pass(svc: Service, draft: Draft, account: str | None) -> tuple[Draft, bool]:
+    """Run the editor on the draft: (the edited Draft, whether the text changed), or raise
+    (the draft is kept)."""
+    import dataclasses
     import tempfile
 
     from mailcli.service import make_private_dir
@@ -106,35 +115,135 @@ def _edit(svc: Service, draft: Draft, account: str | None) -> Draft:
         try:
             edited = svc.parse_draft_text(new, draft)
         except UsageError as exc:
-            raise _kept(svc, account, dataclasses.replace(draft, body=new), exc.message) from None
+            try:  # keep every header the user wrote, bad addresses as written
+                keep = svc.parse_draft_text(new, draft, strict=False)
+            except UsageError:
+                keep = dataclasses.replace(draft, body=new)
+            raise _kept(svc, account, keep, exc.message) from None
         if rc != 0:
             raise _kept(svc, account, edited, f"the editor exited with status {rc}")
-        if new == text:
-            raise _kept(svc, account, edited, "the draft was not changed")
-        if not edited.body.strip():
-            raise _kept(svc, account, edited, "the body is empty")
-        return edited
+        return edited, new != text
     finally:
         path.unlink(missing_ok=True)
 
 
+def _warn_empty_subject(draft: Draft) -> None:
+    if not draft.subject.strip():
+        click.echo("mailcli: warning: the subject is empty", err=True)
+
+
+REVIEW_KEYS = "[y]es send, [e]dit, [p]ostpone (save draft), [a]ttach a file, [q]uit (discard)"
+
+
+def _summary(draft: Draft) -> str:
+    from mailcli.message.sanitize import safe_line
+
+    lines = [f"From: {safe_line(draft.from_)}"]
+    for label, values in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        if values:
+            lines.append(f"{label}: {safe_line(', '.join(values))}")
+    lines.append(f"Subject: {safe_line(draft.subject)}")
+    files = [f"{safe_line(p.name)}" for p in draft.attachments] + [
+        safe_line(c.describe()) for c in draft.carried]
+    if draft.attach_messages:
+        files.append("the original message (message/rfc822)")
+    if files:
+        lines.append("Attachments: " + ", ".join(files))
+    if not draft.recipients():
+        lines.append("warning: no recipients yet (edit the draft to add To:)")
+    if not draft.subject.strip():
+        lines.append("warning: the subject is empty")
+    if not draft.body.strip():
+        lines.append("warning: the body is empty")
+    return "\n".join(lines)
+
+
+def _review(svc: Service, draft: Draft, account: str | None) -> Draft | None:
+    """After the editor, on a terminal: send / edit / postpone / attach / quit, as aerc
+    and neomutt ask. The Draft to send, or None when it was saved as a draft."""
+    while True:
+        click.echo("\n" + _summary(draft), err=True)
+        try:
+            answer = click.prompt(REVIEW_KEYS + "?", default="", show_default=False, err=True,
+                                  prompt_suffix=" ").strip().lower()
+        except click.Abort:  # Ctrl-C / Ctrl-D at the prompt: keep what was written
+            raise _kept(svc, account, draft, "the review was interrupted") from None
+        if answer in ("y", "yes", "s", "send"):
+            if not draft.recipients():
+                click.echo("no recipients: choose e to add To:", err=True)
+                continue
+            return draft
+        if answer in ("e", "edit"):
+            draft, _changed = _editor_pass(svc, draft, account)
+        elif answer in ("p", "d", "postpone", "draft"):
+            kept = svc.save_draft(account, draft)
+            click.echo(f"saved the draft in Drafts as message {kept} "
+                       f"(`mailcli compose --draft {kept}` to go on with it)", err=True)
+            return None
+        elif answer in ("a", "attach"):
+            _attach_prompt(draft)
+        elif answer in ("q", "quit", "abort"):
+            try:
+                sure = click.confirm("discard this message?", default=False, err=True)
+            except click.Abort:
+                sure = False
+            if sure:
+                where = (f"; the saved draft stays as message {draft.resumed_id}"
+                         if draft.resumed_id is not None else "")
+                raise SendError("not sent: discarded" + where)
+        elif answer:
+            click.echo(f"unknown answer {answer[:20]!r}", err=True)
+
+
+def _attach_prompt(draft: Draft) -> None:
+    try:
+        name = click.prompt("file to attach", default="", show_default=False, err=True).strip()
+    except click.Abort:
+        return
+    if not name:
+        return
+    path = Path(name).expanduser()
+    if not path.is_file() or not os.access(path, os.R_OK):
+        click.echo(f"cannot attach {name!r}: not a readable file", err=True)
+        return
+    draft.attachments.append(path)
+
+
+def _interactive_draft(svc: Service, draft: Draft, account: str | None, yes: bool) -> Draft | None:
+    """Editor, then (on a terminal, without --yes) the review step. The Draft to send, or
+    None when the user saved it as a draft. An unchanged new draft is refused and
+    nothing is kept (there is nothing of the user's in it)."""
+    edited, changed = _editor_pass(svc, draft, account)
+    if not changed and draft.resumed_id is None:
+        raise SendError("not sent: the draft was not changed", hint="nothing was saved")
+    if not yes and _interactive():
+        return _review(svc, edited, account)
+    if not edited.body.strip():
+        raise _kept(svc, account, edited, "the body is empty")
+    return edited
+
+
 def _send(ctx: click.Context, svc: Service, account: str | None, draft: Draft, body_file: IO[bytes] | None,
-          as_json: bool, above_quote: bool) -> None:
+          as_json: bool, above_quote: bool, yes: bool = False) -> None:
     if body_file is not None:
         text = body_file.read().decode("utf-8", errors="replace").replace("\r\n", "\n")
         if above_quote and draft.body.strip():
             draft.body = text.rstrip("\n") + "\n" + draft.body
         else:
             draft.body = text
-    else:
-        draft = _edit(svc, draft, account)
-        try:
-            result = svc.send(account, draft)
-        except UsageError as exc:  # e.g. no recipients: keep what the user wrote
-            raise _kept(svc, account, draft, exc.message) from None
+        result = svc.send(account, draft)
+        _warn_empty_subject(draft)
         _report(ctx, [result], as_json, single=True)
         return
-    result = svc.send(account, draft)
+    ready = _interactive_draft(svc, draft, account, yes)
+    if ready is None:
+        return
+    try:
+        result = svc.send(account, ready)
+    except UsageError as exc:  # e.g. no recipients: keep what the user wrote
+        raise _kept(svc, account, ready, exc.message) from None
+    if yes or not _interactive():  # the review said it already
+        _warn_empty_subject(ready)
     _report(ctx, [result], as_json, single=True)
 
 
@@ -177,16 +286,25 @@ def _report(ctx: click.Context, results: list[SendResult], as_json: bool, single
 
 
 @click.command()
+@click.option("--draft", "draft_ref", default=None, metavar="ID",
+              help="Go on with a saved draft (`mailcli drafts` lists them).")
 @_draft_options
 @click.pass_context
-def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
-            subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...], account: str | None,
-            as_json: bool) -> None:
-    """Write a new message and send it (opens $EDITOR unless --body-file is given)."""
+def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: tuple[str, ...],
+            bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
+            attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
+    """Write a new message and send it (opens $EDITOR unless --body-file is given; then,
+    on a terminal, a review step: send, edit, postpone, attach or quit)."""
     svc = settings(ctx).service()
-    draft = svc.new_draft(account)
-    _apply(svc, draft, to, cc, bcc, subject, attach, add=False)
-    _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False)
+    if draft_ref is not None:
+        draft = svc.resume_draft(draft_ref)
+        if account and account != draft.account:
+            raise UsageError(f"draft {draft_ref} belongs to account {draft.account!r}")
+        _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
+    else:
+        draft = svc.new_draft(account)
+        _apply(svc, draft, to, cc, bcc, subject, attach, add=False)
+    _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False, yes=yes)
 
 
 @click.command()
@@ -196,37 +314,61 @@ def compose(ctx: click.Context, to: tuple[str, ...], cc: tuple[str, ...], bcc: t
 @click.pass_context
 def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tuple[str, ...],
           bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
-          account: str | None, as_json: bool) -> None:
+          account: str | None, yes: bool, as_json: bool) -> None:
     """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
     svc = settings(ctx).service()
     _respond(ctx, svc, svc.reply_draft(ref, all=all_), to, cc, bcc, subject, body_file, attach,
-             account, as_json)
+             account, yes, as_json)
 
 
 @click.command()
 @click.argument("ref")
 @click.option("--inline/--attach-original", "inline", default=True,
               help="Quote the original in the body (default), or attach it as message/rfc822.")
+@click.option("--no-attachments", "no_attachments", is_flag=True,
+              help="Inline forward without the original's attachments (kept by default).")
 @_draft_options
 @click.pass_context
-def forward(ctx: click.Context, ref: str, inline: bool, to: tuple[str, ...], cc: tuple[str, ...],
-            bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
-            account: str | None, as_json: bool) -> None:
-    """Forward message REF, inline or as an attachment."""
+def forward(ctx: click.Context, ref: str, inline: bool, no_attachments: bool, to: tuple[str, ...],
+            cc: tuple[str, ...], bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
+            attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
+    """Forward message REF, inline (with its attachments) or as an attachment."""
     svc = settings(ctx).service()
-    _respond(ctx, svc, svc.forward_draft(ref, inline=inline), to, cc, bcc, subject, body_file,
-             attach, account, as_json)
+    _respond(ctx, svc, svc.forward_draft(ref, inline=inline, attachments=not no_attachments),
+             to, cc, bcc, subject, body_file, attach, account, yes, as_json)
 
 
 def _respond(ctx: click.Context, svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
              bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-             attach: tuple[Path, ...], account: str | None, as_json: bool) -> None:
+             attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
     """Reply and forward alike: the draft's account unless --account says otherwise."""
     name = account or draft.account
     if account and account != draft.account:
         draft.from_ = svc.new_draft(account).from_
     _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
-    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True)
+    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True, yes=yes)
+
+
+@click.command()
+@click.option("--account", "-a", "account", default=None, metavar="NAME", help="Only this account.")
+@json_option
+@click.pass_context
+def drafts(ctx: click.Context, account: str | None, as_json: bool) -> None:
+    """List the saved drafts (go on with one: `mailcli compose --draft ID`)."""
+    from mailcli.message.sanitize import safe_line
+
+    svc = settings(ctx).service()
+    items = svc.drafts(account)
+    if as_json:
+        emit_json([e.to_json() for e in items])
+        return
+    if not items:
+        click.echo("no drafts")
+    for e in items:
+        date = e.date.strftime("%Y-%m-%d %H:%M") if e.date else "-"
+        to = safe_line(e.to or "(no recipients)")
+        click.echo(f"{e.id:>6}  {date:<16}  {e.account:<10}  {to[:30]:<30}  "
+                   f"{safe_line(e.subject or '(no subject)')}")
 
 
 @click.command()
