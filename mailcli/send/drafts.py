@@ -51,12 +51,12 @@ def discard_draft(store: Store, cfg: AccountConfig, id: int) -> None:
     row = store.message_row(id)
     env = store.get(id)
     with store.db.write():
-        if cfg.is_imap and row.uid is not None:
+        if traits_for(cfg).server_uids and row.uid is not None:
             state = store.folder_state(env.account, env.folder)
             store.journal.enqueue(cfg.name, DeleteUid(env.folder, row.uid,
                                                       state.uidvalidity if state else None,
                                                       env.message_id))
-        elif cfg.is_imap:
+        elif traits_for(cfg).can_append:
             for action in store.journal.pending(cfg.name):
                 if isinstance(action.entry, Append) and action.entry.id == id:
                     store.journal.cancel(action.id)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from mailcli.sync.events import (AccountDone, AccountStarted, FolderCounts, FolderDone,
                                      FolderStarted, MessageFetched, Reporter, SyncEvent,
                                      SyncWarning)
-    from mailcli.sync.runner import FetchResult
+    from mailcli.sync.runner import FetchResult, combine_exit_codes
 
 _EVENTS = ("AccountDone", "AccountStarted", "FolderCounts", "FolderDone", "FolderStarted",
            "MessageFetched", "Reporter", "SyncEvent", "SyncWarning")
@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "Service": "mailcli.service.facade",
     "ShownMessage": "mailcli.service.reading",
     "FetchResult": "mailcli.sync.runner",
+    "combine_exit_codes": "mailcli.sync.runner",   # one exit code for several accounts
     "Draft": "mailcli.send.compose",
     "OutboxItem": "mailcli.send.outbox",
     "SendResult": "mailcli.send.outbox",
@@ -56,7 +57,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["AccountDone", "AccountStarted", "Draft", "FetchResult", "FolderCounts",
            "FolderDone", "FolderStarted", "MessageFetched", "OutboxItem", "RebuildReport",
            "Reporter", "SendResult", "Service", "ShownMessage", "SyncEvent", "SyncWarning",
-           "make_private_dir", "redact", "repair_data_dir"]
+           "combine_exit_codes", "make_private_dir", "redact", "repair_data_dir"]
 
 
 def __getattr__(name: str) -> object:

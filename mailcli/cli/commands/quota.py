@@ -23,7 +23,7 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
     from mailcli.cli.table import Column, render
     from mailcli.cli.output import width
 
-    from mailcli.sync.runner import combine_exit_codes
+    from mailcli.service import combine_exit_codes
 
     svc = settings(ctx).service()
     total = len(svc.account_configs(list(accounts) or None))   # unknown account: exit 4 first
