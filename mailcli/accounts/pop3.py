@@ -246,9 +246,9 @@ class Pop3Account(Account):
         self._low._getresp()
         out: dict[int, str] = {}
         for row in self._read_multiline().decode("utf-8", "replace").splitlines():
-            parts = row.split()
-            if len(parts) >= 2 and parts[0].isdigit():
-                out[int(parts[0])] = parts[1]
+            parts = row.strip().split(None, 1)   # a UIDL may hold spaces: split once
+            if len(parts) == 2 and parts[0].isdigit():
+                out[int(parts[0])] = parts[1].strip()
         return out
 
     # ---------- Account ----------
@@ -262,7 +262,8 @@ class Pop3Account(Account):
 
     def pop_list(self) -> list[PopEntry]:
         with self._errors("LIST"):
-            sizes = {n: int(s) for n, s in self._listing(b"LIST").items()}
+            sizes = {n: int(s.split()[0]) for n, s in self._listing(b"LIST").items()
+                     if s.split()[0].isdigit()}
             if Capability.UIDL in self.capabilities:
                 uidls = self._listing(b"UIDL")
             else:

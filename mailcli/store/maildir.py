@@ -153,6 +153,14 @@ def _escape_uidl(uidl: str) -> str:
                    for ch in uidl)
 
 
+MAX_UIDL_NAME = 160   # escaped UIDL characters in a file name (the rest of it fits in 95)
+
+
+def uidl_fits_name(uidl: str) -> bool:
+    """Whether a POP3 UIDL, escaped, fits in a Maildir file name (255 bytes in all)."""
+    return len(_escape_uidl(uidl)) <= MAX_UIDL_NAME
+
+
 def new_base(uid: int | None = None, uidl: str | None = None) -> str:
     """A fresh unique Maildir base name (spec: time.unique.host), then ``,U=<uid>`` (IMAP)
     and/or ``,P=<escaped uidl>`` (POP3) so a rebuilt index recovers the sync identity."""
