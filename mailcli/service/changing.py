@@ -113,7 +113,8 @@ class ChangingMixin:
                 elif cfg.is_imap:
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
-                    self.store.journal.enqueue(env.account, "delete", {"uidl": row.uidl})
+                    self.store.journal.enqueue(env.account, "delete",
+                                               {"uidl": row.uidl, "message": env.id})
                 self.store.remove(env.id)
         self._push(envs, now)
         return envs

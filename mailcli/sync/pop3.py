@@ -195,7 +195,7 @@ class Pop3Sync:
     # ---------------------------------------------------------------- steps
     def _external(self) -> None:
         ext = self.store.scan_external_changes(self.name, INBOX)
-        gone = [r.uidl for r in ext.removed if r.uidl]
+        gone = [r for r in ext.removed if r.uidl]
         if not gone:
             return
         if self.store.count(self.name, INBOX) == 0 and not ext.added:
@@ -203,8 +203,9 @@ class Pop3Sync:
                        f"nothing is deleted on the server because of it")
             return
         if self.config.leave_on_server and self.config.delete_when_deleted_locally:
-            for uidl in gone:
-                self.store.journal.enqueue(self.name, ActionKind.DELETE, {"uidl": uidl})
+            for r in gone:
+                self.store.journal.enqueue(self.name, ActionKind.DELETE,
+                                           {"uidl": r.uidl, "message": r.id})
 
     def _download(self, small: list[PopEntry], big: list[PopEntry], tally: Tally) -> None:
         store, name, kill = self.store, self.name, self._kill
@@ -298,15 +299,20 @@ class Pop3Sync:
                 out.append((e, entry.id))
             elif cfg.keep_days is not None and now - entry.downloaded_at >= cfg.keep_days * DAY:
                 out.append((e, entry.id))
-            elif cfg.delete_when_deleted_locally and e.uidl in queued:
-                out.append((e, entry.id))
+            elif cfg.delete_when_deleted_locally and any(
+                    m is None or m == entry.message for m in queued.get(e.uidl, {}).values()):
+                out.append((e, entry.id))     # the deleted copy is this one (a reused UIDL's
+                                              # older message is not)
         return out
 
-    def _queued_deletes(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
+    def _queued_deletes(self) -> dict[str, dict[int, int | None]]:
+        """UIDL -> {journal action id: the local message deleted (None if not recorded)}."""
+        out: dict[str, dict[int, int | None]] = {}
         for a in self.store.journal.pending(self.name):
             if a.kind is ActionKind.DELETE and a.payload.get("uidl"):
-                out.setdefault(str(a.payload["uidl"]), []).append(a.id)
+                mid = a.payload.get("message")
+                out.setdefault(str(a.payload["uidl"]), {})[a.id] = \
+                    int(mid) if isinstance(mid, int) else None
         return out
 
     def _delete(self, entries: list[PopEntry], plan: "_Plan", tally: Tally) -> None:
@@ -321,14 +327,19 @@ class Pop3Sync:
                 self._kill("quit")
             self.store.pop_mark_server_deleted([row for _e, row in doomed])
             tally.deleted += len(doomed)
-        # Queued local deletes are settled: done on the server now, gone already, or the
-        # policy keeps server copies (delete_when_deleted_locally off).
-        live = {e.uidl for e in entries} - {e.uidl for e, _row in doomed}
+        # Queued local deletes are settled: done on the server now, gone already (or the
+        # UIDL now names another message), or the policy keeps server copies
+        # (delete_when_deleted_locally off).
+        gone = {row for _e, row in doomed}
+        live: dict[str, set[int | None]] = {}
+        for e, row in plan.stored:
+            if row.id not in gone:
+                live.setdefault(e.uidl, set()).add(row.message)
         keep_queued = self.config.leave_on_server and self.config.delete_when_deleted_locally
-        for uidl, ids in queued.items():
-            if uidl in live and keep_queued:
-                continue
-            for aid in ids:
+        for uidl, actions in queued.items():
+            for aid, mid in actions.items():
+                if keep_queued and uidl in live and (mid is None or mid in live[uidl]):
+                    continue
                 self.store.journal.mark_done(aid)
         # Rows of messages no longer listed: deleted ones, and skipped ones, are forgotten.
         listed = {(e.uidl, e.size) for e in entries}
