@@ -65,3 +65,29 @@ def test_a_lying_list_size_never_costs_unbounded_memory(tmp_path: Path, size: in
         err = assert_clean_failure(r, (1,))
         assert "runs past" in err, err
         assert server.held() == msgs and b.local_hashes() == Counter()
+
+
+@pytest.mark.dovecot
+def test_trickling_link_to_dovecot_ends_with_75_in_bounded_time(dovecot, tmp_path: Path) -> None:  # noqa: ANN001
+    """The real server behind a plaintext loopback link delivering one byte per 0.3 s:
+    each byte beats `timeout = 1`, so only a wall-clock deadline ends the run. (Over TLS
+    Python already bounds a handshake or a record read by `timeout` as a whole.)"""
+    from tests.fakes.proxy import FaultProxy
+    from tests.hostile.conftest import new_box
+
+    b = new_box(dovecot, tmp_path / "b", "pop3", security="none", extra="timeout = 1")
+    msgs = [message(i, "tr") for i in range(3)]
+    dovecot.seed(b.user, msgs)
+    with FaultProxy(b.default_port("none"), trickle=(1, 0.3)) as proxy:
+        b.write(port=proxy.port, security="none", extra="timeout = 1")
+        t0 = time.monotonic()
+        r = b.mailcli("fetch", timeout=60)
+        took = time.monotonic() - t0
+    err = assert_clean_failure(r, (75,))
+    assert "timed out" in err, err
+    assert took < 10, f"took {took:.1f} s"
+    assert dovecot.count(b.user) == 3
+    b.write(security="none", extra="timeout = 1")
+    code, acct, err = fetch_json(b)
+    assert code == 0 and (acct["new"], acct["deleted"]) == (3, 3), err
+    assert b.local_hashes() == counts(msgs) and dovecot.count(b.user) == 0
