@@ -369,10 +369,18 @@ def fetch_full(store: Store, account: Account, message_id: int) -> None:
         return
     if not row.uidl:
         raise ProtocolError(f"message {message_id} has no POP3 UIDL; cannot fetch its body")
-    entry = next((e for e in account.pop_list() if e.uidl == row.uidl), None)
-    if entry is None:
+    # the server message with this UIDL and the size recorded for this copy (the UIDL
+    # alone may name another message now: reused, or listed twice)
+    size = next((r.size for r in store.pop_ledger_rows(row.account)
+                 if r.message == message_id and r.uidl == row.uidl and r.size is not None), None)
+    found = [e for e in account.pop_list() if e.uidl == row.uidl and size in (None, e.size)]
+    if len(found) > 1:
+        raise ProtocolError(f"the server lists {len(found)} messages as {row.uidl!r}; "
+                            f"cannot tell which is message {message_id}")
+    if not found:
         raise NotFoundError(f"message {message_id} is no longer on the server",
                             hint="it was deleted there; only its headers are cached")
+    entry = found[0]
     got: list[bytes] = []
     account.pop_retrieve([entry], lambda _e, raw: got.append(raw))
     if not got:

@@ -13,7 +13,7 @@ import pytest
 from mailcli.accounts.testing import POP3_FULL, FakeAccount
 from mailcli.accounts.base import Capability
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import TemporaryError
+from mailcli.errors import NotFoundError, TemporaryError
 from mailcli.store import Store
 from mailcli.sync.outcome import SyncOutcome
 from mailcli.sync.pop3 import Pop3Sync, fetch_full
@@ -164,6 +164,19 @@ def test_max_message_size_keeps_headers_only_until_fetch_full(store: Store) -> N
     assert store.read_raw(big.id) == msg(3, 5000) and not store.message_row(big.id).partial
     out = run(store, acc, c)
     assert out.new == 0 and acc.maildrop == []             # now safe to delete
+
+
+def test_fetch_full_never_completes_headers_with_another_message_under_a_reused_uidl(store: Store) -> None:
+    acc = maildrop(0)
+    acc.server_pop_deliver(msg(3, pad=5000), uidl="BIG")
+    run(store, acc, cfg(max_message_size=1000, leave_on_server=True))
+    big = store.message_rows(A, "INBOX")[0]
+    acc.maildrop = [("BIG", msg(4, pad=7000))]            # the server reused the UIDL
+    acc.connect()
+    with pytest.raises(NotFoundError):
+        fetch_full(store, acc, big.id)
+    acc.close()
+    assert store.message_row(big.id).partial and store.get(big.id).subject == "pop 3"
 
 
 def test_without_top_big_messages_are_downloaded_whole(store: Store) -> None:
