@@ -153,12 +153,10 @@ def _escape_uidl(uidl: str) -> str:
                    for ch in uidl)
 
 
-MAX_UIDL_NAME = 160   # escaped UIDL characters in a file name (the rest of it fits in 95)
-
-
 def uidl_fits_name(uidl: str) -> bool:
-    """Whether a POP3 UIDL, escaped, fits in a Maildir file name (255 bytes in all)."""
-    return len(_escape_uidl(uidl)) <= MAX_UIDL_NAME
+    """Whether a file name carrying this POP3 UIDL (escaped, with every flag) fits in the
+    255 bytes a file system allows."""
+    return len((new_base(uidl=uidl) + ":2,DFPRST").encode()) <= 255
 
 
 def new_base(uid: int | None = None, uidl: str | None = None) -> str:

@@ -3,10 +3,15 @@
 Owns the UIDL ledger rules and the order that makes POP3 safe to kill at any moment:
 
 1. ``scan_external_changes(INBOX)``: files deleted by another client count as local
-   deletions (journal ``{"uidl"}`` entries when ``delete_when_deleted_locally``), unless
-   the whole INBOX vanished (a wiped cache is never read as "delete everything").
-2. UIDL + LIST. A UIDL already in the ledger is never downloaded again. The ledger row is
-   written in the same transaction as the message row (``store.deliver(uidl=...)``), and
+   deletions (journal ``{"uidl", "message"}`` entries when ``delete_when_deleted_locally``),
+   unless the whole INBOX vanished (a wiped cache is never read as "delete everything").
+2. UIDL + LIST. A server message is identified by its whole UIDL plus the size LIST
+   announces: a listed message matching a ledger row (same UIDL, same size; one row per
+   message) is never downloaded again; a reused UIDL with another size is a new message.
+   A UIDL listed twice: each copy downloaded, neither ever deleted, reported. An unusable
+   UIDL (control characters, too long for a file name) or a reply past its size cap:
+   reported once, recorded as ``skipped``, never downloaded nor deleted. The ledger row is
+   written in the same transaction as the message row (``store.deliver(uidl=, size=)``), and
    each chunk of messages is one ``store.batch()``: files fsynced, renamed, directories
    fsynced, then the rows and ledger rows committed. So a message is either fully stored
    and recorded, or not at all (re-downloaded next run).
@@ -14,7 +19,7 @@ Owns the UIDL ledger rules and the order that makes POP3 safe to kill at any mom
    ``partial=True``; ``fetch_full`` replaces them with the full message later. A
    headers-only message is never deleted from the server while it is partial.
 4. Deletion policy, for messages whose ledger row is committed (so the local copy is on
-   disk): ``leave_on_server = false`` (default): delete them all; ``leave_on_server`` with
+   disk) under the same UIDL and size, listed once: ``leave_on_server = false`` (default): delete them all; ``leave_on_server`` with
    ``keep_days``: delete those downloaded at least N days ago; with
    ``delete_when_deleted_locally``: delete those with a queued local delete. DELE is sent
    only after step 2 committed, and POP3 applies it only at QUIT: a connection that dies
@@ -47,20 +52,17 @@ CHUNK = 200          # messages per store transaction
 DAY = 86400
 
 
-MAX_UIDL = 128       # RFC 1939 says 1 to 70 characters; real servers go a little past
-
-
 def unusable_uidl(uidl: str) -> str | None:
     """Why a UIDL cannot identify a message (None if it can). RFC 1939 allows 1 to 70
-    printable characters (0x21-0x7E); mailcli also takes spaces inside, non-ASCII and up to
-    MAX_UIDL characters, but no control characters and nothing that does not fit in a
-    Maildir file name (where it is kept so a rebuilt index still knows it)."""
+    printable characters (0x21-0x7E); mailcli also takes longer ones, spaces inside and
+    non-ASCII, but no control characters and nothing that does not fit in a Maildir file
+    name (where it is kept so that a rebuilt index still knows it)."""
     if not uidl.strip():
         return "empty"
-    if len(uidl) > MAX_UIDL or not uidl_fits_name(uidl):
-        return f"{len(uidl)} characters, too long"
     if not uidl.isprintable():
         return "control characters"
+    if not uidl_fits_name(uidl):
+        return f"{len(uidl)} characters, too long"
     return None
 
 
@@ -137,11 +139,13 @@ class Pop3Sync:
         ledger knew sizes match by UIDL alone (never downloaded twice) but allow no
         deletion until the local copy's size confirms them."""
         plan = _Plan()
-        skipped = {(r.uidl, r.size) for r in self.store.pop_ledger_rows(self.name) if r.skipped}
+        skipped: set[tuple[str, int | None]] = set()
         free: dict[str, list[PopLedgerEntry]] = {}
         for r in self.store.pop_ledger_rows(self.name):
             if r.skipped is None:
                 free.setdefault(r.uidl, []).append(r)
+            else:
+                skipped.add((r.uidl, r.size))
         listed = Counter(e.uidl for e in entries)
         plan.ambiguous = {u for u, n in listed.items() if n > 1}
         for e in entries:
@@ -254,14 +258,22 @@ class Pop3Sync:
                     raise error
             big = []
         if big:
+            too_large: ReplyTooLarge | None = None
             with store.batch():
                 for entry in big:
-                    head = self.account.pop_headers(entry)
+                    try:
+                        head = self.account.pop_headers(entry)
+                    except ReplyTooLarge as exc:
+                        too_large = exc      # commit the headers that arrived first
+                        break
                     store.deliver(name, INBOX, head, uidl=entry.uidl, partial=True, size=entry.size)
                     tally.new += 1
                     self.reporter.event(MessageFetched(name, INBOX, len(head)))
                     if kill is not None:
                         kill("deliver")
+            if too_large is not None:
+                self._skip_oversized(big, too_large)
+                raise too_large
             self._note(f"{len(big)} message(s) larger than {self.config.max_message_size} bytes: "
                        f"headers only (`mailcli fetch --full REF` downloads the rest)")
         if failed:

@@ -4,7 +4,7 @@ Knobs: no CAPA (-ERR), no UIDL, no TOP, no PIPELINING, no USER (APOP only), -ERR
 RETR of chosen messages, bare-LF line endings, a connection cut after a given RETR.
 Lying servers: `uidls` (the UIDL of each message, e.g. one listed twice, with spaces or
 300 characters long), `sizes` (what LIST announces instead of the real size), `endless`
-(a RETR that never sends its final "."), `trickle` (RETR replies sent one byte per
+(a RETR that never sends its final "."; `endless_top` the same for TOP), `trickle` (RETR replies sent one byte per
 `trickle` seconds). Knobs name messages by their 1-based position in `messages`.
 Messages are given as raw bytes (CRLF lines); the server dot-stuffs them on the wire.
 A confirmed QUIT removes the marked messages for later sessions (`held()` is what the
@@ -27,12 +27,14 @@ class FakePop3Server(LoopbackServer):
                  pipelining: bool = True, user_cmd: bool = True, retr_error: set[int] | None = None,
                  bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD,
                  uidls: list[str] | None = None, sizes: dict[int, int] | None = None,
-                 endless: set[int] | None = None, trickle: float | None = None) -> None:
+                 endless: set[int] | None = None, endless_top: set[int] | None = None,
+                 trickle: float | None = None) -> None:
         self.messages = list(messages)
         self.drop = list(range(1, len(self.messages) + 1))   # positions still held
         self.uidls = uidls or [f"uid-{n}" for n in self.drop]
         self.sizes = sizes or {}
         self.endless = endless or set()
+        self.endless_top = endless_top or set()
         self.trickle = trickle
         self.capa, self.uidl, self.top, self.pipelining = capa, uidl, top, pipelining
         self.user_cmd = user_cmd
@@ -144,6 +146,9 @@ class FakePop3Server(LoopbackServer):
                 raw_msg = msg(n)
                 end = raw_msg.find(b"\r\n\r\n")
                 ok()
+                if session[n - 1] in self.endless_top:
+                    while True:
+                        out(b"X-Endless: " + b"x" * 988 + eol)
                 multi(raw_msg if end < 0 else raw_msg[:end + 4])
             elif verb == "RETR":
                 n = number()

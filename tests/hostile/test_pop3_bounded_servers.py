@@ -91,3 +91,16 @@ def test_trickling_link_to_dovecot_ends_with_75_in_bounded_time(dovecot, tmp_pat
     code, acct, err = fetch_json(b)
     assert code == 0 and (acct["new"], acct["deleted"]) == (3, 3), err
     assert b.local_hashes() == counts(msgs) and dovecot.count(b.user) == 0
+
+
+def test_endless_headers_of_a_big_message_skip_only_that_message(tmp_path: Path) -> None:
+    """max_message_size: headers only (TOP n 0), and the server's TOP never ends."""
+    msgs = [message(i, "h", lines=5 + 40 * (i % 2)) for i in range(3)]   # 1 is big
+    with fake(msgs, endless_top={2}) as server:
+        b = box_for(server, tmp_path, "max_message_size = 1000\n")
+        err = assert_clean_failure(b.mailcli("fetch", timeout=60), (1,))
+        assert "runs past" in err, err
+        assert counts(server.held()) == counts(msgs)
+        code, acct, err = fetch_json(b)
+        assert code == 0 and acct["deleted"] == 2, err
+        assert server.held() == [msgs[1]] and b.local_hashes() == counts([msgs[0], msgs[2]])
