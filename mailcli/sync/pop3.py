@@ -57,6 +57,8 @@ def unusable_uidl(uidl: str) -> str | None:
     printable characters (0x21-0x7E); mailcli also takes longer ones, spaces inside and
     non-ASCII, but no control characters and nothing that does not fit in a Maildir file
     name (where it is kept so that a rebuilt index still knows it)."""
+    if 0 < len(uidl) <= 70 and uidl.isascii() and uidl.isprintable() and " " not in uidl:
+        return None          # what RFC 1939 allows (the common case, checked cheaply)
     if not uidl.strip():
         return "empty"
     if not uidl.isprintable():
@@ -124,7 +126,9 @@ class Pop3Sync:
         self.reporter.event(FolderStarted(self.name, INBOX, len(new), sum(e.size for e in small)))
         self._download(small, big, tally)
         self._report_ambiguous(plan)
-        self._delete(entries, self._match(entries), tally)
+        if new or plan.unusable:     # the ledger changed: match again
+            plan = self._match(entries)
+        self._delete(entries, plan, tally)
         self.outcome.add(tally.frozen())
         self.reporter.event(FolderDone(self.name, INBOX, tally.frozen()))
         return self.outcome
@@ -152,15 +156,15 @@ class Pop3Sync:
             if (e.uidl, e.size) in skipped:
                 plan.skipped.append(e)
                 continue
-            reason = unusable_uidl(e.uidl)
-            if reason is not None:
-                plan.unusable.append((e, reason))
-                continue
             rows = free.get(e.uidl, [])
             row = next((r for r in rows if r.size == e.size), None) \
                 or next((r for r in rows if r.size is None), None)
             if row is None:
-                plan.new.append(e)
+                reason = unusable_uidl(e.uidl)
+                if reason is not None:
+                    plan.unusable.append((e, reason))
+                else:
+                    plan.new.append(e)
                 continue
             rows.remove(row)
             if row.size is None and self._confirms(row, e.size):
