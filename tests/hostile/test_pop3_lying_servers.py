@@ -99,3 +99,19 @@ def test_an_unusable_uidl_is_reported_once_and_left_on_the_server(tmp_path: Path
             assert code == 0 and (acct["new"], acct["deleted"]) == (0, 0), err
             assert "UIDL" not in err
         assert server.held() == [m1] and b.local_hashes() == counts([m2])
+
+
+def test_a_uidl_listed_twice_survives_a_lost_index(tmp_path: Path) -> None:
+    """The index file is lost and rebuilt from the Maildir (the UIDL is in each file
+    name): the next fetch downloads neither copy again and deletes neither."""
+    m1, m2, m3 = message(1, "r"), message(2, "r"), message(3, "r")
+    with fake([m1, m2, m3], uidls=["dup", "dup", "u3"]) as server:
+        b = box_for(server, tmp_path, "leave_on_server = true\n")
+        assert b.mailcli("fetch").exit_code == 1
+        for suffix in ("", "-wal", "-shm"):
+            (b.data / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+        assert b.mailcli("index", "rebuild").exit_code == 0
+        code, acct, err = fetch_json(b)
+        assert code == 0 and (acct["new"], acct["deleted"]) == (0, 0), err
+        assert b.local_hashes() == counts([m1, m2, m3])
+        assert counts(server.held()) == counts([m1, m2, m3])
