@@ -83,6 +83,15 @@ class ProtocolError(MailcliError):
     title = "Server error"
 
 
+class ReplyTooLarge(ProtocolError):
+    """A server reply for one message went past every size cap (the connection is
+    dropped: the rest of the reply is never read). `number` is the POP3 message number."""
+
+    def __init__(self, message: str, *, number: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.number = number
+
+
 class UnsupportedError(MailcliError):
     """The account's protocol cannot do this (declared by capabilities)."""
 

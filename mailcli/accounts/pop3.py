@@ -19,6 +19,16 @@ are; two identical copies of one message collapse into one key (documented limit
 Multi-line replies are read here rather than by poplib: no 2,048-byte line limit (real
 mail has longer lines), dot-unstuffing, CRLF or bare-LF terminators, and the message is
 returned as the exact bytes the server sent (minus stuffing and the terminator).
+
+Bounded servers: every reply has a cap and a wall-clock deadline. A RETR/TOP may not
+exceed twice the size announced in LIST plus 64 KiB (and never HARD_CAP): past it the
+connection is dropped (nothing is deleted without QUIT) and ReplyTooLarge names the
+message. Listings and CAPA have caps of their own (poplib already limits a status line to
+2,048 bytes). Each reply must arrive within 2 x `timeout` plus one second per
+MIN_RATE bytes expected (mailcli.accounts.deadline.Watchdog): a server trickling a
+byte at a time ends the run with a TemporaryError (exit 75), not only one that stalls.
+UIDLs are kept whole: everything after the message number (RFC 1939 allows any of
+0x21-0x7E, so a UIDL is split from its number once, never at later spaces).
 """
 from __future__ import annotations
 
@@ -27,6 +37,7 @@ import hashlib
 import logging
 import poplib
 import re
+import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,10 +45,11 @@ from typing import Any, cast
 
 from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability, Maildrop, PopSink
+from mailcli.accounts.deadline import Watchdog
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import AuthError, MailcliError, ProtocolError, TemporaryError, TLSError
+from mailcli.errors import AuthError, MailcliError, ProtocolError, ReplyTooLarge, TemporaryError, TLSError
 from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 
 logger = logging.getLogger(__name__)
@@ -45,6 +57,81 @@ logger = logging.getLogger(__name__)
 _WINDOW = 32                  # commands in flight when the server offers PIPELINING
 _CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
+HARD_CAP = 1 << 30            # no single reply is read past 1 GiB, whatever LIST says
+SLACK = 64 * 1024             # a message may exceed twice its announced size by this much
+SHORT_CAP = 1 << 20           # CAPA, a probe's TOP: 1 MiB
+MIN_RATE = 16 * 1024          # bytes/second a reply's deadline allows on top of 2 x timeout
+_LISTING_ROW = 512            # bytes per LIST/UIDL row allowed for in the listing cap
+
+
+class _TooLarge(Exception):
+    """A multi-line reply went past its cap (internal; the connection is unusable)."""
+
+
+class _BoundedReplies:
+    """poplib's connection with the socket under a Watchdog, TLS handshakes inside the
+    deadline, and its own multi-line replies (only CAPA and STLS's CAPA) capped."""
+
+    _dog: Watchdog
+    sock: Any
+    file: Any
+    host: str
+
+    def _getlongresp(self) -> tuple[bytes, list[bytes], int]:
+        resp = cast(Any, self)._getresp()
+        lines: list[bytes] = []
+        octets = 0
+        line, o = cast(Any, self)._getline()
+        while line != b".":
+            if line.startswith(b".."):
+                o -= 1
+                line = line[1:]
+            octets += o
+            if octets > SHORT_CAP:
+                raise poplib.error_proto("-ERR reply too long")
+            lines.append(line)
+            line, o = cast(Any, self)._getline()
+        return resp, lines, octets
+
+    def _handshake(self, sock: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
+        tls = context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self._dog.watch(tls)
+        tls.do_handshake()
+        return tls
+
+    def stls(self, context: ssl.SSLContext | None = None) -> bytes:
+        """poplib's stls (CAPA, STLS, handshake) with the handshake under the deadline."""
+        me = cast(Any, self)
+        if "STLS" not in me.capa():
+            raise poplib.error_proto("-ERR STLS not supported by server")
+        resp = me._shortcmd("STLS")
+        self.sock = self._handshake(self.sock, context or ssl.create_default_context())
+        self.file = self.sock.makefile("rb")
+        me._tls_established = True
+        return cast(bytes, resp)
+
+
+class _Conn(_BoundedReplies, poplib.POP3):
+    def __init__(self, host: str, port: int, timeout: float, dog: Watchdog) -> None:
+        self._dog = dog
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout)
+        self._dog.watch(sock)
+        return sock
+
+
+class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):
+    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext | None,
+                 dog: Watchdog) -> None:
+        self._dog = dog
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout)
+        self._dog.watch(sock)
+        return self._handshake(sock, self.context)
 
 
 class Pop3Account(Maildrop):
@@ -58,25 +145,35 @@ class Pop3Account(Maildrop):
         self._pop: poplib.POP3 | None = None
         self._caps: dict[str, list[str]] = {}
         self._dele_pending = False
+        self._dog = Watchdog("pop3-deadline")
+        self._count = 0
         self.capabilities = frozenset()
 
     # ---------- lifecycle ----------
     def connect(self) -> None:
         cfg = self.config
+        self._dog.stop()
+        self._dog = Watchdog("pop3-deadline")
         with self._errors("connect"):
             ctx = make_ssl_context(cfg.tls_ca_file) if cfg.security != "none" else None
-            if cfg.security == "tls":
-                self._pop = poplib.POP3_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ctx)
-            else:
-                self._pop = poplib.POP3(cfg.host, cfg.port, timeout=cfg.timeout)
+            with self._deadline():
+                if cfg.security == "tls":
+                    self._pop = _ConnSSL(cfg.host, cfg.port, cfg.timeout, ctx, self._dog)
+                else:
+                    self._pop = _Conn(cfg.host, cfg.port, cfg.timeout, self._dog)
             logger.debug("< %s", self._pop.welcome.decode("utf-8", "replace"))
             self._caps = self._capa()
             if cfg.security == "starttls":
-                self._stls(ctx)
-            self._utf8()
-            self._login()
+                with self._deadline():
+                    self._stls(ctx)
+            with self._deadline():
+                self._utf8()
+            with self._deadline():
+                self._login()
             self._caps = self._capa() or self._caps
-            count, _size = self._stat()
+            with self._deadline():
+                count, _size = self._stat()
+            self._count = count
             self.capabilities = self._declare(count)
             self._dele_pending = False
         logger.debug("connected to %s:%s; CAPA %s", cfg.host, cfg.port, sorted(self._caps))
@@ -160,8 +257,11 @@ class Pop3Account(Maildrop):
 
     def _capa(self) -> dict[str, list[str]]:
         try:
-            caps = self._p.capa()
-        except poplib.error_proto:
+            with self._deadline():
+                caps = self._p.capa()
+        except poplib.error_proto as exc:
+            if _is_eof(exc) or "too long" in _text(exc):
+                raise
             return {}
         return {k.upper(): v for k, v in caps.items()}
 
@@ -181,13 +281,16 @@ class Pop3Account(Maildrop):
         return frozenset(have)
 
     def _probe(self, line: bytes, multiline: bool) -> bool:
-        self._put(line)
-        try:
-            self._low._getresp()
-        except poplib.error_proto:
-            return False
-        if multiline:
-            self._read_multiline()
+        with self._deadline():
+            self._put(line)
+            try:
+                self._low._getresp()
+            except poplib.error_proto as exc:
+                if _is_eof(exc):
+                    raise
+                return False
+            if multiline:
+                self._read_multiline(SHORT_CAP)
         return True
 
     def close(self) -> None:
@@ -196,11 +299,12 @@ class Pop3Account(Maildrop):
         if p is None:
             return
         try:
-            if self._dele_pending:
-                logger.debug("> RSET (deletions not committed)")
-                cast(Any, p)._shortcmd("RSET")
-            logger.debug("> QUIT")
-            p.quit()
+            with self._deadline():
+                if self._dele_pending:
+                    logger.debug("> RSET (deletions not committed)")
+                    cast(Any, p)._shortcmd("RSET")
+                logger.debug("> QUIT")
+                p.quit()
         except Exception as exc:  # noqa: BLE001 - close() never raises
             logger.debug("QUIT failed: %s", exc)
             try:
@@ -208,6 +312,19 @@ class Pop3Account(Maildrop):
             except Exception:  # noqa: BLE001
                 pass
         self._dele_pending = False
+        self._dog.stop()
+
+    def _abort(self) -> None:
+        """Drop the connection without a word (a reply past its cap cannot be skipped):
+        nothing marked for deletion is deleted without QUIT."""
+        p, self._pop = self._pop, None
+        self._dele_pending = False
+        self._dog.stop()
+        if p is not None:
+            try:
+                p.close()
+            except Exception:  # noqa: BLE001
+                pass
 
     @property
     def server_capabilities(self) -> tuple[str, ...]:
@@ -226,25 +343,42 @@ class Pop3Account(Maildrop):
         return self._p
 
     @contextmanager
+    def _deadline(self, expect: int = 0) -> Iterator[None]:
+        """A wall-clock deadline for one reply (of about `expect` bytes)."""
+        self._dog.arm(2 * self.config.timeout + expect / MIN_RATE)
+        try:
+            yield
+        finally:
+            self._dog.disarm()
+
+    @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
         cfg = self.config
         try:
             yield
         except MailcliError:
             raise
-        except poplib.error_proto as exc:
+        except (poplib.error_proto, OSError, EOFError, ssl.SSLError) as exc:
+            if self._dog.expired:
+                self._abort()
+                raise TemporaryError(
+                    f"{cfg.host}:{cfg.port} timed out: {what} did not complete within "
+                    f"{self._dog.budget:.0f} s",
+                    hint="the server is far too slow; raise `timeout` for this account or "
+                         "retry later") from exc
+            if not isinstance(exc, poplib.error_proto):
+                raise connection_error(exc, cfg.host, cfg.port) from exc
             if _is_eof(exc):
                 raise connection_error(EOFError(), cfg.host, cfg.port) from exc
             raise ProtocolError(f"{what} failed on {cfg.host}: {_text(exc)}") from exc
-        except (OSError, EOFError) as exc:
-            raise connection_error(exc, cfg.host, cfg.port) from exc
 
     def _put(self, line: bytes) -> None:
         logger.debug("> %s", line.decode("ascii", "replace"))
         self._low._putline(line)
 
-    def _read_multiline(self) -> bytes:
+    def _read_multiline(self, cap: int) -> bytes:
         """The body of a multi-line reply after its +OK line: unstuffed, exact bytes.
+        Raises _TooLarge past `cap` bytes (the rest of the reply is left unread).
 
         Reads whole buffered blocks (peek, then consume exactly up to the terminator, so
         the next reply's status line stays in the stream for poplib), not line by line:
@@ -260,6 +394,8 @@ class Pop3Account(Maildrop):
             out += block
             end, stop = _terminator(out, start)
             if end < 0:
+                if len(out) > cap:
+                    raise _TooLarge()
                 f.read(len(block))
                 continue
             f.read(stop - base)
@@ -269,9 +405,13 @@ class Pop3Account(Maildrop):
             del out[0]
             return bytes(out)
 
-    def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], None]) -> list[str]:
+    def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], bytes | None],
+                   sizes: list[int] | None = None,
+                   then: Callable[[int, bytes], None] | None = None) -> list[str]:
         """Send `lines` (a window at a time with PIPELINING) and call read(i, status) as each
-        positive reply arrives; returns the -ERR texts as 'i: text' (the stream stays in step)."""
+        positive reply arrives, under a deadline for `sizes[i]` bytes, then then(i, what
+        read returned) outside the deadline; returns the -ERR texts as 'i: text' (the
+        stream stays in step)."""
         window = _WINDOW if "PIPELINING" in self._caps else 1
         errors: list[str] = []
         sent = 0
@@ -279,28 +419,52 @@ class Pop3Account(Maildrop):
             while sent < len(lines) and sent < i + window:
                 self._put(lines[sent])
                 sent += 1
-            try:
-                status = self._low._getresp()
-            except poplib.error_proto as exc:
-                if _is_eof(exc):
-                    raise
-                errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
-                continue
-            read(i, status)
+            with self._deadline(sizes[i] if sizes else 0):
+                try:
+                    status = self._low._getresp()
+                except poplib.error_proto as exc:
+                    if _is_eof(exc):
+                        raise
+                    errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
+                    continue
+                got = read(i, status)
+            if then is not None and got is not None:
+                then(i, got)
         return errors
 
     def _stat(self) -> tuple[int, int]:
         count, size = self._p.stat()
-        return int(count), int(size)
+        try:
+            return int(count), int(size)
+        except ValueError:
+            raise poplib.error_proto(f"-ERR unreadable STAT reply {count!r} {size!r}") from None
 
     def _listing(self, command: bytes) -> dict[int, str]:
-        self._put(command)
-        self._low._getresp()
+        """LIST or UIDL: message number -> the rest of its row (the whole UIDL, spaces
+        included; for LIST the caller takes the size). Rows that do not parse are left out
+        (that message is neither downloaded nor deleted); a number listed twice is an error."""
+        count = self._count      # STAT at login: a maildrop is locked for the session
+        cap = max(count, 1) * _LISTING_ROW + SLACK
+        with self._deadline(cap):
+            self._put(command)
+            self._low._getresp()
+            try:
+                body = self._read_multiline(cap)
+            except _TooLarge:
+                self._abort()
+                raise ProtocolError(f"{command.decode()} listing from {self.config.host} is longer "
+                                    f"than {cap} bytes for {count} messages; giving up") from None
         out: dict[int, str] = {}
-        for row in self._read_multiline().decode("utf-8", "replace").splitlines():
-            parts = row.split()
-            if len(parts) >= 2 and parts[0].isdigit():
-                out[int(parts[0])] = parts[1]
+        for row in body.decode("utf-8", "replace").splitlines():
+            parts = row.strip().split(None, 1)
+            if len(parts) == 2 and parts[0].isdigit():
+                n = int(parts[0])
+                if n in out:
+                    raise ProtocolError(f"{command.decode()} on {self.config.host} lists message "
+                                        f"{n} twice")
+                out[n] = parts[1].strip()
+            elif row.strip():
+                logger.debug("unreadable %s row ignored: %r", command.decode(), row[:80])
         return out
 
     # ---------- Account ----------
@@ -314,7 +478,8 @@ class Pop3Account(Maildrop):
 
     def pop_list(self) -> list[PopEntry]:
         with self._errors("LIST"):
-            sizes = {n: int(s) for n, s in self._listing(b"LIST").items()}
+            sizes = {n: int(s.split()[0]) for n, s in self._listing(b"LIST").items()
+                     if s.split()[0].isdigit()}
             if Capability.UIDL in self.capabilities:
                 uidls = self._listing(b"UIDL")
             else:
@@ -328,9 +493,9 @@ class Pop3Account(Maildrop):
 
         def read(i: int, _status: bytes) -> None:
             n = numbers[i]
-            keys[n] = fallback_key(self._read_multiline(), sizes[n])
+            keys[n] = fallback_key(self._capped(n, sizes[n]), sizes[n])
 
-        errors = self._pipelined([verb % n for n in numbers], read)
+        errors = self._pipelined([verb % n for n in numbers], read, [sizes[n] for n in numbers])
         if errors:
             raise ProtocolError(f"cannot read headers on {self.config.host}: {errors[0]}")
         return keys
@@ -344,17 +509,33 @@ class Pop3Account(Maildrop):
             return
         with self._errors("RETR"):
             errors = self._pipelined([b"RETR %d" % e.number for e in todo],
-                                     lambda i, _s: sink(todo[i], self._read_multiline()))
+                                     lambda i, _s: self._capped(todo[i].number, todo[i].size),
+                                     [e.size for e in todo],
+                                     lambda i, raw: sink(todo[i], raw))
         if errors:
             raise ProtocolError(f"{len(errors)} message(s) could not be retrieved from "
                                 f"{self.config.host} ({errors[0]})")
 
     def pop_headers(self, entry: PopEntry) -> bytes:
         self._require(Capability.TOP)
-        with self._errors("TOP"):
+        with self._errors("TOP"), self._deadline(entry.size):
             self._put(b"TOP %d 0" % entry.number)
             self._low._getresp()
-            return self._read_multiline()
+            return self._capped(entry.number, entry.size)
+
+    def _capped(self, number: int, size: int) -> bytes:
+        """The multi-line reply for message `number` (announced as `size` bytes), or
+        ReplyTooLarge (the connection dropped) once it runs past its cap."""
+        cap = min(2 * max(size, 0) + SLACK, HARD_CAP)
+        try:
+            return self._read_multiline(cap)
+        except _TooLarge:
+            self._abort()
+            raise ReplyTooLarge(
+                f"message {number} from {self.config.host} runs past {cap} bytes (announced as "
+                f"{size}): skipped, left on the server, reported once",
+                number=number, hint="the server sends more than it announced; ask its "
+                "administrator, or remove that message with another client") from None
 
     def pop_delete(self, entries: Iterable[PopEntry]) -> None:
         todo = list(entries)
@@ -372,7 +553,8 @@ class Pop3Account(Maildrop):
             p = self._p
             logger.debug("> QUIT")
             try:
-                p.quit()
+                with self._deadline():
+                    p.quit()
             finally:
                 self._pop = None
                 self._dele_pending = False

@@ -114,7 +114,7 @@ class Changing:
                 elif traits_for(cfg).can_append:     # delivered here, its APPEND still queued
                     self._drop_pending_appends(env)
                 elif row.uidl is not None and cfg.delete_when_deleted_locally:
-                    self.core.store.journal.enqueue(env.account, DeleteUidl(row.uidl))
+                    self.core.store.journal.enqueue(env.account, DeleteUidl(row.uidl, env.id))
                 self.core.store.remove(env.id)
         self._push(envs, now)
         return envs

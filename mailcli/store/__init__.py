@@ -46,8 +46,9 @@ Reading
 
 Sync state
     ``folder_state``/``put_folder_state``/``folder_states``/``delete_folder``
-    (:class:`FolderState`), the POP3 ledger (``pop_ledger``, ``pop_mark_server_deleted``,
-    ``pop_forget``), ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
+    (:class:`FolderState`), the POP3 ledger (``pop_ledger``, ``pop_ledger_rows``,
+    ``pop_skip``, ``pop_confirm_size``, ``pop_mark_server_deleted``, ``pop_forget``; a
+    message's identity is UIDL + announced size), ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
     renames, deletions and new files made by neomutt/notmuch, applied to the index and
     returned so the sync engine can push them), and ``store.journal`` (:class:`Journal`:
     enqueue / pending / mark_done / mark_failed / purge_done, write-ahead order) holding
@@ -68,6 +69,7 @@ from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import (Action, ActionKind, ActionState, Append, DeleteUid, DeleteUidl,
                                    Entry, Journal, MoveUid)
+from mailcli.store.maildir import uidl_fits_name
 from mailcli.store.rebuild import RebuildReport, rebuild_index
 from mailcli.store.state import FolderState, PopLedgerEntry
 
@@ -75,5 +77,5 @@ __all__ = [
     "ORPHANS",
     "Action", "ActionKind", "ActionState", "Append", "DeleteUid", "DeleteUidl", "Entry",
     "ExternalChanges", "FlagChange", "FolderState", "Journal", "MoveUid", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
-    "rebuild_index",
+    "rebuild_index", "uidl_fits_name",
 ]

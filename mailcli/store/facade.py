@@ -7,6 +7,7 @@ docstring (:mod:`mailcli.store`) for the API overview.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -124,13 +125,17 @@ class Store:
     # ------------------------------------------------------------------- writing
     def deliver(self, account: str, folder: str, raw: bytes, flags: Iterable[Flag] = frozenset(),
                 uid: int | None = None, uidl: str | None = None, fsync: bool = True,
-                partial: bool = False) -> int:
+                partial: bool = False, size: int | None = None) -> int:
         """Store a message byte-for-byte and index it; returns its stable id.
 
         Idempotent for server messages: if (account, folder, uid) is already indexed, or
         `uidl` is already in the POP3 ledger, nothing is written and the recorded id is
         returned (for a UIDL that may be a message since deleted locally). With `uidl` the
-        ledger row is written in the same transaction as the message row. `synced_flags`
+        ledger row is written in the same transaction as the message row. With `uidl` and
+        `size` (the size the POP3 server announced) the caller has decided that this is a
+        server message not yet recorded: a UIDL already in the ledger does not stop it (a
+        UIDL listed twice or reused); only the same bytes under the same UIDL are stored
+        once (a second ledger row points at them). `synced_flags`
         is set to `flags` when `uid` is given (server and local agree), else NULL.
         Parsing never raises: unparseable mail is indexed with empty headers.
         """
@@ -143,7 +148,14 @@ class Store:
                 existing = index.id_by_uid(conn, account, folder, uid)
                 if existing is not None:
                     return existing
-            if uidl is not None:
+            digest = None
+            if uidl is not None and size is not None:
+                digest = None if partial else hashlib.sha256(raw).hexdigest()
+                same = None if digest is None else state.ledger_same_bytes(conn, account, uidl, digest)
+                if same is not None:
+                    state.ledger_record(conn, account, uidl, same, size=size, sha256=digest)
+                    return same
+            elif uidl is not None:
                 known, mid = state.ledger_message(conn, account, uidl)
                 if known and mid is not None:
                     return int(mid)
@@ -153,7 +165,9 @@ class Store:
                     conn, account=account, folder=folder, filename=rel, parsed=parsed,
                     flags=flags, size=len(raw), uid=uid, uidl=uidl, partial=partial,
                     synced_flags=flags if uid is not None else None)
-                if uidl is not None:
+                if uidl is not None and size is not None:
+                    state.ledger_record(conn, account, uidl, new_id, size=size, sha256=digest)
+                elif uidl is not None:
                     state.ledger_add(conn, account, uidl, new_id)
             except BaseException:
                 md.remove(rel)
@@ -362,16 +376,30 @@ class Store:
         return kept
 
     def pop_ledger(self, account: str) -> dict[str, PopLedgerEntry]:
-        """Every UIDL downloaded for a POP3 account (survives local deletion)."""
+        """Every UIDL downloaded for a POP3 account (survives local deletion); its newest
+        stored row (see `pop_ledger_rows` for all)."""
         return state.ledger(self.db.conn(), account)
 
-    def pop_mark_server_deleted(self, account: str, uidls: list[str]) -> None:
-        with self.db.write() as conn:
-            state.ledger_mark_server_deleted(conn, account, uidls)
+    def pop_ledger_rows(self, account: str) -> list[PopLedgerEntry]:
+        """Every POP3 ledger row of the account (several per UIDL possible; skipped ones)."""
+        return state.ledger_rows(self.db.conn(), account)
 
-    def pop_forget(self, account: str, uidls: list[str]) -> None:
+    def pop_skip(self, account: str, uidl: str, size: int, reason: str) -> None:
+        """Record a server message reported once and never downloaded nor deleted."""
         with self.db.write() as conn:
-            state.ledger_forget(conn, account, uidls)
+            state.ledger_record(conn, account, uidl, None, size=size, skipped=reason)
+
+    def pop_confirm_size(self, row: int, size: int) -> None:
+        with self.db.write() as conn:
+            state.ledger_set_size(conn, row, size)
+
+    def pop_mark_server_deleted(self, rows: list[int]) -> None:
+        with self.db.write() as conn:
+            state.ledger_mark_server_deleted(conn, rows)
+
+    def pop_forget(self, rows: list[int]) -> None:
+        with self.db.write() as conn:
+            state.ledger_forget(conn, rows)
 
     # ------------------------------------------------------------ housekeeping
     def clean_tmp(self, account: str, max_age: float = md_mod.TMP_MAX_AGE) -> int:

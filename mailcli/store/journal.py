@@ -96,17 +96,24 @@ class DeleteUid:
 
 @dataclass(frozen=True)
 class DeleteUidl:
-    """Delete the POP3 message with this UIDL on the server (deleted locally)."""
+    """Delete the POP3 message with this UIDL on the server (deleted locally). `message`
+    is the local copy that was deleted (its ledger row tells a reused UIDL apart); rows
+    queued before it existed have none."""
 
     kind: ClassVar[ActionKind] = ActionKind.DELETE
     uidl: str
+    message: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {"uidl": self.uidl}
+        out: dict[str, Any] = {"uidl": self.uidl}
+        if self.message is not None:
+            out["message"] = self.message
+        return out
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> DeleteUidl:
-        return cls(str(_need(p, "uidl")))
+        mid = p.get("message")
+        return cls(str(_need(p, "uidl")), mid if isinstance(mid, int) else None)
 
     def __str__(self) -> str:
         return f"delete of uidl {self.uidl}"

@@ -165,6 +165,12 @@ def _escape_uidl(uidl: str) -> str:
                    for ch in uidl)
 
 
+def uidl_fits_name(uidl: str) -> bool:
+    """Whether a file name carrying this POP3 UIDL (escaped, with every flag) fits in the
+    255 bytes a file system allows."""
+    return len((new_base(uidl=uidl) + ":2,DFPRST").encode()) <= 255
+
+
 def new_base(uid: int | None = None, uidl: str | None = None) -> str:
     """A fresh unique Maildir base name (spec: time.unique.host), then ``,U=<uid>`` (IMAP)
     and/or ``,P=<escaped uidl>`` (POP3) so a rebuilt index recovers the sync identity."""

@@ -120,6 +120,32 @@ M003_MAILDIR_STAMP = [
 ]
 
 
+# POP3 identity is UIDL + size (+ content hash): a UIDL listed twice, or reused by the
+# server for another message, is a second ledger row, not "already stored". The table is
+# rebuilt with a row id (the old primary key was (account, uidl)); `size` is the size the
+# server announced in LIST (NULL for rows from before this migration: never trusted for a
+# deletion), `sha256` the hash of the bytes stored, `skipped` why a message was reported
+# once and is never downloaded nor deleted (an unusable UIDL, a reply past every cap).
+M004_POP_IDENTITY = [
+    """CREATE TABLE pop_ledger_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        uidl TEXT NOT NULL,
+        message INTEGER,
+        downloaded_at REAL NOT NULL,
+        server_deleted INTEGER NOT NULL DEFAULT 0,
+        size INTEGER,
+        sha256 TEXT,
+        skipped TEXT
+    )""",
+    "INSERT INTO pop_ledger_v2 (account, uidl, message, downloaded_at, server_deleted)"
+    " SELECT account, uidl, message, downloaded_at, server_deleted FROM pop_ledger",
+    "DROP TABLE pop_ledger",
+    "ALTER TABLE pop_ledger_v2 RENAME TO pop_ledger",
+    "CREATE INDEX ix_pop_ledger_uidl ON pop_ledger (account, uidl)",
+]
+
+
 def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for stmt in stmts:
@@ -131,6 +157,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _statements(M001_INITIAL)),
     ("m002_outbox", _statements(M002_OUTBOX)),
     ("m003_maildir_stamp", _statements(M003_MAILDIR_STAMP)),
+    ("m004_pop_identity", _statements(M004_POP_IDENTITY)),
 ]
 
 

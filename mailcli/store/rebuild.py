@@ -4,7 +4,9 @@ Owns re-deriving the ``messages`` and ``messages_fts`` tables from the files und
 ``<data>/mail``. Where sync state survives a rebuild:
 
 * ``folders`` (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ), ``pop_ledger`` and ``journal`` are not
-  derivable from the files, so a rebuild keeps those tables untouched.
+  derivable from the files, so a rebuild keeps those tables (a POP3 file whose UIDL the
+  ledger does not know gets a row of unknown size: never downloaded again, deleted on
+  the server only once the local copy's size confirms it).
 * The ``outbox`` table is kept untouched too. When the whole index was lost, its rows
   come back from the outbox's own files (:mod:`mailcli.send.restore`, run by the
   service layer after this rebuild and reported in ``RebuildReport.outbox``).
@@ -21,6 +23,7 @@ The rebuild runs in one transaction: if it is interrupted the old index stays.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -62,6 +65,7 @@ def rebuild_index(store: "Store") -> RebuildReport:
         for acc, name in {(k[0], k[1]) for k in old} | {
                 (f.account, f.name) for f in state.list_folders(conn)}:
             names[(acc, folder_to_relpath(name))] = name
+        fresh: set[tuple[str, str]] = set()   # UIDLs the ledger learns from this rebuild
         for account_dir in sorted(p for p in store.mail_root.iterdir() if p.is_dir()):
             account = decode_component(account_dir.name)
             for rel, path in iter_maildirs(account_dir):
@@ -88,8 +92,12 @@ def rebuild_index(store: "Store") -> RebuildReport:
                         added_at=prev[8] if prev else os.path.getmtime(md.path / entry.relname))
                     if uidl is not None:
                         known, _ = state.ledger_message(conn, account, uidl)
-                        if not known:
-                            state.ledger_add(conn, account, uidl, new_id)
+                        if not known or (account, uidl) in fresh:
+                            # one row per file (a UIDL the server lists twice has two);
+                            # the size LIST announced is unknown: see state.PopLedgerEntry
+                            fresh.add((account, uidl))
+                            state.ledger_record(conn, account, uidl, new_id, size=None,
+                                                sha256=hashlib.sha256(raw).hexdigest())
                     messages += 1
         conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
     logger.info("index rebuilt: %d messages in %d folders (%d ids kept)", messages, folders, kept)

@@ -30,8 +30,12 @@ class FolderState:
 
 @dataclass(frozen=True)
 class PopLedgerEntry:
-    """One UIDL ever downloaded. `message` is the local id (None/absent once deleted
-    locally: see `local_present`)."""
+    """One server message ever downloaded (or skipped). `message` is the local id
+    (None/absent once deleted locally: see `local_present`). Its identity is the UIDL plus
+    `size`, the size the server announced in LIST (None for rows older than the
+    migration m004: never trusted for a deletion), and `sha256` of the stored bytes; one
+    UIDL may have several rows (listed twice by the server, or reused for a new message).
+    `skipped` is why the message was reported once and is neither downloaded nor deleted."""
 
     account: str
     uidl: str
@@ -39,6 +43,10 @@ class PopLedgerEntry:
     downloaded_at: float
     server_deleted: bool
     local_present: bool
+    id: int = 0
+    size: int | None = None
+    sha256: str | None = None
+    skipped: str | None = None
 
 
 def _folder(r: tuple[Any, ...]) -> FolderState:
@@ -98,36 +106,80 @@ def delete_folder(conn: sqlite3.Connection, account: str, name: str) -> None:
 
 
 # --------------------------------------------------------------------- POP3 ledger
+_LEDGER_SELECT = (
+    "SELECT l.account, l.uidl, l.message, l.downloaded_at, l.server_deleted,"
+    " m.id IS NOT NULL, l.id, l.size, l.sha256, l.skipped"
+    " FROM pop_ledger l LEFT JOIN messages m ON m.id = l.message WHERE l.account = ?")
+
+
+def _entry(r: tuple) -> PopLedgerEntry:
+    return PopLedgerEntry(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6], r[7], r[8], r[9])
+
+
 def ledger_add(conn: sqlite3.Connection, account: str, uidl: str, message: int | None,
                downloaded_at: float | None = None) -> None:
+    """Point the UIDL's newest row at `message` (a file found in the Maildir, a rebuilt
+    index), or add a row of unknown size if the UIDL has none."""
+    r = conn.execute("SELECT id FROM pop_ledger WHERE account = ? AND uidl = ?"
+                     " ORDER BY id DESC LIMIT 1", (account, uidl)).fetchone()
+    if r is not None:
+        conn.execute("UPDATE pop_ledger SET message = ? WHERE id = ?", (message, r[0]))
+        return
     conn.execute(
-        "INSERT INTO pop_ledger (account, uidl, message, downloaded_at) VALUES (?,?,?,?)"
-        " ON CONFLICT (account, uidl) DO UPDATE SET message = excluded.message",
+        "INSERT INTO pop_ledger (account, uidl, message, downloaded_at) VALUES (?,?,?,?)",
         (account, uidl, message, downloaded_at if downloaded_at is not None else time.time()))
 
 
+def ledger_record(conn: sqlite3.Connection, account: str, uidl: str, message: int | None, *,
+                  size: int | None, sha256: str | None = None,
+                  skipped: str | None = None) -> None:
+    """A new row: one server message (UIDL + announced size) stored as `message`, or
+    skipped for the reason `skipped`."""
+    conn.execute(
+        "INSERT INTO pop_ledger (account, uidl, message, downloaded_at, size, sha256, skipped)"
+        " VALUES (?,?,?,?,?,?,?)", (account, uidl, message, time.time(), size, sha256, skipped))
+
+
 def ledger_message(conn: sqlite3.Connection, account: str, uidl: str) -> tuple[bool, int | None]:
-    """(known, message id) for a UIDL."""
-    r = conn.execute("SELECT message FROM pop_ledger WHERE account = ? AND uidl = ?",
-                     (account, uidl)).fetchone()
+    """(known, message id of its newest row) for a UIDL."""
+    r = conn.execute("SELECT message FROM pop_ledger WHERE account = ? AND uidl = ?"
+                     " ORDER BY id DESC LIMIT 1", (account, uidl)).fetchone()
     return (False, None) if r is None else (True, r[0])
 
 
+def ledger_same_bytes(conn: sqlite3.Connection, account: str, uidl: str,
+                      sha256: str) -> int | None:
+    """The local message already holding these exact bytes under this UIDL, if any."""
+    r = conn.execute("SELECT l.message FROM pop_ledger l JOIN messages m ON m.id = l.message"
+                     " WHERE l.account = ? AND l.uidl = ? AND l.sha256 = ? LIMIT 1",
+                     (account, uidl, sha256)).fetchone()
+    return None if r is None else int(r[0])
+
+
 def ledger(conn: sqlite3.Connection, account: str) -> dict[str, PopLedgerEntry]:
-    rows = conn.execute(
-        "SELECT l.account, l.uidl, l.message, l.downloaded_at, l.server_deleted,"
-        " m.id IS NOT NULL FROM pop_ledger l LEFT JOIN messages m ON m.id = l.message"
-        " WHERE l.account = ?", (account,))
-    return {r[1]: PopLedgerEntry(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows}
+    """The newest stored (not skipped) row of each UIDL."""
+    out: dict[str, PopLedgerEntry] = {}
+    for e in ledger_rows(conn, account):
+        if e.skipped is None:
+            out[e.uidl] = e
+    return out
 
 
-def ledger_mark_server_deleted(conn: sqlite3.Connection, account: str,
-                               uidls: list[str]) -> None:
-    conn.executemany("UPDATE pop_ledger SET server_deleted = 1 WHERE account = ? AND uidl = ?",
-                     [(account, u) for u in uidls])
+def ledger_rows(conn: sqlite3.Connection, account: str) -> list[PopLedgerEntry]:
+    """Every row of the account's ledger, oldest first."""
+    return [_entry(r) for r in conn.execute(_LEDGER_SELECT + " ORDER BY l.id", (account,))]
 
 
-def ledger_forget(conn: sqlite3.Connection, account: str, uidls: list[str]) -> None:
-    """Drop ledger rows for UIDLs no longer on the server (keeps the ledger small)."""
-    conn.executemany("DELETE FROM pop_ledger WHERE account = ? AND uidl = ?",
-                     [(account, u) for u in uidls])
+def ledger_set_size(conn: sqlite3.Connection, row: int, size: int) -> None:
+    """Record the announced size of a row from before m004, once it is confirmed."""
+    conn.execute("UPDATE pop_ledger SET size = ? WHERE id = ?", (size, row))
+
+
+def ledger_mark_server_deleted(conn: sqlite3.Connection, rows: list[int]) -> None:
+    conn.executemany("UPDATE pop_ledger SET server_deleted = 1 WHERE id = ?",
+                     [(r,) for r in rows])
+
+
+def ledger_forget(conn: sqlite3.Connection, rows: list[int]) -> None:
+    """Drop ledger rows of messages no longer on the server (keeps the ledger small)."""
+    conn.executemany("DELETE FROM pop_ledger WHERE id = ?", [(r,) for r in rows])

@@ -93,8 +93,8 @@ def test_pop3_delete_follows_account_policy(write_config, tmp_path) -> None:
         b = store.deliver("plain", "INBOX", make_message("pop two"), uidl="UIDL-B")
     assert invoke("delete", str(a), str(b)).exit_code == 0
     with Store(Path(os.environ["MAILCLI_DATA"])) as store:
-        assert [(a.account, a.payload) for a in store.journal.pending()] == [
-            ("home", {"uidl": "UIDL-A"})]
+        assert [(x.account, x.payload) for x in store.journal.pending()] == [
+            ("home", {"uidl": "UIDL-A", "message": a})]
         assert store.count() == 0
 
 

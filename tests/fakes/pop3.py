@@ -2,13 +2,19 @@
 
 Knobs: no CAPA (-ERR), no UIDL, no TOP, no PIPELINING, no USER (APOP only), -ERR for
 RETR of chosen messages, bare-LF line endings, a connection cut after a given RETR.
+Lying servers: `uidls` (the UIDL of each message, e.g. one listed twice, with spaces or
+300 characters long), `sizes` (what LIST announces instead of the real size), `endless`
+(a RETR that never sends its final "."; `endless_top` the same for TOP), `trickle` (RETR replies sent one byte per
+`trickle` seconds). Knobs name messages by their 1-based position in `messages`.
 Messages are given as raw bytes (CRLF lines); the server dot-stuffs them on the wire.
-`commands` records every command line received (PASS redacted) and `deleted` the
-message numbers removed at a confirmed QUIT."""
+A confirmed QUIT removes the marked messages for later sessions (`held()` is what the
+server still holds). `commands` records every command line received (PASS redacted) and
+`deleted` the session message numbers removed at a confirmed QUIT."""
 from __future__ import annotations
 
 import hashlib
 import socket
+import time
 
 from tests.fakes.base import LoopbackServer
 
@@ -20,8 +26,16 @@ class FakePop3Server(LoopbackServer):
     def __init__(self, messages: list[bytes], *, capa: bool = True, uidl: bool = True, top: bool = True,
                  pipelining: bool = True, user_cmd: bool = True, retr_error: set[int] | None = None,
                  bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD,
-                 pass_error: str | None = None) -> None:
+                 uidls: list[str] | None = None, sizes: dict[int, int] | None = None,
+                 endless: set[int] | None = None, endless_top: set[int] | None = None,
+                 trickle: float | None = None, pass_error: str | None = None) -> None:
         self.messages = list(messages)
+        self.drop = list(range(1, len(self.messages) + 1))   # positions still held
+        self.uidls = uidls or [f"uid-{n}" for n in self.drop]
+        self.sizes = sizes or {}
+        self.endless = endless or set()
+        self.endless_top = endless_top or set()
+        self.trickle = trickle
         self.capa, self.uidl, self.top, self.pipelining = capa, uidl, top, pipelining
         self.user_cmd = user_cmd
         self.retr_error = retr_error or set()
@@ -32,6 +46,10 @@ class FakePop3Server(LoopbackServer):
         self.commands: list[str] = []
         self.deleted: set[int] = set()
         super().__init__(self._serve)
+
+    def held(self) -> list[bytes]:
+        """The messages the server still holds (after every confirmed QUIT)."""
+        return [self.messages[k - 1] for k in self.drop]
 
     def _serve(self, conn: socket.socket) -> None:
         f = conn.makefile("rb")
@@ -55,6 +73,10 @@ class FakePop3Server(LoopbackServer):
         user = None
         authed = False
         marked: set[int] = set()
+        session = list(self.drop)          # session number n -> position session[n - 1]
+        msg = lambda n: self.messages[session[n - 1] - 1]  # noqa: E731
+        uidl_of = lambda n: self.uidls[session[n - 1] - 1]  # noqa: E731
+        size_of = lambda n: self.sizes.get(session[n - 1], len(msg(n)))  # noqa: E731
         while True:
             raw = f.readline()
             if not raw:
@@ -63,7 +85,7 @@ class FakePop3Server(LoopbackServer):
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
             self.commands.append("PASS ********" if verb == "PASS" else line)
-            live = [n for n in range(1, len(self.messages) + 1) if n not in marked]
+            live = [n for n in range(1, len(session) + 1) if n not in marked]
 
             def number() -> int | None:
                 try:
@@ -101,41 +123,58 @@ class FakePop3Server(LoopbackServer):
             elif verb == "QUIT":
                 if authed:
                     self.deleted |= marked
+                    gone = {session[n - 1] for n in marked}
+                    self.drop = [k for k in self.drop if k not in gone]
                 ok("bye")
                 return
             elif not authed:
                 err("not authenticated")
             elif verb == "STAT":
-                ok(f"{len(live)} {sum(len(self.messages[n - 1]) for n in live)}")
+                ok(f"{len(live)} {sum(size_of(n) for n in live)}")
             elif verb == "LIST":
-                out(b"+OK" + eol + b"".join(f"{n} {len(self.messages[n - 1])}".encode() + eol for n in live)
+                out(b"+OK" + eol + b"".join(f"{n} {size_of(n)}".encode() + eol for n in live)
                     + b"." + eol)
             elif verb == "UIDL" and self.uidl:
                 if arg:
                     n = number()
-                    ok(f"{n} uid-{n}") if n else err("no such message")
+                    ok(f"{n} {uidl_of(n)}") if n else err("no such message")
                 else:
-                    out(b"+OK" + eol + b"".join(f"{n} uid-{n}".encode() + eol for n in live) + b"." + eol)
+                    out(b"+OK" + eol + b"".join(f"{n} {uidl_of(n)}".encode() + eol for n in live)
+                        + b"." + eol)
             elif verb == "TOP" and self.top:
                 n = number()
                 if n is None:
                     err("no such message")
                     continue
-                raw_msg = self.messages[n - 1]
+                raw_msg = msg(n)
                 end = raw_msg.find(b"\r\n\r\n")
                 ok()
+                if session[n - 1] in self.endless_top:
+                    while True:
+                        out(b"X-Endless: " + b"x" * 988 + eol)
                 multi(raw_msg if end < 0 else raw_msg[:end + 4])
             elif verb == "RETR":
                 n = number()
-                if n is None or n in self.retr_error:
+                k = session[n - 1] if n is not None else None
+                if k is None or k in self.retr_error:
                     err(f"message {arg} is unavailable")
                     continue
-                if n == self.cut_on_retr:
-                    out(b"+OK" + eol + self.messages[n - 1][:10])
+                if k == self.cut_on_retr:
+                    out(b"+OK" + eol + msg(n)[:10])
                     conn.shutdown(socket.SHUT_RDWR)
                     return
-                ok(f"{len(self.messages[n - 1])} octets")
-                multi(self.messages[n - 1])
+                if k in self.endless:        # no final ".": lines for ever
+                    out(b"+OK" + eol)
+                    while True:
+                        out(b"X" * 998 + eol)
+                if self.trickle is not None:
+                    for byte in b"+OK" + eol + msg(n):
+                        out(bytes([byte]))
+                        time.sleep(self.trickle)
+                    out(b"." + eol)
+                    continue
+                ok(f"{len(msg(n))} octets")
+                multi(msg(n))
             elif verb == "DELE":
                 n = number()
                 if n is None:

@@ -3,6 +3,7 @@ headers-only messages, and deletions that never happen before the local copy is 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from mailcli.accounts.testing import POP3_FULL, FakeAccount
 from mailcli.accounts.base import Capability
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import TemporaryError
+from mailcli.errors import NotFoundError, TemporaryError
 from mailcli.store import DeleteUidl, Store
 from mailcli.sync.outcome import SyncOutcome
 from mailcli.sync.pop3 import Pop3Sync, fetch_full
@@ -165,6 +166,19 @@ def test_max_message_size_keeps_headers_only_until_fetch_full(store: Store) -> N
     assert out.new == 0 and acc.maildrop == []             # now safe to delete
 
 
+def test_fetch_full_never_completes_headers_with_another_message_under_a_reused_uidl(store: Store) -> None:
+    acc = maildrop(0)
+    acc.server_pop_deliver(msg(3, pad=5000), uidl="BIG")
+    run(store, acc, cfg(max_message_size=1000, leave_on_server=True))
+    big = store.message_rows(A, "INBOX")[0]
+    acc.maildrop = [("BIG", msg(4, pad=7000))]            # the server reused the UIDL
+    acc.connect()
+    with pytest.raises(NotFoundError):
+        fetch_full(store, acc, big.id)
+    acc.close()
+    assert store.message_row(big.id).partial and store.get(big.id).subject == "pop 3"
+
+
 def test_without_top_big_messages_are_downloaded_whole(store: Store) -> None:
     acc = maildrop(1, caps=POP3_FULL - {Capability.TOP}, pad=3000)
     out = run(store, acc, cfg(max_message_size=100))
@@ -202,3 +216,68 @@ def test_dry_run_lists_and_changes_nothing(store: Store) -> None:
     out = Pop3Sync(store, acc, cfg(), dry_run=True).run()
     assert "download 3 message(s)" in out.plans[0] and "delete 3" in out.plans[0]
     assert len(acc.maildrop) == 3 and cached(store) == []
+
+
+def test_a_local_delete_of_an_older_message_never_deletes_a_reused_uidl(store: Store) -> None:
+    """The server reuses U0001 for another message; deleting the OLD local copy (through
+    mailcli, or in the Maildir) must not delete the new one on the server."""
+    acc = maildrop(2)
+    c = cfg(leave_on_server=True, delete_when_deleted_locally=True)
+    assert run(store, acc, c).new == 2
+    old = {r.uidl: r.id for r in store.message_rows(A, "INBOX")}
+    acc.maildrop = [("U0001", msg(11, pad=50)), ("U0002", msg(12, pad=60))]
+    out = run(store, acc, c)
+    assert (out.new, out.deleted) == (2, 0) and len(cached(store)) == 4
+    store.journal.enqueue(A, DeleteUidl("U0001", old["U0001"]))
+    store.remove(old["U0001"])
+    store.path(old["U0002"]).unlink()                 # neomutt deleted the other old one
+    out = run(store, acc, c)
+    assert out.deleted == 0 and [r for _u, r in acc.maildrop] == [msg(11, pad=50), msg(12, pad=60)]
+    assert store.journal.pending(A) == []             # settled: those copies are gone
+    assert cached(store) == sorted([msg(11, pad=50), msg(12, pad=60)])
+
+
+def index_before_m004(tmp_path: Path) -> Path:
+    """A data dir whose index has only the migrations m001-m003 (an older mailcli's)."""
+    from mailcli.store.migrations import MIGRATIONS
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = sqlite3.connect(data / "index.sqlite3", isolation_level=None)
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    for name, fn in MIGRATIONS[:3]:
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, 0)", (name,))
+    db.close()
+    return data
+
+
+def test_ledger_rows_from_before_sizes_are_confirmed_by_the_local_copy(tmp_path: Path) -> None:
+    """An index from before migration m004: its ledger rows survive with no size. They
+    are never downloaded again; keep_days deletes one only when the local copy's size
+    equals the announced size (a copy deleted locally cannot confirm: left on the server)."""
+    data = index_before_m004(tmp_path)
+    acc = maildrop(3)
+    c = cfg(leave_on_server=True, keep_days=14)
+    with Store(data) as st:   # m004 applied now; make its rows look like pre-m004 ones
+        assert run(st, acc, c).new == 3
+        with st.db.write() as conn:
+            conn.execute("UPDATE pop_ledger SET size = NULL, sha256 = NULL,"
+                         " downloaded_at = downloaded_at - 20 * 86400")
+        st.remove(next(r.id for r in st.message_rows(A, "INBOX") if r.uidl == "U0003"))
+        out = run(st, acc, c, now=time.time())
+        assert (out.new, out.deleted) == (0, 2) and [u for u, _r in acc.maildrop] == ["U0003"]
+        assert {e.uidl: e.size for e in st.pop_ledger_rows(A)}["U0003"] is None
+        assert run(st, acc, c, now=time.time()).new == 0 and len(acc.maildrop) == 1
+
+
+def test_migration_m004_keeps_the_old_ledger_rows(tmp_path: Path) -> None:
+    data = index_before_m004(tmp_path)
+    db = sqlite3.connect(data / "index.sqlite3", isolation_level=None)
+    db.execute("INSERT INTO pop_ledger (account, uidl, message, downloaded_at, server_deleted)"
+               " VALUES ('home', 'old-1', NULL, 5.0, 1), ('home', 'old 2', NULL, 6.0, 0)")
+    db.close()
+    with Store(data) as st:
+        rows = st.pop_ledger_rows("home")
+    assert [(r.uidl, r.downloaded_at, r.server_deleted, r.size, r.skipped) for r in rows] == [
+        ("old-1", 5.0, True, None, None), ("old 2", 6.0, False, None, None)]
