@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from imapclient import IMAPClient, exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
@@ -278,17 +278,18 @@ class ImapAccount(Account):
         self._select_any(folder)
         self._selected = folder
 
-    def _select_any(self, folder: str) -> dict:
+    def _select_any(self, folder: str) -> dict[bytes, Any]:
         """SELECT. A folder the server opens read-only (OK [READ-ONLY], e.g. one shared with
         lookup+read rights) is selected all the same: imaplib raises `readonly` (an `abort`,
         which read as a lost connection and stopped the account) after the folder is
         selected. Reading works; a change there is refused by the server for that folder."""
         try:
-            return self._c.select_folder(self._wire(folder))
+            return cast(dict[bytes, Any], self._c.select_folder(self._wire(folder)))
         except imap_exc.IMAPClientReadOnlyError:
             logger.debug("%s is read-only on the server", folder)
             self._c._imap.is_readonly = True    # later commands: the server's NO, not an abort
-            return self._c._process_select_response(self._c._imap.untagged_responses)
+            return cast(dict[bytes, Any],
+                        self._c._process_select_response(self._c._imap.untagged_responses))
 
     def _quoted(self, folder: str) -> bytes:
         quoted = self._c._normalise_folder(self._wire(folder))

@@ -200,7 +200,7 @@ class BoundedIMAPClient(IMAPClient):
     def _create_IMAP4(self) -> imaplib.IMAP4:   # the connection-factory seam of imapclient
         connect_timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
-            return guarded_imap_class(imapclient_tls.IMAP4_TLS, self.guard)(
-                self.host, self.port, self.ssl_context, connect_timeout)
+            tls_class: Any = guarded_imap_class(imapclient_tls.IMAP4_TLS, self.guard)
+            return tls_class(self.host, self.port, self.ssl_context, connect_timeout)  # type: ignore[no-any-return]
         return guarded_imap_class(imap4.IMAP4WithTimeout, self.guard)(self.host, self.port,
                                                                        connect_timeout)

@@ -122,7 +122,7 @@ class _Conn(_BoundedReplies, poplib.POP3):
         return sock
 
 
-class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):
+class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):  # type: ignore[misc]  # both define stls
     def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext | None,
                  dog: Watchdog) -> None:
         self._dog = dog
@@ -131,7 +131,7 @@ class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):
     def _create_socket(self, timeout: float) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout)
         self._dog.watch(sock)
-        return self._handshake(sock, self.context)
+        return self._handshake(sock, cast(Any, self).context)
 
 
 class Pop3Account(Maildrop):
@@ -383,7 +383,7 @@ class Pop3Account(Maildrop):
         Reads whole buffered blocks (peek, then consume exactly up to the terminator, so
         the next reply's status line stays in the stream for poplib), not line by line:
         a 60 MB download is ~900,000 lines, ~0.8 s of readline() calls."""
-        f = self._p.file
+        f = cast(Any, self._p.file)   # a BufferedReader (makefile("rb")): has peek()
         out = bytearray(b"\n")   # a virtual line end: the body starts at a line start
         while True:
             block = f.peek(_CHUNK)

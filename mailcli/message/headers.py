@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import getaddresses, parsedate_tz
 
 from mailcli.message.charset import decode_bytes
@@ -178,18 +178,17 @@ def parse_date(value: object) -> datetime | None:
         parts = parsedate_tz(s)
         if parts is None:
             return None
-        *fields, offset = parts
-        year = fields[0]
+        year, month, day, hour, minute, second = parts[:6]
+        offset = parts[9]
         if not 1 <= year <= 9999:
             return None
         tz = timezone.utc if offset is None else timezone(_offset(offset))
-        return datetime(*fields[:6], tzinfo=tz)  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz)
     except (ValueError, TypeError, OverflowError, IndexError):
         return None
 
 
-def _offset(seconds: int):  # -> timedelta
-    from datetime import timedelta
+def _offset(seconds: int) -> timedelta:
     delta = timedelta(seconds=seconds)
     if abs(delta) >= timedelta(hours=24):
         raise ValueError("bad zone offset")

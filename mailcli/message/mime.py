@@ -16,7 +16,7 @@ import email.policy
 import logging
 import re
 from collections.abc import Iterator
-from email.feedparser import BufferedSubFile, FeedParser
+from email.feedparser import BufferedSubFile, FeedParser  # type: ignore[attr-defined]
 from email.generator import BytesGenerator
 from email.parser import BytesHeaderParser
 from io import BytesIO, StringIO
@@ -63,7 +63,7 @@ class _CappedEmailMessage(email.message.EmailMessage):
         return super().get_content_type()
 
 
-class _LineBudget(BufferedSubFile):
+class _LineBudget(BufferedSubFile):  # type: ignore[misc]
     """The parser's line source with a budget: after `budget` lines, body lines are
     dropped as they are pushed, so a message of millions of short lines (20 MB of blank lines
     was ~750 MB of line strings) costs at most `budget` of them. Kept past the budget:
@@ -163,7 +163,7 @@ def parse_tree(raw: bytes, policy: email.policy.Policy = email.policy.compat32,
             parser.feed(raw[start:start + _FEED_SLICE].decode("ascii", "surrogateescape"))
         msg = parser.close()
         if max_lines is not None:
-            msg.__dict__["lines_dropped"] = parser._input.dropped  # type: ignore[attr-defined]
+            msg.__dict__["lines_dropped"] = parser._input.dropped
         return msg
     except RecursionError:  # belt and braces: the cap should prevent this
         logger.warning("message nesting too deep; parsed headers only")
@@ -321,10 +321,10 @@ def filename(part: Message) -> str | None:
         name = None
     if not name:
         try:
-            value = probe.get_param("name")
-            if isinstance(value, tuple):
-                value = email.utils.collapse_rfc2231_value(value)
-            name = value
+            param = probe.get_param("name")
+            collapsed: object = (email.utils.collapse_rfc2231_value(param)
+                                 if isinstance(param, tuple) else param)
+            name = collapsed if isinstance(collapsed, str) else None
         except Exception:
             name = None
     if not name:
@@ -415,7 +415,9 @@ def payload_bytes(part: Message) -> bytes:
         out = BytesIO()
         try:
             for sub in payload:
-                BytesGenerator(out, mangle_from_=False, policy=email.policy.compat32).flatten(sub)
+                if isinstance(sub, email.message.Message):
+                    BytesGenerator(out, mangle_from_=False,
+                                   policy=email.policy.compat32).flatten(sub)
         except Exception:
             logger.debug("could not serialize an attached message", exc_info=True)
         return out.getvalue()

@@ -73,12 +73,12 @@ class _PlainText:
                 self._open.append(href if wanted else None)
                 parser.o("")  # keeps html2text's spacing state as for text
             elif self._open:
-                href = self._open.pop()
-                if href is not None:
-                    if href in self.links:
-                        number = self.links.index(href) + 1
+                target = self._open.pop()
+                if target is not None:
+                    if target in self.links:
+                        number = self.links.index(target) + 1
                     else:
-                        self.links.append(href)
+                        self.links.append(target)
                         number = len(self.links)
                     parser.o(f" [{number}]")
             return True
@@ -96,7 +96,7 @@ def html_to_text(source: str) -> str:
 
     if len(source) > HTML_INPUT_LIMIT:
         source = source[:HTML_INPUT_LIMIT]
-    class _Unescaped(html2text.HTML2Text):  # type: ignore[misc]
+    class _Unescaped(html2text.HTML2Text):
         def handle_data(self, data: str, entity_char: bool = False) -> None:
             # entity_char=True only skips the Markdown escaping ("1\\." -> "1.")
             super().handle_data(data, entity_char=True)
@@ -110,7 +110,7 @@ def html_to_text(source: str) -> str:
     conv.ignore_emphasis = True
     conv.pad_tables = True
     conv.ul_item_mark = "-"
-    conv.tag_callback = plain.callback
+    conv.tag_callback = plain.callback  # type: ignore[assignment]  # typed None upstream
     conv.protect_links = False
     try:
         text = conv.handle(source)

@@ -79,7 +79,7 @@ def post_form(url: str, body: str, what: str, timeout: float = HTTP_TIMEOUT) -> 
         raise TemporaryError(f"{what}: cannot reach {host}: {reason}", "retry later") from None
 
 
-def _client(ep: Endpoints):
+def _client(ep: Endpoints) -> Any:
     from oauthlib.oauth2 import WebApplicationClient
 
     return WebApplicationClient(ep.client_id)

@@ -21,6 +21,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 from mailcli.errors import AuthError
 from mailcli.oauth2.client import Endpoints, Token, error_for, parse_token, post_form, secure_form
@@ -47,7 +48,7 @@ def authorization_url(ep: Endpoints, redirect_uri: str, state: str, verifier: st
     uri = client.prepare_request_uri(url, redirect_uri=redirect_uri, scope=list(ep.scopes),
                                      state=state, code_challenge=challenge,
                                      code_challenge_method="S256", **dict(ep.authorize_params))
-    return prefix + uri[len("https://"):] if prefix else uri
+    return str(prefix + uri[len("https://"):] if prefix else uri)
 
 
 def authorize_code(ep: Endpoints, say: Callable[[str], None],
@@ -118,7 +119,7 @@ def authorize_code(ep: Endpoints, say: Callable[[str], None],
     return token
 
 
-def _exchange(ep: Endpoints, client, redirect_uri: str, state: str, verifier: str,
+def _exchange(ep: Endpoints, client: Any, redirect_uri: str, state: str, verifier: str,
               query: str) -> Token:
     from oauthlib.oauth2 import OAuth2Error
     from oauthlib.oauth2.rfc6749.errors import MismatchingStateError

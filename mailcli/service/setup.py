@@ -73,9 +73,9 @@ def check_login(account: AccountConfig, password: str | None = None) -> dict[str
     credentials: Credentials = (credentials_for(account, account.name) if password is None else
                                 PasswordCredentials.known(account.username, password, account.name))
     with open_account(account, credentials) as conn:
-        caps = conn.server_capabilities
+        declared = conn.server_capabilities
         # the Account ABC declares a method; ImapAccount has a property: accept both
-        caps = list(caps() if callable(caps) else caps)
+        caps = list(declared() if callable(declared) else declared)
         folders = len(conn.list_folders()) if conn.supports(Capability.FOLDERS) else 1
     logger.info("account %s: test connection succeeded", account.name)
     return {"protocol": account.protocol, "server": f"{account.host}:{account.port}",

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mailcli.accounts.base import Maildrop
 from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, UsageError
 from mailcli.model import Envelope, Quota
@@ -89,6 +90,8 @@ class Syncing:
             raise UsageError(f"message {env.id} is not a POP3 message")
         with account_lock(core.data_dir, cfg.name):
             with core.open_account(cfg) as account:
+                if not isinstance(account, Maildrop):   # the traits say POP3: never here
+                    raise UsageError(f"message {env.id} is not a POP3 message")
                 fetch_full(core.store, account, env.id)
         return core.store.get(env.id)
 

@@ -112,7 +112,7 @@ _LEDGER_SELECT = (
     " FROM pop_ledger l LEFT JOIN messages m ON m.id = l.message WHERE l.account = ?")
 
 
-def _entry(r: tuple) -> PopLedgerEntry:
+def _entry(r: tuple[Any, ...]) -> PopLedgerEntry:
     return PopLedgerEntry(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6], r[7], r[8], r[9])
 
 

@@ -212,7 +212,8 @@ class Pop3Sync:
             return
         if self.config.leave_on_server and self.config.delete_when_deleted_locally:
             for r in gone:
-                self.store.journal.enqueue(self.name, DeleteUidl(r.uidl, r.id))
+                if r.uidl:
+                    self.store.journal.enqueue(self.name, DeleteUidl(r.uidl, r.id))
 
     def _download(self, small: list[PopEntry], big: list[PopEntry], tally: Tally) -> None:
         store, name, kill = self.store, self.name, self._kill

@@ -2,6 +2,8 @@
 messages and bytes on the server), with a warning on stderr at 90 % or more."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings, style, warn
@@ -27,7 +29,7 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
 
     svc = settings(ctx).service()
     total = len(svc.account_configs(list(accounts) or None))   # unknown account: exit 4 first
-    errors: dict = {}
+    errors: dict[str, Any] = {}
     quotas = svc.quota(list(accounts) or None, errors=errors)
     if as_json:
         emit_json([{"account": q.account, "used_bytes": q.used_bytes,
