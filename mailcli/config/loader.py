@@ -23,11 +23,11 @@ GENERAL_KEYS = {"data_dir", "editor"}
 SERVER_KEYS = {"host", "port", "security", "tls_ca_file", "username", "password_command",
                "password_env", "allow_insecure", "timeout"}
 ACCOUNT_KEYS = SERVER_KEYS | {
-    "protocol", "email", "name", "folders", "sent_folder", "drafts_folder", "leave_on_server",
+    "protocol", "email", "name", "folders", "sent_folder", "trash_folder", "drafts_folder", "leave_on_server",
     "keep_days", "delete_when_deleted_locally", "max_message_size", "smtp",
 }
 POP3_ONLY = {"leave_on_server", "keep_days", "delete_when_deleted_locally", "max_message_size"}
-IMAP_ONLY = {"folders"}
+IMAP_ONLY = {"folders", "trash_folder"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -132,6 +132,7 @@ def _account(path: Path, name: str, raw: Any) -> AccountConfig:
         tls_ca_file=ca, allow_insecure=insecure, timeout=timeout, folders=folders,
         sent_folder=_str(w, raw, "sent_folder") if "sent_folder" in raw else None,
         drafts_folder=_str(w, raw, "drafts_folder") if "drafts_folder" in raw else None,
+        trash_folder=_str(w, raw, "trash_folder") if "trash_folder" in raw else None,
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
     )

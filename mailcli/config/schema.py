@@ -52,6 +52,7 @@ class AccountConfig:
     timeout: float = 60.0
     folders: tuple[str, ...] = ("*",)
     sent_folder: str | None = None
+    trash_folder: str | None = None
     drafts_folder: str | None = None
     leave_on_server: bool = False
     keep_days: int | None = None

@@ -5,8 +5,10 @@ These methods only *record* changes, following phase 3's rules; the sync engine 
 them at the next fetch:
 
 - flags: ``store.set_flags`` only; the planner sees local flags != synced flags.
-- IMAP delete: journal ``delete {folder, uid}`` then ``store.remove`` in one transaction;
-  a message never uploaded (uid None) is just removed (and its pending append dropped).
+- IMAP delete: a ``move`` to the account's Trash (as below; ``create_dest`` when the
+  Trash does not exist yet); in the Trash, or with ``expunge``: journal ``delete {folder,
+  uid}`` then ``store.remove`` in one transaction; a message never uploaded (uid None) is
+  just removed (and its pending append dropped).
 - IMAP move: journal ``move {folder, uid, dest, id}`` then ``store.move`` (keeps the id).
 - POP3 delete: removed locally; with ``delete_when_deleted_locally`` a ``delete {uidl}``
   is journaled for the POP3 engine. POP3 move files the message in a local folder.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from mailcli.errors import MailcliError, NotFoundError, UsageError
 from mailcli.model import Envelope, Flags
+from mailcli.service.trash import find_trash
 
 if TYPE_CHECKING:
     from mailcli.service.core import ServiceCore
@@ -97,14 +100,42 @@ class Changing:
         return [self.core.store.get(e.id) for e in envs]
 
     # ---------------------------------------------------------------------- delete
-    def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
-        """Delete messages locally and queue the server deletion; returns what was deleted
-        (the envelopes as they were)."""
+    def delete(self, refs: list[str], now: bool = False,
+               expunge: bool = False) -> list[Envelope]:
+        """Delete messages: IMAP moves them to the account's Trash (service/trash.py; the
+        Trash is created on the server with the first move when it does not exist yet),
+        and deletes permanently (queued \\Deleted + EXPUNGE) only what is already in the
+        Trash, or everything with `expunge`. POP3 keeps its policy: removed locally, and
+        on the server only with ``delete_when_deleted_locally``.
+
+        Returns the envelopes as they are now: in the Trash for the moved ones, as they
+        were for the ones deleted for good."""
         envs = self.reading.resolve_many(refs)
+        trash = {}
+        for account in sorted({e.account for e in envs}):
+            cfg = self.core.account_config(account)
+            if cfg.is_imap and not expunge:
+                trash[account] = find_trash(self.core.store.folder_summaries(account),
+                                            cfg.trash_folder)
+        moved: set[int] = set()
         for env in envs:
             cfg = self.core.account_config(env.account)
             row = self.core.store.message_row(env.id)
+            where = trash.get(env.account)
             with self.core.store.db.write():
+                if where is not None and env.folder != where.name:
+                    if row.uid is not None:
+                        payload: dict[str, object] = {
+                            "folder": env.folder, "uid": row.uid, "dest": where.name,
+                            "id": env.id, **self._identity(env)}
+                        if not where.exists:
+                            payload["create_dest"] = True
+                        self.core.store.journal.enqueue(env.account, "move", payload)
+                    else:
+                        self._retarget_pending_appends(env, where.name)
+                    self.core.store.move(env.id, where.name)
+                    moved.add(env.id)
+                    continue
                 if cfg.is_imap and row.uid is not None:
                     self.core.store.journal.enqueue(env.account, "delete",
                                                {"folder": env.folder, "uid": row.uid,
@@ -115,7 +146,14 @@ class Changing:
                     self.core.store.journal.enqueue(env.account, "delete", {"uidl": row.uidl})
                 self.core.store.remove(env.id)
         self._push(envs, now)
-        return envs
+        return [self.core.store.get(e.id) if e.id in moved else e for e in envs]
+
+    def trash_folder(self, account: str) -> str | None:
+        """Where `delete` moves this account's mail (None: POP3, deletes locally)."""
+        cfg = self.core.account_config(account)
+        if not cfg.is_imap:
+            return None
+        return find_trash(self.core.store.folder_summaries(account), cfg.trash_folder).name
 
     # --------------------------------------------------------------------- helpers
     def _identity(self, env: Envelope) -> dict[str, object]:
@@ -125,6 +163,15 @@ class Changing:
         state = self.core.store.folder_state(env.account, env.folder)
         return {"uidvalidity": state.uidvalidity if state else None,
                 "message_id": env.message_id}
+
+    def _retarget_pending_appends(self, env: Envelope, folder: str) -> None:
+        """A message never uploaded goes to the Trash locally; its queued upload follows
+        it there (cancelled and queued again with the new folder, in one transaction)."""
+        for action in self.core.store.journal.pending(env.account):
+            if action.kind.value == "append" and action.payload.get("id") == env.id:
+                self.core.store.journal.cancel(action.id)
+                self.core.store.journal.enqueue(env.account, action.kind,
+                                                {**action.payload, "folder": folder})
 
     def _drop_pending_appends(self, env: Envelope) -> None:
         for action in self.core.store.journal.pending(env.account):

@@ -111,6 +111,9 @@ class Service:
               unread: bool = False) -> int:
         return self.reading.count(account, folder, unread)
 
+    def search_count(self, query: str) -> int:
+        return self.reading.search_count(query)
+
     def search(self, query: str, limit: int = 50, offset: int = 0) -> list[Envelope]:
         return self.reading.search(query, limit, offset)
 
@@ -143,8 +146,12 @@ class Service:
     def move(self, refs: list[str], folder: str, now: bool = False) -> list[Envelope]:
         return self.changing.move(refs, folder, now)
 
-    def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
-        return self.changing.delete(refs, now)
+    def delete(self, refs: list[str], now: bool = False,
+               expunge: bool = False) -> list[Envelope]:
+        return self.changing.delete(refs, now, expunge)
+
+    def trash_folder(self, account: str) -> str | None:
+        return self.changing.trash_folder(account)
 
     # ------------------------------------------------------------------ syncing
     def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,

@@ -226,6 +226,9 @@ class LocalChanges:
         uid, dest, mid = a.payload.get("uid"), str(a.payload.get("dest")), a.payload.get("id")
         if not uid:
             return   # a local-only message moved locally: its upload is queued separately
+        if a.payload.get("create_dest") and dest not in {f.name for f in self.account.list_folders()}:
+            self.account.create_folder(dest)   # `delete` to a Trash the server lacks yet
+            self._note(folder, f"created the folder {dest} on the server")
         mapping = self.account.move(folder, [int(uid)], dest)
         self._hit("push")
         new = mapping.get(int(uid))

@@ -35,8 +35,8 @@ def folders(ctx: click.Context, account: str | None, as_json: bool) -> None:
 @click.option("-a", "--account", metavar="ACCOUNT", help="Only this account.")
 @click.option("-f", "--folder", metavar="FOLDER", help="Only this folder (e.g. INBOX).")
 @click.option("--unread", is_flag=True, help="Only unread messages.")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most N envelopes.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="At most N envelopes (0: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the newest N.")
 @json_option
 @click.pass_context
@@ -92,8 +92,8 @@ class _QueryCommand(click.Command):
 
 @click.command(cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most N results.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="At most N results (0: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
 @json_option
 @click.pass_context
