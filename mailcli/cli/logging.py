@@ -79,6 +79,11 @@ class QuietStreamHandler(_Quiet, logging.StreamHandler[TextIO]):
     pass
 
 
+def installed() -> bool:
+    """Whether setup_logging has run in this process (the log file is in place)."""
+    return _installed
+
+
 def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
                   stderr: bool = True) -> None:
     global _installed

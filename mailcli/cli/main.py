@@ -141,6 +141,7 @@ def _main(argv: list[str] | None) -> None:
 
             traceback.print_exc()
         _say_error(exc.message, exc.hint)
+        _log_exit(argv, int(exc.exit_code), exc.message)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("mailcli: interrupted", err=True)
@@ -163,8 +164,26 @@ def _main(argv: list[str] | None) -> None:
         if debug:
             raise
         _say_error(*_unexpected(exc))
+        _log_exit(argv, int(ExitCode.PARTIAL), _unexpected(exc)[0])
         sys.exit(int(ExitCode.PARTIAL))
+    if rv:
+        _log_exit(argv, int(rv), None)
     sys.exit(int(rv or 0))
+
+
+def _log_exit(argv: list[str] | None, code: int, message: str | None) -> None:
+    """Every failed run leaves its line in mailcli.log (cron has nobody reading stderr).
+    Only once logging is set up (the data dir is known): never onto stderr a second time."""
+    from mailcli.cli import logging as cli_logging
+
+    if not cli_logging.installed():
+        return
+    import logging
+
+    args = argv if argv is not None else sys.argv[1:]
+    command = next((a for a in args if a in COMMANDS), "mailcli")
+    logging.getLogger("mailcli").error("%s exited %d%s", command, code,
+                                       f": {message}" if message else "")
 
 
 def _unexpected(exc: Exception) -> tuple[str, str]:

@@ -5,11 +5,15 @@ JSON under --json. The exit code comes from the result (0, 1 partial, 3 auth, 75
 temporary/locked)."""
 from __future__ import annotations
 
+import logging
+
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings, style
-from mailcli.errors import LockHeld
+from mailcli.errors import ExitCode, LockHeld
 from mailcli.model import AccountReport
+
+logger = logging.getLogger("mailcli.fetch")
 
 
 @click.command()
@@ -62,11 +66,16 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
         for rep in result.accounts:
             if rep.ok and not quiet:
                 click.echo(summary(rep))
-    for rep in result.accounts:
-        if not rep.ok:
-            if quiet and isinstance(result.errors.get(rep.account), LockHeld):
-                continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
-            click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+    failed = [rep for rep in result.accounts if not rep.ok]
+    for rep in failed:
+        logger.warning("%s: %s", rep.account, _one_line(rep.error))
+        if quiet and isinstance(result.errors.get(rep.account), LockHeld):
+            continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
+        click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+    if failed and all(isinstance(result.errors.get(r.account), LockHeld) for r in failed):
+        # Only lock collisions (the others were synced): a temporary state, whatever the
+        # number of accounts; cron retries and the next run does the busy account.
+        return int(ExitCode.TEMPORARY)
     return int(result.exit_code)
 
 
