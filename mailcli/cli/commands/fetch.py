@@ -37,6 +37,7 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
     the account's server-deletion policy. Another fetch holding an account's lock makes
     this one exit 75 (cron simply retries).
     """
+    from mailcli.cli.logging import FILE_ONLY
     from mailcli.cli.progress import make_reporter
 
     svc = settings(ctx).service()
@@ -68,7 +69,7 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
                 click.echo(summary(rep))
     failed = [rep for rep in result.accounts if not rep.ok]
     for rep in failed:
-        logger.warning("%s: %s", rep.account, _one_line(rep.error))
+        logger.warning("%s: %s", rep.account, _one_line(rep.error), extra=FILE_ONLY)
         if quiet and isinstance(result.errors.get(rep.account), LockHeld):
             continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
         click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)

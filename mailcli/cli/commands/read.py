@@ -2,6 +2,8 @@
 (no network). Thin shells over the service's folders/list_envelopes/search."""
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -48,9 +50,12 @@ def list_(ctx: click.Context, account: str | None, folder: str | None, unread: b
 
     Flags: N unread, ! flagged, r answered, D draft, P headers only. @ marks attachments.
     """
-    envs = settings(ctx).service().list_envelopes(account=account, folder=folder, unread=unread,
-                                                  limit=limit, offset=offset)
+    svc = settings(ctx).service()
+    envs = svc.list_envelopes(account=account, folder=folder, unread=unread,
+                              limit=limit, offset=offset)
     _print_envelopes(envs, as_json, show_folder=folder is None, empty="no messages")
+    _say_more(envs, as_json, limit, offset,
+              lambda: svc.count(account=account, folder=folder, unread=unread))
 
 
 class _QueryCommand(click.Command):
@@ -109,8 +114,22 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, offset: int,
     Terms are ANDed; OR between terms, -term or NOT to exclude, ( ) to group.
     Example: mailcli search from:alice subject:report -is:read after:2024-01-01
     """
-    envs = settings(ctx).service().search(" ".join(query), limit=limit, offset=offset)
+    svc = settings(ctx).service()
+    envs = svc.search(" ".join(query), limit=limit, offset=offset)
     _print_envelopes(envs, as_json, show_folder=True, empty="no matches")
+    _say_more(envs, as_json, limit, offset, lambda: svc.search_count(" ".join(query)))
+
+
+def _say_more(envs: list[Envelope], as_json: bool, limit: int, offset: int,
+              total: Callable[[], int]) -> None:
+    """"50 of 4,561 shown" on stderr when a person reads a cut list (stdout stays data)."""
+    if as_json or not limit or len(envs) < limit or not sys.stderr.isatty():
+        return
+    n = total()
+    if n > offset + len(envs):
+        first = f"{offset + 1}-{offset + len(envs)}" if offset else f"{len(envs)}"
+        note(f"{first} of {n:,} shown; --limit 0 shows all, --offset {offset + len(envs)} "
+             f"the next page")
 
 
 def _print_envelopes(envs: list[Envelope], as_json: bool, show_folder: bool, empty: str) -> None:
