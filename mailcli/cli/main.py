@@ -30,6 +30,7 @@ COMMANDS = {
     "search": "mailcli.cli.commands.read:search",
     "attachments": "mailcli.cli.commands.show:attachments",
     "flag": "mailcli.cli.commands.change:flag",
+    "folder": "mailcli.cli.commands.folder:folder",
     "move": "mailcli.cli.commands.change:move",
     "delete": "mailcli.cli.commands.change:delete",
     "compose": "mailcli.cli.commands.compose:compose",

@@ -35,6 +35,7 @@ class ActionKind(str, Enum):
     SEND = "send"
     CREATE_FOLDER = "create_folder"
     DELETE_FOLDER = "delete_folder"
+    RENAME_FOLDER = "rename_folder"
 
 
 class ActionState(str, Enum):

@@ -72,6 +72,7 @@ from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags
 from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
                                  SyncWarning)
 from mailcli.sync.outcome import SyncOutcome, Tally
+from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.replay import LocalChanges, describe
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.state import FolderSyncState
@@ -89,7 +90,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync(LocalChanges):
+class ImapSync(LocalChanges, FolderActions):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -124,7 +125,11 @@ class ImapSync(LocalChanges):
     def run(self) -> SyncOutcome:
         """Sync every selected folder. Raises only what ends the account (connection lost,
         LIST failed); folder failures are collected in `outcome.errors`."""
+        if not self.dry_run:
+            self.folder_actions_first()
         server = self.account.list_folders()
+        doomed = self.pending_folder_deletes()
+        server = [f for f in server if f.name not in doomed]
         on_server = {f.name: f for f in server}
         known = {s.name: s for s in self.store.folder_states(self.name)}
         self._first_sync = not known
@@ -148,7 +153,8 @@ class ImapSync(LocalChanges):
             if self.dry_run or info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known.get(info.name)))
         if not self.dry_run:
-            self._leftover_journal(on_server, {f.name for f in wanted})
+            self._leftover_journal(on_server, {f.name for f in wanted}, doomed)
+            self.folder_actions_last()
         return self.outcome
 
     def _new_folder(self, info: FolderInfo, known: dict[str, FolderState]) -> None:
@@ -197,12 +203,14 @@ class ImapSync(LocalChanges):
             self._folder_error(folder, f"internal error: {type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------- folders come and go
-    def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str]) -> None:
-        """Queued actions for server folders this run did not sync (excluded by the globs)."""
+    def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str],
+                          doomed: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Queued actions for server folders this run did not sync (excluded by the globs,
+        or about to be deleted: a move out of it goes first)."""
         by_folder: dict[str, list[JournalAction]] = {}
         for a in self._journal():
             f = str(a.payload.get("folder"))
-            if f in on_server and f not in synced:
+            if (f in on_server or f in doomed) and f not in synced:
                 by_folder.setdefault(f, []).append(a)
         for folder, actions in sorted(by_folder.items()):
             def work(folder: str = folder, actions: list[JournalAction] = actions) -> None:

@@ -53,7 +53,7 @@ def test_new_mail_flags_both_ways_and_deletions_both_ways(server: Dovecot, user:
     try:
         svc.flag([str(ids[2])], add=frozenset({Flag.FLAGGED}))
         svc.flag([str(ids[3])], add=frozenset({Flag.SEEN}))
-        svc.delete([str(ids[4])])                       # local delete -> server
+        svc.delete([str(ids[4])], expunge=True)         # local delete -> server
     finally:
         svc.close()
     server.expunge(user, "INBOX", "5")                  # server delete -> local
@@ -99,7 +99,7 @@ def test_local_move_and_delete_are_pushed(server: Dovecot, user: str) -> None:
     svc = service()
     try:
         svc.move([str(ids[1]), str(ids[2])], "Archive")
-        svc.delete([str(ids[3])])
+        svc.delete([str(ids[3])], expunge=True)
     finally:
         svc.close()
     r = fetch()
