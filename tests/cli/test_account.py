@@ -125,7 +125,7 @@ def test_add_keyring_unavailable_writes_nothing(dovecot: Dovecot, mail_user: str
 def test_account_password_errors(write_config) -> None:
     write_config(name="work")
     assert_one_line_error(invoke("account", "password", "nosuch"), 4, "nosuch")
-    r = invoke("account", "password", "work", input="s3cret\ns3cret\n")
+    r = invoke("account", "password", "--stdin", "work", input="s3cret\n")
     assert r.exit_code == 2 and "s3cret" not in r.stderr + r.stdout
     assert r.stderr.strip().splitlines()[-2].startswith("mailcli: error: ")
     assert "keyring is not usable" in r.stderr
@@ -136,3 +136,15 @@ def test_account_list_empty_and_json(tmp_path: Path) -> None:
     r = invoke("account", "list")
     assert r.exit_code == 0 and r.stdout == "" and "no accounts" in r.stderr
     assert json.loads(invoke("account", "list", "--json").stdout) == []
+
+
+def test_account_password_without_a_terminal_is_a_clean_exit_2(write_config) -> None:  # noqa: ANN001
+    from tests.helpers import run
+
+    write_config(name="work")
+    r = run("account", "password", "work", input=b"")
+    assert r.exit_code == 2 and r.stdout == "", r
+    lines = r.stderr.strip().splitlines()
+    assert lines[0] == "mailcli: error: account password asks on a terminal, and there is none"
+    assert len(lines) == 2 and lines[1].startswith("hint: ") and "--stdin" in lines[1]
+    assert "Warning" not in r.stderr and "getpass" not in r.stderr
