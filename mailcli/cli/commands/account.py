@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.commands.account_add import add
 from mailcli.cli.output import emit_json, json_option, settings, warn
 
@@ -38,7 +39,7 @@ def list_accounts(ctx: click.Context, as_json: bool) -> None:
 
 
 @account.command("test")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def test_account(ctx: click.Context, name: str, as_json: bool) -> None:
@@ -70,7 +71,7 @@ def test_account(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 @account.command("password")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.accounts)
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="Read the password from the first line of stdin (for scripts).")
 @click.pass_context

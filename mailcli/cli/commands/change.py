@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, settings
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _flag_words(add: set, remove: set) -> str:
 
 @click.command(epilog=REFS_HELP)
 @click.argument("refs", nargs=-1, metavar="REF...")
-@click.argument("folder")
+@click.argument("folder", shell_complete=complete.folders)
 @query_option
 @now_option
 @json_option

@@ -9,6 +9,7 @@ import logging
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, settings, style
 from mailcli.errors import ExitCode, LockHeld
 from mailcli.model import AccountReport
@@ -17,7 +18,7 @@ logger = logging.getLogger("mailcli.fetch")
 
 
 @click.command()
-@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
+@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...", shell_complete=complete.accounts)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed (for cron).")
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.option("--force", is_flag=True,

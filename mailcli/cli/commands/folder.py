@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.commands.change import now_option
 from mailcli.cli.output import settings
 
-account_option = click.option("-a", "--account", metavar="ACCOUNT",
-                              help="The account (default: the first configured).")
+account_option = click.option("-a", "--account", metavar="ACCOUNT", is_eager=True,
+                              help="The account (default: the first configured).",
+                              shell_complete=complete.accounts)
 
 
 def _account(ctx: click.Context, account: str | None) -> str:
@@ -36,7 +38,7 @@ def create(ctx: click.Context, name: str, account: str | None, now: bool) -> Non
 
 
 @folder.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete.folders)
 @click.argument("new")
 @account_option
 @now_option
@@ -52,7 +54,7 @@ def rename(ctx: click.Context, name: str, new: str, account: str | None, now: bo
 
 
 @folder.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete.folders)
 @account_option
 @click.option("--force", is_flag=True, help="Delete it even if it holds messages.")
 @now_option

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, settings, style, warn
 
 WARN_PERCENT = 90.0
 
 
 @click.command()
-@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
+@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...", shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:

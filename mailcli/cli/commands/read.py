@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, note, settings
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("account", required=False)
+@click.argument("account", required=False, shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def folders(ctx: click.Context, account: str | None, as_json: bool) -> None:
@@ -34,8 +35,10 @@ def folders(ctx: click.Context, account: str | None, as_json: bool) -> None:
 
 
 @click.command("list")
-@click.option("-a", "--account", metavar="ACCOUNT", help="Only this account.")
-@click.option("-f", "--folder", metavar="FOLDER", help="Only this folder (e.g. INBOX).")
+@click.option("-a", "--account", metavar="ACCOUNT", help="Only this account.",
+              shell_complete=complete.accounts)
+@click.option("-f", "--folder", metavar="FOLDER", help="Only this folder (e.g. INBOX).",
+              shell_complete=complete.folders)
 @click.option("--unread", is_flag=True, help="Only unread messages.")
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=50, show_default=True,
               help="At most N envelopes (0: all).")
