@@ -47,6 +47,7 @@ def sample_messages() -> list[bytes]:
 
 def main() -> int:
     tui = "--tui" in sys.argv
+    keep = "--keep" in sys.argv
     print("starting a throwaway Dovecot on 127.0.0.1 ...", flush=True)
     server = Dovecot.start()
     work = Path(tempfile.mkdtemp(prefix="mailcli-demo-"))
@@ -92,13 +93,24 @@ leave_on_server = true
                     return rc
         if tui:
             subprocess.run(mailcli + ["tui"], env=env)
-        print(f"\nThe cache is a plain Maildir: {work / 'data' / 'mail'}")
+        mail = work / "data" / "mail"
+        if keep:
+            print(f"\nThe cache is a plain Maildir, kept: {mail}\n"
+                  f"  neomutt -f {mail / 'demo' / 'INBOX'}\n"
+                  f"  MAILCLI_CONFIG={config} MAILCLI_DATA={work / 'data'} "
+                  f"{mailcli[0]} list     (offline: the demo server is gone)\n"
+                  f"Remove it with: rm -r {work}")
+        else:
+            print("\nThe cache was a plain Maildir (one directory per folder, readable by "
+                  "neomutt and notmuch);\nthe demo removed it with its server. "
+                  "`./scripts/demo --keep` keeps it to look at.")
         return 0
     finally:
         server.stop()
-        import shutil
+        if not keep:
+            import shutil
 
-        shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

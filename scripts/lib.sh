@@ -25,15 +25,29 @@ ensure_debian_packages() {
     fi
 }
 
-# ensure_venv [extra]: .venv with mailcli installed (editable), plus the extra if given
+# ensure_venv [extra]: .venv with mailcli installed (editable), plus the extra if given.
+# The install is editable, so code changes need no reinstall: pip runs only when the
+# packaging metadata (pyproject.toml, setup.cfg, setup.py) or the extra changed since the
+# last successful install (a stamp file in .venv holds their hash).
 ensure_venv() {
-    local extra=${1:-}
+    local extra=${1:-} stamp=.venv/.mailcli-install-stamp hash have=""
     [ -x .venv/bin/python ] || python3 -m venv .venv
+    hash=$( (for f in pyproject.toml setup.cfg setup.py; do [ ! -f "$f" ] || cat "$f"; done) \
+        | sha256sum | cut -d' ' -f1)
+    # stamp: "HASH extra..." (the extras installed with that metadata; "" = none needed)
+    if [ -f "$stamp" ] && [ -x .venv/bin/mailcli ] && [ "$(cut -d' ' -f1 "$stamp")" = "$hash" ]; then
+        have=" $(cut -d' ' -f2- -s "$stamp") "
+        if [ -z "$extra" ] || [ "${have#* "$extra" }" != "$have" ]; then
+            return 0
+        fi
+    fi
+    rm -f "$stamp"
     if [ -n "$extra" ]; then
         .venv/bin/pip install -q --disable-pip-version-check -e ".[$extra]"
     else
         .venv/bin/pip install -q --disable-pip-version-check -e .
     fi
+    printf '%s %s %s\n' "$hash" "$extra" "$have" | tr -s ' ' > "$stamp"
 }
 
 # Cyrus IMAP and Courier IMAP/POP3 for the multi-server tests. Their Debian packages

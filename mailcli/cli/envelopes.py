@@ -71,9 +71,13 @@ def envelope_lines(envs: Sequence[Envelope], show_folder: bool = True) -> list[s
             Column("FROM", max=22, min=6, style=_unread_bold if use_colour() else None)]
     if show_folder:
         cols.append(Column("FOLDER", max=18, min=5))
-    cols += [Column("SUBJECT", flex=True, min=8, style=_unread_bold if use_colour() else None),
+    total = width()
+    # the subject is what a person scans: at 80 columns it keeps a third of the line and
+    # From/Folder give up their width first (it used to get 13 cells while they kept theirs)
+    cols += [Column("SUBJECT", flex=True, min=max(8, total // 3),
+                    style=_unread_bold if use_colour() else None),
              Column("SIZE", right=True, max=6), Column("A", max=1)]
-    return render(cols, rows, width(), header=True)
+    return render(cols, rows, total, header=True)
 
 
 def folder_lines(folders: Sequence[FolderSummary]) -> list[str]:

@@ -79,6 +79,19 @@ class QuietStreamHandler(_Quiet, logging.StreamHandler[TextIO]):
     pass
 
 
+FILE_ONLY = {"file_only": True}
+"""`extra=` for records that repeat what stderr already said (the log keeps them for cron)."""
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    return not getattr(record, "file_only", False)
+
+
+def installed() -> bool:
+    """Whether setup_logging has run in this process (the log file is in place)."""
+    return _installed
+
+
 def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
                   stderr: bool = True) -> None:
     global _installed
@@ -112,6 +125,7 @@ def setup_logging(data_dir: Path, verbose: int = 0, debug: bool = False,
         sh.setLevel(logging.DEBUG if debug else logging.INFO)
         sh.setFormatter(SafeFormatter("mailcli: %(levelname)s %(name)s: %(message)s"))
         sh.addFilter(redactor)
+        sh.addFilter(_not_file_only)
         sh._mailcli = True  # type: ignore[attr-defined]
         root.addHandler(sh)
     if fixed:

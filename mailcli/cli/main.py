@@ -31,6 +31,7 @@ COMMANDS = {
     "attachments": "mailcli.cli.commands.show:attachments",
     "open": "mailcli.cli.commands.open:open_",
     "flag": "mailcli.cli.commands.change:flag",
+    "folder": "mailcli.cli.commands.folder:folder",
     "move": "mailcli.cli.commands.change:move",
     "delete": "mailcli.cli.commands.change:delete",
     "compose": "mailcli.cli.commands.compose:compose",
@@ -64,10 +65,31 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
-            return command
         except (ImportError, AttributeError) as exc:
             raise CommandLoadError(f"command {name!r} cannot be loaded: {exc}",
                                    "the installation is incomplete; reinstall mailcli") from exc
+        _accept_global_options(command)
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        """`mailcli lst` -> "No such command 'lst'. Did you mean 'list'?" """
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+            if close:
+                raise click.UsageError(f"No such command {name!r}. Did you mean {close[0]!r}?",
+                                       ctx=ctx)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            # click turns EPIPE into exit 1; a reader that closed the pipe (`| head`) is
+            # not a failure: raised as our own type, made exit 0 by main()
+            raise ClosedPipe() from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -83,6 +105,35 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class ClosedPipe(Exception):
+    """stdout's reader went away (`mailcli list | head`)."""
+
+
+def _bump_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        ctx.find_root().obj.verbose += value
+
+
+def _accept_global_options(command: click.Command) -> None:
+    """`mailcli list -v` works like `mailcli -v list` (git, aerc): a hidden -v on every
+    command (--debug is read from the whole command line anyway)."""
+    if getattr(command, "_mailcli_globals", False):
+        return
+    command._mailcli_globals = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub)
+    names = {o for p in command.params for o in getattr(p, "opts", [])}
+    if "-v" not in names and "--verbose" not in names:
+        command.params.append(click.Option(["-v", "--verbose", "_global_verbose"], count=True,
+                                           hidden=True, expose_value=False,
+                                           callback=_bump_verbose, help="Log progress to stderr."))
+    if "--debug" not in names:
+        command.params.append(click.Option(["--debug", "_global_debug"], is_flag=True,
+                                           hidden=True, expose_value=False,
+                                           help="Protocol traces; tracebacks on errors."))
 
 
 class Settings:
@@ -143,6 +194,7 @@ def _main(argv: list[str] | None) -> None:
 
             traceback.print_exc()
         _say_error(exc.message, exc.hint)
+        _log_exit(argv, int(exc.exit_code), exc.message)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("mailcli: interrupted", err=True)
@@ -150,6 +202,16 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         click.echo("mailcli: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare `mailcli` is a request for orientation: the help on stdout, exit 0 (like
+        # gh, docker, kubectl). A group without its subcommand (`mailcli account`) is an
+        # incomplete command: its help on stderr, exit 2. Never squashed into one line.
+        bare = exc.ctx is None or exc.ctx.parent is None
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else "", err=not bare)
+        sys.exit(0 if bare else int(ExitCode.USAGE))
+    except ClosedPipe:
+        _quiet_stdout()
+        sys.exit(0)
     except click.UsageError as exc:
         # click's parse errors, as one line like every other error, exit 2
         path = exc.ctx.command_path if exc.ctx is not None else "mailcli"
@@ -159,14 +221,43 @@ def _main(argv: list[str] | None) -> None:
         _say_error(exc.format_message(), None)
         sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except BrokenPipeError:
-        sys.stderr.close()
+        _quiet_stdout()
         sys.exit(0)
     except Exception as exc:  # the last line of defence: never a bare traceback
         if debug:
             raise
         _say_error(*_unexpected(exc))
+        _log_exit(argv, int(ExitCode.PARTIAL), _unexpected(exc)[0])
         sys.exit(int(ExitCode.PARTIAL))
+    if rv:
+        _log_exit(argv, int(rv), None)
     sys.exit(int(rv or 0))
+
+
+def _quiet_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null so that the
+    interpreter's final flush does not fail again (Python's documented EPIPE recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _log_exit(argv: list[str] | None, code: int, message: str | None) -> None:
+    """Every failed run leaves its line in mailcli.log (cron has nobody reading stderr).
+    Only once logging is set up (the data dir is known): never onto stderr a second time."""
+    from mailcli.cli import logging as cli_logging
+
+    if not cli_logging.installed():
+        return
+    import logging
+
+    args = argv if argv is not None else sys.argv[1:]
+    command = next((a for a in args if a in COMMANDS), "mailcli")
+    logging.getLogger("mailcli").error("%s exited %d%s", command, code,
+                                       f": {message}" if message else "",
+                                       extra=cli_logging.FILE_ONLY)
 
 
 def _unexpected(exc: Exception) -> tuple[str, str]:

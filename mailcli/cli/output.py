@@ -64,3 +64,43 @@ def one_line(text: object) -> str:
     from mailcli.service import redact
 
     return safe_line(redact(str(text)))
+
+
+DEFAULT_PAGER = "less -FRX"
+
+
+def page(text: str, enabled: bool = True) -> None:
+    """`text` through $PAGER when stdout is a terminal (like git): default `less -FRX`
+    (quits when it fits one screen, passes the colour codes we wrote, keeps the screen).
+    -R is safe: message text reached us neutralized, the only escapes are our own styles.
+    A missing pager, or PAGER="" / "cat", prints directly."""
+    import subprocess
+
+    command = os.environ.get("MAILCLI_PAGER", os.environ.get("PAGER", DEFAULT_PAGER)).strip()
+    if not enabled or not sys.stdout.isatty() or command in ("", "cat"):
+        click.echo(text, nl=False)
+        return
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")   # a bare PAGER=less behaves like git's
+    env.setdefault("LV", "-c")
+    sys.stdout.flush()
+    try:
+        proc = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        click.echo(text, nl=False)
+        return
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(text.encode(sys.stdout.encoding or "utf-8", "replace"))
+        proc.stdin.close()
+    except BrokenPipeError:   # the reader quit early (q in less)
+        pass
+    while True:
+        try:
+            proc.wait()
+            break
+        except KeyboardInterrupt:   # Ctrl-C belongs to the pager, as in git
+            continue
+    if proc.returncode == 127:   # the shell did not find the pager: say it, then print
+        warn(f"pager {command!r} not found; printing directly")
+        click.echo(text, nl=False)

@@ -1,5 +1,6 @@
-"""Sync Reporters for `mailcli fetch`: a one-line live progress display on a TTY
-(accounts, folder, messages, bytes, rate), drawn with click on stderr; and a plain
+"""Sync Reporters for `mailcli fetch`: a live progress bar on a TTY (account n of m,
+folder, a bar of the folder's download, messages, bytes, rate and ETA; the counts are
+the current account's, not cumulative), drawn with click on stderr; and a plain
 reporter for --quiet, --json and non-TTY runs that shows only warnings (which must be
 seen even under --quiet: a failed message, a guardrail)."""
 from __future__ import annotations
@@ -70,8 +71,24 @@ class WarningsOnly:
             self.warn(ev)
 
 
+def eta(seconds: float | None) -> str:
+    if seconds is None or seconds < 0 or seconds > 99 * 3600:
+        return "ETA -"
+    s = int(seconds + 0.5)
+    return f"ETA {s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 \
+        else f"ETA {s // 60}:{s % 60:02d}"
+
+
+def bar(done: int, total: int, cells: int) -> str:
+    """`[######------]`: `cells` wide in all (plain ASCII: any terminal, any locale)."""
+    inner = max(1, cells - 2)
+    filled = min(inner, inner * done // total) if total else 0
+    return "[" + "#" * filled + "-" * (inner - filled) + "]"
+
+
 class TtyProgress(WarningsOnly):
-    """A live status line: `[1/2] work INBOX 12/40 msgs  1.2M  340K/s`."""
+    """A live progress bar per account:
+    `[1/2] work INBOX [#######-------] 12/40 12 msgs 1.2M 340K/s ETA 0:05`."""
 
     def __init__(self, accounts_total: int = 0, width: Callable[[], int] | None = None,
                  clock: Callable[[], float] = time.monotonic, interval: float = 0.1) -> None:
@@ -87,6 +104,8 @@ class TtyProgress(WarningsOnly):
         self.folder = ""
         self.folder_total = 0
         self.folder_done = 0
+        self.folder_bytes_total = 0
+        self.folder_bytes = 0
         self.messages = 0
         self.bytes = 0
         self.start = clock()
@@ -102,11 +121,14 @@ class TtyProgress(WarningsOnly):
                 self.accounts_started += 1
                 self.accounts_total = max(self.accounts_total, self.accounts_started)
                 self.account, self.folder = account, ""
-            case FolderStarted(folder=folder, to_download=to_download):
+                self.messages, self.bytes, self.start = 0, 0, self.clock()  # per account
+            case FolderStarted(folder=folder, to_download=to_download, bytes=nbytes):
                 self.folder, self.folder_total, self.folder_done = folder, to_download, 0
+                self.folder_bytes_total, self.folder_bytes = nbytes, 0
             case MessageFetched(size=size):
                 self.messages += 1
                 self.folder_done += 1
+                self.folder_bytes += size
                 self.bytes += size
                 self.draw()
                 return
@@ -118,20 +140,36 @@ class TtyProgress(WarningsOnly):
                 self.release(report)
         self.draw(force=True)
 
-    def line(self) -> str:
+    def line(self, cols: int = 80) -> str:
         from mailcli.cli.envelopes import human_size
 
         elapsed = self.clock() - self.start
-        parts = [f"[{self.accounts_started}/{self.accounts_total or '?'}]",
-                 safe_line(self.account)]
+        head = [f"[{self.accounts_started}/{self.accounts_total or '?'}]",
+                safe_line(self.account)]
+        tail = []
         if self.folder:
-            parts.append(safe_line(self.folder))
+            head.append(safe_line(self.folder))
             if self.folder_total:
-                parts.append(f"{self.folder_done}/{self.folder_total}")
-        parts.append(f"{self.messages} msgs")
-        parts.append(human_size(self.bytes))
-        parts.append(rate(self.bytes, elapsed))
-        return " ".join(p for p in parts if p)
+                tail.append(f"{self.folder_done}/{self.folder_total}")
+        tail.append(f"{self.messages} msgs")
+        tail.append(human_size(self.bytes))
+        tail.append(rate(self.bytes, elapsed))
+        if self.folder_total:
+            tail.append(eta(self._remaining(elapsed)))
+            text = " ".join(p for p in head + tail if p)
+            cells = min(30, cols - 1 - len(text))   # the bar takes what is left, 8..30
+            if cells >= 8:
+                head.append(bar(self.folder_done, self.folder_total, cells))
+        return " ".join(p for p in head + tail if p)
+
+    def _remaining(self, elapsed: float) -> float | None:
+        """Seconds left in this folder at this account's rate so far (bytes when the
+        folder's size is known, else messages)."""
+        if elapsed <= 0 or not self.messages:
+            return None
+        if self.folder_bytes_total and self.bytes:
+            return (self.folder_bytes_total - self.folder_bytes) / (self.bytes / elapsed)
+        return (self.folder_total - self.folder_done) / (self.messages / elapsed)
 
     def draw(self, force: bool = False) -> None:
         now = self.clock()
@@ -139,7 +177,7 @@ class TtyProgress(WarningsOnly):
             return
         self._last = now
         cols = max(10, self.width() - 1)
-        click.echo("\r" + pad(truncate(self.line(), cols), cols), nl=False, err=True)
+        click.echo("\r" + pad(truncate(self.line(cols), cols), cols), nl=False, err=True)
         self._drawn = True
 
     def clear(self) -> None:

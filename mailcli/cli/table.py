@@ -72,12 +72,19 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], total: int,
     budget = total - gap * (len(columns) - 1)
     flex = [i for i, c in enumerate(columns) if c.flex]
     excess = sum(widths) - budget
-    for i in flex + [i for i in range(len(columns)) if i not in flex]:
-        if excess <= 0:
-            break
-        cut = min(excess, widths[i] - mins[i])
+    for i in flex:
+        cut = min(max(excess, 0), widths[i] - mins[i])
         widths[i] -= cut
         excess -= cut
+    # then the others, one cell at a time from the widest, so that no single column
+    # (From) is cut to its minimum while another (Folder) keeps all of its width
+    while excess > 0:
+        can = [i for i in range(len(columns)) if i not in flex and widths[i] > mins[i]]
+        if not can:
+            break
+        widest = max(can, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
     # no trailing padding after the last column
     lines = []
     sep = " " * gap

@@ -141,6 +141,7 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         timeout=server.timeout, folders=folders,
         sent_folder=_str(w, raw, "sent_folder") if "sent_folder" in raw else None,
         drafts_folder=_str(w, raw, "drafts_folder") if "drafts_folder" in raw else None,
+        trash_folder=_str(w, raw, "trash_folder") if "trash_folder" in raw else None,
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
         auth=auth, oauth2=oauth2,

@@ -96,6 +96,7 @@ class AccountConfig:
     timeout: float = 60.0
     folders: tuple[str, ...] = field(default=("*",), metadata=_only("imap"))
     sent_folder: str | None = None
+    trash_folder: str | None = field(default=None, metadata=_only("imap"))
     drafts_folder: str | None = None
     leave_on_server: bool = field(default=False, metadata=_only("pop3"))
     keep_days: int | None = field(default=None, metadata=_only("pop3"))

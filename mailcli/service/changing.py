@@ -5,10 +5,11 @@ These methods only *record* changes, following phase 3's rules; the sync engine 
 them at the next fetch:
 
 - flags: ``store.set_flags`` only; the planner sees local flags != synced flags.
-- IMAP delete: journal ``delete {folder, uid}`` then ``store.remove`` in one transaction;
-  a message never uploaded (uid None) is just removed (and its pending append dropped).
-- IMAP move: journal ``move {folder, uid, dest, id}`` then ``store.move`` (keeps the id).
-- POP3 delete: removed locally; with ``delete_when_deleted_locally`` a ``delete {uidl}``
+- IMAP delete: a ``move`` to the account's Trash (as below; ``create_dest`` when the
+  Trash does not exist yet); in the Trash, or with ``expunge``: journal ``DeleteUid`` then ``store.remove`` in one transaction; a message never uploaded (uid None) is
+  just removed (and its pending append dropped).
+- IMAP move: journal ``MoveUid`` then ``store.move`` (keeps the id).
+- POP3 delete: removed locally; with ``delete_when_deleted_locally`` a ``DeleteUidl``
   is journaled for the POP3 engine. POP3 move files the message in a local folder.
 
 Every reference is resolved before anything changes, so an unknown id changes nothing.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from mailcli.accounts.registry import traits_for
 from mailcli.errors import MailcliError, NotFoundError, UsageError
 from mailcli.model import Envelope, Flags
+from mailcli.service.trash import find_trash
 
 if TYPE_CHECKING:
     from mailcli.service.core import ServiceCore
@@ -98,16 +100,41 @@ class Changing:
         return [self.core.store.get(e.id) for e in envs]
 
     # ---------------------------------------------------------------------- delete
-    def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
-        """Delete messages locally and queue the server deletion; returns what was deleted
-        (the envelopes as they were)."""
-        from mailcli.store.journal import DeleteUid, DeleteUidl
+    def delete(self, refs: list[str], now: bool = False,
+               expunge: bool = False) -> list[Envelope]:
+        """Delete messages: IMAP moves them to the account's Trash (service/trash.py; the
+        Trash is created on the server with the first move when it does not exist yet),
+        and deletes permanently (queued \\Deleted + EXPUNGE) only what is already in the
+        Trash, or everything with `expunge`. POP3 keeps its policy: removed locally, and
+        on the server only with ``delete_when_deleted_locally``.
+
+        Returns the envelopes as they are now: in the Trash for the moved ones, as they
+        were for the ones deleted for good."""
+        from mailcli.store.journal import DeleteUid, DeleteUidl, MoveUid
 
         envs = self.reading.resolve_many(refs)
+        trash = {}
+        for account in sorted({e.account for e in envs}):
+            cfg = self.core.account_config(account)
+            if traits_for(cfg).server_folders and not expunge:
+                trash[account] = find_trash(self.core.store.folder_summaries(account),
+                                            cfg.trash_folder)
+        moved: set[int] = set()
         for env in envs:
             cfg = self.core.account_config(env.account)
             row = self.core.store.message_row(env.id)
+            where = trash.get(env.account)
             with self.core.store.db.write():
+                if where is not None and env.folder != where.name:
+                    if row.uid is not None:
+                        self.core.store.journal.enqueue(env.account, MoveUid(
+                            env.folder, row.uid, where.name, env.id, *self._identity(env),
+                            create_dest=not where.exists))
+                    else:
+                        self._retarget_pending_appends(env, where.name)
+                    self.core.store.move(env.id, where.name)
+                    moved.add(env.id)
+                    continue
                 if traits_for(cfg).server_uids and row.uid is not None:
                     self.core.store.journal.enqueue(env.account, DeleteUid(
                         env.folder, row.uid, *self._identity(env)))
@@ -117,7 +144,14 @@ class Changing:
                     self.core.store.journal.enqueue(env.account, DeleteUidl(row.uidl, env.id))
                 self.core.store.remove(env.id)
         self._push(envs, now)
-        return envs
+        return [self.core.store.get(e.id) if e.id in moved else e for e in envs]
+
+    def trash_folder(self, account: str) -> str | None:
+        """Where `delete` moves this account's mail (None: POP3, deletes locally)."""
+        cfg = self.core.account_config(account)
+        if not traits_for(cfg).server_folders:
+            return None
+        return find_trash(self.core.store.folder_summaries(account), cfg.trash_folder).name
 
     # --------------------------------------------------------------------- helpers
     def _identity(self, env: Envelope) -> tuple[int | None, str | None]:
@@ -126,6 +160,19 @@ class Changing:
         Message-ID (for the report when it does)."""
         state = self.core.store.folder_state(env.account, env.folder)
         return state.uidvalidity if state else None, env.message_id
+
+    def _retarget_pending_appends(self, env: Envelope, folder: str) -> None:
+        """A message never uploaded goes to the Trash locally; its queued upload follows
+        it there (cancelled and queued again with the new folder, in one transaction)."""
+        import dataclasses
+
+        from mailcli.store.journal import Append
+
+        for action in self.core.store.journal.pending(env.account):
+            if isinstance(action.entry, Append) and action.entry.id == env.id:
+                self.core.store.journal.cancel(action.id)
+                self.core.store.journal.enqueue(env.account,
+                                                dataclasses.replace(action.entry, folder=folder))
 
     def _drop_pending_appends(self, env: Envelope) -> None:
         from mailcli.store.journal import Append

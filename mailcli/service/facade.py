@@ -25,6 +25,7 @@ from mailcli.model import AttachmentInfo, Envelope, Flags, FolderSummary, Quota
 from mailcli.service import drafts
 from mailcli.service.changing import Changing
 from mailcli.service.core import ServiceCore
+from mailcli.service.folders import Folders
 from mailcli.service.reading import Reading, ShownMessage
 from mailcli.service.sending import Sending
 from mailcli.service.syncing import Syncing
@@ -50,6 +51,7 @@ class Service:
         self.sending = Sending(self.core, self.reading)
         self.syncing = Syncing(self.core, self.reading, self.sending.flush_outbox)
         self.changing = Changing(self.core, self.reading, self.syncing.push_now)
+        self.folder_admin = Folders(self.core, self.syncing.push_now)
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -113,6 +115,9 @@ class Service:
               unread: bool = False) -> int:
         return self.reading.count(account, folder, unread)
 
+    def search_count(self, query: str) -> int:
+        return self.reading.search_count(query)
+
     def search(self, query: str, limit: int = 50, offset: int = 0) -> list[Envelope]:
         return self.reading.search(query, limit, offset)
 
@@ -152,8 +157,22 @@ class Service:
     def move(self, refs: list[str], folder: str, now: bool = False) -> list[Envelope]:
         return self.changing.move(refs, folder, now)
 
-    def delete(self, refs: list[str], now: bool = False) -> list[Envelope]:
-        return self.changing.delete(refs, now)
+    def delete(self, refs: list[str], now: bool = False,
+               expunge: bool = False) -> list[Envelope]:
+        return self.changing.delete(refs, now, expunge)
+
+    def create_folder(self, account: str, name: str, now: bool = False) -> str:
+        return self.folder_admin.create(account, name, now)
+
+    def rename_folder(self, account: str, old: str, new: str, now: bool = False) -> str:
+        return self.folder_admin.rename(account, old, new, now)
+
+    def delete_folder(self, account: str, name: str, force: bool = False,
+                      now: bool = False) -> int:
+        return self.folder_admin.delete(account, name, force, now)
+
+    def trash_folder(self, account: str) -> str | None:
+        return self.changing.trash_folder(account)
 
     # ------------------------------------------------------------------ syncing
     def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _INT_REF = re.compile(r"^\d+$")
+_RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,21 @@ class Reading:
             raise UsageError("no message given", hint="pass one or more ids from `mailcli list`")
         seen: dict[int, Envelope] = {}
         for ref in refs:
-            env = self.resolve(ref)
-            seen.setdefault(env.id, env)
+            span = _RANGE.match(ref.strip()) if isinstance(ref, str) else None
+            if span is None:
+                env = self.resolve(ref)
+                seen.setdefault(env.id, env)
+                continue
+            first, last = int(span.group(1)), int(span.group(2))
+            if first > last:
+                raise UsageError(f"bad id range {ref!r}: {first} is after {last}",
+                                 hint=f"write it as {last}-{first}")
+            ids = self.core.store.ids_between(first, last)   # gaps: deleted or moved away
+            if not ids:
+                raise NotFoundError(f"no cached message with an id in {first}-{last}",
+                                    hint="see `mailcli list` for the ids")
+            for id in ids:
+                seen.setdefault(id, self.core.store.get(id))
         return list(seen.values())
 
     # --------------------------------------------------------------------- folders
@@ -129,12 +143,14 @@ class Reading:
 
         Raises:
             NotFoundError: unknown account or folder. UsageError: negative limit/offset.
+            A `limit` of 0 means no limit.
         """
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must not be negative")
         if account is not None:
             self.core.account_config(account)
-        page = self.core.store.list_envelopes(account, folder, unread_only=unread, limit=limit,
+        page = self.core.store.list_envelopes(account, folder, unread_only=unread,
+                                              limit=limit or -1,
                                          offset=offset, order=order)
         if not page:  # only an empty page pays for the (whole-index) folder check
             self._check_folder(account, folder)
@@ -155,7 +171,11 @@ class Reading:
         """
         if limit < 0 or offset < 0:
             raise UsageError("limit and offset must not be negative")
-        return self.core.store.search(query, limit=limit, offset=offset)
+        return self.core.store.search(query, limit=limit or -1, offset=offset)
+
+    def search_count(self, query: str) -> int:
+        """How many cached messages `query` matches."""
+        return self.core.store.search_count(query)
 
     # --------------------------------------------------------------------- reading
     def raw(self, ref: str | int) -> bytes:

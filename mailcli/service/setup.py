@@ -98,3 +98,61 @@ def save_account(new: NewAccount) -> None:
 
     write_config_text(new.path, new.text)
     logger.info("account %s added to %s", new.account.name, new.path)
+
+
+def account_names(path: Path) -> set[str]:
+    """The account names the config file at `path` already has (none when it is missing
+    or unreadable: writing validates the whole file anyway)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    accounts = data.get("accounts")
+    return set(accounts) if isinstance(accounts, dict) else set()
+
+
+def keyring_problem() -> str | None:
+    """Why the system keyring cannot hold a password here (None: it can). A headless
+    machine has no Secret Service: the keyring library then falls back to a backend that
+    refuses every call."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 1) <= 0:
+        return f"no usable keyring backend ({type(backend).__name__})"
+    return None
+
+
+def server_certificate(host: str, port: int, timeout: float = 10) -> tuple[str, str] | None:
+    """The certificate an implicit-TLS server presents, unverified: (PEM, SHA-256
+    fingerprint as AA:BB:...), for the user to decide whether to trust it; None when the
+    server cannot be reached."""
+    import hashlib
+    import ssl
+
+    try:
+        pem = ssl.get_server_certificate((host, port), timeout=timeout)
+    except (OSError, ValueError):
+        return None
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    return pem, ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def save_trusted_certificate(config: Path, name: str, pem: str) -> Path:
+    """Keep a certificate the user chose to trust next to the config (0600), for
+    ``tls_ca_file``; returns its path."""
+    import os
+
+    certs = config.parent / "certs"
+    paths.make_private_dir(certs)
+    target = certs / f"{name}.pem"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(pem)
+    return target

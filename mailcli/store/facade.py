@@ -259,6 +259,18 @@ class Store:
             raise NotFoundError(f"no cached message {account}:{folder}:{uid}")
         return self.get(found)
 
+    def ids_between(self, first: int, last: int) -> list[int]:
+        """The cached message ids from `first` to `last` (inclusive), ascending."""
+        return [r[0] for r in self.db.conn().execute(
+            "SELECT id FROM messages WHERE id BETWEEN ? AND ? ORDER BY id", (first, last))]
+
+    def search_count(self, query: str) -> int:
+        """How many cached messages match `query` (for "50 of 4,561")."""
+        where, params = search_mod.to_sql(query)
+        row = self.db.conn().execute(f"SELECT count(*) FROM messages m WHERE {where}",
+                                     params).fetchone()
+        return int(row[0])
+
     def id_by_uid(self, account: str, folder: str, uid: int) -> int | None:
         return index.id_by_uid(self.db.conn(), account, folder, uid)
 

@@ -7,6 +7,8 @@ dataclass with ``to_payload``/``from_payload`` (the JSON stored in the row):
 - :class:`DeleteUidl`  delete one POP3 message (``delete_when_deleted_locally``)
 - :class:`MoveUid`     move one IMAP message to another folder (the local copy is `id`)
 - :class:`Append`      upload a local-only message (offline write, Sent copy, draft)
+- :class:`CreateFolder`, :class:`RenameFolder`, :class:`DeleteFolder`
+                       `mailcli folder create/rename/delete`
 
 Write-ahead order (STYLE practice 9, alot's write queue):
 
@@ -43,6 +45,9 @@ class ActionKind(str, Enum):
     MOVE = "move"
     DELETE = "delete"
     APPEND = "append"
+    CREATE_FOLDER = "create_folder"
+    DELETE_FOLDER = "delete_folder"
+    RENAME_FOLDER = "rename_folder"
 
 
 class ActionState(str, Enum):
@@ -131,16 +136,21 @@ class MoveUid:
     id: int | None = None
     uidvalidity: int | None = None
     message_id: str | None = None
+    create_dest: bool = False     # `delete` to a Trash the server does not have yet
 
     def to_payload(self) -> dict[str, Any]:
-        return {"folder": self.folder, "uid": self.uid, "dest": self.dest, "id": self.id,
-                "uidvalidity": self.uidvalidity, "message_id": self.message_id}
+        out: dict[str, Any] = {"folder": self.folder, "uid": self.uid, "dest": self.dest,
+                               "id": self.id, "uidvalidity": self.uidvalidity,
+                               "message_id": self.message_id}
+        if self.create_dest:
+            out["create_dest"] = True
+        return out
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> MoveUid:
         return cls(str(_need(p, "folder")), int(_need(p, "uid")), str(_need(p, "dest")),
                    _opt_int(p.get("id")), _opt_int(p.get("uidvalidity")),
-                   _opt_str(p.get("message_id")))
+                   _opt_str(p.get("message_id")), bool(p.get("create_dest")))
 
     def __str__(self) -> str:
         return f"move of uid {self.uid} to {self.dest}"
@@ -190,7 +200,64 @@ class Append:
         return f"upload of message {self.id}"
 
 
-Entry = DeleteUid | DeleteUidl | MoveUid | Append
+@dataclass(frozen=True)
+class CreateFolder:
+    """Create folder `name` on the IMAP server (`mailcli folder create`)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.CREATE_FOLDER
+    name: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> CreateFolder:
+        return cls(str(_need(p, "name")))
+
+    def __str__(self) -> str:
+        return f"create folder {self.name}"
+
+
+@dataclass(frozen=True)
+class RenameFolder:
+    """Rename folder `old` to `new` on the IMAP server (`mailcli folder rename`)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.RENAME_FOLDER
+    old: str
+    new: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new}
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> RenameFolder:
+        return cls(str(_need(p, "old")), str(_need(p, "new")))
+
+    def __str__(self) -> str:
+        return f"rename folder {self.old} to {self.new}"
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    """Delete folder `name` on the IMAP server (`mailcli folder delete`; `force`: even
+    when it holds mail)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.DELETE_FOLDER
+    name: str
+    force: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"name": self.name, "force": self.force}
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> DeleteFolder:
+        return cls(str(_need(p, "name")), bool(p.get("force")))
+
+    def __str__(self) -> str:
+        return f"delete folder {self.name}"
+
+
+Entry = DeleteUid | DeleteUidl | MoveUid | Append | CreateFolder | RenameFolder | DeleteFolder
 """Every journal entry kind."""
 
 
@@ -203,6 +270,12 @@ def entry_from_payload(kind: ActionKind | str, payload: Mapping[str, Any]) -> En
         return MoveUid.from_payload(payload)
     if kind is ActionKind.APPEND:
         return Append.from_payload(payload)
+    if kind is ActionKind.CREATE_FOLDER:
+        return CreateFolder.from_payload(payload)
+    if kind is ActionKind.RENAME_FOLDER:
+        return RenameFolder.from_payload(payload)
+    if kind is ActionKind.DELETE_FOLDER:
+        return DeleteFolder.from_payload(payload)
     if payload.get("uidl"):
         return DeleteUidl.from_payload(payload)
     return DeleteUid.from_payload(payload)

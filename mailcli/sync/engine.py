@@ -70,7 +70,8 @@ from typing import TypeVar
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
-from mailcli.store import Append, DeleteUidl, ExternalChanges, FolderState, MessageRow, MoveUid, Store
+from mailcli.store import (Append, DeleteUid, DeleteUidl, ExternalChanges, FolderState, MessageRow,
+                           MoveUid, Store)
 from mailcli.store.upload import upload
 from mailcli.sync import killpoint
 from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, UploadLocal,
@@ -80,6 +81,7 @@ from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, Null
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.queued import plan_queued
+from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.replay import LocalChanges
 
 logger = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync(LocalChanges):
+class ImapSync(LocalChanges, FolderActions):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -132,7 +134,11 @@ class ImapSync(LocalChanges):
     def run(self) -> SyncOutcome:
         """Sync every selected folder. Raises only what ends the account (connection lost,
         LIST failed); folder failures are collected in `outcome.errors`."""
+        if not self.dry_run:
+            self.folder_actions_first()
         server = self.account.list_folders()
+        doomed = self.pending_folder_deletes()
+        server = [f for f in server if f.name not in doomed]
         on_server = {f.name: f for f in server}
         known = {s.name: s for s in self.store.folder_states(self.name)}
         self._first_sync = not known
@@ -154,7 +160,9 @@ class ImapSync(LocalChanges):
         for info in wanted:
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
-        self._leftover_journal(on_server, {f.name for f in wanted})
+        self._leftover_journal(on_server, {f.name for f in wanted}, doomed)
+        if not self.dry_run:
+            self.folder_actions_last()
         return self.outcome
 
     def _dry(self, *plans: object) -> bool:
@@ -211,10 +219,12 @@ class ImapSync(LocalChanges):
             self._folder_error(folder, f"internal error: {type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------- folders come and go
-    def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str]) -> None:
-        """Queued actions for server folders this run did not sync (excluded by the globs)."""
+    def _leftover_journal(self, on_server: dict[str, FolderInfo], synced: set[str],
+                          doomed: set[str]) -> None:
+        """Queued actions for server folders this run did not sync (excluded by the globs,
+        or about to be deleted: a move out of it goes first)."""
         folders = {a.entry.folder for a in self._queued()
-                   if not isinstance(a.entry, DeleteUidl)} & set(on_server)
+                   if isinstance(a.entry, (DeleteUid, MoveUid, Append))} & (set(on_server) | doomed)
         for folder in sorted(folders - synced):
             def work(folder: str = folder) -> None:
                 tally = Tally()

@@ -59,7 +59,7 @@ class LocalChanges:
         """The account's open IMAP entries (of one folder: moves and deletes *from* it,
         uploads *to* it), oldest first."""
         return [a for a in self.store.journal.pending(self.name)
-                if not isinstance(a.entry, DeleteUidl)
+                if isinstance(a.entry, (DeleteUid, MoveUid, Append))
                 and (folder is None or a.entry.folder == folder)]
 
     def _hit(self, event: str) -> None:
@@ -197,6 +197,9 @@ class LocalChanges:
             self._folder_error(step.folder, f"queued {what} failed: {exc.message}")
 
     def _move(self, folder: str, e: MoveUid) -> None:
+        if e.create_dest and e.dest not in {f.name for f in self.account.list_folders()}:
+            self.account.create_folder(e.dest)   # `delete` to a Trash the server lacks yet
+            self._note(folder, f"created the folder {e.dest} on the server")
         mapping = self.account.move(folder, [e.uid], e.dest)
         self._hit("push")
         new = mapping.get(e.uid)

@@ -125,7 +125,7 @@ def test_add_keyring_unavailable_writes_nothing(dovecot: Dovecot, mail_user: str
 def test_account_password_errors(write_config) -> None:
     write_config(name="work")
     assert_one_line_error(invoke("account", "password", "nosuch"), 4, "nosuch")
-    r = invoke("account", "password", "work", input="s3cret\ns3cret\n")
+    r = invoke("account", "password", "--stdin", "work", input="s3cret\n")
     assert r.exit_code == 2 and "s3cret" not in r.stderr + r.stdout
     assert r.stderr.strip().splitlines()[-2].startswith("mailcli: error: ")
     assert "keyring is not usable" in r.stderr
@@ -136,3 +136,67 @@ def test_account_list_empty_and_json(tmp_path: Path) -> None:
     r = invoke("account", "list")
     assert r.exit_code == 0 and r.stdout == "" and "no accounts" in r.stderr
     assert json.loads(invoke("account", "list", "--json").stdout) == []
+
+
+def test_account_password_without_a_terminal_is_a_clean_exit_2(write_config) -> None:  # noqa: ANN001
+    from tests.helpers import run
+
+    write_config(name="work")
+    r = run("account", "password", "work", input=b"")
+    assert r.exit_code == 2 and r.stdout == "", r
+    lines = r.stderr.strip().splitlines()
+    assert lines[0] == "mailcli: error: account password asks on a terminal, and there is none"
+    assert len(lines) == 2 and lines[1].startswith("hint: ") and "--stdin" in lines[1]
+    assert "Warning" not in r.stderr and "getpass" not in r.stderr
+
+
+def test_wizard_checks_answers_at_once_and_retries_only_the_failing_step(
+        dovecot: Dovecot, mail_user: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILCLI_TEST_PASSWORD", PASSWORD)
+    monkeypatch.setenv("WRONG_PW", "not-the-password")
+    _config().write_text(EXISTING)
+    answers = "\n".join([
+        "old", "work",                      # an existing name: refused at once, asked again
+        "imap", "imap.example.org:993", "127.0.0.1",   # a bad host: asked again
+        "tls", str(dovecot.ports.imaps), mail_user, "", "",
+        "env", "WRONG_PW",
+        "",                                 # SMTP server: none
+        "y",                                # the self-signed certificate: trust it
+        "", "MAILCLI_TEST_PASSWORD",        # login refused: user name kept, the right variable
+    ]) + "\n"
+    r = invoke("account", "add", input=answers)
+    assert r.exit_code == 0, r
+    err = r.stderr
+    assert err.count("Account name") == 2 and "already an account 'old'" in err
+    assert err.count("Server host name") == 2 and "no spaces, no scheme, no port" in err
+    assert "SMTP server for sending" in err
+    assert "SHA-256 fingerprint" in err and "login ok" in err
+    assert err.count("Protocol") == 1 and err.count("Email address") == 1   # nothing else again
+    acc = tomllib.loads(_config().read_text())["accounts"]["work"]
+    ca = Path(acc["tls_ca_file"])
+    assert ca.read_text() == dovecot.ca_file.read_text() and (ca.stat().st_mode & 0o777) == 0o600
+    assert acc["password_env"] == "MAILCLI_TEST_PASSWORD" and acc["username"] == mail_user
+
+
+def test_existing_name_is_refused_before_any_question(dovecot: Dovecot) -> None:
+    _config().write_text(EXISTING)
+    r = invoke("account", "add", "--name", "old", "--email", "me@gmx.de", input="")
+    assert_one_line_error(r, 2, "account 'old' already exists")
+    assert "?" not in r.stderr.splitlines()[0] and "Protocol" not in r.stderr
+
+
+def test_wizard_falls_back_from_an_unusable_keyring_to_a_command(dovecot: Dovecot,
+                                                                 mail_user: str) -> None:
+    # the tests' keyring backend refuses everything, like a headless machine's
+    answers = "\n".join([
+        "work", "imap", "127.0.0.1", "tls", str(dovecot.ports.imaps), mail_user, "", "",
+        "keyring",                          # chosen anyway: refused with a word, asked again
+        "",                                 # the default is now "command"
+        f"echo {PASSWORD}", "",
+    ]) + "\n"
+    r = invoke("account", "add", "--tls-ca-file", str(dovecot.ca_file), input=answers)
+    assert r.exit_code == 0, r
+    assert "the system keyring is not usable here" in r.stderr
+    assert "choose command or env" in r.stderr and "[command]" in r.stderr
+    acc = tomllib.loads(_config().read_text())["accounts"]["work"]
+    assert acc["password_command"] == f"echo {PASSWORD}"

@@ -20,7 +20,7 @@ def test_flag_sets_and_clears_locally(seeded: Seeded) -> None:
     assert [e["id"] for e in doc] == [seeded.plain, seeded.html]
     assert all(e["flags"] == ["seen", "flagged"] for e in doc)
     r = invoke("flag", str(seeded.plain), "--unseen", "--unflagged", "--answered")
-    assert r.exit_code == 0 and "flagged 1 message" in r.stdout
+    assert r.exit_code == 0 and "marked 1 message answered, unflagged, unread" in r.stdout
     assert _env(seeded, seeded.plain)["flags"] == ["answered"]
     with Store(seeded.data) as store:  # flags only: no journal entry, synced_flags untouched
         assert store.journal.pending("work") == []
@@ -60,22 +60,52 @@ def test_move_errors(seeded: Seeded) -> None:
         assert store.journal.pending("work") == []
 
 
-def test_delete_queues_imap_delete_and_drops_local_only(seeded: Seeded) -> None:
-    r = invoke("delete", str(seeded.hostile), str(seeded.local_only), "--json")
+def test_delete_expunge_queues_imap_delete_and_drops_local_only(seeded: Seeded) -> None:
+    r = invoke("delete", "--expunge", str(seeded.hostile), str(seeded.local_only), "--json")
     assert r.exit_code == 0, r
     assert {e["id"] for e in json.loads(r.stdout)} == {seeded.hostile, seeded.local_only}
     with Store(seeded.data) as store:
         assert [(a.kind.value, _core(a.payload)) for a in store.journal.pending("work")] == [
             ("delete", {"folder": "INBOX", "uid": 4})]
     assert_one_line_error(invoke("show", str(seeded.hostile)), 4, "no message")
-    r = invoke("delete", str(seeded.plain))
+    r = invoke("delete", "--expunge", str(seeded.plain))
     assert r.exit_code == 0 and "deleted 1 message" in r.stdout
+
+
+def test_delete_moves_to_a_trash_it_creates_when_the_account_has_none(seeded: Seeded) -> None:
+    r = invoke("delete", str(seeded.hostile), str(seeded.local_only))
+    assert r.exit_code == 0, r
+    assert r.stdout.startswith("moved 2 messages to Trash\n"), r.stdout
+    with Store(seeded.data) as store:
+        assert [(a.kind.value, _core(a.payload)) for a in store.journal.pending("work")] == [
+            ("move", {"folder": "INBOX", "uid": 4, "dest": "Trash", "id": seeded.hostile,
+                      "create_dest": True})]
+        assert store.get(seeded.local_only).folder == "Trash"
+    # in the Trash, a delete is for good
+    r = invoke("delete", str(seeded.hostile))
+    assert r.exit_code == 0 and r.stdout.startswith("deleted 1 message\n"), r
+    assert_one_line_error(invoke("show", str(seeded.hostile)), 4, "no message")
+
+
+def test_delete_range_and_query(seeded: Seeded) -> None:
+    r = invoke("flag", f"{seeded.plain}-{seeded.html}", "--flagged", "--json")
+    assert r.exit_code == 0, r
+    assert [e["id"] for e in json.loads(r.stdout)] == [seeded.plain, seeded.attach, seeded.html]
+    assert_one_line_error(invoke("flag", "9000-9100", "--seen"), 4, "9000-9100")
+    assert_one_line_error(invoke("flag", "5-2", "--seen"), 2, "range")
+    r = invoke("move", "--query", "subject:invoice OR subject:newsletter", "Archive", "--json")
+    assert r.exit_code == 0, r
+    assert sorted(e["id"] for e in json.loads(r.stdout)) == [seeded.attach, seeded.html]
+    r = invoke("delete", "--query", "from:nobody-at-all", "--expunge")
+    assert r.exit_code == 0 and r.stdout == "" and "no message matches" in r.stderr, r
+    r = invoke("delete", "-q", "subject:quarterly")
+    assert r.exit_code == 0 and "moved 1 message to Trash" in r.stdout, r
+    assert_one_line_error(invoke("delete"), 2, "REF")
 
 
 def test_delete_errors(seeded: Seeded) -> None:
     assert_one_line_error(invoke("delete", str(seeded.plain), "55555"), 4, "55555")
     assert _env(seeded, seeded.plain)["id"] == seeded.plain  # not deleted
-    assert_one_line_error(invoke("delete"), 2, "missing argument")
     assert_one_line_error(invoke("delete", "x:y"), 2, "bad message reference")
 
 

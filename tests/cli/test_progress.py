@@ -25,12 +25,34 @@ def test_tty_progress_draws_counts_bytes_rate(capsys: pytest.CaptureFixture[str]
     p.event(e.MessageFetched("work", "INBOX", 2048))
     err = capsys.readouterr().err
     last = err.split("\r")[-1].rstrip()
-    assert last == "[1/2] work INBOX 2/2 2 msgs 4K 2K/s"
+    assert last == "[1/2] work INBOX [" + "#" * 28 + "] 2/2 2 msgs 4K 2K/s ETA 0:00"
     p.event(e.SyncWarning("message 7 failed", "work", "INBOX"))
     p.close()
     err = capsys.readouterr().err
     assert "mailcli: warning: work/INBOX: message 7 failed\n" in err
     assert err.endswith("\r")  # the status line is cleared at the end
+
+
+def test_progress_is_a_bar_with_rate_and_eta_per_account(capsys: pytest.CaptureFixture[str]) -> None:
+    t = [0.0]
+    p = TtyProgress(2, width=lambda: 80, clock=lambda: t[0], interval=0.0)
+    p.event(e.AccountStarted("work", "imap"))
+    p.event(e.FolderStarted("work", "INBOX", 4, 4 * 10240))
+    t[0] = 1.0
+    p.event(e.MessageFetched("work", "INBOX", 10240))
+    last = capsys.readouterr().err.split("\r")[-1].rstrip()
+    assert last == "[1/2] work INBOX [" + "#" * 7 + "-" * 21 + "] 1/4 1 msgs 10K 10K/s ETA 0:03"
+    assert len(last) <= 79
+    p.event(e.AccountDone(AccountReport("work", "imap")))
+    t[0] = 5.0
+    p.event(e.AccountStarted("home", "pop3"))     # counts start again for each account
+    p.event(e.FolderStarted("home", "INBOX", 10, 0))
+    t[0] = 7.0
+    p.event(e.MessageFetched("home", "INBOX", 2048))
+    p.event(e.MessageFetched("home", "INBOX", 2048))
+    last = capsys.readouterr().err.split("\r")[-1].rstrip()
+    assert last.startswith("[2/2] home INBOX [#####") and " 2/10 2 msgs 4K 2K/s ETA 0:08" in last
+    p.close()
 
 
 def test_account_failure_warning_is_not_repeated(capsys: pytest.CaptureFixture[str]) -> None:

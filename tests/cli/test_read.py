@@ -70,7 +70,8 @@ def test_list_table_fits_width_and_is_sanitized(seeded: Seeded) -> None:
 def test_list_errors(seeded: Seeded) -> None:
     assert_one_line_error(invoke("list", "-a", "nosuch"), 4, "nosuch")
     assert_one_line_error(invoke("list", "-f", "NoSuchFolder"), 4, "no folder 'NoSuchFolder'")
-    assert_one_line_error(invoke("list", "--limit", "0"), 2, "--limit")
+    assert_one_line_error(invoke("list", "--limit", "-1"), 2, "--limit")
+    assert len(json.loads(invoke("list", "--limit", "0", "--json").stdout)) == 6   # 0: all
     assert_one_line_error(invoke("list", "--bogus"), 2, "no such option")
 
 

@@ -77,7 +77,7 @@ def keep_scenario(b: Box, seed: int) -> tuple[list[str], Counter[str], int]:
     # the user deletes three messages locally; three new ones arrive on the server
     listed = json.loads(b.mailcli("list", "--json", "--limit", "100").stdout)
     victims = rng.sample(listed, 3)
-    assert b.mailcli("delete", *(str(v["id"]) for v in victims)).exit_code == 0
+    assert b.mailcli("delete", "--expunge", *(str(v["id"]) for v in victims)).exit_code == 0
     new = [message(100 + i, f"kn{seed}-", lines=20) for i in range(3)]
     for raw in new:
         b.server.deliver(b.user, raw)

@@ -57,7 +57,7 @@ def imap_cut_scenario(b: Box, seed: int) -> tuple[list[str], int]:
         listed = json.loads(b.mailcli("list", "--json", "--limit", "100").stdout)
         victim, flagged = listed[3], listed[7]
         expect_gone.append(victim["message_id"])
-        assert b.mailcli("delete", str(victim["id"])).exit_code == 0
+        assert b.mailcli("delete", "--expunge", str(victim["id"])).exit_code == 0
         assert b.mailcli("flag", "--flagged", str(flagged["id"])).exit_code == 0
     # session size: TLS + login + LIST/STATUS (~6 KB), plus what this run downloads
     fault = cut_offset(rng, (5 if seed % 2 else 25) * 2600 + 6000)

@@ -53,7 +53,7 @@ def test_folder_deleted_on_server_with_local_changes_queued(box: Box) -> None:
     proj, inbox = by_subject(box, "Projects"), by_subject(box, "INBOX")
     # queued locally: a flag, a delete, a move out of Projects, and a message moved in
     assert box.mailcli("flag", "--flagged", str(proj["proj 0"]["id"])).exit_code == 0
-    assert box.mailcli("delete", str(proj["proj 1"]["id"])).exit_code == 0
+    assert box.mailcli("delete", "--expunge", str(proj["proj 1"]["id"])).exit_code == 0
     assert box.mailcli("move", str(proj["proj 2"]["id"]), "INBOX").exit_code == 0
     assert box.mailcli("move", str(inbox["inbox 0"]["id"]), "Projects").exit_code == 0
     box.server.delete_folder(box.user, "Projects")
@@ -86,7 +86,7 @@ def test_uidvalidity_change_with_a_queued_delete_never_hits_the_wrong_message(bo
     assert box.mailcli("fetch").exit_code == 0
     local = by_subject(box, "Lists")
     victim, keeper = local["uv 2"], local["uv 5"]
-    assert box.mailcli("delete", str(victim["id"])).exit_code == 0
+    assert box.mailcli("delete", "--expunge", str(victim["id"])).exit_code == 0
     assert box.mailcli("flag", "--flagged", str(keeper["id"])).exit_code == 0
     # the folder is recreated with the same mail in reverse order: every UID now names
     # a different message (the queued delete's UID belongs to someone else)

@@ -58,7 +58,7 @@ def test_new_mail_flags_both_ways_and_deletions_both_ways(server: Dovecot, user:
     try:
         svc.flag([str(ids[2])], add=frozenset({Flag.FLAGGED}))
         svc.flag([str(ids[3])], add=frozenset({Flag.SEEN}))
-        svc.delete([str(ids[4])])                       # local delete -> server
+        svc.delete([str(ids[4])], expunge=True)         # local delete -> server
     finally:
         svc.close()
     server.expunge(user, "INBOX", "5")                  # server delete -> local
@@ -105,7 +105,7 @@ def test_local_move_and_delete_are_pushed(server: Dovecot, user: str) -> None:
     svc = service()
     try:
         svc.move([str(ids[1]), str(ids[2])], server.local_name("Archive"))
-        svc.delete([str(ids[3])])
+        svc.delete([str(ids[3])], expunge=True)
     finally:
         svc.close()
     r = fetch()
@@ -231,11 +231,12 @@ def test_dry_run_with_queued_changes_changes_nothing_on_either_side(server: Dove
     server.seed(user, [message(i, "g") for i in range(1, 3)], folder="Gone")
     fetch()
     ids = ids_by_uid()
+    L = server.local_name   # noqa: N806
     svc = service()
     try:
-        svc.move([str(ids[1])], "Archive")
-        svc.delete([str(ids[3])])
-        svc.delete([str(ids[4])])
+        svc.move([str(ids[1])], L("Archive"))
+        svc.delete([str(ids[3])], expunge=True)
+        svc.delete([str(ids[4])], expunge=True)
     finally:
         svc.close()
     server.deliver(user, message(9))
@@ -252,8 +253,8 @@ def test_dry_run_with_queued_changes_changes_nothing_on_either_side(server: Dove
     after = _snapshot(server, user, folders)
     assert [k for k in before if before[k] != after[k]] == []
     text = "\n".join(r.plans)
-    assert "queued delete of uid 3:4" in text and "queued move of uid 1 to Archive" in text
-    assert "Fresh: new folder" in text and "Gone: removed on the server" in text
+    assert "queued delete of uid 3:4" in text and f"queued move of uid 1 to {L('Archive')}" in text
+    assert f"{L('Fresh')}: new folder" in text and f"{L('Gone')}: removed on the server" in text
     assert "download 1 message" in text and "UIDVALIDITY changed" in text
     r = fetch()                               # and the real run does what was printed
     assert r.exit_code == 0, r.accounts[0].error

@@ -141,7 +141,7 @@ def imap_scenario(w: World, seed: int) -> dict[str, Counter[str]]:
                 expected["INBOX"][h(raw)] -= 1
                 expected["Lists"][h(raw)] += 1
             raw = svc.store.read_raw(deleted.id)
-            svc.delete([str(deleted.id)])
+            svc.delete([str(deleted.id)], expunge=True)
             expected["INBOX"][h(raw)] -= 1
     finally:
         svc.close()

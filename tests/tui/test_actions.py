@@ -64,8 +64,8 @@ async def test_delete_queues_server_deletion(make_app: Any, service: Any, seeded
         assert app.main.message_list.cursor == cursor       # the next message moves up
         assert app.main.message_list.current.id == seeded["inbox4"]
         pending = service.store.journal.pending("work")
-        assert [(a.kind.value, a.payload["folder"], a.payload["uid"]) for a in pending] == [
-            ("delete", "INBOX", 103)]
+        assert [(a.kind.value, a.payload["folder"], a.payload["uid"], a.payload["dest"])
+                for a in pending] == [("move", "INBOX", 103, "Trash")]   # delete = to the Trash
         assert pending[0].payload["message_id"]       # pinned to the message, not just the uid
 
 

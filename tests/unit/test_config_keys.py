@@ -35,6 +35,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
     "name": ({}, "display_name", "Me Myself"),
     "folders": ({}, "folders", ("INBOX", "Lists/*")),
     "sent_folder": ({}, "sent_folder", "Gesendet"),
+    "trash_folder": ({}, "trash_folder", "Papierkorb"),
     "drafts_folder": ({}, "drafts_folder", "Entwürfe"),
     "leave_on_server": (POP3, "leave_on_server", True),
     "keep_days": (LEAVE, "keep_days", 3),

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.commands.account_add import add
 from mailcli.cli.commands.account_authorize import authorize
 from mailcli.cli.output import emit_json, json_option, settings, warn
@@ -40,7 +41,7 @@ def list_accounts(ctx: click.Context, as_json: bool) -> None:
 
 
 @account.command("test")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def test_account(ctx: click.Context, name: str, as_json: bool) -> None:
@@ -72,16 +73,34 @@ def test_account(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 @account.command("password")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.accounts)
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the password from the first line of stdin (for scripts).")
 @click.pass_context
-def password(ctx: click.Context, name: str) -> None:
+def password(ctx: click.Context, name: str, from_stdin: bool) -> None:
     """Store an account's password in the system keyring.
 
-    The password is asked for twice and never echoed.
+    The password is asked for twice and never echoed (on a terminal), or read from
+    stdin with --stdin.
     """
+    import sys
+
+    from mailcli.errors import UsageError
     from mailcli.service import setup
 
     cfg = settings(ctx).service().account_config(name)
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            raise UsageError("no password on stdin")
+        setup.store_keyring_password(cfg, secret)
+        click.echo(f"password for {name!r} stored in the system keyring", err=True)
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        # getpass would fall back to echoing with a warning; say what to do instead
+        raise UsageError("account password asks on a terminal, and there is none",
+                         hint=f"pipe it: `pass show mail/{name} | mailcli account password "
+                              f"--stdin {name}`, or set password_command in the config")
     if cfg.secret.command or cfg.secret.env:
         source = "password_command" if cfg.secret.command else "password_env"
         warn(f"account {name!r} takes its password from {source}; the keyring entry is used "

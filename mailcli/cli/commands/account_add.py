@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mailcli.cli.output import note
-from mailcli.errors import MailcliError, UsageError
+from mailcli.errors import AuthError, MailcliError, TemporaryError, TLSError, UsageError
 
 
 def _ask(text: str, flag: str, optional: bool = False, **kw: Any) -> Any:
@@ -22,12 +22,27 @@ def _ask(text: str, flag: str, optional: bool = False, **kw: Any) -> Any:
 
 
 _REQUIRED = object()
+_asked = [0]   # questions asked in this run: a wizard (not all flags) may retry a step
+_RETRIES = 3
+
+
+def _check(test: Any, problem: str) -> Any:
+    """A click value_proc: the answer is checked as it is given and asked again when it
+    is wrong (click.prompt repeats the question after 'Error: ...')."""
+    def proc(value: str) -> str:
+        value = value.strip()
+        why = test(value)
+        if why:
+            raise click.UsageError(why if isinstance(why, str) else problem)
+        return value
+    return proc
 
 
 def _answered(question: Any, flag: str, fallback: Any = _REQUIRED) -> Any:
     """Ask. When the input ends first (a script, cron, `< /dev/null`), an optional
     question takes its default, and a missing answer is a usage error naming its flag
     (not an 'interrupted' exit 130)."""
+    _asked[0] += 1
     try:
         return question()
     except click.exceptions.Abort:
@@ -87,6 +102,11 @@ def add(ctx: click.Context, /, **opts: Any) -> None:
 
     settings = ctx.find_root().obj
     path = setup.config_path(settings.config_path)
+    _asked[0] = 0
+    opts["_taken"] = taken = setup.account_names(path)
+    if opts["name"] and opts["name"] in taken:   # at once, not after ten questions
+        raise UsageError(f"account {opts['name']!r} already exists in {path}",
+                         hint="choose another --name (`mailcli account list` shows them)")
     if opts["email"] and not opts["host"] and not opts["no_discover"]:
         from mailcli.cli.commands.account_discover import discover_step
 
@@ -97,10 +117,21 @@ def add(ctx: click.Context, /, **opts: Any) -> None:
     if oauth2:
         note(f"sign in after this with: mailcli account authorize {opts['name']}")
     elif not opts["no_test"]:
-        try:
-            info = setup.check_login(new.account, password)
-        except MailcliError as exc:
-            raise _nothing_written(exc) from exc
+        for attempt in range(_RETRIES + 1):
+            try:
+                # a typed (keyring) password is tested as given; a password_command or
+                # password_env is resolved from the account as it will be used
+                info = setup.check_login(new.account, password if opts["use_keyring"] else None)
+                break
+            except MailcliError as exc:
+                # a wizard asks again for what failed, keeping every other answer
+                if not _asked[0] or attempt == _RETRIES or \
+                        not _retry_step(exc, opts, fields, setup, path):
+                    raise _nothing_written(exc) from exc
+                if opts["use_keyring"] and isinstance(exc, AuthError):
+                    password = _ask(f"Password for {fields['username']}", "the keyring password",
+                                    hide_input=True)
+                new = setup.prepare_account(path, opts["name"], fields, smtp)
         note(f"login ok: {info['server']} ({info['folders']} folder"
              f"{'s' if info['folders'] != 1 else ''})")
     if password is not None and opts["use_keyring"]:
@@ -118,11 +149,17 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     oauth2 = o["auth"] == "oauth2"
     if oauth2 and sources:
         raise UsageError("--password-command, --password-env and --keyring are for --auth password")
-    o["name"] = o["name"] or _ask("Account name", "--name",
-                                  default=o.get("name_default") or "work")
+    taken = o.get("_taken") or set()
+    default_name = o.get("name_default") or "work"
+    while default_name in taken:
+        default_name += "2"
+    o["name"] = o["name"] or _ask("Account name", "--name", default=default_name,
+                                  value_proc=_check(lambda v: _name_problem(v, taken), ""))
     o["protocol"] = o["protocol"] or _ask("Protocol", "--protocol",
                                           type=click.Choice(["imap", "pop3"]), default="imap")
-    o["host"] = o["host"] or _ask("Server host name", "--host")
+    o["host"] = o["host"] or _ask("Server host name", "--host", value_proc=_check(
+        lambda v: not v or any(c.isspace() or c in "/:@" for c in v),
+        "a host name such as imap.example.org (no spaces, no scheme, no port)"))
     o["security"] = o["security"] or _ask("Security", "--security",
                                           type=click.Choice(["tls", "starttls", "none"]),
                                           default="tls")
@@ -140,9 +177,18 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
                                  default="", show_default=False) or None
     password = None
     if not sources and not oauth2:
-        how = _ask("Password from: keyring, command (e.g. pass), or env variable",
-                   "--password-command, --password-env or --keyring",
-                   type=click.Choice(["keyring", "command", "env"]), default="keyring")
+        broken = setup.keyring_problem()
+        if broken:
+            note(f"the system keyring is not usable here ({broken}); use a password command "
+                 f"(e.g. 'pass show mail/{o['name']}') or an environment variable instead")
+        while True:
+            how = _ask("Password from: keyring, command (e.g. pass), or env variable",
+                       "--password-command, --password-env or --keyring",
+                       type=click.Choice(["keyring", "command", "env"]),
+                       default="command" if broken else "keyring")
+            if how != "keyring" or not broken:
+                break
+            note("the keyring is not usable here (see above): choose command or env")
         if how == "command":
             o["password_command"] = _ask("Password command", "--password-command")
         elif how == "env":
@@ -169,6 +215,63 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     return fields, _smtp(o), password
 
 
+def _name_problem(name: str, taken: set[str]) -> str | None:
+    import re
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
+        return "account names are letters, digits, '.', '_' and '-' (e.g. work)"
+    if name in taken:
+        return f"there is already an account {name!r}; choose another name"
+    return None
+
+
+def _retry_step(exc: MailcliError, o: dict[str, Any], fields: dict[str, Any], setup: Any,
+                path: Any) -> bool:
+    """Ask again for what made the login test fail (keeping every other answer); False
+    when there is nothing a new answer could fix."""
+    note(f"mailcli: the login test failed: {exc.message}")
+    if isinstance(exc, TLSError) and "not trusted" in exc.message:
+        cert = setup.server_certificate(fields["host"], fields["port"] or
+                                        setup.default_port(fields["protocol"], fields["security"])) \
+            if fields["security"] == "tls" else None
+        if cert is not None:
+            pem, fingerprint = cert
+            note(f"the server's certificate has the SHA-256 fingerprint\n  {fingerprint}\n"
+                 f"compare it with what your provider publishes (or run: openssl s_client "
+                 f"-connect {fields['host']}:{fields['port'] or 993})")
+            trust = _answered(lambda: click.confirm("Trust this certificate for this account?",
+                                                    default=False, err=True), "--tls-ca-file")
+            if trust:
+                fields["tls_ca_file"] = str(setup.save_trusted_certificate(path, o["name"], pem))
+                note(f"saved to {fields['tls_ca_file']} (tls_ca_file)")
+                return True
+        ca = _ask("CA file that signs the server's certificate (tls_ca_file; blank: give up)",
+                  "--tls-ca-file", optional=True, default="", show_default=False,
+                  type=click.Path(dir_okay=False, exists=True))
+        if ca:
+            fields["tls_ca_file"] = ca
+        return bool(ca)
+    if isinstance(exc, AuthError):
+        fields["username"] = _ask("User name", "--username", default=fields["username"])
+        if fields.get("password_command"):
+            fields["password_command"] = _ask("Password command", "--password-command",
+                                              default=fields["password_command"])
+        elif fields.get("password_env"):
+            fields["password_env"] = _ask("Environment variable", "--password-env",
+                                          default=fields["password_env"])
+        return True
+    if isinstance(exc, TemporaryError) or isinstance(exc, TLSError):
+        fields["host"] = _ask("Server host name", "--host", default=fields["host"])
+        fields["security"] = _ask("Security", "--security", default=fields["security"],
+                                  type=click.Choice(["tls", "starttls", "none"]))
+        port = setup.default_port(fields["protocol"], fields["security"])
+        answer = _ask("Port", "--port", type=click.IntRange(1, 65535),
+                      default=fields["port"] or port)
+        fields["port"] = answer if answer != port else None
+        return True
+    return False
+
+
 def _pop3_policy(o: dict[str, Any], fields: dict[str, Any]) -> None:
     leave = o["leave"]
     if leave is None:
@@ -188,6 +291,17 @@ def _pop3_policy(o: dict[str, Any], fields: dict[str, Any]) -> None:
 
 
 def _smtp(o: dict[str, Any]) -> dict[str, Any] | None:
+    if not o["smtp_host"] and _asked[0]:
+        # a wizard asks about sending too (flags alone: only with --smtp-host)
+        host = o["host"] or ""
+        guess = next(("smtp." + host.split(".", 1)[1] for p in ("imap.", "pop.", "pop3.", "mail.")
+                      if host.startswith(p) and "." in host), "")
+        o["smtp_host"] = _ask("SMTP server for sending (blank: none)", "--smtp-host",
+                              optional=True, default=guess, show_default=bool(guess)) or None
+        if o["smtp_host"] and not o["smtp_security"]:
+            o["smtp_security"] = _ask("SMTP security", "--smtp-security", optional=True,
+                                      type=click.Choice(["tls", "starttls", "none"]),
+                                      default="starttls")
     if not o["smtp_host"]:
         return None
     security = o["smtp_security"] or "starttls"

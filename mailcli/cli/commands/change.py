@@ -2,10 +2,11 @@
 and pushed at the next fetch (or at once with --now). Thin shells over the service."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, settings
 
 if TYPE_CHECKING:
@@ -13,21 +14,43 @@ if TYPE_CHECKING:
 
 now_option = click.option("--now", is_flag=True,
                           help="Push the change to the server at once (else at the next fetch).")
+query_option = click.option("-q", "--query", metavar="QUERY",
+                            help="Act on every cached message this search finds "
+                                 "(the `mailcli search` language).")
+REFS_HELP = "REF is an id from `mailcli list`, a range of ids (12-40) or ACCOUNT:FOLDER:UID."
 
 
-def _report(envs: list[Envelope], as_json: bool, verb: str) -> None:
+def _targets(ctx: click.Context, refs: tuple[str, ...], query: str | None) -> list[str] | None:
+    """The references to act on: REF... and/or every match of --query. None: the query
+    matched nothing (said on stderr; not an error, so a cron clean-up exits 0)."""
+    if not refs and query is None:
+        raise click.UsageError("missing argument: give REF... or --query QUERY", ctx=ctx)
+    out = list(refs)
+    if query is not None:
+        found = settings(ctx).service().search(query, limit=0)
+        if not found and not refs:
+            from mailcli.cli.output import note
+
+            note("no message matches the query; nothing changed")
+            return None
+        out += [str(e.id) for e in found]
+    return out
+
+
+def _report(envs: list[Envelope], as_json: bool, verb: str, tail: str = "") -> None:
     if as_json:
         emit_json([e.to_json() for e in envs])
         return
     from mailcli.cli.envelopes import envelope_lines
 
-    click.echo(f"{verb} {len(envs)} message{'s' if len(envs) != 1 else ''}")
+    click.echo(f"{verb} {len(envs)} message{'s' if len(envs) != 1 else ''}{tail}")
     for line in envelope_lines(envs):
         click.echo(line)
 
 
-@click.command()
-@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.command(epilog=REFS_HELP)
+@click.argument("refs", nargs=-1, metavar="REF...")
+@query_option
 @click.option("--seen", is_flag=True, help="Mark read.")
 @click.option("--unseen", is_flag=True, help="Mark unread.")
 @click.option("--flagged", is_flag=True, help="Set the flag (star).")
@@ -37,7 +60,7 @@ def _report(envs: list[Envelope], as_json: bool, verb: str) -> None:
 @now_option
 @json_option
 @click.pass_context
-def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool, unseen: bool, flagged: bool,
+def flag(ctx: click.Context, refs: tuple[str, ...], query: str | None, seen: bool, unseen: bool, flagged: bool,
          unflagged: bool, answered: bool, unanswered: bool, now: bool, as_json: bool) -> None:
     """Change message flags (queued for the server).
 
@@ -53,38 +76,77 @@ def flag(ctx: click.Context, refs: tuple[str, ...], seen: bool, unseen: bool, fl
             add.add(which)
         if off:
             remove.add(which)  # both given: the service refuses the contradiction (exit 2)
-    envs = settings(ctx).service().flag(list(refs), add=frozenset(add), remove=frozenset(remove),
+    targets = _targets(ctx, refs, query)
+    if targets is None:
+        return emit_json([]) if as_json else None
+    envs = settings(ctx).service().flag(targets, add=frozenset(add), remove=frozenset(remove),
                                         now=now)
-    _report(envs, as_json, "flagged")
+    _report(envs, as_json, "marked", _flag_words(add, remove))
 
 
-@click.command()
-@click.argument("refs", nargs=-1, required=True, metavar="REF...")
-@click.argument("folder")
+def _flag_words(add: set[Any], remove: set[Any]) -> str:
+    """" read, flagged": what was done (`flag --seen` used to say "flagged")."""
+    from mailcli.model import Flag
+
+    words = {Flag.SEEN: ("read", "unread"), Flag.FLAGGED: ("flagged", "unflagged"),
+             Flag.ANSWERED: ("answered", "not answered")}
+    said = [words[f][0] for f in sorted(add, key=lambda f: f.value) if f in words]
+    said += [words[f][1] for f in sorted(remove, key=lambda f: f.value) if f in words]
+    return " " + ", ".join(said) if said else ""
+
+
+@click.command(epilog=REFS_HELP)
+@click.argument("refs", nargs=-1, metavar="REF...")
+@click.argument("folder", shell_complete=complete.folders)
+@query_option
 @now_option
 @json_option
 @click.pass_context
-def move(ctx: click.Context, refs: tuple[str, ...], folder: str, now: bool,
+def move(ctx: click.Context, refs: tuple[str, ...], folder: str, query: str | None, now: bool,
          as_json: bool) -> None:
     """Move messages to another folder (queued for the server).
 
-    FOLDER is a folder of each message's own account; ids stay the same.
+    FOLDER (the last argument) is a folder of each message's own account; ids stay
+    the same. With --query, FOLDER may be the only argument.
     """
-    envs = settings(ctx).service().move(list(refs), folder, now=now)
+    targets = _targets(ctx, refs, query)
+    if targets is None:
+        return emit_json([]) if as_json else None
+    envs = settings(ctx).service().move(targets, folder, now=now)
     _report(envs, as_json, "moved")
 
 
-@click.command()
-@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.command(epilog=REFS_HELP)
+@click.argument("refs", nargs=-1, metavar="REF...")
+@query_option
+@click.option("--expunge", is_flag=True,
+              help="Delete for good instead of moving to the Trash.")
 @now_option
 @json_option
 @click.pass_context
-def delete(ctx: click.Context, refs: tuple[str, ...], now: bool, as_json: bool) -> None:
-    """Delete messages (queued for the server).
+def delete(ctx: click.Context, refs: tuple[str, ...], query: str | None, expunge: bool,
+           now: bool, as_json: bool) -> None:
+    """Delete messages: move them to the Trash (queued for the server).
 
-    The cached copy goes at once; the server copy at the next fetch (or with --now).
+    IMAP: the messages go to the account's Trash (the server's \\Trash folder, else
+    trash_folder, else a usual name such as Trash or Deleted Items; created when there
+    is none). Messages already in the Trash, and every message with --expunge, are
+    deleted for good: the cached copy at once, the server copy at the next fetch (or
+    with --now).
 
-    POP3: the server copy is deleted only with delete_when_deleted_locally = true.
+    POP3: removed locally; the server copy is deleted only with
+    delete_when_deleted_locally = true.
     """
-    envs = settings(ctx).service().delete(list(refs), now=now)
-    _report(envs, as_json, "deleted")
+    targets = _targets(ctx, refs, query)
+    if targets is None:
+        return emit_json([]) if as_json else None
+    before = settings(ctx).service().resolve_many(targets)
+    envs = settings(ctx).service().delete(targets, now=now, expunge=expunge)
+    if as_json:
+        return _report(envs, as_json, "deleted")
+    trashed = [e for e, b in zip(envs, before) if e.folder != b.folder]
+    gone = [e for e, b in zip(envs, before) if e.folder == b.folder]
+    if trashed:
+        _report(trashed, False, "moved", " to " + ", ".join(sorted({e.folder for e in trashed})))
+    if gone or not trashed:
+        _report(gone, False, "deleted")

@@ -5,15 +5,20 @@ JSON under --json. The exit code comes from the result (0, 1 partial, 3 auth, 75
 temporary/locked)."""
 from __future__ import annotations
 
+import logging
+
 import click
 
-from mailcli.cli.output import emit_json, json_option, settings, style
-from mailcli.errors import LockHeld
+from mailcli.cli import complete
+from mailcli.cli.output import emit_json, json_option, one_line, settings, style
+from mailcli.errors import ExitCode, LockHeld
 from mailcli.model import AccountReport
+
+logger = logging.getLogger("mailcli.fetch")
 
 
 @click.command()
-@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
+@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...", shell_complete=complete.accounts)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed (for cron).")
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.option("--force", is_flag=True,
@@ -33,6 +38,7 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
     the account's server-deletion policy. Another fetch holding an account's lock makes
     this one exit 75 (cron simply retries).
     """
+    from mailcli.cli.logging import FILE_ONLY
     from mailcli.cli.progress import make_reporter
 
     svc = settings(ctx).service()
@@ -62,15 +68,20 @@ def fetch(ctx: click.Context, accounts: tuple[str, ...], quiet: bool, dry_run: b
         for rep in result.accounts:
             if rep.ok and not quiet:
                 click.echo(summary(rep))
-    for rep in result.accounts:
-        if not rep.ok:
-            if quiet and isinstance(result.errors.get(rep.account), LockHeld):
-                continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
-            click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
-            hint = getattr(result.errors.get(rep.account), "hint", None)
-            if hint and not quiet:  # e.g. a refused OAuth2 grant: the command that signs in
-                # again (--quiet keeps cron's mail to one line per account)
-                click.echo(f"hint: {_one_line(hint)}", err=True)
+    failed = [rep for rep in result.accounts if not rep.ok]
+    for rep in failed:
+        logger.warning("%s: %s", rep.account, _one_line(rep.error), extra=FILE_ONLY)
+        if quiet and isinstance(result.errors.get(rep.account), LockHeld):
+            continue  # cron: another fetch is at it; exit 75 says so, no mail every 5 min
+        click.echo(f"mailcli: error: {rep.account}: {_one_line(rep.error)}", err=True)
+        hint = getattr(result.errors.get(rep.account), "hint", None)
+        if hint and not quiet:  # e.g. a refused OAuth2 grant: the command that signs in
+            # again (--quiet keeps cron's mail to one line per account)
+            click.echo(f"hint: {_one_line(hint)}", err=True)
+    if failed and all(isinstance(result.errors.get(r.account), LockHeld) for r in failed):
+        # Only lock collisions (the others were synced): a temporary state, whatever the
+        # number of accounts; cron retries and the next run does the busy account.
+        return int(ExitCode.TEMPORARY)
     return int(result.exit_code)
 
 
@@ -86,7 +97,4 @@ def summary(rep: AccountReport) -> str:
 
 
 def _one_line(text: object) -> str:
-    from mailcli.message.sanitize import safe_line
-    from mailcli.service import redact
-
-    return safe_line(redact(str(text or "failed")))
+    return one_line(text or "failed")

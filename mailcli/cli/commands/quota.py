@@ -6,13 +6,14 @@ from typing import Any
 
 import click
 
-from mailcli.cli.output import emit_json, json_option, settings, style, warn
+from mailcli.cli import complete
+from mailcli.cli.output import emit_json, json_option, one_line, settings, style, warn
 
 WARN_PERCENT = 90.0
 
 
 @click.command()
-@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...")
+@click.argument("accounts", nargs=-1, metavar="[ACCOUNT]...", shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
@@ -52,7 +53,7 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
                  f"({human_size(q.used_bytes)} of {human_size(q.limit_bytes)})")
     # like fetch: what worked is printed above, each failing account gets one line
     for name, exc in errors.items():
-        click.echo(f"mailcli: error: {name}: {exc.message}", err=True)
+        click.echo(f"mailcli: error: {name}: {one_line(exc.message)}", err=True)
     if errors:
         ctx.exit(combine_exit_codes([int(e.exit_code) for e in errors.values()], total))
 

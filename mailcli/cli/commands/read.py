@@ -2,10 +2,13 @@
 (no network). Thin shells over the service's folders/list_envelopes/search."""
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
+from mailcli.cli import complete
 from mailcli.cli.output import emit_json, json_option, note, settings
 
 if TYPE_CHECKING:
@@ -13,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("account", required=False)
+@click.argument("account", required=False, shell_complete=complete.accounts)
 @json_option
 @click.pass_context
 def folders(ctx: click.Context, account: str | None, as_json: bool) -> None:
@@ -32,11 +35,13 @@ def folders(ctx: click.Context, account: str | None, as_json: bool) -> None:
 
 
 @click.command("list")
-@click.option("-a", "--account", metavar="ACCOUNT", help="Only this account.")
-@click.option("-f", "--folder", metavar="FOLDER", help="Only this folder (e.g. INBOX).")
+@click.option("-a", "--account", metavar="ACCOUNT", help="Only this account.",
+              shell_complete=complete.accounts)
+@click.option("-f", "--folder", metavar="FOLDER", help="Only this folder (e.g. INBOX).",
+              shell_complete=complete.folders)
 @click.option("--unread", is_flag=True, help="Only unread messages.")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most N envelopes.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="At most N envelopes (0: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the newest N.")
 @json_option
 @click.pass_context
@@ -48,9 +53,12 @@ def list_(ctx: click.Context, account: str | None, folder: str | None, unread: b
 
     Flags: N unread, ! flagged, r answered, D draft, P headers only. @ marks attachments.
     """
-    envs = settings(ctx).service().list_envelopes(account=account, folder=folder, unread=unread,
-                                                  limit=limit, offset=offset)
+    svc = settings(ctx).service()
+    envs = svc.list_envelopes(account=account, folder=folder, unread=unread,
+                              limit=limit, offset=offset)
     _print_envelopes(envs, as_json, show_folder=folder is None, empty="no messages")
+    _say_more(envs, as_json, limit, offset,
+              lambda: svc.count(account=account, folder=folder, unread=unread))
 
 
 class _QueryCommand(click.Command):
@@ -92,8 +100,8 @@ class _QueryCommand(click.Command):
 
 @click.command(cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most N results.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="At most N results (0: all).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
 @json_option
 @click.pass_context
@@ -109,8 +117,22 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, offset: int,
     Terms are ANDed; OR between terms, -term or NOT to exclude, ( ) to group.
     Example: mailcli search from:alice subject:report -is:read after:2024-01-01
     """
-    envs = settings(ctx).service().search(" ".join(query), limit=limit, offset=offset)
+    svc = settings(ctx).service()
+    envs = svc.search(" ".join(query), limit=limit, offset=offset)
     _print_envelopes(envs, as_json, show_folder=True, empty="no matches")
+    _say_more(envs, as_json, limit, offset, lambda: svc.search_count(" ".join(query)))
+
+
+def _say_more(envs: list[Envelope], as_json: bool, limit: int, offset: int,
+              total: Callable[[], int]) -> None:
+    """"50 of 4,561 shown" on stderr when a person reads a cut list (stdout stays data)."""
+    if as_json or not limit or len(envs) < limit or not sys.stderr.isatty():
+        return
+    n = total()
+    if n > offset + len(envs):
+        first = f"{offset + 1}-{offset + len(envs)}" if offset else f"{len(envs)}"
+        note(f"{first} of {n:,} shown; --limit 0 shows all, --offset {offset + len(envs)} "
+             f"the next page")
 
 
 def _print_envelopes(envs: list[Envelope], as_json: bool, show_folder: bool, empty: str) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from mailcli.cli.output import emit_json, json_option, note, settings, style
+from mailcli.cli.output import emit_json, json_option, note, page, settings, style
 from mailcli.errors import UsageError
 
 
@@ -18,10 +18,12 @@ from mailcli.errors import UsageError
 @click.option("--headers", "all_headers", is_flag=True, help="Show every header field.")
 @click.option("--no-mark", is_flag=True, help="Do not mark the message seen.")
 @click.option("--force", is_flag=True, help="With --raw: write the raw bytes even to a terminal.")
+@click.option("--no-pager", is_flag=True,
+              help="Print straight to the terminal (else $PAGER, default 'less -FRX', on a terminal).")
 @json_option
 @click.pass_context
 def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
-         no_mark: bool, force: bool, as_json: bool) -> None:
+         no_mark: bool, force: bool, no_pager: bool, as_json: bool) -> None:
     """Read a message (marks it seen).
 
     Shows the text part, else the HTML rendered to text, and lists the attachments.
@@ -52,20 +54,17 @@ def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
     from mailcli.cli.envelopes import human_size
     from mailcli.message.sanitize import safe_line
 
-    for name, value in msg.headers:
-        click.echo(f"{style(name + ':', bold=True)} {value}")
-    click.echo(style(f"[{msg.envelope.id} {safe_line(msg.envelope.account)}/"
+    out = [f"{style(name + ':', bold=True)} {value}" for name, value in msg.headers]
+    out.append(style(f"[{msg.envelope.id} {safe_line(msg.envelope.account)}/"
                      f"{safe_line(msg.envelope.folder)}]", dim=True))
-    click.echo("")
-    click.echo(msg.text.rstrip("\n"))
+    out += ["", msg.text.rstrip("\n")]
+    if msg.attachments:
+        out += ["", style("Attachments:", bold=True)]
+        out += [f"  [{a.index}] {safe_line(a.filename)} ({safe_line(a.content_type)}, "
+                f"{human_size(a.size)})" for a in msg.attachments]
     if msg.partial:
         note("note: only the headers of this message are cached (it is over max_message_size)")
-    if msg.attachments:
-        click.echo("")
-        click.echo(style("Attachments:", bold=True))
-        for a in msg.attachments:
-            click.echo(f"  [{a.index}] {safe_line(a.filename)} ({safe_line(a.content_type)}, "
-                       f"{human_size(a.size)})")
+    page("\n".join(out) + "\n", enabled=not no_pager)
 
 
 @click.command()
@@ -97,11 +96,17 @@ def attachments(ctx: click.Context, ref: str, dest: str | None, numbers: tuple[i
             return
         if not infos:
             note("no attachments")
+            return
         from mailcli.cli.envelopes import human_size
+        from mailcli.cli.output import width
+        from mailcli.cli.table import Column, render
 
-        for a in infos:
-            click.echo(f"{a.index:>3}  {safe_line(a.filename)}  {safe_line(a.content_type)}  "
-                       f"{human_size(a.size)}")
+        rows = [[str(a.index), safe_line(a.filename), safe_line(a.content_type),
+                 human_size(a.size)] for a in infos]
+        cols = [Column("#", right=True, max=4), Column("NAME", flex=True, min=12),
+                Column("TYPE", max=40, min=10), Column("SIZE", right=True, max=7)]
+        for line in render(cols, rows, width(), header=True):
+            click.echo(line)
         return
     written = svc.save_attachments(ref, dest, force=force, which=list(numbers) or None)
     if as_json:
