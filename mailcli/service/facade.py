@@ -188,8 +188,15 @@ class Service:
     def own_addresses(self, account: str) -> list[str]:
         return self.sending.own_addresses(account)
 
-    def new_draft(self, account: str | None = None) -> Draft:
-        return self.sending.new_draft(account)
+    def is_own(self, address: str) -> bool:
+        return self.sending.is_own(address)
+
+    def new_draft(self, account: str | None = None, from_: str | None = None) -> Draft:
+        return self.sending.new_draft(account, from_)
+
+    def set_from(self, draft: Draft, address: str | None = None,
+                 account: str | None = None) -> Draft:
+        return self.sending.set_from(draft, address, account)
 
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         return self.sending.reply_draft(ref, all)
@@ -197,6 +204,9 @@ class Service:
     def forward_draft(self, ref: str | int, inline: bool = True,
                       attachments: bool = True) -> Draft:
         return self.sending.forward_draft(ref, inline, attachments)
+
+    def sign(self, draft: Draft) -> Draft:
+        return self.sending.sign(draft)
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         return self.sending.save_draft(account, draft)
