@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from mailcli import paths
 from mailcli.config import Config, load_config
-from mailcli.model import AttachmentInfo, Envelope, Flags, FolderSummary, Quota
+from mailcli.model import AttachmentInfo, Contact, Envelope, Flags, FolderSummary, Quota
 from mailcli.service import drafts
 from mailcli.service.changing import Changing
+from mailcli.service.contacts import Contacts
 from mailcli.service.core import ServiceCore
 from mailcli.service.reading import Reading, ShownMessage
 from mailcli.service.sending import Sending
@@ -50,6 +51,7 @@ class Service:
         self.sending = Sending(self.core, self.reading)
         self.syncing = Syncing(self.core, self.reading, self.sending.flush_outbox)
         self.changing = Changing(self.core, self.reading, self.syncing.push_now)
+        self.address_book = Contacts(self.core, self.sending.is_own)
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -228,6 +230,20 @@ class Service:
 
     def outbox(self, account: str | None = None) -> list[OutboxItem]:
         return self.sending.outbox(account)
+
+    # ------------------------------------------------------------------ address book
+    def contacts(self, query: str = "", limit: int = 0) -> list[Contact]:
+        """The address book (cached mail + address_book_command), best first."""
+        return self.address_book.contacts(query, limit)
+
+    def complete_address(self, prefix: str, limit: int = 10) -> list[Contact]:
+        """Completion for To/Cc/Bcc: the best contacts for what was typed."""
+        return self.address_book.complete_address(prefix, limit)
+
+    def resolve_address(self, text: str) -> str:
+        """'ali' -> 'Alice <alice@example.org>' when exactly one contact is meant
+        (UsageError listing the candidates otherwise); an address stays as given."""
+        return self.address_book.resolve_address(text)
 
     # ------------------------------------------------------------------ drafts as text
     def draft_text(self, draft: Draft) -> str:

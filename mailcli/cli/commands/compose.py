@@ -59,7 +59,9 @@ def _draft_options(fn: Any) -> Any:
 def _apply(svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
            subject: str | None, attach: tuple[Path, ...], add: bool) -> None:
     def addresses(values: tuple[str, ...]) -> list[str]:
-        return [a for v in values for a in svc.parse_addresses(v)]
+        # a part without "@" ("ali") is looked up in the address book
+        return [a for v in values for part in _parts(v)
+                for a in svc.parse_addresses(svc.resolve_address(part))]
 
     if add:
         draft.to += addresses(to)
@@ -70,6 +72,25 @@ def _apply(svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
     if subject is not None:
         draft.subject = subject
     draft.attachments += list(attach)
+
+
+def _parts(value: str) -> list[str]:
+    """'ali, Bob <b@x>' -> ['ali', 'Bob <b@x>'] (commas inside quotes or <> kept)."""
+    parts, depth, quoted, cur = [], 0, False, ""
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            depth += 1
+        elif ch == ">" and not quoted:
+            depth = max(0, depth - 1)
+        if ch == "," and not quoted and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
 
 
 def _kept(svc: Service, account: str | None, draft: Draft, why: str) -> SendError:
