@@ -64,6 +64,45 @@ class FolderRole(str, Enum):
     FLAGGED = "flagged"
 
 
+# the usual names of a Sent folder without the \\Sent attribute (mailcli.send.sent looks
+# for them; the address book counts mail in them as written by the user)
+WELL_KNOWN_SENT = ("Sent", "Sent Items", "Sent Messages", "Gesendet", "Gesendete Objekte",
+                   "Gesendete Elemente")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One address of the address book: how often the user wrote to it (`written`: To/Cc
+    of their Sent mail) and how often it was seen otherwise (From/To/Cc of other mail);
+    `last_seen` is the newest of either (None: only from address_book_command)."""
+
+    name: str
+    address: str
+    written: int = 0
+    seen: int = 0
+    last_seen: datetime | None = None
+
+    @property
+    def count(self) -> int:
+        return self.written + self.seen
+
+    def display(self) -> str:
+        """'Name <address>' (quoted as needed), or the bare address."""
+        from email.headerregistry import Address
+
+        if not self.name:
+            return self.address
+        try:
+            return str(Address(display_name=self.name, addr_spec=self.address))
+        except (ValueError, IndexError):
+            return self.address
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "address": self.address, "count": self.count,
+                "written": self.written,
+                "last_seen": self.last_seen.isoformat() if self.last_seen else None}
+
+
 @dataclass(frozen=True)
 class FolderInfo:
     """A folder as the server lists it. `name` is the decoded (Unicode) name."""

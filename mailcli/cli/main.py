@@ -39,6 +39,7 @@ COMMANDS = {
     "forward": "mailcli.cli.commands.compose:forward",
     "send": "mailcli.cli.commands.compose:send",
     "drafts": "mailcli.cli.commands.compose:drafts",
+    "contacts": "mailcli.cli.commands.contacts:contacts",
     "quota": "mailcli.cli.commands.quota:quota",
     "index": "mailcli.cli.commands.index:index",
     "tui": "mailcli.cli.commands.tui:tui",

@@ -17,7 +17,7 @@ from typing import Any
 
 from mailcli.config.schema import (
     AUTHS, DEFAULT_PORTS, LOOPBACK_HOSTS, PROTOCOLS, SECURITIES, TOKEN_STORES,
-    AccountConfig, Config, GeneralConfig, OAuth2Config, Secret, SmtpConfig, TuiConfig, config_keys,
+    AccountConfig, Config, GeneralConfig, IdentityConfig, OAuth2Config, Secret, SmtpConfig, TuiConfig, config_keys,
 )
 from mailcli.errors import ConfigError
 from mailcli.oauth2.providers import PROVIDER_NAMES, PROVIDERS
@@ -31,6 +31,7 @@ ACCOUNT_KEYS = config_keys(AccountConfig)
 POP3_ONLY = config_keys(AccountConfig, only="pop3")
 IMAP_ONLY = config_keys(AccountConfig, only="imap")
 OAUTH2_KEYS = config_keys(AccountConfig, only="oauth2")
+IDENTITY_KEYS = config_keys(IdentityConfig)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -73,6 +74,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     general = GeneralConfig(
         data_dir=Path(_str(g, general_raw, "data_dir")).expanduser() if "data_dir" in general_raw else None,
         editor=_str(g, general_raw, "editor") if "editor" in general_raw else None,
+        address_book_command=(_str(g, general_raw, "address_book_command")
+                              if "address_book_command" in general_raw else None),
     )
     tui_raw = _table(top, data, "tui")
     t = _Where(path, "tui")
@@ -115,17 +118,14 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
     if (keep_days is not None or dwdl) and not leave:
         key = "keep_days" if keep_days is not None else "delete_when_deleted_locally"
         raise w.error(key, "needs leave_on_server = true (otherwise mail is deleted after download)")
-    smtp = None
-    if "smtp" in raw:
-        sw = _Where(path, f"accounts.{name}.smtp")
-        sraw = raw["smtp"]
-        if not isinstance(sraw, dict):
-            raise w.error("smtp", f"must be a table, got {_type(sraw)}")
-        _check_keys(sw, sraw, SERVER_KEYS)
-        s = _server(sw, sraw, "smtp", name, server)
-        smtp = SmtpConfig(host=s.host, port=s.port, security=s.security, username=s.username,
-                          secret=s.secret, tls_ca_file=s.tls_ca_file or server.tls_ca_file,
-                          allow_insecure=s.allow_insecure, timeout=s.timeout)
+    smtp = _smtp(w, _Where(path, f"accounts.{name}.smtp"), raw, name, server)
+    identities = _identities(path, w, raw, name, server)
+    aliases: tuple[str, ...] = ()
+    if "aliases" in raw:
+        a = raw["aliases"]
+        if not isinstance(a, list) or not all(isinstance(x, str) and "@" in x for x in a):
+            raise w.error("aliases", 'must be a list of address patterns such as "*@example.org"')
+        aliases = tuple(x.strip().lower() for x in a)
     folders = ("*",)
     if "folders" in raw:
         f = raw["folders"]
@@ -144,8 +144,63 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         trash_folder=_str(w, raw, "trash_folder") if "trash_folder" in raw else None,
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
-        auth=auth, oauth2=oauth2,
+        auth=auth, oauth2=oauth2, **_signature(w, raw),
+        signature_above_quote=_bool(w, raw, "signature_above_quote", False),
+        aliases=aliases, identities=identities,
     )
+
+
+def _smtp(w: _Where, sw: _Where, raw: dict[str, Any], name: str,
+          server: _Server) -> SmtpConfig | None:
+    if "smtp" not in raw:
+        return None
+    sraw = raw["smtp"]
+    if not isinstance(sraw, dict):
+        raise w.error("smtp", f"must be a table, got {_type(sraw)}")
+    _check_keys(sw, sraw, SERVER_KEYS)
+    s = _server(sw, sraw, "smtp", name, server)
+    return SmtpConfig(host=s.host, port=s.port, security=s.security, username=s.username,
+                      secret=s.secret, tls_ca_file=s.tls_ca_file or server.tls_ca_file,
+                      allow_insecure=s.allow_insecure, timeout=s.timeout)
+
+
+def _signature(w: _Where, raw: dict[str, Any]) -> dict[str, Any]:
+    """signature (text) or signature_file (must exist), not both."""
+    if "signature" in raw and "signature_file" in raw:
+        raise w.error("signature_file", "set only one of signature and signature_file")
+    if "signature_file" in raw:
+        sig = Path(_str(w, raw, "signature_file")).expanduser()
+        if not sig.is_file():
+            raise w.error("signature_file", f"no such file: {sig}")
+        return {"signature_file": sig}
+    return {"signature": _str(w, raw, "signature")} if "signature" in raw else {}
+
+
+def _identities(path: Path, w: _Where, raw: dict[str, Any], name: str,
+                server: _Server) -> tuple[IdentityConfig, ...]:
+    """[[accounts.NAME.identities]]: email required; smtp inherits the account's login."""
+    if "identities" not in raw:
+        return ()
+    items = raw["identities"]
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+        raise w.error("identities", "must be a list of tables ([[accounts."
+                      f"{name}.identities]] with email = ...)")
+    out = []
+    for n, item in enumerate(items, 1):
+        iw = _Where(path, f"accounts.{name}.identities #{n}")
+        _check_keys(iw, item, IDENTITY_KEYS)
+        if "email" not in item:
+            raise iw.error("email", "missing (the address this identity sends from)")
+        addr = _str(iw, item, "email").strip()
+        if "@" not in addr or any(c.isspace() for c in addr):
+            raise iw.error("email", f"not an email address: {addr!r}")
+        out.append(IdentityConfig(
+            email=addr, display_name=_str(iw, item, "name") if "name" in item else None,
+            smtp=_smtp(iw, _Where(path, f"accounts.{name}.identities #{n}.smtp"), item, name,
+                       server),
+            sent_folder=_str(iw, item, "sent_folder") if "sent_folder" in item else None,
+            **_signature(iw, item)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,19 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class IdentityConfig:
+    """One more From address of an account ([[accounts.NAME.identities]]): what it does
+    not set (signature, SMTP server, Sent folder) comes from the account."""
+
+    email: str
+    display_name: str | None = field(default=None, metadata=_keys("name"))
+    signature: str | None = None
+    signature_file: Path | None = None
+    smtp: SmtpConfig | None = None
+    sent_folder: str | None = None
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str = field(metadata=_keys())          # the table's name: [accounts.NAME]
     protocol: str
@@ -106,12 +119,18 @@ class AccountConfig:
     auth: str = "password"
     oauth2: OAuth2Config | None = field(default=None,
                                        metadata={**_keys(*OAUTH2_KEYS), "only": "oauth2"})
+    signature: str | None = None                 # RFC 3676 "-- " block under what you write
+    signature_file: Path | None = None
+    signature_above_quote: bool = False          # in replies/forwards: above the quote
+    aliases: tuple[str, ...] = ()                # address patterns that are also you
+    identities: tuple[IdentityConfig, ...] = ()  # [[accounts.NAME.identities]]
 
 
 @dataclass(frozen=True)
 class GeneralConfig:
     data_dir: Path | None = None
     editor: str | None = None
+    address_book_command: str | None = None      # `address<TAB>name` lines, merged into contacts
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.policy
 import mimetypes
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -83,6 +83,9 @@ class Draft:
     account: str | None = None        # the account a reply/forward came from
     replied_id: int | None = None     # cached message that gets \\Answered once this is sent
     resumed_id: int | None = None     # the saved draft this was resumed from (removed once sent)
+    signature: str = ""               # the From identity's signature ("" none, or already in a resumed body)
+    signature_above: bool = False     # replies/forwards: the signature goes above the quote
+    quote_marker: str | None = None   # where the quoted/forwarded part starts in the body
 
     def recipients(self) -> list[str]:
         return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
@@ -225,19 +228,60 @@ def quote(text: str) -> str:
     return "".join("> " + line if line.strip() else ">" + line for line in text.splitlines(True)) or "> \n"
 
 
+SIG_SEPARATOR = "-- \n"   # RFC 3676 4.3
+FORWARD_MARKER = "---------- Forwarded message ----------"
+
+
+def signature_block(signature: str) -> str:
+    return SIG_SEPARATOR + signature.strip("\n") + "\n" if signature.strip() else ""
+
+
+def add_signature(draft: Draft) -> None:
+    """Put the draft's signature into its body: below the text (at the end), or with
+    `signature_above` above the quoted part. Never twice: a body that already carries
+    the block (a re-edit, a resumed draft) is left as it is."""
+    block = signature_block(draft.signature)
+    body = draft.body
+    if not block or block in body:
+        return
+    marker = draft.quote_marker
+    if draft.signature_above and marker and marker in body:
+        at = body.index(marker)
+        head = body[:at].rstrip("\n")
+        draft.body = (head + "\n\n" if head else "\n") + block + "\n" + body[at:]
+    else:
+        draft.body = body.rstrip("\n") + "\n\n" + block
+
+
+def swap_signature(draft: Draft, signature: str) -> None:
+    """A new From identity: its signature replaces the old one's block (or is added)."""
+    old = signature_block(draft.signature)
+    if old and old in draft.body:
+        at = draft.body.rindex(old)
+        head, tail = draft.body[:at].rstrip("\n"), draft.body[at + len(old):]
+        draft.body = head + ("\n\n" + tail.lstrip("\n") if tail.strip() else "\n")
+    draft.signature = signature
+    add_signature(draft)
+
+
 def reply(original_raw: bytes, original_text: str, me: str, own_addresses: Sequence[str],
-          reply_all: bool = False) -> Draft:
+          reply_all: bool = False, is_own: Callable[[str], bool] | None = None) -> Draft:
     """A reply draft: To the sender (Reply-To wins), quoted text, threading headers.
-    Reply-all adds the other To/Cc recipients, leaving out the account's own addresses."""
+    Reply-all adds the other To/Cc recipients, leaving out the account's own addresses
+    (and any address `is_own` says is the user's: identities, alias patterns)."""
     orig = parse_bytes(original_raw)
-    own = {a.lower() for a in own_addresses if a}
+    own_set = {a.lower() for a in own_addresses if a}
+
+    def mine(addr: str) -> bool:
+        return addr.lower() in own_set or (is_own is not None and is_own(addr))
+
     reply_to = _addresses([_header(orig, "Reply-To")]) or _addresses([_header(orig, "From")])
-    to = [p for p in reply_to if p[1].lower() not in own] or reply_to
+    to = [p for p in reply_to if not mine(p[1])] or reply_to
     cc: list[tuple[str, str]] = []
     if reply_all:
-        seen = {a.lower() for _, a in to} | own
+        seen = {a.lower() for _, a in to}
         for n, a in _addresses([_header(orig, "To"), _header(orig, "Cc")]):
-            if a.lower() not in seen:
+            if a.lower() not in seen and not mine(a):
                 seen.add(a.lower())
                 cc.append((n, a))
     subject = _header(orig, "Subject")
@@ -253,7 +297,7 @@ def reply(original_raw: bytes, original_text: str, me: str, own_addresses: Seque
     attribution = f"On {date}, {who} wrote:\n" if date else f"{who} wrote:\n"
     return Draft(from_=me, to=_fmt(to), cc=_fmt(cc), subject=subject,
                  body="\n\n" + attribution + quote(original_text), in_reply_to=mid,
-                 references=refs)
+                 references=refs, quote_marker=attribution)
 
 
 def forward(original_raw: bytes, original_text: str, me: str, inline: bool = True,
@@ -266,7 +310,8 @@ def forward(original_raw: bytes, original_text: str, me: str, inline: bool = Tru
     if inline:
         block = "\n".join(f"{h}: {_header(orig, h)}" for h in ("From", "Date", "Subject", "To", "Cc")
                           if _header(orig, h))
-        body = "\n\n---------- Forwarded message ----------\n" + block + "\n\n" + original_text
+        body = "\n\n" + FORWARD_MARKER + "\n" + block + "\n\n" + original_text
         carried = carried_attachments(original_raw) if attachments else []
-        return Draft(from_=me, subject=subject, body=body, carried=carried)
+        return Draft(from_=me, subject=subject, body=body, carried=carried,
+                     quote_marker=FORWARD_MARKER)
     return Draft(from_=me, subject=subject, body="\n", attach_messages=[original_raw])

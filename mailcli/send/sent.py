@@ -30,7 +30,7 @@ from mailcli.accounts.base import Account
 from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError
-from mailcli.model import Flag, FolderRole
+from mailcli.model import WELL_KNOWN_SENT, Flag, FolderRole
 from mailcli.send.outbox import Outbox, OutboxItem
 from mailcli.store import Action, Append, Store
 from mailcli.store.upload import perform_append
@@ -38,9 +38,8 @@ from mailcli.store.upload import perform_append
 logger = logging.getLogger(__name__)
 
 DEFAULT_SENT = "Sent"
-# what servers without SPECIAL-USE call it (used when such a folder already exists)
-WELL_KNOWN_SENT = ("Sent", "Sent Items", "Sent Messages", "Gesendet", "Gesendete Objekte",
-                   "Gesendete Elemente")
+# WELL_KNOWN_SENT (mailcli.model): what servers without SPECIAL-USE call it (used when
+# such a folder already exists)
 
 
 def local_role_folder(store: Store, account: str, role: FolderRole) -> str | None:

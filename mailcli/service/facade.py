@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from mailcli import paths
 from mailcli.config import Config, load_config
-from mailcli.model import AttachmentInfo, Envelope, Flags, FolderSummary, Quota
+from mailcli.model import AttachmentInfo, Contact, Envelope, Flags, FolderSummary, Quota
 from mailcli.service import drafts
 from mailcli.service.changing import Changing
+from mailcli.service.contacts import Contacts
 from mailcli.service.core import ServiceCore
 from mailcli.service.folders import Folders
 from mailcli.service.reading import Reading, ShownMessage
@@ -52,6 +53,7 @@ class Service:
         self.syncing = Syncing(self.core, self.reading, self.sending.flush_outbox)
         self.changing = Changing(self.core, self.reading, self.syncing.push_now)
         self.folder_admin = Folders(self.core, self.syncing.push_now)
+        self.address_book = Contacts(self.core, self.sending.is_own)
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -207,8 +209,15 @@ class Service:
     def own_addresses(self, account: str) -> list[str]:
         return self.sending.own_addresses(account)
 
-    def new_draft(self, account: str | None = None) -> Draft:
-        return self.sending.new_draft(account)
+    def is_own(self, address: str) -> bool:
+        return self.sending.is_own(address)
+
+    def new_draft(self, account: str | None = None, from_: str | None = None) -> Draft:
+        return self.sending.new_draft(account, from_)
+
+    def set_from(self, draft: Draft, address: str | None = None,
+                 account: str | None = None) -> Draft:
+        return self.sending.set_from(draft, address, account)
 
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         return self.sending.reply_draft(ref, all)
@@ -216,6 +225,9 @@ class Service:
     def forward_draft(self, ref: str | int, inline: bool = True,
                       attachments: bool = True) -> Draft:
         return self.sending.forward_draft(ref, inline, attachments)
+
+    def sign(self, draft: Draft) -> Draft:
+        return self.sending.sign(draft)
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         return self.sending.save_draft(account, draft)
@@ -237,6 +249,20 @@ class Service:
 
     def outbox(self, account: str | None = None) -> list[OutboxItem]:
         return self.sending.outbox(account)
+
+    # ------------------------------------------------------------------ address book
+    def contacts(self, query: str = "", limit: int = 0) -> list[Contact]:
+        """The address book (cached mail + address_book_command), best first."""
+        return self.address_book.contacts(query, limit)
+
+    def complete_address(self, prefix: str, limit: int = 10) -> list[Contact]:
+        """Completion for To/Cc/Bcc: the best contacts for what was typed."""
+        return self.address_book.complete_address(prefix, limit)
+
+    def resolve_address(self, text: str) -> str:
+        """'ali' -> 'Alice <alice@example.org>' when exactly one contact is meant
+        (UsageError listing the candidates otherwise); an address stays as given."""
+        return self.address_book.resolve_address(text)
 
     # ------------------------------------------------------------------ drafts as text
     def draft_text(self, draft: Draft) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
     from mailcli.model import Envelope
     from mailcli.send.compose import Draft
+    from mailcli.send.identity import Identity
     from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.service.core import ServiceCore
     from mailcli.service.reading import Reading
@@ -93,12 +94,21 @@ class Sending:
         return names[0]
 
     def own_addresses(self, account: str) -> list[str]:
-        """The account's own addresses (left out of reply-all): email, and the IMAP and
-        SMTP usernames when they are addresses."""
+        """The account's own addresses (left out of reply-all): email, every identity's,
+        and the IMAP and SMTP usernames when they are addresses. Alias patterns are not
+        listed here: `is_own` answers for them."""
+        from mailcli.send import identity
+
         cfg = self.core.account_config(account)
-        out = [cfg.email or ""]
+        out = [i.email for i in identity.identities(cfg)]
         out += [u for u in (cfg.username, cfg.smtp.username if cfg.smtp else "") if u and "@" in u]
         return [a for a in out if a]
+
+    def is_own(self, address: str) -> bool:
+        """The address is the user's: an identity, login or alias pattern of any account."""
+        from mailcli.send import identity
+
+        return any(identity.own(cfg, address) for cfg in self.core.account_configs(None))
 
     def _me(self, account: str) -> str:
         from mailcli.send import compose
@@ -106,12 +116,82 @@ class Sending:
         cfg = self.core.account_config(account)
         return compose.sender(cfg.email, cfg.display_name)
 
-    def new_draft(self, account: str | None = None) -> Draft:
-        """An empty draft From the account (default: the first configured)."""
+    def _identity_for(self, account: str, address: str | None = None) -> Identity:
+        """The identity of `account` that sends as `address` (default: the account's)."""
+        from mailcli.send import compose, identity
+
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, address) if address else identity.default(cfg)
+        if ident is None and address:
+            raise UsageError(f"{address!r} is not one of account {account!r}'s addresses",
+                             hint="add it as [[accounts.NAME.identities]] or to aliases")
+        if ident is None:
+            compose.sender(None, None)  # raises: no email configured
+        assert ident is not None
+        return ident
+
+    def _start(self, draft: Draft, ident: Identity) -> Draft:
+        """A new draft takes its identity's From and signature."""
+        cfg = self.core.account_config(ident.account)
+        draft.from_, draft.account = ident.from_, ident.account
+        draft.signature, draft.signature_above = ident.signature, cfg.signature_above_quote
         from mailcli.send import compose
 
+        compose.add_signature(draft)
+        return draft
+
+    def new_draft(self, account: str | None = None, from_: str | None = None) -> Draft:
+        """An empty draft From the account (default: the first configured; `from_` picks
+        one of its identities or alias addresses, or the account it belongs to) with
+        the identity's signature."""
+        from mailcli.send import compose
+
+        if account is None and from_:
+            account = self.account_of(from_)
         name = account or self.default_account()
-        return compose.Draft(from_=self._me(name), account=name)
+        return self._start(compose.Draft(from_=""), self._identity_for(name, from_))
+
+    def account_of(self, address: str) -> str:
+        """The account `address` is an identity or alias of (UsageError if none is)."""
+        from email.utils import parseaddr
+
+        from mailcli.send import identity
+
+        addr = parseaddr(address)[1] or address
+        for cfg in self.core.account_configs(None):
+            if identity.for_address(cfg, addr) is not None:
+                return cfg.name
+        raise UsageError(f"{address!r} is not one of your addresses",
+                         hint="add it as [[accounts.NAME.identities]] or to an account's aliases")
+
+    def set_from(self, draft: Draft, address: str | None = None,
+                 account: str | None = None) -> Draft:
+        """Send the draft as `address` (one of the user's identities or alias addresses)
+        and/or from `account`: From, account and signature follow; the old signature
+        block is replaced."""
+        from email.utils import parseaddr
+
+        from mailcli.send import compose
+
+        addr = (parseaddr(address)[1] or address) if address else None
+        name = account or (self.account_of(addr) if addr else None) or draft.account \
+            or self.default_account()
+        if account and addr and name != account:
+            self._identity_for(account, addr)  # raises: not an address of that account
+        ident = self._identity_for(name, addr)
+        draft.from_, draft.account = ident.from_, ident.account
+        draft.signature_above = self.core.account_config(name).signature_above_quote
+        if draft.resumed_id is None:  # a resumed draft's body already has what it carries
+            compose.swap_signature(draft, ident.signature)
+        return draft
+
+    def sign(self, draft: Draft) -> Draft:
+        """Put the draft's signature into a body given from outside the editor (a
+        --body-file); a body that already carries it is left alone."""
+        from mailcli.send import compose
+
+        compose.add_signature(draft)
+        return draft
 
     def _original(self, ref: str | int) -> tuple["Envelope", bytes, str]:
         from mailcli.message.render import render_text
@@ -126,10 +206,28 @@ class Sending:
         from mailcli.send import compose
 
         env, raw, text = self._original(ref)
-        draft = compose.reply(raw, text, self._me(env.account), self.own_addresses(env.account),
-                              reply_all=all)
-        draft.account, draft.replied_id = env.account, env.id
-        return draft
+        draft = compose.reply(raw, text, "", self.own_addresses(env.account),
+                              reply_all=all, is_own=self.is_own)
+        draft.replied_id = env.id
+        return self._start(draft, self._answering_identity(env.account, raw))
+
+    def _answering_identity(self, account: str, raw: bytes) -> Identity:
+        """The identity the original was written to (To, Cc, Delivered-To), else the
+        account's own."""
+        from mailcli.message.parse import parse_bytes
+        from mailcli.send import identity
+
+        cfg = self.core.account_config(account)
+        orig = parse_bytes(raw)
+
+        def values(name: str) -> list[str]:
+            try:
+                return [str(v) for v in orig.get_all(name, [])]
+            except Exception:  # a header the parser cannot decode: not an address of ours
+                return []
+
+        ident = identity.pick(cfg, values("To"), values("Cc"), values("Delivered-To"))
+        return ident if ident is not None else self._identity_for(account)
 
     def forward_draft(self, ref: str | int, inline: bool = True,
                       attachments: bool = True) -> Draft:
@@ -139,10 +237,8 @@ class Sending:
         from mailcli.send import compose
 
         env, raw, text = self._original(ref)
-        draft = compose.forward(raw, text, self._me(env.account), inline=inline,
-                                attachments=attachments)
-        draft.account = env.account
-        return draft
+        draft = compose.forward(raw, text, "", inline=inline, attachments=attachments)
+        return self._start(draft, self._answering_identity(env.account, raw))
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
         """Keep an unfinished draft in the account's Drafts folder (\\Draft); returns its
@@ -211,13 +307,14 @@ class Sending:
         from mailcli.send import outbox as outbox_mod
 
         name = account or draft.account or self.default_account()
-        cfg = self._smtp_config(name)
         if not draft.from_:
             draft.from_ = self._me(name)
+        cfg = self._smtp_config(name, parseaddr(draft.from_)[1])
         msg = compose.build(draft)
         raw = msg.as_bytes()
         message_id = str(msg["Message-ID"])
         mail_from = parseaddr(draft.from_)[1] or (cfg.email or "")
+
         item = outbox_mod.Outbox(self.core.store).enqueue(name, raw, message_id, mail_from,
                                                           draft.recipients(), draft.bcc,
                                                           draft.replied_id)
@@ -290,8 +387,12 @@ class Sending:
         return outbox_mod.Outbox(self.core.store).items(account)
 
     # ------------------------------------------------------------------ internals
-    def _smtp_config(self, name: str) -> AccountConfig:
-        cfg = self.core.account_config(name)
+    def _smtp_config(self, name: str, mail_from: str = "") -> AccountConfig:
+        """The account as a message from `mail_from` sees it (that identity's SMTP server
+        and Sent folder); ConfigError when there is no SMTP server."""
+        from mailcli.send import identity
+
+        cfg = identity.sending_config(self.core.account_config(name), mail_from)
         if cfg.smtp is None:
             raise ConfigError(f"account {name!r} has no SMTP server configured",
                               hint=f"add an [accounts.{name}.smtp] section with host, port and security")
@@ -313,31 +414,49 @@ class Sending:
 
     def _flush_items(self, cfg: AccountConfig, items: list[OutboxItem], fresh: bool = False,
                      retry_failed: bool = False, resend_uncertain: bool = False) -> list[SendResult]:
+        from mailcli.send import identity
         from mailcli.send import outbox as outbox_mod
         from mailcli.send.sent import SentCopies
         from mailcli.send.smtp import send_message
 
-        assert cfg.smtp is not None
-        smtp = cfg.smtp
         outbox = outbox_mod.Outbox(self.core.store)
         imap = _LazyAccount(lambda: self.core.open_account(cfg))
 
         kill = killpoint.hook()  # tests only: MAILCLI_TEST_KILL_AT="smtp:1" or "sent:1"
 
-        def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
-            refused = send_message(smtp, self.core.smtp_credentials(cfg), raw, mail_from, rcpts,
-                                   account=cfg.name)
-            if kill is not None:
-                kill("smtp")  # accepted by the server, not yet recorded as sent
-            return refused
+        def transport_for(icfg: AccountConfig) -> Any:
+            smtp = icfg.smtp
+            assert smtp is not None
 
-        copier = SentCopies(self.core.store, cfg, imap.get if traits_for(cfg).can_append else None)
-        if kill is not None:
-            copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
+            def transport(raw: bytes, mail_from: str, rcpts: list[str]) -> dict[str, tuple[int, str]]:
+                refused = send_message(smtp, self.core.smtp_credentials(icfg), raw, mail_from,
+                                       rcpts, account=icfg.name)
+                if kill is not None:
+                    kill("smtp")  # accepted by the server, not yet recorded as sent
+                return refused
+            return transport
+
+        # one SMTP server and Sent folder per identity (most accounts: just the account's)
+        parts: dict[tuple[object, object], tuple[Any, Any]] = {}
+
+        def parts_for(item: OutboxItem) -> tuple[Any, Any]:
+            icfg = identity.sending_config(cfg, item.mail_from)
+            if icfg.smtp is None:
+                icfg = cfg
+            key = (id(icfg.smtp), icfg.sent_folder)
+            if key not in parts:
+                copier = SentCopies(self.core.store, icfg,
+                                    imap.get if traits_for(icfg).can_append else None)
+                if kill is not None:
+                    copier = _KillBeforeCopy(copier, kill)  # type: ignore[assignment]
+                parts[key] = (transport_for(icfg), copier)
+            return parts[key]
+
         results = []
         try:
             for item in items:
                 current = outbox.get(item.row)  # re-read under the lock
+                transport, copier = parts_for(current)
                 results.append(outbox_mod.flush_item(outbox, current, transport, copier,
                                                      retry_failed=retry_failed,
                                                      resend_uncertain=resend_uncertain,

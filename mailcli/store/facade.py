@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailcli.errors import NotFoundError
-from mailcli.model import Envelope, Flag, Flags, FolderSummary
+from mailcli.model import Contact, Envelope, Flag, Flags, FolderSummary
 from mailcli.store import index, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store import search as search_mod
@@ -297,6 +297,12 @@ class Store:
     def count(self, account: str | None = None, folder: str | None = None,
               unread_only: bool = False) -> int:
         return index.count(self.db.conn(), account, folder, unread_only)
+
+    def contacts(self) -> list[Contact]:
+        """The address book of the cached mail (unranked; see mailcli.store.contacts)."""
+        from mailcli.store import contacts
+
+        return contacts.all_contacts(self.db.conn())
 
     def folder_summaries(self, account: str | None = None) -> list[FolderSummary]:
         """Every known folder with total/unread counts (INBOX first per account)."""

@@ -115,6 +115,10 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
          int(Flag.SEEN in flags)))
     new_id = int(cur.lastrowid or 0)
     _insert_fts(conn, new_id, parsed)
+    from mailcli.store import contacts
+
+    contacts.note(conn, account, folder, parsed.message_id, _ts(parsed.date), parsed.from_ or "",
+                  parsed.to or "", parsed.cc or "")
     return new_id
 
 

@@ -153,11 +153,19 @@ def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
+def _contacts(conn: sqlite3.Connection) -> None:
+    """The address book (mailcli.store.contacts), filled from the messages indexed so far."""
+    from mailcli.store import contacts
+
+    contacts.migrate(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _statements(M001_INITIAL)),
     ("m002_outbox", _statements(M002_OUTBOX)),
     ("m003_maildir_stamp", _statements(M003_MAILDIR_STAMP)),
     ("m004_pop_identity", _statements(M004_POP_IDENTITY)),
+    ("m005_contacts", _contacts),
 ]
 
 

@@ -50,6 +50,7 @@ class RebuildReport:
 
 def rebuild_index(store: "Store") -> RebuildReport:
     """Re-index every Maildir under the store's mail root; see the module docstring."""
+    from mailcli.store import contacts
     from mailcli.store.facade import safe_parse
 
     old: dict[tuple[str, str, str], tuple[Any, ...]] = {}
@@ -60,6 +61,7 @@ def rebuild_index(store: "Store") -> RebuildReport:
             old[(r[1], r[2], base)] = r
         conn.execute("DELETE FROM messages")
         conn.execute("DELETE FROM messages_fts")
+        contacts.clear(conn)   # refilled by insert_message, message by message
         messages = folders = kept = 0
         names: dict[tuple[str, str], str] = {}   # hashed paths: the index knows the name
         for acc, name in {(k[0], k[1]) for k in old} | {

@@ -81,7 +81,7 @@ def test_bash_completion_loads_and_completes() -> None:
 def test_readme_examples() -> None:
     text = (ROOT / "README.md").read_text()
     assert text.index("## Two commands") < text.index("## Commands")
-    assert "*/5 * * * * mailcli fetch --quiet home" in text
+    assert "*/5 * * * * /home/me/.local/bin/mailcli fetch --quiet home" in text   # cron: full path
     assert "OnUnitActiveSec=5min" in text and "mailcli-fetch.timer" in text
     assert "completions/mailcli.bash" in text and "man/mailcli.1" in text
     assert "### `mailcli fetch`" in text and "### `mailcli account add`" in text

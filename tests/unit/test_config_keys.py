@@ -11,7 +11,7 @@ import pytest
 
 from mailcli.config import parse_config
 from mailcli.config.loader import ACCOUNT_KEYS, GENERAL_KEYS, OAUTH2_KEYS, SERVER_KEYS, TOP_KEYS
-from mailcli.config.schema import AccountConfig, Secret, SmtpConfig
+from mailcli.config.schema import AccountConfig, IdentityConfig, Secret, SmtpConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 CA = ROOT / "tests" / "unit" / "test_config_keys.py"    # any existing file will do
@@ -42,12 +42,20 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
     "delete_when_deleted_locally": (LEAVE, "delete_when_deleted_locally", True),
     "max_message_size": (POP3, "max_message_size", 2048),
     "auth": ({"oauth2_token_command": "oama access u"}, "auth", "oauth2"),
+    "signature": ({}, "signature", "Me\nPhone 123"),
+    "signature_file": ({}, "signature_file", CA),
+    "signature_above_quote": ({}, "signature_above_quote", True),
+    "aliases": ({}, "aliases", ("*@example.org", "me+*@example.net")),
+    "identities": ({}, "identities", (IdentityConfig(email="me@example.net", display_name="Me at Home",
+                                                     sent_folder="Sent Home"),)),
     "smtp": ({}, "smtp", SmtpConfig(host="smtp.example", port=587, security="starttls",
                                     username="u", secret=Secret(keyring_user="work"))),
 }
 TOML = {"tls_ca_file": str(CA), "folders": ["INBOX", "Lists/*"], "max_message_size": "2KB",
         "smtp": {"host": "smtp.example"}, "timeout": 5, "password_command": "pass mail",
-        "password_env": "MAIL_PW"}
+        "password_env": "MAIL_PW", "signature_file": str(CA),
+        "aliases": ["*@example.org", "me+*@example.net"],
+        "identities": [{"email": "me@example.net", "name": "Me at Home", "sent_folder": "Sent Home"}]}
 
 
 # oauth2_* key -> (its value in TOML, the OAuth2Config field it fills, expected value)
@@ -87,7 +95,8 @@ def test_the_loader_knows_exactly_the_schemas_keys() -> None:
     assert OAUTH2_KEYS == set(OAUTH2_SAMPLES)
     assert SERVER_KEYS == ACCOUNT_KEYS & {k for k, (_e, f, _v) in SAMPLES.items()
                                           if f in {g.name for g in fields(SmtpConfig)}}
-    assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor"}
+    assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor",
+                                                                        "address_book_command"}
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))

@@ -44,6 +44,9 @@ def _draft_options(fn: Any) -> Any:
                      help="Attach a file (repeatable)."),
         click.option("--account", "-a", "account", default=None, metavar="NAME",
                      help="Send from this account (default: the first, or the replied message's)."),
+        click.option("--from", "from_", default=None, metavar="ADDRESS",
+                     help="Send as this identity or alias address (default: the account's, or "
+                          "for a reply/forward the one the original was written to)."),
         click.option("--yes", "-y", "yes", is_flag=True,
                      help="Send when the editor exits: no review step (for scripts)."),
         json_option,
@@ -56,7 +59,9 @@ def _draft_options(fn: Any) -> Any:
 def _apply(svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...], bcc: tuple[str, ...],
            subject: str | None, attach: tuple[Path, ...], add: bool) -> None:
     def addresses(values: tuple[str, ...]) -> list[str]:
-        return [a for v in values for a in svc.parse_addresses(v)]
+        # a part without "@" ("ali") is looked up in the address book
+        return [a for v in values for part in _parts(v)
+                for a in svc.parse_addresses(svc.resolve_address(part))]
 
     if add:
         draft.to += addresses(to)
@@ -67,6 +72,25 @@ def _apply(svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
     if subject is not None:
         draft.subject = subject
     draft.attachments += list(attach)
+
+
+def _parts(value: str) -> list[str]:
+    """'ali, Bob <b@x>' -> ['ali', 'Bob <b@x>'] (commas inside quotes or <> kept)."""
+    parts, depth, quoted, cur = [], 0, False, ""
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            depth += 1
+        elif ch == ">" and not quoted:
+            depth = max(0, depth - 1)
+        if ch == "," and not quoted and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
 
 
 def _kept(svc: Service, account: str | None, draft: Draft, why: str) -> SendError:
@@ -231,6 +255,7 @@ def _send(ctx: click.Context, svc: Service, account: str | None, draft: Draft, b
             draft.body = text.rstrip("\n") + "\n" + draft.body
         else:
             draft.body = text
+        svc.sign(draft)
         result = svc.send(account, draft)
         _warn_empty_subject(draft)
         _report(ctx, [result], as_json, single=True)
@@ -292,7 +317,8 @@ def _report(ctx: click.Context, results: list[SendResult], as_json: bool, single
 @click.pass_context
 def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: tuple[str, ...],
             bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-            attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
+            attach: tuple[Path, ...], account: str | None, from_: str | None, yes: bool,
+            as_json: bool) -> None:
     """Write a new message and send it (opens $EDITOR unless --body-file is given; then,
     on a terminal, a review step: send, edit, postpone, attach or quit)."""
     svc = settings(ctx).service()
@@ -300,9 +326,11 @@ def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: 
         draft = svc.resume_draft(draft_ref)
         if account and account != draft.account:
             raise UsageError(f"draft {draft_ref} belongs to account {draft.account!r}")
+        if from_:
+            svc.set_from(draft, from_, draft.account)
         _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
     else:
-        draft = svc.new_draft(account)
+        draft = svc.new_draft(account, from_)
         _apply(svc, draft, to, cc, bcc, subject, attach, add=False)
     _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False, yes=yes)
 
@@ -314,11 +342,11 @@ def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: 
 @click.pass_context
 def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tuple[str, ...],
           bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
-          account: str | None, yes: bool, as_json: bool) -> None:
+          account: str | None, from_: str | None, yes: bool, as_json: bool) -> None:
     """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
     svc = settings(ctx).service()
     _respond(ctx, svc, svc.reply_draft(ref, all=all_), to, cc, bcc, subject, body_file, attach,
-             account, yes, as_json)
+             account, from_, yes, as_json)
 
 
 @click.command()
@@ -331,22 +359,24 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
 @click.pass_context
 def forward(ctx: click.Context, ref: str, inline: bool, no_attachments: bool, to: tuple[str, ...],
             cc: tuple[str, ...], bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-            attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
+            attach: tuple[Path, ...], account: str | None, from_: str | None, yes: bool,
+            as_json: bool) -> None:
     """Forward message REF, inline (with its attachments) or as an attachment."""
     svc = settings(ctx).service()
     _respond(ctx, svc, svc.forward_draft(ref, inline=inline, attachments=not no_attachments),
-             to, cc, bcc, subject, body_file, attach, account, yes, as_json)
+             to, cc, bcc, subject, body_file, attach, account, from_, yes, as_json)
 
 
 def _respond(ctx: click.Context, svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],
              bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-             attach: tuple[Path, ...], account: str | None, yes: bool, as_json: bool) -> None:
-    """Reply and forward alike: the draft's account unless --account says otherwise."""
-    name = account or draft.account
-    if account and account != draft.account:
-        draft.from_ = svc.new_draft(account).from_
+             attach: tuple[Path, ...], account: str | None, from_: str | None, yes: bool,
+             as_json: bool) -> None:
+    """Reply and forward alike: the draft's account and identity unless --account or
+    --from say otherwise."""
+    if from_ or (account and account != draft.account):
+        svc.set_from(draft, from_, account)
     _apply(svc, draft, to, cc, bcc, subject, attach, add=True)
-    _send(ctx, svc, name, draft, body_file, as_json, above_quote=True, yes=yes)
+    _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=True, yes=yes)
 
 
 @click.command()
