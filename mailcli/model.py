@@ -27,11 +27,11 @@ class Flag(str, Enum):
         return _MAILDIR[self]
 
     @classmethod
-    def from_imap(cls, name: str) -> "Flag | None":
+    def from_imap(cls, name: str) -> Flag | None:
         return _FROM_IMAP.get(name.lower())
 
     @classmethod
-    def from_maildir(cls, letter: str) -> "Flag | None":
+    def from_maildir(cls, letter: str) -> Flag | None:
         return _FROM_MAILDIR.get(letter)
 
 

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from mailcli.errors import UnsupportedError
-from mailcli.model import FolderChanges, FolderInfo, FolderStatus, Flags, PopEntry, Quota, RemoteFlags
+from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus, PopEntry, Quota, RemoteFlags
 
 
 class Capability(str, Enum):
@@ -236,7 +236,7 @@ class Maildrop(Account):
         """POP3: every message in the maildrop with its UIDL and size (UIDL + LIST)."""
 
     @abstractmethod
-    def pop_retrieve(self, entries: Iterable[PopEntry], sink: "PopSink") -> None:
+    def pop_retrieve(self, entries: Iterable[PopEntry], sink: PopSink) -> None:
         """POP3: RETR each entry (pipelined where the server offers PIPELINING) and hand
         it to the sink in order."""
 

@@ -20,28 +20,34 @@ import imaplib
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
-from imapclient import IMAPClient, exceptions as imap_exc
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
-from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts import names, sasl
+from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
-from mailcli.accounts.imap_guard import (BoundedIMAPClient, Guard, GuardError, LiteralTooLarge,
-                                         TooManyResponses)
-from mailcli.accounts.imap_wire import (_copyuid_map, _flags, _one_line, _remote_flags, _server_text,
-                                        _status_from_select, parse_uid_set, uid_set)
+from mailcli.accounts.imap_guard import BoundedIMAPClient, Guard, GuardError, LiteralTooLarge, TooManyResponses
+from mailcli.accounts.imap_wire import (
+    _copyuid_map,
+    _flags,
+    _one_line,
+    _remote_flags,
+    _server_text,
+    _status_from_select,
+    parse_uid_set,
+    uid_set,
+)
 from mailcli.accounts.tls import connection_error, is_network_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
-from mailcli.errors import (AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError,
-                            TLSError)
-from mailcli.model import (Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, Quota,
-                           RemoteFlags)
+from mailcli.errors import AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError, TLSError
+from mailcli.model import Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, Quota, RemoteFlags
 
 logger = logging.getLogger(__name__)
 _trace = logging.getLogger("imapclient.imaplib")
@@ -182,7 +188,7 @@ class ImapAccount(Account):
             rows = client.list_folders("", "")
         except imap_exc.IMAPClientError:
             return "/"
-        for _flags, delim, _name in rows:
+        for _row_flags, delim, _name in rows:
             if delim:
                 return delim.decode() if isinstance(delim, bytes) else str(delim)
         return "/"
@@ -326,7 +332,7 @@ class ImapAccount(Account):
         with self._errors("LIST"):
             rows = self._c.list_folders()
         out = []
-        for flags, delim, name in rows:
+        for flags, _delim, name in rows:
             lower = {f.lower() for f in flags}
             role = next((r for f, r in _ROLES.items() if f in lower), None)
             uname = self._user(str(name))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import imaplib
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
@@ -197,7 +196,7 @@ class BoundedIMAPClient(IMAPClient):
         self.guard = guard
         super().__init__(*args, **kwargs)
 
-    def _create_IMAP4(self) -> imaplib.IMAP4:   # the connection-factory seam of imapclient
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - imapclient's seam
         connect_timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
             tls_class: Any = guarded_imap_class(imapclient_tls.IMAP4_TLS, self.guard)

@@ -20,8 +20,7 @@ from typing import Any
 
 from mailcli.accounts.base import Capability, Maildrop, MessageSink, PopSink
 from mailcli.errors import MailcliError, NotFoundError, ProtocolError
-from mailcli.model import (Flag, Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, PopEntry, Quota,
-                           RemoteFlags)
+from mailcli.model import Flag, Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, PopEntry, Quota, RemoteFlags
 
 IMAP_FULL = frozenset({Capability.FOLDERS, Capability.FLAGS, Capability.COPY, Capability.MOVE,
                        Capability.APPEND, Capability.QUOTA, Capability.CONDSTORE, Capability.QRESYNC,

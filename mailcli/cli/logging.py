@@ -25,7 +25,7 @@ class RedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             msg = record.getMessage()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a record that cannot format is logging's own error, never ours to raise
             return True
         record.msg = redact(msg)
         record.args = None
@@ -39,7 +39,7 @@ class SafeFormatter(logging.Formatter):
         record = copy.copy(record)
         try:
             record.msg = safe_line(record.getMessage())
-        except Exception:  # a broken format string: logging's own error path reports it
+        except Exception:  # noqa: BLE001 - a broken format string: logging's own error path reports it
             return super().format(record)
         record.args = None
         return safe_text(super().format(record))

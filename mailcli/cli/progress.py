@@ -113,8 +113,7 @@ class TtyProgress(WarningsOnly):
         self._drawn = False
 
     def event(self, ev: SyncEvent) -> None:
-        from mailcli.service import (AccountDone, AccountStarted, FolderStarted,
-                                     MessageFetched, SyncWarning)
+        from mailcli.service import AccountDone, AccountStarted, FolderStarted, MessageFetched, SyncWarning
 
         match ev:
             case AccountStarted(account=account):

@@ -168,7 +168,7 @@ def _from_keyring(user: str, account: str, prompt: Prompt | None) -> str:
             password = keyring.get_password(KEYRING_SERVICE, user)
         except keyring.errors.KeyringError as exc:
             failure = str(exc) or type(exc).__name__
-    except Exception as exc:  # a broken backend can raise anything at import or call
+    except Exception as exc:  # noqa: BLE001 - a broken backend can raise anything at import or call
         failure = f"{type(exc).__name__}: {exc}"
     if password:
         return password
@@ -191,7 +191,7 @@ def store_password(account: str, password: str, user: str | None = None) -> None
         import keyring
 
         keyring.set_password(KEYRING_SERVICE, user or account, password)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken keyring backend can raise anything
         raise CredentialError(
             f"account {account!r}: cannot store the password: the system keyring is not usable ({exc})",
             "set password_command or password_env in the config instead") from None

@@ -16,8 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from mailcli.config.schema import (
-    AUTHS, DEFAULT_PORTS, LOOPBACK_HOSTS, PROTOCOLS, SECURITIES, TOKEN_STORES,
-    AccountConfig, Config, GeneralConfig, IdentityConfig, OAuth2Config, Secret, SmtpConfig, TuiConfig, config_keys,
+    AUTHS,
+    DEFAULT_PORTS,
+    LOOPBACK_HOSTS,
+    PROTOCOLS,
+    SECURITIES,
+    TOKEN_STORES,
+    AccountConfig,
+    Config,
+    GeneralConfig,
+    IdentityConfig,
+    OAuth2Config,
+    Secret,
+    SmtpConfig,
+    TuiConfig,
+    config_keys,
 )
 from mailcli.errors import ConfigError
 from mailcli.oauth2.providers import PROVIDER_NAMES, PROVIDERS

@@ -50,7 +50,7 @@ class OAuth2Credentials(Credentials):
         self.settings = settings
         self._state = _Cached()
 
-    def for_username(self, username: str) -> "OAuth2Credentials":
+    def for_username(self, username: str) -> OAuth2Credentials:
         """The same sign-in under another login name (an SMTP section with its own
         username), sharing this object's access token."""
         if username == self.username:

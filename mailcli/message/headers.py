@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import getaddresses, parsedate_tz
 
 from mailcli.message.charset import decode_bytes
@@ -182,7 +182,7 @@ def parse_date(value: object) -> datetime | None:
         offset = parts[9]
         if not 1 <= year <= 9999:
             return None
-        tz = timezone.utc if offset is None else timezone(_offset(offset))
+        tz = UTC if offset is None else timezone(_offset(offset))
         return datetime(year, month, day, hour, minute, second, tzinfo=tz)
     except (ValueError, TypeError, OverflowError, IndexError):
         return None

@@ -11,8 +11,8 @@ mailcli.message.headers instead.
 from __future__ import annotations
 
 import email.message
-import email.utils
 import email.policy
+import email.utils
 import logging
 import re
 from collections.abc import Iterator

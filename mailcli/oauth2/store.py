@@ -100,7 +100,7 @@ class KeyringTokenStore:
             import keyring
 
             text = keyring.get_password(KEYRING_SERVICE, self.user)
-        except Exception as exc:  # a broken backend can raise anything
+        except Exception as exc:  # noqa: BLE001 - a broken backend can raise anything
             raise self._unusable(exc) from None
         if not text:
             return None
@@ -111,5 +111,5 @@ class KeyringTokenStore:
             import keyring
 
             keyring.set_password(KEYRING_SERVICE, self.user, json.dumps(grant))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken keyring backend can raise anything
             raise self._unusable(exc) from None

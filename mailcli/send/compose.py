@@ -10,10 +10,10 @@ import mimetypes
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
-from datetime import datetime, timezone
 from pathlib import Path
 
 from mailcli.errors import UsageError
@@ -59,7 +59,7 @@ def carried_attachments(raw: bytes) -> list[Carried]:
 def _charset(part: object) -> str | None:
     try:
         cs = part.get_content_charset()  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # noqa: BLE001 - the original is hostile input; no charset is a safe answer
         return None
     return cs if isinstance(cs, str) and re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", cs) else None
 
@@ -111,7 +111,7 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
     if draft.cc:
         msg["Cc"] = ", ".join(draft.cc)
     msg["Subject"] = draft.subject
-    msg["Date"] = format_datetime(when or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(when or datetime.now(UTC))
     if domain is None:
         domain = parseaddr(draft.from_)[1].rpartition("@")[2] or None
     msg["Message-ID"] = draft.message_id or make_msgid(domain=domain)
@@ -183,7 +183,7 @@ def from_saved(raw: bytes) -> Draft:
     def raw_value(name: str) -> str:
         try:
             values = [v for k, v in orig.raw_items() if k.lower() == name.lower()]
-        except Exception:
+        except Exception:  # noqa: BLE001 - hostile original: an unreadable header is empty
             return ""
         return hdr.decode_addresses(values[0]) if values else ""
 
@@ -196,7 +196,7 @@ def from_saved(raw: bytes) -> Draft:
         part = orig.get_body(("plain",))
         if part is not None:
             body = str(part.get_content())
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile original: no quotable text part
         part = None
     if part is None:
         body = render_text(raw).text
@@ -212,7 +212,7 @@ def from_saved(raw: bytes) -> Draft:
 def _header(msg: EmailMessage, name: str) -> str:
     try:
         return str(msg.get(name, "") or "")
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile original: an unreadable header is empty
         return ""
 
 

@@ -92,7 +92,7 @@ def send_message(config: SmtpConfig, credentials: Credentials | str, raw: bytes,
         raise tls_error(exc, host, config.port) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"{host}: {exc}") from exc
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout,
+    except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
             ConnectionError, socket.gaierror, OSError) as exc:
         if transmitted:
             raise SendUncertain(f"{host}:{config.port}: the connection was lost after the whole "

@@ -29,9 +29,17 @@ if TYPE_CHECKING:
     from mailcli.service.facade import Service
     from mailcli.service.reading import ShownMessage
     from mailcli.store import RebuildReport
-    from mailcli.sync.events import (AccountDone, AccountStarted, FolderCounts, FolderDone,
-                                     FolderStarted, MessageFetched, Reporter, SyncEvent,
-                                     SyncWarning)
+    from mailcli.sync.events import (
+        AccountDone,
+        AccountStarted,
+        FolderCounts,
+        FolderDone,
+        FolderStarted,
+        MessageFetched,
+        Reporter,
+        SyncEvent,
+        SyncWarning,
+    )
     from mailcli.sync.runner import FetchResult, combine_exit_codes
 
 _EVENTS = ("AccountDone", "AccountStarted", "FolderCounts", "FolderDone", "FolderStarted",

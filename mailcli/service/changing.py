@@ -6,7 +6,8 @@ them at the next fetch:
 
 - flags: ``store.set_flags`` only; the planner sees local flags != synced flags.
 - IMAP delete: a ``move`` to the account's Trash (as below; ``create_dest`` when the
-  Trash does not exist yet); in the Trash, or with ``expunge``: journal ``DeleteUid`` then ``store.remove`` in one transaction; a message never uploaded (uid None) is
+  Trash does not exist yet); in the Trash, or with ``expunge``: journal ``DeleteUid``
+  then ``store.remove`` in one transaction; a message never uploaded (uid None) is
   just removed (and its pending append dropped).
 - IMAP move: journal ``MoveUid`` then ``store.move`` (keeps the id).
 - POP3 delete: removed locally; with ``delete_when_deleted_locally`` a ``DeleteUidl``

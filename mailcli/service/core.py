@@ -44,7 +44,7 @@ class ServiceCore:
 
     # ---------- store ----------
     @property
-    def store(self) -> "Store":
+    def store(self) -> Store:
         with self._lock:
             if self._store is None:
                 from mailcli.errors import ConfigError
@@ -89,7 +89,7 @@ class ServiceCore:
                 self._credentials[key] = credentials_for(cfg.smtp, key, self.prompt)
             return self._credentials[key]
 
-    def open_account(self, cfg: AccountConfig) -> "Account":
+    def open_account(self, cfg: AccountConfig) -> Account:
         """A not-yet-connected Account for cfg (use it as a context manager)."""
         from mailcli.accounts.registry import open_account
 

@@ -229,7 +229,7 @@ class Reading:
         return save_attachments(self.raw(ref), Path(dest), force=force, which=which)
 
     # ----------------------------------------------------------------------- index
-    def rebuild_index(self) -> "RebuildReport":
+    def rebuild_index(self) -> RebuildReport:
         """Re-derive the index from the Maildirs (ids, UIDs and sync state survive), and
         the outbox rows from their file records (mailcli.send.restore)."""
         import dataclasses

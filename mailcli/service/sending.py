@@ -48,7 +48,7 @@ class _LazyAccount:
         self._opener = opener
         self._account: Account | None = None
 
-    def get(self) -> "Account":
+    def get(self) -> Account:
         if self._account is None:
             acct = self._opener()
             acct.connect()
@@ -193,7 +193,7 @@ class Sending:
         compose.add_signature(draft)
         return draft
 
-    def _original(self, ref: str | int) -> tuple["Envelope", bytes, str]:
+    def _original(self, ref: str | int) -> tuple[Envelope, bytes, str]:
         from mailcli.message.render import render_text
 
         env = self.reading.resolve(ref)
@@ -223,7 +223,7 @@ class Sending:
         def values(name: str) -> list[str]:
             try:
                 return [str(v) for v in orig.get_all(name, [])]
-            except Exception:  # a header the parser cannot decode: not an address of ours
+            except Exception:  # noqa: BLE001 - a header the parser cannot decode: not an address of ours
                 return []
 
         ident = identity.pick(cfg, values("To"), values("Cc"), values("Delivered-To"))
@@ -330,7 +330,7 @@ class Sending:
             res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
             return res
 
-    def flush_outbox(self, account: "str | AccountConfig | None" = None, *,
+    def flush_outbox(self, account: str | AccountConfig | None = None, *,
                      retry_failed: bool = False, resend_uncertain: bool = False,
                      uploads: bool = True) -> list[SendResult]:
         """Send what waits in the Outbox of one account (or all) and finish interrupted

@@ -38,8 +38,8 @@ class Syncing:
         self.reading = reading
         self.flush_outbox = flush_outbox
 
-    def fetch(self, accounts: list[str] | None = None, reporter: "Reporter | None" = None, *,
-              dry_run: bool = False, force: bool = False, quiet: bool = False) -> "FetchResult":
+    def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,
+              dry_run: bool = False, force: bool = False, quiet: bool = False) -> FetchResult:
         """Sync the named accounts (default: all), each under its lock, isolated.
 
         Args:
@@ -62,7 +62,7 @@ class Syncing:
         if not dry_run:
             core.store.db.require_writable()  # exit 2, not 75
 
-        def before(cfg: "AccountConfig") -> None:
+        def before(cfg: AccountConfig) -> None:
             self.flush_outbox(cfg.name)
 
         return fetch_accounts(configs, store=core.store, data_dir=core.data_dir,

@@ -65,19 +65,31 @@ Threads
 from __future__ import annotations
 
 from mailcli.store.facade import ORPHANS, Store
-from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.index import MessageRow
-from mailcli.store.journal import (Action, ActionKind, ActionState, Append, CreateFolder,
-                                   DeleteFolder, DeleteUid, DeleteUidl, Entry, Journal, MoveUid,
-                                   RenameFolder)
+from mailcli.store.journal import (
+                                   Action,
+                                   ActionKind,
+                                   ActionState,
+                                   Append,
+                                   CreateFolder,
+                                   DeleteFolder,
+                                   DeleteUid,
+                                   DeleteUidl,
+                                   Entry,
+                                   Journal,
+                                   MoveUid,
+                                   RenameFolder,
+)
 from mailcli.store.maildir import uidl_fits_name
 from mailcli.store.rebuild import RebuildReport, rebuild_index
+from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.state import FolderState, PopLedgerEntry
 
 __all__ = [
     "ORPHANS",
     "Action", "ActionKind", "ActionState", "Append", "CreateFolder", "DeleteFolder", "DeleteUid",
     "DeleteUidl", "Entry", "RenameFolder",
-    "ExternalChanges", "FlagChange", "FolderState", "Journal", "MoveUid", "MessageRow", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
+    "ExternalChanges", "FlagChange", "FolderState", "Journal", "MoveUid", "MessageRow",
+    "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
     "rebuild_index", "uidl_fits_name",
 ]

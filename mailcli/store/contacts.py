@@ -16,7 +16,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import getaddresses
 
 from mailcli.model import WELL_KNOWN_SENT, Contact, FolderRole
@@ -99,7 +99,7 @@ def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | 
 
 def all_contacts(conn: sqlite3.Connection) -> list[Contact]:
     return [Contact(name=r[1], address=r[0], written=r[2], seen=r[3],
-                    last_seen=datetime.fromtimestamp(r[4], timezone.utc) if r[4] else None)
+                    last_seen=datetime.fromtimestamp(r[4], UTC) if r[4] else None)
             for r in conn.execute("SELECT address, name, written, seen, last_seen FROM contacts")]
 
 

@@ -112,7 +112,7 @@ class Database:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
                                    timeout=BUSY_TIMEOUT_MS / 1000)
             try:
-                conn.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+                conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError:
                 conn.close()

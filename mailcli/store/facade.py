@@ -11,20 +11,19 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailcli.errors import NotFoundError
-from mailcli.model import Contact, Envelope, Flag, Flags, FolderSummary
+from mailcli.model import Contact, Envelope, Flag, FolderSummary
 from mailcli.store import index, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store import search as search_mod
 from mailcli.store.db import Database
-from mailcli.store.journal import Journal
-from mailcli.store.reconcile import ExternalChanges, _base_of
-from mailcli.store.maildir import Maildir, encode_component, folder_to_relpath
 from mailcli.store.index import MessageRow
+from mailcli.store.journal import Journal
+from mailcli.store.maildir import Maildir, encode_component, folder_to_relpath
+from mailcli.store.reconcile import ExternalChanges, _base_of
 from mailcli.store.state import FolderState, PopLedgerEntry
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class Store:
         """Close every thread's index connection."""
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

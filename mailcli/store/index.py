@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mailcli.errors import NotFoundError, UsageError
@@ -62,7 +62,7 @@ def _ts(dt: datetime | None) -> int | None:
         return None
     try:
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     except (OverflowError, OSError, ValueError):
         return None
@@ -72,7 +72,7 @@ def envelope_from_row(r: sqlite3.Row | tuple[Any, ...]) -> Envelope:
     date = None
     if r[6] is not None:
         try:
-            date = datetime.fromtimestamp(r[6], timezone.utc)
+            date = datetime.fromtimestamp(r[6], UTC)
         except (OverflowError, OSError, ValueError):
             date = None
     return Envelope(

@@ -200,7 +200,7 @@ class MaildirName:
     has_info: bool = False
 
     @classmethod
-    def parse(cls, name: str) -> "MaildirName":
+    def parse(cls, name: str) -> MaildirName:
         base, sep, info = name.partition(":")
         if not sep or not info.startswith("2,"):
             return cls(base=base, flags=frozenset(), has_info=bool(sep))
@@ -224,7 +224,7 @@ class MaildirName:
         m = _UIDL_RE.search(self.base)
         return decode_component(m.group(1)) if m else None
 
-    def with_flags(self, flags: Flags) -> "MaildirName":
+    def with_flags(self, flags: Flags) -> MaildirName:
         return MaildirName(self.base, frozenset(flags), self.extra, True)
 
     def filename(self) -> str:
@@ -435,7 +435,7 @@ class Maildir:
             self._synced_dir(self.path / "cur", fsync)
         return new_rel
 
-    def rename(self, relname: str, base: str, dest: "Maildir | None" = None,
+    def rename(self, relname: str, base: str, dest: Maildir | None = None,
                fsync: bool = False) -> str:
         """Give a message a new base (e.g. a new ``,U=``), optionally moving it to `dest`
         (same file system). Flags are kept; returns the new relative name in `dest`."""

@@ -30,8 +30,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mailcli.store import index, state
-from mailcli.store.maildir import Maildir, MaildirName, decode_component, folder_to_relpath, \
-    iter_maildirs, letters_to_flags, relpath_to_folder
+from mailcli.store.maildir import (
+    Maildir,
+    MaildirName,
+    decode_component,
+    folder_to_relpath,
+    iter_maildirs,
+    letters_to_flags,
+    relpath_to_folder,
+)
 
 if TYPE_CHECKING:
     from mailcli.store.facade import Store
@@ -48,7 +55,7 @@ class RebuildReport:
     outbox: int = 0  # outbox rows restored from their records (set by the service layer)
 
 
-def rebuild_index(store: "Store") -> RebuildReport:
+def rebuild_index(store: Store) -> RebuildReport:
     """Re-index every Maildir under the store's mail root; see the module docstring."""
     from mailcli.store import contacts
     from mailcli.store.facade import safe_parse

@@ -57,7 +57,7 @@ class ExternalChanges:
         return bool(self.flags_changed or self.removed or self.added)
 
 
-def scan_external_changes(store: "Store", account: str, folder: str) -> ExternalChanges:
+def scan_external_changes(store: Store, account: str, folder: str) -> ExternalChanges:
     """Reconcile the index with the Maildir after another client (neomutt, notmuch)
     renamed files (flags), deleted files, or added files; returns what changed.
 
@@ -116,7 +116,7 @@ def scan_external_changes(store: "Store", account: str, folder: str) -> External
             added.append(_adopt(store, conn, md, account, folder, entry, taken, used))
     return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
 
-def adopt_unknown(store: "Store", account: str, folder: str) -> list[int]:
+def adopt_unknown(store: Store, account: str, folder: str) -> list[int]:
     """Index every file in the folder's cur/ and new/ that has no index row (as
     local-only messages, any ``,U=`` dropped); returns their new ids. Rows whose file is
     gone are left alone (the caller is forgetting the folder anyway)."""
@@ -134,7 +134,7 @@ def adopt_unknown(store: "Store", account: str, folder: str) -> list[int]:
     return added
 
 
-def _names_match(store: "Store", md: Maildir, account: str, folder: str) -> bool:
+def _names_match(store: Store, md: Maildir, account: str, folder: str) -> bool:
     """Whether the files in cur/ and new/ are exactly the index's file names (then no
     flag was renamed, no file deleted or added: the names carry the flags)."""
     names: set[str] = set()
@@ -146,7 +146,7 @@ def _names_match(store: "Store", md: Maildir, account: str, folder: str) -> bool
         "SELECT filename FROM messages WHERE account = ? AND folder = ?", (account, folder))}
     return names == indexed
 
-def _adopt(store: "Store", conn: object, md: Maildir, account: str, folder: str,
+def _adopt(store: Store, conn: object, md: Maildir, account: str, folder: str,
            entry: md_mod.MaildirEntry, taken: set[int], used: set[str],
            keep_ids: bool = True) -> int:
     rel = entry.relname

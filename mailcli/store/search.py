@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from mailcli.errors import UsageError
 
@@ -76,17 +76,17 @@ class Term:
 
 @dataclass(frozen=True)
 class Not:
-    node: "Node"
+    node: Node
 
 
 @dataclass(frozen=True)
 class And:
-    nodes: tuple["Node", ...]
+    nodes: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    nodes: tuple["Node", ...]
+    nodes: tuple[Node, ...]
 
 
 Node = Term | Not | And | Or
@@ -294,7 +294,7 @@ def _day(value: str, col: int) -> int:
     try:
         return int(datetime(d.year, d.month, d.day).astimezone().timestamp())
     except (ValueError, OverflowError, OSError):  # year 1 or 9999 beyond the local zone
-        return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+        return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 _FTS_SQL = "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"

@@ -70,18 +70,23 @@ from typing import TypeVar
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
-from mailcli.store import (Append, DeleteUid, DeleteUidl, ExternalChanges, FolderState, MessageRow,
-                           MoveUid, Store)
+from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
 from mailcli.store.upload import upload
 from mailcli.sync import killpoint
-from mailcli.sync.actions import (DeleteLocal, DeleteRemote, Download, PullFlags, UploadLocal,
-                                  batch_push_flags, format_uids)
-from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
-                                 SyncWarning)
+from mailcli.sync.actions import (
+    DeleteLocal,
+    DeleteRemote,
+    Download,
+    PullFlags,
+    UploadLocal,
+    batch_push_flags,
+    format_uids,
+)
+from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
+from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.queued import plan_queued
-from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.replay import LocalChanges
 
 logger = logging.getLogger(__name__)

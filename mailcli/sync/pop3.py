@@ -19,8 +19,8 @@ Owns the UIDL ledger rules and the order that makes POP3 safe to kill at any mom
    ``partial=True``; ``fetch_full`` replaces them with the full message later. A
    headers-only message is never deleted from the server while it is partial.
 4. Deletion policy, for messages whose ledger row is committed (so the local copy is on
-   disk) under the same UIDL and size, listed once: ``leave_on_server = false`` (default): delete them all; ``leave_on_server`` with
-   ``keep_days``: delete those downloaded at least N days ago; with
+   disk) under the same UIDL and size, listed once: ``leave_on_server = false``
+   (default): delete them all; ``leave_on_server`` with ``keep_days``: delete those downloaded at least N days ago; with
    ``delete_when_deleted_locally``: delete those with a queued local delete. DELE is sent
    only after step 2 committed, and POP3 applies it only at QUIT: a connection that dies
    before QUIT deletes nothing, and the next run skips the messages (ledger) and deletes
@@ -41,8 +41,7 @@ from mailcli.errors import MailcliError, NotFoundError, ProtocolError, ReplyTooL
 from mailcli.model import PopEntry
 from mailcli.store import DeleteUidl, PopLedgerEntry, Store, uidl_fits_name
 from mailcli.sync import killpoint
-from mailcli.sync.events import (FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter,
-                                 SyncWarning)
+from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
 
 logger = logging.getLogger(__name__)
@@ -134,7 +133,7 @@ class Pop3Sync:
         return self.outcome
 
     # ---------------------------------------------------------------- identity
-    def _match(self, entries: list[PopEntry]) -> "_Plan":
+    def _match(self, entries: list[PopEntry]) -> _Plan:
         """Pair each listed message with the ledger row that records its stored copy.
 
         A row matches a listed message when the UIDL and the announced size are equal (a
@@ -183,13 +182,13 @@ class Pop3Sync:
             return False
         return not env.partial and env.size == size
 
-    def _report_unusable(self, plan: "_Plan") -> None:
+    def _report_unusable(self, plan: _Plan) -> None:
         for entry, reason in plan.unusable:
             self.store.pop_skip(self.name, entry.uidl, entry.size, reason)
             self._error(f"message {entry.number} ({entry.size} bytes) has an unusable UIDL "
                         f"({reason}): skipped and left on the server; reported once")
 
-    def _report_ambiguous(self, plan: "_Plan") -> None:
+    def _report_ambiguous(self, plan: _Plan) -> None:
         if not plan.ambiguous:
             return
         shown = ", ".join(repr(u[:40]) for u in sorted(plan.ambiguous)[:3])
@@ -291,7 +290,7 @@ class Pop3Sync:
         if entry is not None:
             self.store.pop_skip(self.name, entry.uidl, entry.size, "reply too large")
 
-    def _to_delete(self, plan: "_Plan", simulate: list[PopEntry] = []) -> list[tuple[PopEntry, int]]:  # noqa: B006
+    def _to_delete(self, plan: _Plan, simulate: list[PopEntry] = []) -> list[tuple[PopEntry, int]]:  # noqa: B006
         """The server messages the policy deletes now, with their ledger rows: only
         messages whose stored copy is recorded under the same UIDL and size, not partial,
         and whose UIDL the server lists once (for --dry-run also `simulate`: those a run
@@ -329,7 +328,7 @@ class Pop3Sync:
                 out.setdefault(a.entry.uidl, {})[a.id] = a.entry.message
         return out
 
-    def _delete(self, entries: list[PopEntry], plan: "_Plan", tally: Tally) -> None:
+    def _delete(self, entries: list[PopEntry], plan: _Plan, tally: Tally) -> None:
         doomed = self._to_delete(plan)
         queued = self._queued_deletes()
         if doomed:

@@ -15,15 +15,13 @@ from dataclasses import replace
 
 from mailcli.accounts.base import Account
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
+from mailcli.store import ORPHANS, Append, DeleteUid, ExternalChanges, FolderState, MoveUid, Store
 from mailcli.store import Action as JournalAction
-from mailcli.store import (ORPHANS, Append, DeleteUid, DeleteUidl, ExternalChanges, FolderState,
-                           MoveUid, Store)
 from mailcli.store.upload import perform_append
 from mailcli.sync.events import Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import Limits
-from mailcli.sync.queued import (DeleteQueued, DropStaleDelete, MoveQueued, QueuedPlan, StaleMove,
-                                 UploadQueued)
+from mailcli.sync.queued import DeleteQueued, DropStaleDelete, MoveQueued, QueuedPlan, StaleMove, UploadQueued
 
 logger = logging.getLogger(__name__)
 

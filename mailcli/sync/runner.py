@@ -2,8 +2,9 @@
 
 Owns what happens around one engine run per account: take the account's lock
 (sync/lock.py; a held lock is that account's failure with exit 75, reported at once),
-tidy the cache (done journal rows; crashed tmp/ files twice a day), connect through the given callable, run the IMAP or POP3 engine, turn its SyncOutcome or
-its exception into a model.AccountReport, and send AccountStarted/AccountDone events.
+tidy the cache (done journal rows; crashed tmp/ files twice a day), connect through
+the given callable, run the IMAP or POP3 engine, turn its SyncOutcome or its exception
+into a model.AccountReport, and send AccountStarted/AccountDone events.
 One failing account never stops the others.
 
 Exit code of a run (FetchResult.exit_code), from the accounts' reports:

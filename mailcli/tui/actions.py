@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -318,8 +318,7 @@ class MailActions(App[None]):
         self.call_from_thread(self.sync_finished, result, None)
 
     def on_sync_event(self, ev: SyncEvent, fetched: int) -> None:
-        from mailcli.service import (AccountStarted, FolderDone, FolderStarted, MessageFetched,
-                                     SyncWarning)
+        from mailcli.service import AccountStarted, FolderDone, FolderStarted, MessageFetched, SyncWarning
 
         status = self.main.status
         match ev:

@@ -36,7 +36,7 @@ class MailCommands(Provider):
     """mailcli's commands for Textual's command palette."""
 
     @property
-    def mail_app(self) -> "MailApp":
+    def mail_app(self) -> MailApp:
         return self.app  # type: ignore[return-value]
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:

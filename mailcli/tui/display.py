@@ -8,7 +8,7 @@ literally and harmlessly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parseaddr
 
 from mailcli.message.sanitize import safe_line
@@ -18,7 +18,7 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def short_date(when: datetime | None, now: datetime) -> str:
@@ -26,7 +26,7 @@ def short_date(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "-"
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     local = when.astimezone()
     today = now.astimezone()
     if local.date() == today.date():
@@ -40,7 +40,7 @@ def long_date(when: datetime | None) -> str:
     if when is None:
         return "(no date)"
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.astimezone().strftime("%a, %d %b %Y %H:%M %Z").strip()
 
 

@@ -8,18 +8,18 @@ their newest message (newest first), replies under their parent oldest first. Re
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mailcli.model import Envelope
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _when(env: Envelope) -> datetime:
     d = env.date
     if d is None:
         return _EPOCH
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def thread_order(envelopes: list[Envelope]) -> list[tuple[Envelope, int]]:

@@ -23,9 +23,8 @@ def quota(ctx: click.Context, accounts: tuple[str, ...], as_json: bool) -> None:
     goes to stderr when an account is 90 % full or more.
     """
     from mailcli.cli.envelopes import human_size
-    from mailcli.cli.table import Column, render
     from mailcli.cli.output import width
-
+    from mailcli.cli.table import Column, render
     from mailcli.service import combine_exit_codes
 
     svc = settings(ctx).service()

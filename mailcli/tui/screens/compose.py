@@ -37,7 +37,7 @@ class ComposeScreen(Screen[Composed]):
         Binding("escape", "leave", "Close (keeps edits in Drafts)", show=True, id="leave"),
     ]
 
-    app: "MailApp"
+    app: MailApp
 
     def __init__(self, draft: Draft, account: str, title: str) -> None:
         super().__init__()

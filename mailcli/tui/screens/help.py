@@ -45,7 +45,7 @@ def help_table(configured: dict[str, str]) -> Group:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=True)]
 
-    app: "MailApp"
+    app: MailApp
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):

@@ -21,8 +21,7 @@ from textual.widgets import Footer, Input, Static
 from mailcli.errors import MailcliError, NotFoundError
 from mailcli.model import Envelope, Flag, FolderSummary
 from mailcli.tui import keys
-from mailcli.tui.messages import (EnvelopeHighlighted, EnvelopeOpened, FolderSelected,
-                                  MailChanged)
+from mailcli.tui.messages import EnvelopeHighlighted, EnvelopeOpened, FolderSelected, MailChanged
 from mailcli.tui.rows import PAGE, THREAD_LIMIT, EmptyRows, PagedRows, RowSource, ThreadRows
 from mailcli.tui.threads import thread_order
 from mailcli.tui.widgets.folder_tree import FolderTree
@@ -60,7 +59,7 @@ class View:
 class MainScreen(Screen[None]):
     BINDINGS = keys.bindings("main")
 
-    app: "MailApp"
+    app: MailApp
 
     def __init__(self) -> None:
         super().__init__()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class MessageScreen(Screen[None]):
     BINDINGS = keys.bindings("view")
 
-    app: "MailApp"
+    app: MailApp
 
     def __init__(self, envelope: Envelope, message_list: MessageList | None = None) -> None:
         super().__init__()
