@@ -224,3 +224,16 @@ def scan_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     monkeypatch.setattr(os, "scandir", scandir)
     monkeypatch.setattr(index, "folder_rows", folder_rows)
     return seen
+
+
+_SLOW_PATHS = ("tests/hostile/", "tests/integration/test_sync_kill.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The hostile-world suite and the kill tests are `slow`: the quick inner loop is
+    `./scripts/test -m "not slow"`; CI and the README's test command run everything."""
+    root = str(config.rootpath) + os.sep
+    for item in items:
+        path = str(item.path).removeprefix(root).replace(os.sep, "/")
+        if path.startswith(_SLOW_PATHS) or "sigkill" in item.name or "kill_" in item.name:
+            item.add_marker(pytest.mark.slow)
