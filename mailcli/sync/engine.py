@@ -68,7 +68,7 @@ from functools import partial
 from typing import TypeVar
 
 from mailcli.accounts.base import Account, Capability
-from mailcli.errors import FolderError, MailcliError, TemporaryError
+from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
 from mailcli.store.upload import upload
@@ -168,6 +168,25 @@ class ImapSync(LocalChanges, FolderActions):
         self._leftover_journal(on_server, {f.name for f in wanted}, doomed)
         if not self.dry_run:
             self.folder_actions_last()
+        return self.outcome
+
+    def sync_folder(self, name: str) -> SyncOutcome:
+        """Sync one folder the server lists, with its queued entries: the entry for a
+        watcher that was told (IDLE, NOTIFY, a changed STATUS) that this folder changed.
+        A folder new to the cache is created locally first. Folder removal is left to the
+        full run: its guardrail needs the whole listing. Raises NotFoundError when the
+        server does not list `name` (or lists it \\Noselect)."""
+        info = next((f for f in self.account.list_folders()
+                     if f.name == name and f.selectable), None)
+        if info is None:
+            raise NotFoundError(f"no folder {name!r} on the server")
+        known = {s.name: s for s in self.store.folder_states(self.name)}
+        self._first_sync = not known
+        if name not in known:
+            self._guard(name, partial(self._new_folder, info, known))
+            known = {s.name: s for s in self.store.folder_states(self.name)}
+        if name in known:
+            self._guard(name, partial(self._sync_folder, info, known[name]))
         return self.outcome
 
     def _dry(self, *plans: object) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailcli.accounts.testing import IMAP_FULL, IMAP_MINIMAL, FakeAccount
-from mailcli.errors import ProtocolError, TemporaryError
+from mailcli.errors import NotFoundError, ProtocolError, TemporaryError
 from mailcli.model import Flag
 from mailcli.store import Append, DeleteUid, MoveUid, Store
 from mailcli.sync.engine import ImapSync, folder_selected
@@ -412,3 +412,27 @@ def test_an_interrupted_run_converges_to_the_same_state(store: Store, tmp_path: 
     sync(store, acc, chunk=5)
     assert_in_step(store, acc)
     assert len(store.message_rows(A, "INBOX")) == 15
+
+
+def test_sync_folder_syncs_that_folder_alone_with_its_queued_changes(store: Store) -> None:
+    """The watcher's entry: only the folder it names is fetched, its queued delete is
+    pushed, other folders wait for the next run; a folder new to the cache is created."""
+    acc = fake(IMAP_FULL, INBOX={1: (msg(1), set()), 2: (msg(2), set())}, Archive={})
+    sync(store, acc)
+    acc.server_deliver("INBOX", msg(3))
+    acc.server_deliver("Archive", msg(4))
+    acc.server_create("Fresh")
+    acc.server_deliver("Fresh", msg(5))
+    row = next(r for r in store.message_rows(A, "INBOX") if r.uid == 1)
+    state = store.folder_state(A, "INBOX")
+    with store.db.write():
+        store.journal.enqueue(A, DeleteUid("INBOX", 1, state.uidvalidity if state else None))
+        store.remove(row.id)
+    out = ImapSync(store, acc, A).sync_folder("INBOX")
+    assert out.new == 1 and out.errors == []
+    assert sorted(local(store)) == [2, 3] and sorted(acc.messages("INBOX")) == [2, 3]
+    assert local(store, "Archive") == {}                  # not this folder's turn
+    ImapSync(store, acc, A).sync_folder("Fresh")
+    assert sorted(local(store, "Fresh")) == [1]
+    with pytest.raises(NotFoundError):
+        ImapSync(store, acc, A).sync_folder("Nowhere")
