@@ -290,6 +290,12 @@ class ImapAccount(Account):
             self._c._imap.is_readonly = True    # later commands: the server's NO, not an abort
             return self._c._process_select_response(self._c._imap.untagged_responses)
 
+    def read_only(self, folder: str) -> bool:
+        """See Account.read_only: one SELECT unless `folder` is the selected one."""
+        with self._errors("SELECT", folder=folder):
+            self._select(folder)
+            return bool(self._c._imap.is_readonly)
+
     def _quoted(self, folder: str) -> bytes:
         quoted = self._c._normalise_folder(self._wire(folder))
         return quoted if isinstance(quoted, bytes) else quoted.encode("ascii")

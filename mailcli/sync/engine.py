@@ -127,6 +127,8 @@ class ImapSync(LocalChanges):
         self.outcome = SyncOutcome(name, "imap")
         self._first_sync = False
         self._kill = killpoint.hook()
+        self._not_pushed: dict[str, int] = {}        # read-only folder -> local changes kept
+        self._leftovers: dict[str, tuple[int, ...]] = {}   # UIDVALIDITY rematch misses
 
     # ------------------------------------------------------------------ account
     def run(self) -> SyncOutcome:
@@ -155,6 +157,10 @@ class ImapSync(LocalChanges):
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
         self._leftover_journal(on_server, {f.name for f in wanted})
+        for folder, n in sorted(self._not_pushed.items()):
+            self._note(folder, f"{folder} is read-only on the server: {n} local change(s) not "
+                               f"pushed (kept here and queued; pushed if the server allows "
+                               f"changes later)", warn=True)
         return self.outcome
 
     def _dry(self, *plans: object) -> bool:
@@ -241,7 +247,9 @@ class ImapSync(LocalChanges):
             self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
             return
         held: frozenset[int] = frozenset()
-        if status is not None and queued:
+        if status is not None and queued and self.account.read_only(folder):
+            held = self._read_only_queued(folder, status, state)
+        elif status is not None and queued:
             held, blocked = self._queued_step(folder, status, state, tally)
             if blocked:
                 self.outcome.add(tally.frozen())
@@ -286,6 +294,17 @@ class ImapSync(LocalChanges):
             self.outcome.blocked.append(qp.blocked)
             self.reporter.event(SyncWarning(qp.blocked, self.name, folder))
         return qp.held, qp.blocked
+
+    def _read_only_queued(self, folder: str, status: FolderStatus,
+                          state: FolderState) -> frozenset[int]:
+        """A read-only folder's queued entries stay queued (the server would refuse them);
+        their UIDs are not downloaded again. Counted for the run's one warning."""
+        qp = plan_queued(folder, self._queued(folder), status.uidvalidity, state.uidvalidity,
+                         len(self.store.message_rows(self.name, folder)),
+                         limits=self.limits, force=True)
+        self._dry(f"{folder}: read-only on the server; {len(qp.steps)} queued change(s) kept")
+        self._not_pushed[folder] = self._not_pushed.get(folder, 0) + len(self._queued(folder))
+        return qp.held
 
     def _plan(self, folder: str, changes: FolderChanges,
               held: frozenset[int]) -> tuple[Plan, list[MessageRow]]:
@@ -413,7 +432,17 @@ class ImapSync(LocalChanges):
                         tally.failed += 1
                         logger.warning("%s/%s uid %d: flag update failed: %s", self.name, folder,
                                        pull.uid, exc)
-        for add, remove, uids in batch_push_flags(p.actions):
+        pushes = batch_push_flags(p.actions)
+        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
+        uploads = p.of_type(UploadLocal)
+        if (pushes or remote_dels or uploads) and self.account.read_only(folder):
+            # pull only: the local changes stay (flags unsynced, uploads unsent), reported once
+            kept = {u for _add, _remove, uids in pushes for u in uids}
+            recorded.update(kept)
+            self._not_pushed[folder] = (self._not_pushed.get(folder, 0) + len(kept)
+                                        + len(remote_dels) + len(uploads))
+            pushes, remote_dels, uploads = [], [], []
+        for add, remove, uids in pushes:
             try:
                 self.account.set_flags(folder, uids, add, remove)
             except TemporaryError:
@@ -436,12 +465,11 @@ class ImapSync(LocalChanges):
             with self.store.batch():
                 for uid in rest:
                     self.store.set_synced_flags(by_uid[uid].id, p.synced[uid])
-        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
         if remote_dels:
             self.account.delete(folder, remote_dels)
             self._hit("delete")
             tally.deleted += len(remote_dels)
-        for up in p.of_type(UploadLocal):
+        for up in uploads:
             try:
                 done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
                               hit=self._kill)
