@@ -5,7 +5,7 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
 
 1. LIST; keep the selectable folders matching the account's ``folders`` globs. A server
    folder without local state gets one (it appears locally). A folder with local state
-   that the server no longer lists disappears locally (its cached messages count as
+   that the server no longer lists, or lists as \\Noselect, disappears locally (its cached messages count as
    deleted), except messages that never reached the server: files another program saved
    there that the index never saw move to the local folder "orphans" (reported); queued
    moves or uploads into it stay, and the folder is reported as an error every run until
@@ -135,7 +135,9 @@ class ImapSync(LocalChanges):
         """Sync every selected folder. Raises only what ends the account (connection lost,
         LIST failed); folder failures are collected in `outcome.errors`."""
         server = self.account.list_folders()
-        on_server = {f.name: f for f in server}
+        # a \\Noselect folder (Courier: a deleted parent that still has children) holds no
+        # mail on the server: removed, with the removal's protections (step 1)
+        on_server = {f.name: f for f in server if f.selectable}
         known = {s.name: s for s in self.store.folder_states(self.name)}
         self._first_sync = not known
         wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]

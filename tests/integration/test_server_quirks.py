@@ -128,3 +128,38 @@ def test_quota_prints_what_worked_and_reports_the_failing_account(mail_server, w
     assert len(lines) == 1 and lines[0].startswith("mailcli: error: bad: ") and "refused the login" in lines[0]
     r = invoke("quota", "--json")
     assert r.exit_code == 1 and [q["account"] for q in json.loads(r.stdout)] == ["good"]
+
+
+@pytest.mark.parametrize("mail_server", ["courier"], indirect=True)
+def test_a_parent_folder_deleted_with_a_child_left_noselect_is_removed_locally(mail_server, write_config) -> None:  # noqa: ANN001
+    """Courier lists a deleted parent that still has a child as \\Noselect. mailcli kept the
+    local folder and its mail for ever, and a message moved out of it locally made every
+    fetch exit 1 ('folder ... does not exist') and never reached the server. It is treated
+    as removed (the removal's protections apply): the move becomes an upload, the cached
+    copies go, the child syncs on."""
+    server = mail_server
+    user = server.add_user()
+    write_config(protocol="imap", name="work", user=user, server=server)
+    server.seed(user, [message(i, "p") for i in range(1, 4)], folder="Parent")
+    server.seed(user, [message(1, "c")], folder="Parent/Child")
+    parent, child = server.local_name("Parent"), server.local_name("Parent/Child")
+    assert fetch().exit_code == 0
+    with Store(data_dir()) as st:
+        moved = st.message_rows("work", parent)[0]
+    svc = service()
+    try:
+        svc.move([str(moved.id)], "INBOX")
+    finally:
+        svc.close()
+    server.delete_folder(user, "Parent")
+    server.deliver(user, message(2, "c"), folder="Parent/Child")
+    for _ in range(2):
+        r = fetch()
+        assert r.exit_code == 0, r.accounts[0].error
+    with Store(data_dir()) as st:
+        assert st.message_rows("work", parent) == []
+        assert parent not in {s.name for s in st.folder_states("work")}
+    assert_cache_matches(server, user, "work")                   # the moved message uploaded
+    assert_cache_matches(server, user, "work", "Parent/Child")
+    assert list(server.messages(user).values()) == [message(1, "p")]
+    assert child in {s.name for s in Store(data_dir()).folder_states("work")}
