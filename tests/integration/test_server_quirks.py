@@ -8,7 +8,7 @@ import pytest
 
 from mailcli.model import Flag
 from mailcli.store import Store
-from tests.integration.mailboxes import assert_cache_matches, data_dir, fetch, message, service
+from tests.integration.mailboxes import assert_cache_matches, data_dir, fetch, local_maildir, message, service
 from tests.servers.cyrus import SHARED_FOLDER, SHARED_OWNER
 
 pytestmark = pytest.mark.dovecot
@@ -163,3 +163,27 @@ def test_a_parent_folder_deleted_with_a_child_left_noselect_is_removed_locally(m
     assert_cache_matches(server, user, "work", "Parent/Child")
     assert list(server.messages(user).values()) == [message(1, "p")]
     assert child in {s.name for s in Store(data_dir()).folder_states("work")}
+
+
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus", "courier"], indirect=True)
+def test_a_message_saved_with_lf_line_ends_is_uploaded_and_cached_as_the_server_keeps_it(mail_server, write_config) -> None:  # noqa: ANN001
+    """A message another program drops into the cache with LF line ends (Python `mailbox`,
+    some MUAs) was APPENDed as it was; the server keeps CRLF (Cyrus refused bare LFs), the
+    cache kept LF: no longer the server's bytes. Now it is uploaded with CRLF and the
+    cached file is those bytes, with its UID."""
+    server = mail_server
+    user = server.add_user()
+    write_config(protocol="imap", name="work", user=user, server=server)
+    server.seed(user, [message(1)])
+    assert fetch().exit_code == 0
+    lf = message(2, "lf").replace(b"\r\n", b"\n")
+    new = local_maildir("work") / "new" / "1700000000.lf.host"
+    new.write_bytes(lf)
+    new.chmod(0o600)
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].uploaded == 1, r.accounts[0].error
+    assert sorted(server.messages(user).values()) == sorted([message(1), message(2, "lf")])
+    assert_cache_matches(server, user, "work")
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 0 and r.accounts[0].uploaded == 0
+    assert_cache_matches(server, user, "work")
