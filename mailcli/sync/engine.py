@@ -43,7 +43,9 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (planner's `rematch`, one headers-only FETCH; messages without a Message-ID by
       size + digest of the bytes, one FETCH of those), their UIDs rewritten, their merge
       base dropped (flags are unioned, so no local flag is lost); the rest is downloaded,
-      nothing is deleted, unmatched local copies stay (without a UID) and are reported.
+      nothing is deleted. After the download, an unmatched local copy whose bytes
+      (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
+      the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
       change), DeleteRemote, uploads, then downloads in UID chunks, each chunk one
       ``store.batch()`` (files fsynced, then the rows committed). The folder's state
@@ -129,6 +131,7 @@ class ImapSync(LocalChanges):
         self._kill = killpoint.hook()
         self._not_pushed: dict[str, int] = {}        # read-only folder -> local changes kept
         self._leftovers: dict[str, tuple[int, ...]] = {}   # UIDVALIDITY rematch misses
+        self._fresh: dict[str, list[int]] = {}   # digest -> ids downloaded meanwhile
 
     # ------------------------------------------------------------------ account
     def run(self) -> SyncOutcome:
@@ -341,6 +344,8 @@ class ImapSync(LocalChanges):
         self.reporter.event(FolderStarted(self.name, folder, len(downloads),
                                           sum(sizes.get(u, 0) for u in downloads)))
         complete = self._execute(folder, the_plan, rows, tally)
+        if folder in self._leftovers:
+            self._drop_leftovers(folder)
         self.store.put_folder_state(FolderState(
             self.name, folder, info.role, st.uidvalidity,
             st.uidnext if complete and st.uidnext <= MAX_UID else None,
@@ -374,7 +379,39 @@ class ImapSync(LocalChanges):
         self.store.put_folder_state(FolderState(self.name, folder, info.role, st.uidvalidity,
                                                 None, None, time.time()))
         self._note(folder, str(result), warn=True)
+        if result.orphans:
+            self._leftovers[folder] = result.orphans
         return True
+
+    def _drop_leftovers(self, folder: str) -> None:
+        """After a UIDVALIDITY change and the download: a cached copy the rematch missed
+        (headers read differently, LF line ends) whose bytes, CRLF-normalised, equal a
+        fresh server copy is that message: dropped, its flags added to the fresh copy
+        (pushed by the next sync). What matches nothing stays (no UID) and is reported."""
+        left, fresh = self._leftovers.pop(folder, ()), self._fresh
+        self._fresh = {}
+        kept, dropped = [], 0
+        for lid in left:
+            try:
+                row, raw = self.store.message_row(lid), self.store.read_raw(lid)
+            except (MailcliError, OSError):
+                continue   # gone meanwhile
+            twins = fresh.get(_digest(raw))
+            if not twins:
+                kept.append(lid)
+                continue
+            twin = self.store.message_row(twins.pop())
+            if not row.flags <= twin.flags:
+                self.store.set_flags(twin.id, twin.flags | row.flags)
+            self.store.remove(lid)
+            dropped += 1
+        if dropped:
+            self._note(folder, f"{folder}: {dropped} cached message(s) were the same as "
+                               f"downloaded server copies; the duplicates were dropped")
+        if kept:
+            self._note(folder, f"{folder}: after the UIDVALIDITY change {len(kept)} cached "
+                               f"message(s) match no server message (id "
+                               f"{format_uids(kept)}); kept locally, not uploaded", warn=True)
 
     def _copies(self, folder: str,
                 rows: list[MessageRow]) -> tuple[list[CachedCopy], list[ServerCopy]]:
@@ -495,7 +532,9 @@ class ImapSync(LocalChanges):
 
         def sink(uid: int, raw: bytes, flags: Flags) -> None:
             try:
-                store.deliver(name, folder, raw, flags=flags, uid=uid)
+                new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
+                if folder in self._leftovers:
+                    self._fresh.setdefault(_digest(raw), []).append(new_id)
             except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
                 failed.append(uid)
                 logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
