@@ -235,3 +235,21 @@ def test_a_new_uidvalidity_leaves_no_duplicates(mail_server, write_config) -> No
     assert any("match no server message" in n and "1 " in n for n in rep.notes), rep.notes
     assert fetch().exit_code == 0
     assert server.flags(user, "Arch")[sorted(server.messages(user, "Arch"))[1]] >= {"\\Flagged"}
+
+
+@pytest.mark.parametrize("mail_server", ["courier"], indirect=True)
+def test_a_removed_folder_leaves_no_empty_directories(mail_server, write_config) -> None:  # noqa: ANN001
+    """Courier keeps INBOX.A.B without a folder INBOX.A; when A/B was removed on the server
+    the local directories .../A/B and .../A stayed, empty."""
+    server = mail_server
+    user = server.add_user()
+    write_config(protocol="imap", name="work", user=user, server=server)
+    server.seed(user, [message(1, "b")], folder="A/B")
+    assert fetch().exit_code == 0
+    deep = local_maildir("work", server.local_name("A/B"))
+    assert (deep / "cur").is_dir()
+    server.delete_folder(user, "A/B")
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert not deep.exists() and not deep.parent.exists()
+    assert local_maildir("work").is_dir()
