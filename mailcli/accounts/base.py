@@ -200,6 +200,11 @@ class Account(ABC):
         \\Deleted + expunge, and a crash between them can leave a copy in both folders."""
         return False
 
+    def read_only(self, folder: str) -> bool:
+        """Whether the server opens `folder` read-only (SELECT answered [READ-ONLY], e.g.
+        a folder shared with lookup+read rights): changes there would be refused."""
+        return False
+
     def delete(self, folder: str, uids: Sequence[int]) -> None:
         """Mark \\Deleted and expunge just these UIDs (UID EXPUNGE when UIDPLUS)."""
         self._require(Capability.FLAGS)

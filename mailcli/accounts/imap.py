@@ -297,6 +297,12 @@ class ImapAccount(Account):
             return cast(dict[bytes, Any],
                         self._c._process_select_response(self._c._imap.untagged_responses))
 
+    def read_only(self, folder: str) -> bool:
+        """See Account.read_only: one SELECT unless `folder` is the selected one."""
+        with self._errors("SELECT", folder=folder):
+            self._select(folder)
+            return bool(self._c._imap.is_readonly)
+
     def _quoted(self, folder: str) -> bytes:
         quoted = self._c._normalise_folder(self._wire(folder))
         return quoted if isinstance(quoted, bytes) else quoted.encode("ascii")

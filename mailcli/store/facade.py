@@ -372,7 +372,8 @@ class Store:
         A file in cur/ or new/ the index has never seen (saved there by neomutt or
         notmuch) is never deleted: it is indexed and moved to the local folder `keep_in`
         (default "orphans", never synced); returns the ids of the messages kept that way.
-        tmp/ leftovers (crashed deliveries, never complete messages) are removed.
+        tmp/ leftovers (crashed deliveries, never complete messages) are removed, and so
+        are its directory and the parents that became empty.
         """
         md = self.maildir(account, folder)
         kept = self.keep_unknown(account, folder, keep_in)
@@ -390,6 +391,15 @@ class Store:
                 (md.path / sub).rmdir()
         with contextlib.suppress(OSError):
             md.path.rmdir()
+        # parents that were only the way to it ("A" of "A/B" when A is no folder), if empty
+        root = self.mail_root / encode_component(account)
+        parent = md.path.parent
+        while parent != root and root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:   # not empty: another folder or a file lives there
+                break
+            parent = parent.parent
         return kept
 
     def pop_ledger(self, account: str) -> dict[str, PopLedgerEntry]:

@@ -2,6 +2,9 @@
 the sync engine (offline writes, messages another program saved in the Maildir) and by
 `mailcli send` (Sent copies and drafts whose APPEND failed).
 
+A message with LF line ends is rewritten with CRLF in the cache before the APPEND, so
+the cached copy is the bytes the server keeps (servers store CRLF).
+
 Idempotent by the local row: a row that has a UID is already uploaded, a row that is
 gone was deleted locally first. The message goes to the row's *current* folder with its
 current flags (it may have been moved or flagged since it was queued). With APPENDUID the
@@ -17,6 +20,7 @@ that copy's UID instead of appending again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +72,12 @@ def upload(store: Store, account: str, server: Server, entry: Append, *, again: 
     if row.uid is not None:
         return Uploaded(row.folder, row.uid, False)   # a replay after a crash
     raw = store.read_raw(row.id)
+    crlf = re.sub(rb"\r?\n", b"\r\n", raw)
+    if crlf != raw:
+        # LF line ends (Python mailbox, some MUAs): the server keeps CRLF, so the cached
+        # copy becomes those bytes first; same id, flags and (later) UID
+        store.replace_raw(row.id, crlf)
+        raw = crlf
     message_id = store.get(row.id).message_id if again else None
     if message_id:
         try:

@@ -5,7 +5,7 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
 
 1. LIST; keep the selectable folders matching the account's ``folders`` globs. A server
    folder without local state gets one (it appears locally). A folder with local state
-   that the server no longer lists disappears locally (its cached messages count as
+   that the server no longer lists, or lists as \\Noselect, disappears locally (its cached messages count as
    deleted), except messages that never reached the server: files another program saved
    there that the index never saw move to the local folder "orphans" (reported); queued
    moves or uploads into it stay, and the folder is reported as an error every run until
@@ -43,7 +43,9 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (planner's `rematch`, one headers-only FETCH; messages without a Message-ID by
       size + digest of the bytes, one FETCH of those), their UIDs rewritten, their merge
       base dropped (flags are unioned, so no local flag is lost); the rest is downloaded,
-      nothing is deleted, unmatched local copies stay (without a UID) and are reported.
+      nothing is deleted. After the download, an unmatched local copy whose bytes
+      (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
+      the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
       change), DeleteRemote, uploads, then downloads in UID chunks, each chunk one
       ``store.batch()`` (files fsynced, then the rows committed). The folder's state
@@ -134,6 +136,9 @@ class ImapSync(LocalChanges, FolderActions):
         self.outcome = SyncOutcome(name, "imap")
         self._first_sync = False
         self._kill = killpoint.hook()
+        self._not_pushed: dict[str, int] = {}        # read-only folder -> local changes kept
+        self._leftovers: dict[str, tuple[int, ...]] = {}   # UIDVALIDITY rematch misses
+        self._fresh: dict[str, list[int]] = {}   # digest -> ids downloaded meanwhile
 
     # ------------------------------------------------------------------ account
     def run(self) -> SyncOutcome:
@@ -144,7 +149,9 @@ class ImapSync(LocalChanges, FolderActions):
         server = self.account.list_folders()
         doomed = self.pending_folder_deletes()
         server = [f for f in server if f.name not in doomed]
-        on_server = {f.name: f for f in server}
+        # a \\Noselect folder (Courier: a deleted parent that still has children) holds no
+        # mail on the server: removed, with the removal's protections (step 1)
+        on_server = {f.name: f for f in server if f.selectable}
         known = {s.name: s for s in self.store.folder_states(self.name)}
         self._first_sync = not known
         wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]
@@ -166,6 +173,10 @@ class ImapSync(LocalChanges, FolderActions):
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
         self._leftover_journal(on_server, {f.name for f in wanted}, doomed)
+        for folder, n in sorted(self._not_pushed.items()):
+            self._note(folder, f"{folder} is read-only on the server: {n} local change(s) not "
+                               f"pushed (kept here and queued; pushed if the server allows "
+                               f"changes later)", warn=True)
         if not self.dry_run:
             self.folder_actions_last()
         return self.outcome
@@ -275,7 +286,9 @@ class ImapSync(LocalChanges, FolderActions):
             self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
             return
         held: frozenset[int] = frozenset()
-        if status is not None and queued:
+        if status is not None and queued and self.account.read_only(folder):
+            held = self._read_only_queued(folder, status, state)
+        elif status is not None and queued:
             held, blocked = self._queued_step(folder, status, state, tally)
             if blocked:
                 self.outcome.add(tally.frozen())
@@ -321,6 +334,17 @@ class ImapSync(LocalChanges, FolderActions):
             self.reporter.event(SyncWarning(qp.blocked, self.name, folder))
         return qp.held, qp.blocked
 
+    def _read_only_queued(self, folder: str, status: FolderStatus,
+                          state: FolderState) -> frozenset[int]:
+        """A read-only folder's queued entries stay queued (the server would refuse them);
+        their UIDs are not downloaded again. Counted for the run's one warning."""
+        qp = plan_queued(folder, self._queued(folder), status.uidvalidity, state.uidvalidity,
+                         len(self.store.message_rows(self.name, folder)),
+                         limits=self.limits, force=True)
+        self._dry(f"{folder}: read-only on the server; {len(qp.steps)} queued change(s) kept")
+        self._not_pushed[folder] = self._not_pushed.get(folder, 0) + len(self._queued(folder))
+        return qp.held
+
     def _plan(self, folder: str, changes: FolderChanges,
               held: frozenset[int]) -> tuple[Plan, list[MessageRow]]:
         """Step 2f, planning: the cache against the server's changes (pure planner)."""
@@ -354,6 +378,8 @@ class ImapSync(LocalChanges, FolderActions):
         self.reporter.event(FolderStarted(self.name, folder, len(downloads),
                                           sum(sizes.get(u, 0) for u in downloads)))
         complete = self._execute(folder, the_plan, rows, tally)
+        if folder in self._leftovers:
+            self._drop_leftovers(folder)
         self.store.put_folder_state(FolderState(
             self.name, folder, info.role, st.uidvalidity,
             st.uidnext if complete and st.uidnext <= MAX_UID else None,
@@ -387,7 +413,39 @@ class ImapSync(LocalChanges, FolderActions):
         self.store.put_folder_state(FolderState(self.name, folder, info.role, st.uidvalidity,
                                                 None, None, time.time()))
         self._note(folder, str(result), warn=True)
+        if result.orphans:
+            self._leftovers[folder] = result.orphans
         return True
+
+    def _drop_leftovers(self, folder: str) -> None:
+        """After a UIDVALIDITY change and the download: a cached copy the rematch missed
+        (headers read differently, LF line ends) whose bytes, CRLF-normalised, equal a
+        fresh server copy is that message: dropped, its flags added to the fresh copy
+        (pushed by the next sync). What matches nothing stays (no UID) and is reported."""
+        left, fresh = self._leftovers.pop(folder, ()), self._fresh
+        self._fresh = {}
+        kept, dropped = [], 0
+        for lid in left:
+            try:
+                row, raw = self.store.message_row(lid), self.store.read_raw(lid)
+            except (MailcliError, OSError):
+                continue   # gone meanwhile
+            twins = fresh.get(_digest(raw))
+            if not twins:
+                kept.append(lid)
+                continue
+            twin = self.store.message_row(twins.pop())
+            if not row.flags <= twin.flags:
+                self.store.set_flags(twin.id, twin.flags | row.flags)
+            self.store.remove(lid)
+            dropped += 1
+        if dropped:
+            self._note(folder, f"{folder}: {dropped} cached message(s) were the same as "
+                               f"downloaded server copies; the duplicates were dropped")
+        if kept:
+            self._note(folder, f"{folder}: after the UIDVALIDITY change {len(kept)} cached "
+                               f"message(s) match no server message (id "
+                               f"{format_uids(kept)}); kept locally, not uploaded", warn=True)
 
     def _copies(self, folder: str,
                 rows: list[MessageRow]) -> tuple[list[CachedCopy], list[ServerCopy]]:
@@ -447,7 +505,17 @@ class ImapSync(LocalChanges, FolderActions):
                         tally.failed += 1
                         logger.warning("%s/%s uid %d: flag update failed: %s", self.name, folder,
                                        pull.uid, exc)
-        for add, remove, uids in batch_push_flags(p.actions):
+        pushes = batch_push_flags(p.actions)
+        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
+        uploads = p.of_type(UploadLocal)
+        if (pushes or remote_dels or uploads) and self.account.read_only(folder):
+            # pull only: the local changes stay (flags unsynced, uploads unsent), reported once
+            kept = {u for _add, _remove, uids in pushes for u in uids}
+            recorded.update(kept)
+            self._not_pushed[folder] = (self._not_pushed.get(folder, 0) + len(kept)
+                                        + len(remote_dels) + len(uploads))
+            pushes, remote_dels, uploads = [], [], []
+        for add, remove, uids in pushes:
             try:
                 self.account.set_flags(folder, uids, add, remove)
             except TemporaryError:
@@ -470,12 +538,11 @@ class ImapSync(LocalChanges, FolderActions):
             with self.store.batch():
                 for uid in rest:
                     self.store.set_synced_flags(by_uid[uid].id, p.synced[uid])
-        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
         if remote_dels:
             self.account.delete(folder, remote_dels)
             self._hit("delete")
             tally.deleted += len(remote_dels)
-        for up in p.of_type(UploadLocal):
+        for up in uploads:
             try:
                 done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
                               hit=self._kill)
@@ -499,7 +566,9 @@ class ImapSync(LocalChanges, FolderActions):
 
         def sink(uid: int, raw: bytes, flags: Flags) -> None:
             try:
-                store.deliver(name, folder, raw, flags=flags, uid=uid)
+                new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
+                if folder in self._leftovers:
+                    self._fresh.setdefault(_digest(raw), []).append(new_id)
             except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
                 failed.append(uid)
                 logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
