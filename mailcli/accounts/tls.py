@@ -40,7 +40,18 @@ def tls_error(exc: BaseException, host: str, port: int) -> TLSError:
     if isinstance(exc, ssl.SSLCertVerificationError):
         why = exc.verify_message or exc.reason or "verification failed"
         return TLSError(f"certificate of {host}:{port} is not trusted: {why}", hint=CA_HINT)
+    if getattr(exc, "reason", None) in _PLAINTEXT_REPLIES:
+        # implicit TLS met a server speaking plaintext ("* OK", "+OK", "220 ..."): no
+        # certificate was ever seen, so the CA hint would send the user the wrong way
+        return TLSError(f"{host}:{port} did not start TLS: it answers in plaintext",
+                        hint='this is a plaintext port: use security = "starttls" there, or '
+                             'the TLS port (imap 993, pop3 995, smtp 465)')
     return TLSError(f"TLS with {host}:{port} failed: {_first_line(exc)}", hint=CA_HINT)
+
+
+# OpenSSL's reasons when the first bytes back are not a TLS record
+_PLAINTEXT_REPLIES = frozenset({"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST",
+                                "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
 
 
 def connection_error(exc: BaseException, host: str, port: int, what: str = "server") -> MailcliError:

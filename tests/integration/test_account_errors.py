@@ -129,3 +129,16 @@ def test_password_never_reaches_debug_logs(dovecot: Dovecot, mail_user: str, pro
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert ("LOGIN" in text) if protocol == "imap" else ("PASS ********" in text)   # traces are on
     assert PASSWORD not in text
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_implicit_tls_to_a_plaintext_port_says_so_not_the_ca_hint(dovecot: Dovecot, mail_user: str,
+                                                                  protocol: str) -> None:
+    """security = "tls" against a port that answers in plaintext: the error says the
+    server did not start TLS and points at starttls, not at tls_ca_file (issue 16)."""
+    port = dovecot.ports.imap if protocol == "imap" else dovecot.ports.pop3
+    err = connect_error(account_config(protocol, port, mail_user, security="tls",
+                                       ca_file=dovecot.ca_file))
+    assert type(err) is TLSError and "did not start TLS" in err.message, err.message
+    assert "starttls" in (err.hint or "") and "tls_ca_file" not in (err.hint or "")
