@@ -213,6 +213,10 @@ class Outbox:
             params.append(account)
         return [_item(r) for r in self.store.db.conn().execute(sql + " ORDER BY id", params)]
 
+    def is_empty(self) -> bool:
+        """No row at all, not even a done one: what a lost (new) index looks like."""
+        return self.store.db.conn().execute("SELECT 1 FROM outbox LIMIT 1").fetchone() is None
+
     def has_work(self, account: str) -> bool:
         """Cheap check (one indexed query): anything open, or a done row whose Outbox copy
         is still to be removed?"""

@@ -119,7 +119,10 @@ def load_all(store: Store) -> list[dict[str, Any]]:
 
 
 def any_records(store: Store) -> bool:
-    """Cheap: is there any record at all (one directory listing)?"""
+    """Cheap: is there any record at all (a stat; a directory listing only when the
+    records directory exists)?"""
+    if not records_dir(store).is_dir():
+        return False
     try:
         with os.scandir(records_dir(store)) as it:
             return any(e.name.endswith(".json") for e in it)

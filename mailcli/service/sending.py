@@ -351,7 +351,10 @@ class Sending:
             names = [account if isinstance(account, str) else account.name]
         from mailcli.send import records
 
-        if records.any_records(self.core.store):  # rows lost with the index? (one listing)
+        # rows lost with the index? An intact index has outbox rows for every record (done
+        # ones too), so only an empty table is worth a look at the records (a no-change
+        # fetch lists no directory)
+        if outbox_mod.Outbox(self.core.store).is_empty() and records.any_records(self.core.store):
             from mailcli.send.restore import restore
 
             restore(self.core.store)
