@@ -103,7 +103,30 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     accounts = {}
     for name, raw in accounts_raw.items():
         accounts[name] = _account(path, name, raw, general.data_dir)
-    return Config(path=path, general=general, accounts=accounts, tui=TuiConfig(keys=keys))
+    tui = TuiConfig(keys=keys, mark_read_after=_delay(t, tui_raw, "mark_read_after", 2.0))
+    return Config(path=path, general=general, accounts=accounts, tui=tui)
+
+
+def _delay(w: _Where, raw: dict[str, Any], key: str, default: float) -> float | None:
+    """A delay: "2s", "500ms", "1m", a number of seconds, or "never" (None)."""
+    if key not in raw:
+        return default
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise w.error(key, f"must be a duration like \"2s\" or \"never\", got {_type(value)}")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "never":
+            return None
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", text)
+        if match is None:
+            raise w.error(key, f"must be a duration like \"2s\", \"500ms\" or \"never\", "
+                               f"got {value!r}")
+        number = float(match.group(1))
+        value = {"ms": number / 1000, "m": number * 60}.get(match.group(2) or "s", number)
+    if value < 0:
+        raise w.error(key, "must not be negative")
+    return float(value)
 
 
 def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> AccountConfig:

@@ -136,6 +136,9 @@ class GeneralConfig:
 @dataclass(frozen=True)
 class TuiConfig:
     keys: dict[str, str] = field(default_factory=dict)
+    # seconds the preview must stay on an unread message before it is marked read;
+    # None ("never"): only opening it (Enter) marks it read
+    mark_read_after: float | None = 2.0
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,18 @@ def from_saved(raw: bytes) -> Draft:
 
     def addresses(name: str) -> list[str]:
         value = " ".join(raw_value(name).split())
+        try:   # a draft keeps a half-typed address as typed ("carol@"): the parser drops it
+            raw = [v for k, v in orig.raw_items() if k.lower() == name.lower()]
+        except Exception:  # noqa: BLE001 - hostile original: an unreadable header is empty
+            raw = []
+        plain = " ".join(hdr.decode_words(hdr.raw_to_str(raw[0])).split()) if raw else ""
+        if plain and plain != value:
+            from mailcli.send.draftfile import split_addresses
+
+            try:
+                split_addresses(plain)
+            except UsageError:     # not clean addresses yet: the text as it was typed
+                value = plain
         return [value] if value else []
 
     body = ""

@@ -43,6 +43,12 @@ def split_addresses(value: str) -> list[str]:
             out.append(str(Address(display_name=name, addr_spec=addr)) if name else addr)
         except (HeaderParseError, ValueError, IndexError) as exc:
             raise UsageError(f"not an email address: {addr!r} ({exc})") from None
+    # getaddresses silently drops what it cannot parse ("bob@x, carol@" -> bob alone): a
+    # plain chunk (no quotes or brackets) that yielded no address is refused, never lost
+    found = {a.lower() for _n, a in getaddresses([value]) if a}
+    for chunk in (c.strip() for c in value.split(",")):
+        if chunk and not any(ch in chunk for ch in '"<>()') and chunk.lower() not in found:
+            raise UsageError(f"not an email address: {chunk!r}")
     return out
 
 

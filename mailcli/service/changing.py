@@ -154,6 +154,42 @@ class Changing:
             return None
         return find_trash(self.core.store.folder_summaries(account), cfg.trash_folder).name
 
+    # ------------------------------------------------------------------------ undo
+    def undo_move(self, moves: dict[int, str]) -> list[Envelope]:
+        """Put moved messages back (`moves`: id -> the folder each came from) while the
+        move has not reached the server: the queued move is dropped and the message
+        returns to its folder with its UID, so the next sync has nothing to do. A POP3
+        move is local only and always goes back. Returns the envelopes put back.
+
+        Raises:
+            NotFoundError: nothing could be put back (the moves are on the server
+                already, or a sync is pushing them right now).
+        """
+        from mailcli.store.undo import take_open_move
+
+        store = self.core.store
+        back: list[Envelope] = []
+        for id, origin in moves.items():
+            try:
+                env = store.get(id)
+            except NotFoundError:
+                continue
+            if env.folder == origin:
+                continue
+            cfg = self.core.account_config(env.account)
+            with store.db.write() as conn:
+                payload = take_open_move(conn, id) if traits_for(cfg).server_uids else {"folder": origin}
+                if payload is None:
+                    continue
+                store.move(id, str(payload["folder"]))
+                if payload.get("uid") is not None:
+                    store.set_uid(id, int(payload["uid"]))
+            back.append(store.get(id))
+        if not back:
+            raise NotFoundError("nothing to undo: the change has reached the server already",
+                                hint="move the message back with `m`")
+        return back
+
     # --------------------------------------------------------------------- helpers
     def _identity(self, env: Envelope) -> tuple[int | None, str | None]:
         """What pins a queued action to one server message: the UIDVALIDITY its UID

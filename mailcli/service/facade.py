@@ -16,6 +16,7 @@ nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,9 @@ class Service:
 
         return open_part(self.core, self.reading, ref, part)
 
+    def last_sync(self, account: str | None = None) -> datetime | None:
+        return self.reading.last_sync(account)
+
     def rebuild_index(self) -> RebuildReport:
         return self.reading.rebuild_index()
 
@@ -176,6 +180,9 @@ class Service:
     def trash_folder(self, account: str) -> str | None:
         return self.changing.trash_folder(account)
 
+    def undo_move(self, moves: dict[int, str]) -> list[Envelope]:
+        return self.changing.undo_move(moves)
+
     # ------------------------------------------------------------------ syncing
     def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,
               dry_run: bool = False, force: bool = False, quiet: bool = False) -> FetchResult:
@@ -191,6 +198,9 @@ class Service:
     def quota(self, accounts: list[str] | None = None,
               errors: dict[str, MailcliError] | None = None) -> list[Quota]:
         return self.syncing.quota(accounts, errors)
+
+    def busy_accounts(self, names: list[str] | None = None) -> list[str]:
+        return self.syncing.busy_accounts(names)
 
     def account_test(self, name: str) -> dict[str, Any]:
         return self.syncing.account_test(name)

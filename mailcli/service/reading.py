@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -228,7 +229,11 @@ class Reading:
 
         return save_attachments(self.raw(ref), Path(dest), force=force, which=which)
 
-    # ----------------------------------------------------------------------- index
+    def last_sync(self, account: str | None = None) -> datetime | None:
+        """When a folder of `account` (default: any) was last synced, from the cache."""
+        times = [s.synced_at for s in self.core.store.folder_states(account) if s.synced_at]
+        return datetime.fromtimestamp(max(times), UTC) if times else None
+
     def rebuild_index(self) -> RebuildReport:
         """Re-derive the index from the Maildirs (ids, UIDs and sync state survive), and
         the outbox rows from their file records (mailcli.send.restore)."""

@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from email.errors import HeaderParseError
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +78,16 @@ class _KillBeforeCopy:
         if not self.remote:
             self._kill("sent")
         return self._inner.keep_local(*args, **kw)  # type: ignore[no-any-return]
+
+
+def _raw_header(name: str, value: str) -> bytes:
+    """One header line for a kept draft, exactly the text typed (one line, RFC 2047 for
+    non-ASCII), with no parsing that could fail or drop part of it."""
+    from email.header import Header
+
+    flat = " ".join(value.split())
+    text = flat if flat.isascii() else Header(flat, "utf-8").encode()
+    return f"{name}: {text}\r\n".encode("ascii", "replace")
 
 
 class Sending:
@@ -248,8 +260,16 @@ class Sending:
 
         name = account or draft.account or self.default_account()
         cfg = self.core.account_config(name)
-        msg = compose.build_draft(draft)
-        kept = keep_draft(self.core.store, cfg, msg.as_bytes(), str(msg["Message-ID"]))
+        lines = b""
+        try:
+            msg = compose.build_draft(draft)
+        except (IndexError, ValueError, TypeError, HeaderParseError):
+            # a To/Cc the email package cannot parse yet ("carol@", typed in the TUI): kept
+            # as typed, as plain header lines, so leaving the composer loses nothing
+            lines = b"".join(_raw_header(n, ", ".join(v))
+                             for n, v in (("To", draft.to), ("Cc", draft.cc)) if v)
+            msg = compose.build_draft(replace(draft, to=[], cc=[]))
+        kept = keep_draft(self.core.store, cfg, lines + msg.as_bytes(), str(msg["Message-ID"]))
         self._discard_resumed(draft, keep=kept)
         return kept
 

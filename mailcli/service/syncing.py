@@ -95,6 +95,29 @@ class Syncing:
                 fetch_full(core.store, account, env.id)
         return core.store.get(env.id)
 
+    def busy_accounts(self, names: list[str] | None = None) -> list[str]:
+        """The accounts another process is syncing right now (their lock is held). A
+        shared, non-blocking probe released at once: it never waits, never writes."""
+        import fcntl
+        import os
+
+        from mailcli.sync.lock import lock_path
+
+        busy = []
+        for cfg in self.core.account_configs(names):
+            try:
+                fd = os.open(lock_path(self.core.data_dir, cfg.name), os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:  # never locked: no lock file yet
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except OSError:
+                busy.append(cfg.name)
+            finally:
+                os.close(fd)
+        return busy
+
     def push_now(self, account: str) -> None:
         """Push one account's queued local changes now (a sync of that account).
 

@@ -37,6 +37,9 @@ ORDERS = {
     "date asc": "m.date ASC, m.id ASC",
     "id desc": "m.id DESC",
     "id asc": "m.id ASC",
+    "from asc": "m.from_ COLLATE NOCASE ASC, m.date DESC, m.id DESC",
+    "subject asc": "m.subject COLLATE NOCASE ASC, m.date DESC, m.id DESC",
+    "size desc": "m.size DESC, m.id DESC",
 }
 
 BODY_CAP = 64 * 1024  # characters of body text put in the full-text index

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
 
 from mailcli.errors import ExitCode, LockHeld, MailcliError, SendError
 from mailcli.message.sanitize import safe_line, safe_text
@@ -30,6 +32,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.1  # seconds between progress updates from the sync thread
+BUSY_CHECK = 2.0       # seconds between checks whether another fetch still holds its lock
+UNDO_DEPTH = 50        # changes `u` can take back, newest first
+MARK_ALL_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Undo:
+    """One change `u` can take back: "flags" (restore each message's flags as they were)
+    or "move" (a move or delete not yet on the server; see Service.undo_move)."""
+
+    kind: str
+    before: tuple[Envelope, ...]
+    label: str
 
 
 class SyncReporter:
@@ -63,6 +78,11 @@ class MailActions(App[None]):
     clock: Callable[[], datetime]
     save_dir: Path
     sync_running: bool = False
+    kept_unread: set[int]
+    mark_read_after: float | None
+    undo_stack: list[Undo]
+    _busy_timer: Timer | None = None
+    busy_check: float = BUSY_CHECK
     _folder_base = 0   # messages fetched before the folder being synced (progress line)
     _folder_total = 0  # messages that folder will download
 
@@ -105,29 +125,106 @@ class MailActions(App[None]):
             screen.update_envelope(envelope)
         self.main.post_message(MailChanged())
 
-    # ------------------------------------------------------------------ flags
-    def action_toggle_read(self) -> None:
+    # ------------------------------------------------------------------ targets, undo
+    def _targets(self) -> list[Envelope] | None:
+        """What d/m/F/N act on: the selected messages of the list (Space/t), else the
+        current message (None and a warning when there is neither)."""
+        if self.screen is self.main and self.main.message_list.selected:
+            return list(self.main.message_list.selected.values())
         env = self._need_message()
-        if env is not None:
-            seen = Flag.SEEN in env.flags
-            self._flag(env, frozenset() if seen else {Flag.SEEN}, {Flag.SEEN} if seen else frozenset(),
-                       "Marked unread" if seen else "Marked read")
+        return [env] if env is not None else None
 
-    def action_toggle_flag(self) -> None:
-        env = self._need_message()
-        if env is not None:
-            on = Flag.FLAGGED in env.flags
-            self._flag(env, frozenset() if on else {Flag.FLAGGED},
-                       {Flag.FLAGGED} if on else frozenset(), "Unflagged" if on else "Flagged")
+    def _done_with_selection(self) -> None:
+        self.main.message_list.clear_selection()
+
+    def _remember(self, kind: str, before: list[Envelope], label: str) -> None:
+        self.undo_stack.append(Undo(kind, tuple(before), label))
+        del self.undo_stack[:-UNDO_DEPTH]
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("Nothing to undo", timeout=3)
+            return
+        self._undo(self.undo_stack.pop())
 
     @work(thread=True, exit_on_error=False, group="actions")
-    def _flag(self, env: Envelope, add: Flags, remove: Flags, done: str) -> None:
+    def _undo(self, undo: Undo) -> None:
         try:
-            self.service.flag([str(env.id)], add=frozenset(add), remove=frozenset(remove))
-            fresh = self.service.resolve(str(env.id))
+            if undo.kind == "flags":
+                for env in undo.before:
+                    now = self.service.resolve(str(env.id)).flags
+                    if now != env.flags:
+                        self.service.flag([str(env.id)], add=env.flags - now,
+                                          remove=now - env.flags)
+            else:  # "move": a move or a delete (to Trash) not yet on the server
+                self.service.undo_move({e.id: e.folder for e in undo.before})
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
+        self.call_from_thread(self._undone, undo)
+
+    def _undone(self, undo: Undo) -> None:
+        if undo.kind == "flags":
+            for env in undo.before:
+                (self.kept_unread.discard if Flag.SEEN in env.flags
+                 else self.kept_unread.add)(env.id)
+        self._after(f"Undone: {undo.label}", None, False)
+
+    # ------------------------------------------------------------------ flags
+    def action_toggle_read(self) -> None:
+        envs = self._targets()
+        if envs:
+            seen = all(Flag.SEEN in e.flags for e in envs)
+            for e in envs:
+                (self.kept_unread.add if seen else self.kept_unread.discard)(e.id)
+            self._flag(envs, frozenset() if seen else {Flag.SEEN},
+                       {Flag.SEEN} if seen else frozenset(),
+                       "Marked unread" if seen else "Marked read")
+
+    def action_toggle_flag(self) -> None:
+        envs = self._targets()
+        if envs:
+            on = all(Flag.FLAGGED in e.flags for e in envs)
+            self._flag(envs, frozenset() if on else {Flag.FLAGGED},
+                       {Flag.FLAGGED} if on else frozenset(), "Unflagged" if on else "Flagged")
+
+    def action_mark_all_read(self) -> None:
+        """Mark read the selection, else every message of the list (folder or search)."""
+        if self.main.message_list.selected:
+            self._flag(list(self.main.message_list.selected.values()), {Flag.SEEN},
+                       frozenset(), "Marked read")
+        else:
+            self._mark_all_read()
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _mark_all_read(self) -> None:
+        view = self.main.view
+        try:
+            if view.query is not None:
+                envs = self.service.search(f"({view.query}) is:unread", limit=MARK_ALL_LIMIT)
+            else:
+                envs = self.service.list_envelopes(view.account, view.folder, unread=True,
+                                                   limit=MARK_ALL_LIMIT)
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        if not envs:
+            self.call_from_thread(self.notify, "No unread messages here", timeout=3)
+            return
+        self.call_from_thread(self._flag, envs, {Flag.SEEN}, frozenset(),
+                              f"Marked {len(envs)} read")
+
+    @work(thread=True, exit_on_error=False, group="actions")
+    def _flag(self, envs: list[Envelope], add: Flags, remove: Flags, done: str) -> None:
+        try:
+            self.service.flag([str(e.id) for e in envs], add=frozenset(add),
+                              remove=frozenset(remove))
+            fresh = self.service.resolve(str(envs[0].id)) if len(envs) == 1 else None
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._remember, "flags", envs, done.lower())
+        self.call_from_thread(self._done_with_selection)
         self.call_from_thread(self._after, done, fresh, False)
 
     def _after(self, text: str, envelope: Envelope | None, gone: bool) -> None:
@@ -136,46 +233,59 @@ class MailActions(App[None]):
 
     # ------------------------------------------------------------------ delete / move
     def action_delete(self) -> None:
-        env = self._need_message()
-        if env is not None:
-            self._delete(env)
+        envs = self._targets()
+        if envs:
+            self._delete(envs)
 
     @work(thread=True, exit_on_error=False, group="actions")
-    def _delete(self, env: Envelope) -> None:
+    def _delete(self, envs: list[Envelope]) -> None:
         try:
-            self.service.delete([str(env.id)])
+            self.service.delete([str(e.id) for e in envs])
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
-        self.call_from_thread(self._after, "Deleted (the server follows at the next sync)",
-                              None, True)
+        what = "Deleted" if len(envs) == 1 else f"Deleted {len(envs)} messages"
+        self.call_from_thread(self._remember, "move", envs, what.lower())
+        self.call_from_thread(self._done_with_selection)
+        self.call_from_thread(self._after, f"{what} (u undoes until the next sync)", None, True)
 
     def action_move(self) -> None:
         from mailcli.tui.screens.pickers import FolderPicker
 
-        env = self._need_message()
-        if env is None:
+        envs = self._targets()
+        if not envs:
             return
+        accounts = {e.account for e in envs}
+        if len(accounts) > 1:
+            self.notify("The selection spans accounts: move each account's messages apart",
+                        severity="warning")
+            return
+        account = envs[0].account
+        sources = {e.folder for e in envs}
         folders = [s.folder for s in self.main.folder_tree.summaries
-                   if s.account == env.account and s.folder != env.folder]
+                   if s.account == account and {s.folder} != sources]
         if not folders:
             self.notify("No other folder to move to", severity="warning")
             return
 
         def chosen(folder: str | None) -> None:
             if folder:
-                self._move(env, folder)
+                self._move(envs, folder)
 
-        self.push_screen(FolderPicker(f"Move to which folder of {env.account}?", folders),
+        what = "this message" if len(envs) == 1 else f"{len(envs)} messages"
+        self.push_screen(FolderPicker(f"Move {what} to which folder of {account}?", folders),
                          chosen)
 
     @work(thread=True, exit_on_error=False, group="actions")
-    def _move(self, env: Envelope, folder: str) -> None:
+    def _move(self, envs: list[Envelope], folder: str) -> None:
         try:
-            self.service.move([str(env.id)], folder)
+            self.service.move([str(e.id) for e in envs], folder)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
+        moved = [e for e in envs if e.folder != folder]
+        self.call_from_thread(self._remember, "move", moved, f"move to {folder}")
+        self.call_from_thread(self._done_with_selection)
         self.call_from_thread(self._after, f"Moved to {folder}", None, True)
 
     # ------------------------------------------------------------------ attachments
@@ -206,6 +316,54 @@ class MailActions(App[None]):
         self.call_from_thread(self.notify, f"Saved {len(saved)} file(s) to {dest}: {names}",
                               timeout=5)
 
+    # ------------------------------------------------------------------ open with the desktop
+    def action_open_part(self) -> None:
+        """`o`: the HTML part, else the attachment (a choice when there are several),
+        opened by the desktop's program (mailcli fetches nothing itself)."""
+        env = self._need_message()
+        if env is not None:
+            self._open_part_choices(env)
+
+    @work(thread=True, exit_on_error=False, group="open")
+    def _open_part_choices(self, env: Envelope) -> None:
+        try:
+            html = self.service.show(env.id, mark_seen=False).html is not None
+            infos = self.service.attachments(env.id)
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        choices = (["HTML part"] if html else []) + [
+            f"{a.index or n}: {safe_line(a.filename)} ({a.content_type})"
+            for n, a in enumerate(infos, 1)]
+        if not choices:
+            self.call_from_thread(self.notify, "Nothing to open: no HTML part, no attachment",
+                                  severity="warning")
+        elif len(choices) == 1:
+            self._open_part(env, None if html else 1)
+        else:
+            self.call_from_thread(self._pick_part, env, choices)
+
+    def _pick_part(self, env: Envelope, choices: list[str]) -> None:
+        from mailcli.tui.screens.pickers import FolderPicker
+
+        def chosen(choice: str | None) -> None:
+            if choice:
+                self._open_part(env, None if choice == "HTML part"
+                                else int(choice.partition(":")[0]))
+
+        self.push_screen(FolderPicker("Open which part with the desktop's program?", choices),
+                         chosen)
+
+    @work(thread=True, exit_on_error=False, group="open")
+    def _open_part(self, env: Envelope, part: int | None) -> None:
+        try:
+            path = self.service.open_part(str(env.id), part).path
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self.notify, f"Opened {path.name} with the desktop's program",
+                              timeout=3)
+
     # ------------------------------------------------------------------ compose
     def action_compose(self) -> None:
         account = self._compose_account()
@@ -226,6 +384,26 @@ class MailActions(App[None]):
         env = self._need_message()
         if env is not None:
             self._draft("forward", env.account, env, "Forward")
+
+    def action_resume_draft(self) -> None:
+        """Go on writing a draft kept in Drafts (the current message, a \\Draft)."""
+        env = self._need_message()
+        if env is None:
+            return
+        if Flag.DRAFT not in env.flags:
+            self.notify("Not a draft: open the Drafts folder and press D on one",
+                        severity="warning")
+            return
+        self._resume(env)
+
+    @work(thread=True, exit_on_error=False, group="draft")
+    def _resume(self, env: Envelope) -> None:
+        try:
+            draft = self.service.resume_draft(str(env.id))
+        except MailcliError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        self.call_from_thread(self._edit, draft, env.account, "Draft", env.id)
 
     def _compose_account(self) -> str | None:
         env = self.current_envelope
@@ -255,35 +433,46 @@ class MailActions(App[None]):
             return
         self.call_from_thread(self._edit, draft, account, title)
 
-    def _edit(self, draft: Draft, account: str, title: str) -> None:
+    def _edit(self, draft: Draft, account: str, title: str, replaces: int | None = None) -> None:
+        """Edit `draft`; `replaces`: the id of the stored draft it was resumed from (removed
+        once the new version is kept or sent)."""
         from mailcli.tui.screens.compose import ComposeScreen
 
         def done(result: Composed) -> None:
             if result is None:
-                self.notify("Nothing written: draft dropped", timeout=3)
+                self.notify("Nothing written: draft unchanged" if replaces
+                            else "Nothing written: draft dropped", timeout=3)
             elif result[0] == "send":
-                self._send(account, result[1])
+                self._send(account, result[1], replaces)
             else:
-                self._keep(account, result[1])
+                self._keep(account, result[1], replaces)
 
         self.push_screen(ComposeScreen(draft, account, title), done)
 
+    def _drop_replaced(self, replaces: int | None) -> None:
+        """Nothing to do here: a draft from `Service.resume_draft` carries its origin, and
+        `save_draft`/`send` remove the old version from Drafts (not to the Trash)."""
+        return
+
     @work(thread=True, exit_on_error=False, group="send")
-    def _keep(self, account: str, draft: Draft) -> None:
+    def _keep(self, account: str, draft: Draft, replaces: int | None = None) -> None:
         try:
             kept = self.service.save_draft(account, draft)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
+        self._drop_replaced(replaces)
         self.call_from_thread(self._after, f"Kept in Drafts (message {kept})", None, False)
 
     @work(thread=True, exit_on_error=False, group="send")
-    def _send(self, account: str, draft: Draft) -> None:
+    def _send(self, account: str, draft: Draft, replaces: int | None = None) -> None:
         try:
             result = self.service.send(account, draft)
         except MailcliError as exc:
             self.call_from_thread(self.show_error, exc)
             return
+        if result.status in ("sent", "queued"):
+            self._drop_replaced(replaces)
         status = result.status
         if status == "sent":
             refused = result.refused
@@ -379,3 +568,21 @@ class MailActions(App[None]):
             self.notify(f"Synced: {new} new" if new else "Synced: no new mail", timeout=3)
         self.main.status.sync_done(now, offline, ", ".join(problems))
         self.main.post_message(MailChanged())
+        if any(p.endswith("busy") for p in problems):
+            self._busy_timer = self.set_interval(self.busy_check, self._check_busy)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="busy")
+    def _check_busy(self) -> None:
+        """While "busy" shows: clear it once the other fetch has let go of its lock."""
+        try:
+            busy = self.service.busy_accounts()
+        except MailcliError:
+            return
+        if not busy:
+            self.call_from_thread(self._not_busy)
+
+    def _not_busy(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        self.main.status.clear_busy()

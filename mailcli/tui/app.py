@@ -31,13 +31,17 @@ logger = logging.getLogger(__name__)
 
 # actions that need a current message and make sense only on these screens
 MESSAGE_ACTIONS = {"reply", "reply_all", "forward", "delete", "move", "save_attachments",
-                   "toggle_read", "toggle_flag", "toggle_headers", "compose", "sync", "help"}
+                   "toggle_read", "toggle_flag", "toggle_headers", "compose", "sync", "help",
+                   "undo", "mark_all_read", "open_part", "resume_draft"}
+_FROM_CONFIG = object()
 
 
 class MailApp(MailActions):
     """`MailApp(service)`; `clock` fixes "now" (tests), `poll_interval` None disables the
     periodic check for mail delivered by another process (cron `mailcli fetch`),
-    `preview_delay` is how long the cursor rests before the preview loads (0: at once)."""
+    `preview_delay` is how long the cursor rests before the preview loads (0: at once),
+    `mark_read_after` how long the preview must rest on an unread message the user moved
+    to before it is marked read (None: only opening it; default: [tui] mark_read_after)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "mailcli"
@@ -46,12 +50,19 @@ class MailApp(MailActions):
 
     def __init__(self, service: Service, *, clock: Callable[[], datetime] = system_clock,
                  poll_interval: float | None = 30.0, save_dir: Path | None = None,
-                 preview_delay: float = 0.08) -> None:
+                 preview_delay: float = 0.08,
+                 mark_read_after: float | None | object = _FROM_CONFIG) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
         self.poll_interval = poll_interval
         self.preview_delay = preview_delay
+        self.mark_read_after: float | None = (
+            service.config.tui.mark_read_after if mark_read_after is _FROM_CONFIG
+            else mark_read_after)  # type: ignore[assignment]
+        # messages the user marked unread in this session: never marked read by resting
+        self.kept_unread: set[int] = set()
+        self.undo_stack = []
         downloads = Path.home() / "Downloads"
         self.save_dir = save_dir or (downloads if downloads.is_dir() else Path.cwd())
         configured = dict(service.config.tui.keys)

@@ -28,6 +28,11 @@ ACTIONS = (
     ("Toggle headers", "Show every header of the message (H)", "toggle_headers"),
     ("Search", "Search all mail: from: subject: is:unread ... (/)", "search"),
     ("Toggle threads", "Group the list by conversation (T)", "toggle_threads"),
+    ("Undo", "Take back the last change not yet on the server (u)", "undo"),
+    ("Mark all read", "Mark the selection, else the whole list, read (A)", "mark_all_read"),
+    ("Open with the desktop", "Open the HTML part or an attachment (o)", "open_part"),
+    ("Resume draft", "Go on writing the draft under the cursor (D)", "resume_draft"),
+    ("Toggle sidebar", "Full, narrow or hidden folder sidebar (b)", "toggle_sidebar"),
     ("Help", "Show every key binding (?)", "help"),
 )
 

@@ -17,9 +17,11 @@ class MailChanged(Message):
 
 @dataclass
 class EnvelopeHighlighted(Message):
-    """The cursor of the message list is on `envelope` (None: empty list / not loaded)."""
+    """The cursor of the message list is on `envelope` (None: empty list / not loaded).
+    `by_user`: a key or click moved it there (not start-up, a reload or a new folder)."""
 
     envelope: Envelope | None
+    by_user: bool = False
 
 
 @dataclass

@@ -38,7 +38,7 @@ async def test_toggle_read_and_flag(make_app: Any, service: Any, seeded: dict) -
         assert Flag.SEEN not in service.resolve(seeded["inbox1"]).flags
         assert app.main.message_list.current.id == seeded["inbox1"]
         assert app.main.message_list._row_text(
-            app.main.message_list.source.peek(app.main.message_list.cursor), 100).plain[0] == "N"
+            app.main.message_list.source.peek(app.main.message_list.cursor), 100).plain[1] == "N"
         await pilot.press("N")
         await settle(pilot)
         assert Flag.SEEN in service.resolve(seeded["inbox1"]).flags

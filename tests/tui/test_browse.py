@@ -30,20 +30,21 @@ async def test_main_screen_shows_tree_list_preview_and_status(make_app: Any, see
         await settle(pilot)
         tree = app.main.folder_tree
         labels = [str(n.label) for n in tree._by_target.values()]
-        assert "work (10)" in labels and "INBOX (8)" in labels and "home (1)" in labels
+        # (start-up marks nothing read: issue 20)
+        assert "work (11)" in labels and "INBOX (9)" in labels and "home (1)" in labels
         assert "python-dev (2)" in labels and "Archive" in labels
         lst = app.main.message_list
         assert lst.source.total == 27
         assert lst.current is not None and lst.current.id == seeded["evil"]
-        # first row is the newest, marked seen now that the preview showed it
-        assert "Mallory" in rows(app, 1)[0]
+        # first row is the newest, still unread though the preview shows it
+        assert "Mallory" in rows(app, 1)[0] and rows(app, 1)[0].startswith(" N")
         assert "work/INBOX | 27 messages" in app.main.status.plain
         assert "not synced yet" in app.main.status.plain
         assert "Hello" in app.main.preview.text
 
 
-async def test_j_k_move_and_the_preview_marks_seen(make_app: Any, service: Any,
-                                                   seeded: dict) -> None:
+async def test_j_k_move_and_the_preview_does_not_mark_seen(make_app: Any, service: Any,
+                                                           seeded: dict) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -52,13 +53,13 @@ async def test_j_k_move_and_the_preview_marks_seen(make_app: Any, service: Any,
         await settle(pilot)
         assert app.main.message_list.current.id == seeded["inbox0"]
         assert "Message number 0." in app.main.preview.text
-        assert Flag.SEEN in service.resolve(seeded["inbox0"]).flags
+        # passing by is not reading ([tui] mark_read_after: tests/tui/test_daily.py)
+        assert Flag.SEEN not in service.resolve(seeded["inbox0"]).flags
         await pilot.press("j", "j", "k")
         await settle(pilot)
         assert app.main.message_list.current.id == seeded["inbox1"]
-        # unread counts follow
         labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
-        assert "INBOX (7)" in labels
+        assert "INBOX (9)" in labels
 
 
 async def test_enter_opens_full_view_n_p_walk_q_closes(make_app: Any, seeded: dict) -> None:
@@ -120,7 +121,7 @@ async def test_search_uses_the_query_language(make_app: Any) -> None:
         await settle(pilot)
         found = rows(app)
         assert found and all("Alice Archer" in r for r in found)
-        assert all(r.startswith("N") for r in found[1:])  # the first is seen by the preview now
+        assert all(r.startswith(" N") for r in found)  # the preview marks nothing read
         assert "search: from:alice is:unread | " in app.main.status.plain
         await pilot.press("escape")
         await settle(pilot)
@@ -145,15 +146,15 @@ async def test_sort_orders_cycle(make_app: Any, seeded: dict) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("o")
+        await pilot.press("O")
         await settle(pilot)
         assert app.main.sort == "date asc"
         assert app.main.message_list.current.id == seeded["thread_root"]
         assert "oldest first" in str(app.main.query_one("#list-header").content)
-        await pilot.press("o")
+        await pilot.press("O")
         await settle(pilot)
-        assert app.main.sort == "id desc"
-        assert app.main.message_list.current.id == seeded["evil"]
+        assert app.main.sort == "from asc"
+        assert "Alice Archer" in rows(app, 1)[0]
 
 
 async def test_threads_group_replies_under_their_parent(make_app: Any, seeded: dict) -> None:

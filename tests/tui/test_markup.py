@@ -67,7 +67,7 @@ async def test_attachment_and_folder_names_are_never_markup(make_app: Any, servi
 
         # a folder named "[/]": move there, then the command palette lists it
         env = app.current_envelope
-        app._move(env, FOLDER)
+        app._move([env], FOLDER)
         await settle(pilot)
         assert any(n.message == f"Moved to {FOLDER}" for n in app._notifications)
         assert any(f"Moved to {FOLDER}" in t for t in toasts(app))

@@ -36,7 +36,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SORTS = (("date desc", "newest first"), ("date asc", "oldest first"),
+         ("from asc", "by sender"), ("subject asc", "by subject"),
+         ("size desc", "largest first"),
          ("id desc", "arrival, newest first"), ("id asc", "arrival, oldest first"))
+
+# the folder sidebar: full from WIDE columns, narrow below, hidden below NARROW (`b` cycles)
+SIDEBAR_WIDE, SIDEBAR_NARROW = 100, 70
+SIDEBAR_FULL_W, SIDEBAR_SMALL_W = 30, 18
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class MainScreen(Screen[None]):
         self.total = 0
         self.folder_view: View = View()
         self._preview_timer: Timer | None = None
+        self._read_timer: Timer | None = None
+        self.sidebar: str | None = None  # None: by width; else "full" | "narrow" | "hidden"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -115,16 +123,42 @@ class MainScreen(Screen[None]):
         self.load_folders(first=True)
 
     def on_resize(self) -> None:
+        self._layout_sidebar()
         self._draw_header()
+
+    # ------------------------------------------------------------------ sidebar
+    def sidebar_mode(self) -> str:
+        if self.sidebar is not None:
+            return self.sidebar
+        width = self.size.width
+        return "full" if width >= SIDEBAR_WIDE else "narrow" if width >= SIDEBAR_NARROW else "hidden"
+
+    def _layout_sidebar(self) -> None:
+        tree = self.folder_tree
+        mode = self.sidebar_mode()
+        tree.display = mode != "hidden"
+        tree.styles.width = SIDEBAR_FULL_W if mode == "full" else SIDEBAR_SMALL_W
+        if mode == "hidden" and self.focused is tree:
+            self.message_list.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """full -> narrow -> hidden -> full (the choice then holds at any width)."""
+        order = ("full", "narrow", "hidden")
+        self.sidebar = order[(order.index(self.sidebar_mode()) + 1) % len(order)]
+        self._layout_sidebar()
+        self.call_after_refresh(self._draw_header)
 
     # ------------------------------------------------------------------ folders
     @work(thread=True, exclusive=True, exit_on_error=False, group="folders")
     def load_folders(self, first: bool = False) -> None:
         try:
             summaries = self.app.service.folders()
+            synced = self.app.service.last_sync() if first else None
         except MailcliError as exc:
             self.app.call_from_thread(self.app.show_error, exc)
             return
+        if first:
+            self.app.call_from_thread(self.status.set_cached_sync, synced)
         self.app.call_from_thread(self._folders_loaded, summaries, first)
 
     def _folders_loaded(self, summaries: list[FolderSummary], first: bool) -> None:
@@ -149,6 +183,8 @@ class MainScreen(Screen[None]):
         if view.query is None:
             self.folder_view = view
         self._generation += 1
+        self.message_list.show_folder = view.query is not None or view.folder is None
+        self.message_list.clear_selection()
         self._draw_header()
         self.load_rows(view, self.sort, self.threaded, self._generation, cursor, keep_id)
 
@@ -232,44 +268,69 @@ class MainScreen(Screen[None]):
     def _draw_header(self) -> None:
         label = "threads" if self.threaded and self.view.query is None else SORTS[self.sort_index][1]
         header = self.query_one("#list-header", Static)
-        header.update(header_text(max(self.message_list.size.width, 40), label))
+        header.update(header_text(max(self.message_list.size.width, 20), label,
+                                  self.message_list.show_folder))
 
     # ------------------------------------------------------------------ preview
     @on(EnvelopeHighlighted)
     def _highlighted(self, event: EnvelopeHighlighted) -> None:
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-            self._preview_timer = None
+        for timer in (self._preview_timer, self._read_timer):
+            if timer is not None:
+                timer.stop()
+        self._preview_timer = self._read_timer = None
         if event.envelope is None:
             self.preview.clear()
             return
         # wait until the cursor rests: holding j scrolls without reading every message
         delay = self.app.preview_delay
+        load = partial(self.load_preview, event.envelope, event.by_user)
         if delay <= 0:
-            self.load_preview(event.envelope)
+            load()
         else:
-            self._preview_timer = self.set_timer(delay, partial(self.load_preview,
-                                                                event.envelope))
+            self._preview_timer = self.set_timer(delay, load)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
-    def load_preview(self, env: Envelope) -> None:
+    def load_preview(self, env: Envelope, by_user: bool = False) -> None:
+        # the preview never marks read by itself: only opening the message, or resting
+        # on it for [tui] mark_read_after after the user moved there (_preview_loaded)
         try:
-            shown = self.app.service.show(env.id, mark_seen=True, all_headers=True)
+            shown = self.app.service.show(env.id, mark_seen=False, all_headers=True)
         except MailcliError as exc:
             self.app.call_from_thread(self.preview.clear, f"{exc.title}: {exc.message}")
             return
-        self.app.call_from_thread(self._preview_loaded, env, shown)
+        self.app.call_from_thread(self._preview_loaded, env, shown, by_user)
 
-    def _preview_loaded(self, env: Envelope, shown: ShownMessage) -> None:
+    def _preview_loaded(self, env: Envelope, shown: ShownMessage, by_user: bool = False) -> None:
         current = self.current_envelope
         if current is None or current.id != env.id:
             return
         self.preview.show_message(shown)
-        fresh = shown.envelope
-        seen_now = Flag.SEEN not in env.flags and Flag.SEEN in fresh.flags
+        self.message_list.replace_envelope(shown.envelope)
+        after = self.app.mark_read_after
+        if (by_user and after is not None and Flag.SEEN not in shown.envelope.flags
+                and env.id not in self.app.kept_unread):
+            self._read_timer = self.set_timer(after, partial(self._rested, env.id))
+
+    def _rested(self, id: int) -> None:
+        """The preview stayed on message `id` for mark_read_after: mark it read."""
+        self._read_timer = None
+        current = self.current_envelope
+        if current is not None and current.id == id and id not in self.app.kept_unread:
+            self.mark_read(id)
+
+    @work(thread=True, exit_on_error=False, group="mark-read")
+    def mark_read(self, id: int) -> None:
+        try:
+            fresh = self.app.service.mark_seen(id)
+        except MailcliError as exc:
+            self.app.call_from_thread(self.app.show_error, exc)
+            return
+        self.app.call_from_thread(self._marked_read, fresh)
+
+    def _marked_read(self, fresh: Envelope) -> None:
         self.message_list.replace_envelope(fresh)
-        if seen_now:
-            self.load_folders()
+        self.preview.update_envelope(fresh)
+        self.load_folders()
 
     @on(EnvelopeOpened)
     def _opened(self, event: EnvelopeOpened) -> None:

@@ -79,6 +79,12 @@ class MessageScreen(Screen[None]):
     def action_scroll_up(self) -> None:
         self.body.scroll_up(animate=False)
 
+    def action_page_down(self) -> None:
+        self.body.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.body.scroll_page_up(animate=False)
+
     def _step(self, delta: int) -> None:
         lst = self.message_list
         if lst is None:

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mailcli.errors import MailcliError
+from mailcli.message.sanitize import safe_line
 from mailcli.model import Envelope, Flag
 from mailcli.tui import display, keys
 from mailcli.tui.messages import EnvelopeHighlighted, EnvelopeOpened
@@ -30,21 +31,30 @@ from mailcli.tui.rows import PAGE, EmptyRows, Row, RowSource
 logger = logging.getLogger(__name__)
 
 MARKS_W, DATE_W, ATTACH_W = 3, 10, 1
+SELECT_W = 1  # the "*" of a selected (tagged) row
 
 
-def column_widths(width: int) -> tuple[int, int, int]:
-    """(marks+date+gaps, from, subject) widths for a list `width` cells wide."""
-    from_w = max(8, min(24, width // 5))
-    fixed = MARKS_W + 1 + DATE_W + 1 + from_w + 1 + ATTACH_W + 1
-    return fixed, from_w, max(1, width - fixed)
+def column_widths(width: int, show_folder: bool = False) -> tuple[int, int, int, int]:
+    """(marks+date+gaps, from, folder, subject) widths for a list `width` cells wide.
+
+    The subject gets the width first: the sender takes a third of what is left after the
+    fixed columns (8..24 cells), the folder (search results, whole accounts) a sixth."""
+    fixed = SELECT_W + MARKS_W + 1 + DATE_W + 1 + ATTACH_W + 1
+    avail = max(0, width - fixed - 1)
+    from_w = max(6, min(24, avail // 3))
+    folder_w = max(5, min(14, avail // 6)) if show_folder else 0
+    subject_w = max(1, avail - from_w - (folder_w + 1 if folder_w else 0))
+    return fixed + from_w + 1 + (folder_w + 1 if folder_w else 0), from_w, folder_w, subject_w
 
 
-def header_text(width: int, sort_label: str) -> Text:
-    _, from_w, subject_w = column_widths(width)
+def header_text(width: int, sort_label: str, show_folder: bool = False) -> Text:
+    _, from_w, folder_w, subject_w = column_widths(width, show_folder)
     text = Text(no_wrap=True)
-    text.append("   ".ljust(MARKS_W + 1))
+    text.append(" " * SELECT_W + "   ".ljust(MARKS_W + 1))
     text.append("Date".ljust(DATE_W + 1))
     text.append("From".ljust(from_w + 1))
+    if folder_w:
+        text.append("Folder".ljust(folder_w + 1)[:folder_w + 1])
     text.append("@ ")
     text.append(f"Subject  (sorted: {sort_label})"[:subject_w])
     return text
@@ -81,6 +91,9 @@ class MessageList(ScrollView, can_focus=True):
         self.source: RowSource = EmptyRows()
         self.empty_text = "No messages"
         self._last_highlight: int | None | str = "unset"
+        self._by_user = False  # the next highlight comes from a key or a click
+        self.selected: dict[int, Envelope] = {}  # the tagged messages (Space / t), by id
+        self.show_folder = False
 
     # ------------------------------------------------------------------ data
     def set_source(self, source: RowSource, cursor: int = 0) -> None:
@@ -160,7 +173,15 @@ class MessageList(ScrollView, can_focus=True):
         key = env.id if env else None
         if key != self._last_highlight:
             self._last_highlight = key
-            self.post_message(EnvelopeHighlighted(env))
+            self.post_message(EnvelopeHighlighted(env, by_user=self._by_user and env is not None))
+        if env is not None:
+            self._by_user = False
+
+    def _move(self, index: int) -> None:
+        """Move the cursor for the user (a key or a click): only such a move lets the
+        preview mark a message read after [tui] mark_read_after."""
+        self._by_user = True
+        self.cursor = index
 
     def on_resize(self) -> None:
         self.virtual_size = Size(0, self.source.total)
@@ -172,23 +193,38 @@ class MessageList(ScrollView, can_focus=True):
 
     def action_cursor_down(self) -> None:
         if self.cursor < self.source.total - 1:
-            self.cursor += 1
+            self._move(self.cursor + 1)
 
     def action_cursor_up(self) -> None:
         if self.cursor > 0:
-            self.cursor -= 1
+            self._move(self.cursor - 1)
 
     def action_page_down(self) -> None:
-        self.cursor = min(self.source.total - 1, self.cursor + max(1, self.size.height - 1))
+        self._move(min(self.source.total - 1, self.cursor + max(1, self.size.height - 1)))
 
     def action_page_up(self) -> None:
-        self.cursor = max(0, self.cursor - max(1, self.size.height - 1))
+        self._move(max(0, self.cursor - max(1, self.size.height - 1)))
 
     def action_first(self) -> None:
-        self.cursor = 0
+        self._move(0)
 
     def action_last(self) -> None:
-        self.cursor = max(0, self.source.total - 1)
+        self._move(max(0, self.source.total - 1))
+
+    def action_toggle_select(self) -> None:
+        """Tag or untag the current message, then go to the next one (mutt's `t`)."""
+        env = self.current
+        if env is None:
+            return
+        if self.selected.pop(env.id, None) is None:
+            self.selected[env.id] = env
+        self.refresh()
+        if self.cursor < self.source.total - 1:
+            self._move(self.cursor + 1)
+
+    def clear_selection(self) -> None:
+        self.selected.clear()
+        self.refresh()
 
     def action_open(self) -> None:
         env = self.current
@@ -202,7 +238,7 @@ class MessageList(ScrollView, can_focus=True):
             if 0 <= idx < self.source.total:
                 if idx == self.cursor and getattr(event, "chain", 1) >= 2:
                     self.action_open()
-                self.cursor = idx
+                self._move(idx)
 
     # ------------------------------------------------------------------ drawing
     def render_line(self, y: int) -> Strip:
@@ -237,14 +273,17 @@ class MessageList(ScrollView, can_focus=True):
 
     def _row_text(self, row: Row, width: int) -> Text:
         env = row.envelope
-        _, from_w, subject_w = column_widths(width)
+        _, from_w, folder_w, subject_w = column_widths(width, self.show_folder)
         subject = display.subject(env)
         if row.depth:
             subject = "  " * min(row.depth - 1, 8) + "└─" + subject
         text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append("*" if env.id in self.selected else " ")
         text.append(display.flag_marks(env).ljust(MARKS_W + 1))
         text.append(display.short_date(env.date, self.clock()).ljust(DATE_W + 1))
         text.append(_fit(display.sender_name(env.from_), from_w) + " ")
+        if folder_w:
+            text.append(_fit(safe_line(env.folder), folder_w) + " ")
         text.append(("@" if env.has_attachments else " ") + " ")
         text.append(_fit(subject, subject_w))
         return text

@@ -24,6 +24,7 @@ class StatusBar(Static):
         self.where = ""
         self.progress = ""
         self.last_sync: datetime | None = None
+        self.cached_sync: datetime | None = None  # from the cache, before a sync here
         self.offline: list[str] = []
         self.error = ""
 
@@ -49,6 +50,9 @@ class StatusBar(Static):
             parts.append(self.progress)
         elif self.last_sync is not None:
             parts.append("synced " + display.short_date(self.last_sync, self.clock()))
+        elif self.cached_sync is not None:
+            parts.append("last synced " + display.short_date(self.cached_sync, self.clock())
+                         + " (g)")
         else:
             parts.append("not synced yet (g)")
         if self.offline:
@@ -56,6 +60,15 @@ class StatusBar(Static):
         if self.error:
             parts.append(self.error)
         return " | ".join(parts)
+
+    def set_cached_sync(self, when: datetime | None) -> None:
+        self.cached_sync = when
+        self._draw()
+
+    def clear_busy(self) -> None:
+        """The other fetch has finished: drop the "busy" note."""
+        self.error = ", ".join(p for p in self.error.split(", ") if not p.endswith("busy"))
+        self._draw()
 
     def _draw(self) -> None:
         right = self.right
