@@ -20,7 +20,7 @@ import imaplib
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
@@ -29,7 +29,7 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
-from mailcli.accounts import names, sasl
+from mailcli.accounts import imap_push, names, sasl
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
 from mailcli.accounts.imap_guard import BoundedIMAPClient, Guard, GuardError, LiteralTooLarge, TooManyResponses
@@ -176,7 +176,7 @@ class ImapAccount(Account):
         if "QRESYNC" in enabled:
             have.add(Capability.QRESYNC)
         for name, cap in (("UIDPLUS", Capability.UIDPLUS), ("IDLE", Capability.IDLE),
-                          ("QUOTA", Capability.QUOTA)):
+                          ("QUOTA", Capability.QUOTA), ("NOTIFY", Capability.NOTIFY)):
             if name in caps:
                 have.add(cap)
         # MOVE is always available to callers (emulated with COPY when the server lacks it);
@@ -668,3 +668,65 @@ class ImapAccount(Account):
 
     def _waiting(self) -> AbstractContextManager[None]:
         return self._guard.waiting() if self._guard is not None else nullcontext()
+
+    # ---------- waiting for changes (mailcli watch; see accounts/imap_push.py) ----------
+    def idle_wait(self, folder: str, timeout: float, stop: Callable[[], bool],
+                  started: Callable[[], None] | None = None) -> bool:
+        self._require(Capability.IDLE)
+        with self._errors("IDLE", folder=folder):
+            self._select(folder)
+            got = self._idle_collect(timeout, stop,
+                                     lambda rs: any(imap_push.is_change(r) for r in rs), started)
+            return any(imap_push.is_change(r) for r in got)
+
+    def notify_set(self, folders: Sequence[str]) -> None:
+        self._require(Capability.NOTIFY)
+        with self._errors("NOTIFY"):   # on a connection of its own: nothing selected
+            tag = self._send(imap_push.notify_line(self._quoted(f) for f in folders))
+            self._finish(tag, "NOTIFY")
+
+    def notify_wait(self, timeout: float, stop: Callable[[], bool],
+                    started: Callable[[], None] | None = None) -> set[str]:
+        self._require(Capability.NOTIFY)
+        with self._errors("IDLE"):
+            got = self._idle_collect(timeout, stop,
+                                     lambda rs: any(imap_push.status_folder(r) for r in rs),
+                                     started)
+        names = {imap_push.status_folder(r) for r in got}
+        return {self._user(n) for n in names if n}
+
+    def _idle_collect(self, timeout: float, stop: Callable[[], bool],
+                      done: Callable[[list[Any]], bool],
+                      started: Callable[[], None] | None = None) -> list[Any]:
+        """IDLE until `timeout`, `stop()` or `done(responses)`; then DONE and NOOP, each
+        answered within DONE_TIMEOUT or the link counts as dead. Stopped: returns at once
+        without DONE (the caller aborts the connection)."""
+        c = self._c
+        imap_push.keepalive(c.socket())
+        c.idle()
+        if started is not None:
+            started()
+        with self._waiting():   # no command deadline while IDLE waits on purpose
+            got = imap_push.wait_slices(c.idle_check, timeout, stop, done,
+                                        f"{self.config.host}:{self.config.port}")
+        if stop():
+            return got
+        c.socket().settimeout(min(self.config.timeout, imap_push.DONE_TIMEOUT))
+        try:
+            _text, more = c.idle_done()
+            got.extend(more)
+            _text, more = c.noop()
+            got.extend(more)
+        finally:
+            c._set_read_timeout()
+        return got
+
+    def abort(self) -> None:
+        """See Account.abort: shut the socket down (a blocked reader fails at once)."""
+        client, self._client = self._client, None
+        self._selected = None
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - never raises
+                pass
