@@ -384,6 +384,11 @@ class ImapAccount(Account):
         if Capability.CONDSTORE in self.capabilities:
             what.append("HIGHESTMODSEQ")
         with self._errors("STATUS", folder=folder):
+            if folder == self._selected:
+                # Dovecot answers STATUS of the selected folder from this session's view,
+                # which moves only with a command that syncs it: a connection kept open
+                # (mailcli watch) would never see new mail there
+                self._c.noop()
             st = self._c.folder_status(self._wire(folder), what)
         hms = st.get(b"HIGHESTMODSEQ")
         return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),

@@ -88,7 +88,7 @@ class Waiter(threading.Thread):
         self.notify = notify
         self.ready = threading.Event()
 
-    def _started(self) -> None:
+    def _on_started(self) -> None:
         """The first wait is on: catch up with what changed before it (one sync each)."""
         if not self.ready.is_set():
             self.ready.set()
@@ -102,13 +102,13 @@ class Waiter(threading.Thread):
                 self.account.notify_set(self.folders)
                 while not stop():
                     for folder in sorted(self.account.notify_wait(self.keepalive, stop,
-                                                                  self._started)):
+                                                                  self._on_started)):
                         if matches(folder, self.folders):
                             self.out.put(folder)
             else:
                 folder = self.folders[0]
                 while not stop():
-                    if self.account.idle_wait(folder, self.keepalive, stop, self._started):
+                    if self.account.idle_wait(folder, self.keepalive, stop, self._on_started):
                         self.out.put(folder)
         except BaseException as exc:  # noqa: BLE001 - handed to the account's loop
             if not stop():

@@ -124,3 +124,84 @@ def append(server: Dovecot, user: str, raw: bytes, folder: str = "INBOX") -> Non
         assert typ == "OK", data
     finally:
         m.logout()
+
+
+class SwitchProxy:
+    """A loopback TCP proxy that the test can cut (every open connection dropped at
+    once) and make refuse new connections (accepted and closed at once), like a network
+    that goes away and comes back."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+
+        self.target = ("127.0.0.1", target_port)
+        self.refusing = threading.Event()
+        self._socket = socket
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port: int = self._sock.getsockname()[1]
+        self._open: list[Any] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            if self.refusing.is_set():
+                client.close()
+                continue
+            try:
+                upstream = self._socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: Any, dst: Any) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """Drop every open connection (both sides see the link go)."""
+        with self._lock:
+            conns, self._open = self._open, []
+        for s in conns:
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.cut()
+        self._sock.close()
+
+    def __enter__(self) -> SwitchProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

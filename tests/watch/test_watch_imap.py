@@ -47,5 +47,5 @@ def test_new_mail_in_inbox_and_a_second_watched_folder_is_cached_and_announced(
         assert '"list 2"' in listed.stdout
         code, took = w.terminate()
     assert code == 0 and took < 5
-    assert w.of("stopped")
+    assert w.of("stopped") and not w.of("disconnected")
     assert len(hook_runs(hook_out)) == 2          # each batch once
