@@ -199,10 +199,10 @@ class Service:
 
     def watch(self, accounts: list[str] | None, emit: Emit, *, hook: str | None = None,
               notify: bool = False, stop: threading.Event | None = None,
-              settings: WatchSettings | None = None) -> int:
+              settings: WatchSettings | None = None, hooks: bool = True) -> int:
         """Stay running: sync, wait for changes, sync them, run hooks (see Watching)."""
         return self.watching.watch(accounts, emit, hook=hook, notify=notify, stop=stop,
-                                   settings=settings)
+                                   settings=settings, hooks=hooks)
 
     def push_now(self, account: str) -> None:
         self.syncing.push_now(account)

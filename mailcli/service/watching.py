@@ -51,7 +51,7 @@ class Watching:
 
     def watch(self, accounts: list[str] | None, emit: Emit, *, hook: str | None = None,
               notify: bool = False, stop: threading.Event | None = None,
-              settings: WatchSettings | None = None) -> int:
+              settings: WatchSettings | None = None, hooks: bool = True) -> int:
         """Watch the named accounts (default: all) until `stop` is set.
 
         Args:
@@ -61,6 +61,7 @@ class Watching:
             notify: desktop notifications (notify-send) for new mail.
             stop: set it (e.g. from a signal handler) to stop; stops within 5 s.
             settings: timings (default: WatchSettings, shortened by the env, see above).
+            hooks: run the new-mail hook (the TUI does not: `mailcli watch` does).
 
         Returns:
             0 when stopped; when every account failed for good (a refused login: 3; a
@@ -81,9 +82,9 @@ class Watching:
             return hook or core.config.account(account).on_new_mail or general
 
         consumers: list[Emit] = [emit]
-        hooks = HookRunner(command_for, emit,
-                           _env_seconds("MAILCLI_WATCH_HOOK_TIMEOUT", HOOK_TIMEOUT))
-        consumers.append(hooks)
+        runner = HookRunner(command_for if hooks else (lambda _account: None), emit,
+                            _env_seconds("MAILCLI_WATCH_HOOK_TIMEOUT", HOOK_TIMEOUT))
+        consumers.append(runner)
         if notify:
             consumers.append(DesktopNotifier())
 
@@ -101,4 +102,4 @@ class Watching:
             return watcher.run()
         finally:
             watcher.stop()
-            hooks.close()
+            runner.close()
