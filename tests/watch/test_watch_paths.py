@@ -59,7 +59,7 @@ def test_pop3_is_polled_and_announced(dovecot: Dovecot, write_config,
     dovecot.seed(user, [message(0, "before")])
     command, out = hook_command(tmp_path)
     write_config(protocol="pop3", user=user,
-                 extra=f'poll_interval = "1s"\nleave_on_server = true\n',
+                 extra='poll_interval = "1s"\nleave_on_server = true\n',
                  general=f"[general]\non_new_mail = '{command}'\n")
     with WatchProcess() as w:
         assert w.wait("started", timeout=20)[0]["mode"] == "poll"
