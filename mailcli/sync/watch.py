@@ -124,10 +124,20 @@ class AccountWatcher(threading.Thread):
         self._marks: dict[str, int | None] = {}
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         self.pop3 = traits_for(cfg).maildrop
-        self._pop3_started = False
+        self._announced_start = False
 
     # ------------------------------------------------------------------ thread
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # noqa: BLE001 - a bug: this account ends, the others go on
+            logger.exception("%s: watcher failed", self.cfg.name)
+            self.exit_code = 1
+            self._state("failed")
+            self.emit(Stopped(self.cfg.name, error=f"internal error: {type(exc).__name__}: "
+                                                   f"{exc}", exit_code=1))
+
+    def _run(self) -> None:
         name = self.cfg.name
         self._init_marks()
         while not self.stop_event.is_set():
@@ -180,6 +190,14 @@ class AccountWatcher(threading.Thread):
             self._down = False
             logger.info("%s: reconnected", self.cfg.name)
             self.emit(Reconnected(self.cfg.name))
+
+    def _announce_start(self, mode: str) -> bool:
+        """`Started` once per account (a reconnect says `Reconnected`); True the first time."""
+        if self._announced_start:
+            return False
+        self._announced_start = True
+        self.emit(Started(self.cfg.name, mode=mode))
+        return True
 
     def _sleep(self, seconds: float) -> bool:
         """Wait; True when asked to stop meanwhile."""
@@ -330,7 +348,7 @@ class AccountWatcher(threading.Thread):
                 waiter.start()
             for waiter in waiters:   # from here on, changes are pushed (or caught up)
                 waiter.ready.wait(self.cfg.timeout)
-            self.emit(Started(self.cfg.name, mode=plan.mode))
+            self._announce_start(plan.mode)
             acc = self._imap_loop(acc, changes, plan.polled or plan.pushed[:1], plan.pushed)
             polite = True
         finally:
@@ -416,10 +434,7 @@ class AccountWatcher(threading.Thread):
                 raise error
             self._connected()
             self._backoff.reset()
-            first = not self._pop3_started
-            if first:
-                self._pop3_started = True
-                self.emit(Started(self.cfg.name, mode="poll"))
+            first = self._announce_start("poll")
             report = result.accounts[0]
             outcome = SyncOutcome(self.cfg.name, "pop3", new=report.new, updated=report.updated,
                                   deleted=report.deleted)

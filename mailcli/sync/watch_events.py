@@ -36,8 +36,8 @@ class _Event:
 
 @dataclass(frozen=True)
 class Started(_Event):
-    """The account's watcher began (before its first sync). `mode` says how it waits:
-    "notify", "idle", "poll"."""
+    """The account's first sync is done and it waits for changes (once per account; after
+    a reconnect there is `Reconnected`). `mode` says how: "notify", "idle", "poll"."""
 
     mode: str = ""
     kind = "started"

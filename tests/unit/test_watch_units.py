@@ -214,3 +214,15 @@ def test_notification_text_is_neutralised() -> None:
     many = tuple(_env(i, subject=f"s{i}") for i in range(8))
     summary, body = notification_text(NewMail("work", folder="INBOX", messages=many))
     assert summary.startswith("8 new messages") and body.endswith("... and 3 more")
+
+
+def test_the_watcher_threads_shadow_nothing_of_thread() -> None:
+    """Thread keeps private attributes (_started is an Event): a method of the same name
+    on a subclass is silently replaced by it (this bit twice)."""
+    from mailcli.sync.watch import AccountWatcher
+    from mailcli.sync.watch_waiters import Waiter
+
+    taken = set(vars(threading.Thread())) | set(dir(threading.Thread))
+    for cls in (AccountWatcher, Waiter):
+        own = {name for name in vars(cls) if not name.startswith("__")}
+        assert own & taken <= {"run"}, own & taken

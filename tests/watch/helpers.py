@@ -128,14 +128,16 @@ def append(server: Dovecot, user: str, raw: bytes, folder: str = "INBOX") -> Non
 
 class SwitchProxy:
     """A loopback TCP proxy that the test can cut (every open connection dropped at
-    once) and make refuse new connections (accepted and closed at once), like a network
-    that goes away and comes back."""
+    once), stall (nothing forwarded, nothing closed: only a timeout notices) and make
+    refuse new connections (accepted and closed at once), like a network that goes away
+    and comes back."""
 
     def __init__(self, target_port: int) -> None:
         import socket
 
         self.target = ("127.0.0.1", target_port)
         self.refusing = threading.Event()
+        self.stalled = threading.Event()     # forward nothing (a dead peer behind a NAT)
         self._socket = socket
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -175,6 +177,8 @@ class SwitchProxy:
     def _pump(self, src: Any, dst: Any) -> None:
         try:
             while data := src.recv(65536):
+                while self.stalled.is_set() and not self._stop.is_set():
+                    time.sleep(0.05)
                 dst.sendall(data)
         except OSError:
             pass

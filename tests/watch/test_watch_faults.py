@@ -49,6 +49,27 @@ def test_a_cut_link_reconnects_by_itself_and_announces_the_mail_of_the_outage_on
     assert [r["stdin"][0]["subject"] for r in hook_runs(out)] == ["outage 1", "after 2"]
 
 
+def test_a_stalled_link_is_noticed_and_left(dovecot: Dovecot, write_config,
+                                            tmp_path: Path) -> None:  # noqa: ANN001
+    """Nothing comes back and nothing is closed (a NAT forgot the connection): the liveness
+    check after each IDLE period (here 1 s; 45 s by default) times out (timeout = 2)."""
+    user = dovecot.add_user()
+    spec = write_config(user=user, extra='timeout = 2\npoll_interval = "30s"\n')
+    with SwitchProxy(spec.port) as proxy:
+        _through(proxy, spec.port, tmp_path)
+        with WatchProcess(env={"MAILCLI_WATCH_KEEPALIVE": "1"}) as w:
+            w.wait("started", timeout=20)
+            proxy.stalled.set()
+            began = time.monotonic()
+            w.wait("disconnected", timeout=15)
+            assert time.monotonic() - began < 10
+            proxy.stalled.clear()
+            w.wait("reconnected", timeout=15)
+            append(dovecot, user, message(1, "alive"))
+            assert w.wait("new_mail", timeout=5)[0]["messages"][0]["subject"] == "alive 1"
+            assert w.terminate()[0] == 0
+
+
 def test_failing_and_hanging_hooks_neither_stop_nor_delay_the_watcher(
         dovecot: Dovecot, write_config, tmp_path: Path) -> None:  # noqa: ANN001
     user = dovecot.add_user()
