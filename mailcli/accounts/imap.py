@@ -19,6 +19,7 @@ import base64
 import imaplib
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -71,6 +72,7 @@ class ImapAccount(Account):
         self.config = config
         self._creds = as_credentials(credentials, config.username)
         self._client: IMAPClient | None = None
+        self._closing: IMAPClient | None = None
         self._guard: Guard | None = None
         self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
         self._server_caps: tuple[str, ...] = ()
@@ -198,6 +200,7 @@ class ImapAccount(Account):
         self._selected = None
         if client is None:
             return
+        self._closing = client          # abort() from another thread reaches it still
         try:
             client.logout()
         except Exception as exc:  # noqa: BLE001 - close() never raises
@@ -206,6 +209,8 @@ class ImapAccount(Account):
                 client.shutdown()
             except Exception:  # noqa: BLE001
                 pass
+        finally:
+            self._closing = None
 
     @property
     def server_capabilities(self) -> tuple[str, ...]:
@@ -727,11 +732,18 @@ class ImapAccount(Account):
         return got
 
     def abort(self) -> None:
-        """See Account.abort: shut the socket down (a blocked reader fails at once)."""
-        client, self._client = self._client, None
+        """See Account.abort: shut the socket down (a blocked reader fails at once; also
+        one blocked in close()'s LOGOUT). The plain socket's shutdown comes first: imaplib's
+        own shutdown closes its file object, which waits for the reader blocked in it."""
+        client, self._client = self._client or self._closing, None
         self._selected = None
-        if client is not None:
-            try:
-                client.shutdown()
-            except Exception:  # noqa: BLE001 - never raises
-                pass
+        if client is None:
+            return
+        try:
+            socket.socket.shutdown(client.socket(), socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001 - never raises
+            pass

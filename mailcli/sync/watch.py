@@ -217,13 +217,16 @@ class AccountWatcher(threading.Thread):
         return acc
 
     def _forget(self, acc: Account, polite: bool = False) -> None:
-        with self._live_lock:
-            if acc in self._live:
-                self._live.remove(acc)
-        if polite:
-            acc.close()
-        else:
-            acc.abort()
+        """Close (LOGOUT) or abort a connection; it stays reachable by abort() until done."""
+        try:
+            if polite:
+                acc.close()
+            else:
+                acc.abort()
+        finally:
+            with self._live_lock:
+                if acc in self._live:
+                    self._live.remove(acc)
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():

@@ -70,6 +70,22 @@ def test_a_stalled_link_is_noticed_and_left(dovecot: Dovecot, write_config,
             assert w.terminate()[0] == 0
 
 
+def test_sigterm_on_a_stalled_link_exits_0_within_5_s(dovecot: Dovecot, write_config,
+                                                      tmp_path: Path) -> None:  # noqa: ANN001
+    """The polite LOGOUT would wait for the 60 s timeout: stopping shuts the link instead."""
+    user = dovecot.add_user()
+    spec = write_config(user=user, extra='poll_interval = "30s"\n')
+    with SwitchProxy(spec.port) as proxy:
+        _through(proxy, spec.port, tmp_path)
+        with WatchProcess() as w:
+            w.wait("started", timeout=20)
+            proxy.stalled.set()
+            time.sleep(0.5)
+            code, took = w.terminate()
+    assert code == 0 and took < 5
+    assert w.of("stopped")
+
+
 def test_failing_and_hanging_hooks_neither_stop_nor_delay_the_watcher(
         dovecot: Dovecot, write_config, tmp_path: Path) -> None:  # noqa: ANN001
     user = dovecot.add_user()
