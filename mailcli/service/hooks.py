@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 
 from mailcli.message.sanitize import safe_line
@@ -97,13 +98,17 @@ class HookRunner:
                                  folder=ev.folder))
 
     def close(self, grace: float = 1.0) -> None:
-        """Stopping: hooks still running get SIGTERM (their whole process group)."""
+        """Stopping: hooks still running after `grace` seconds get SIGTERM (their whole
+        process group)."""
+        end = time.monotonic() + grace
+        for t in self._threads:
+            t.join(timeout=max(0.0, end - time.monotonic()))
         with self._lock:
             running = list(self._running)
         for proc in running:
             _kill(proc, signal.SIGTERM)
         for t in self._threads:
-            t.join(timeout=grace)
+            t.join(timeout=1.0)
 
 
 def _kill(proc: subprocess.Popen[bytes], sig: int) -> None:
