@@ -8,7 +8,9 @@ One thread per account (`AccountWatcher`). An IMAP account's session:
    watched folder where offered, else one IDLE connection per watched folder (capped),
    the other folders STATUS-polled on the sync connection every `poll_interval`;
 3. loop: a folder named by a waiter, or one whose STATUS moved, gets
-   `ImapSync.sync_folder` under the lock; then its new messages are announced.
+   `ImapSync.sync_folder` under the lock; then its new messages are announced. Every
+   poll_interval, changes queued locally meanwhile (`mailcli flag`, the TUI) are pushed
+   by a whole-account sync.
 
 A POP3 account (or an IMAP server without IDLE) is polled: POP3 through
 `fetch_accounts` every poll_interval.
@@ -56,7 +58,7 @@ from mailcli.errors import (
     UnsupportedError,
 )
 from mailcli.model import Envelope, FolderStatus
-from mailcli.store import Store
+from mailcli.store import ActionState, Store
 from mailcli.sync.backoff import Backoff
 from mailcli.sync.engine import ImapSync, folder_selected
 from mailcli.sync.lock import account_lock
@@ -378,6 +380,8 @@ class AccountWatcher(threading.Thread):
                 changed.add(item)
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + interval
+                if self._local_work():   # `mailcli flag/move/delete` meanwhile: push it
+                    acc = self._retrying(acc, self._imap_sync)
                 acc = self._retrying(acc, partial(self._poll, folders=polled, last=last,
                                                   into=changed))
             for folder in sorted(changed, key=lambda f: (f != "INBOX", f)):
@@ -386,6 +390,14 @@ class AccountWatcher(threading.Thread):
             if changed:
                 self._state("idle")
         return acc
+
+    def _local_work(self) -> bool:
+        """Changes queued here (journal entries not yet failed, flags changed in the
+        cache) that only a sync pushes: checked every poll_interval."""
+        if any(a.state is not ActionState.FAILED for a in self.store.journal.pending(self.cfg.name)):
+            return True
+        return any(self.store.has_unsynced_flags(self.cfg.name, s.name)
+                   for s in self.store.folder_states(self.cfg.name))
 
     def _poll(self, acc: Account, folders: tuple[str, ...], last: dict[str, FolderStatus],
               into: set[str]) -> None:

@@ -45,7 +45,61 @@ def test_new_mail_in_inbox_and_a_second_watched_folder_is_cached_and_announced(
         # in the cache: `mailcli list` sees it while watch runs
         listed = run_cli("list", "--json", "-f", "Lists/dev")
         assert '"list 2"' in listed.stdout
+        # a change queued meanwhile (no --now) is pushed within poll_interval
+        flagged = run_cli("flag", str(msg["id"]), "--flagged")
+        assert flagged.returncode == 0, flagged.stderr
+        wait_for(lambda: "\\Flagged" in dovecot.flags(user)[msg["uid"]], 8, "the pushed flag")
         code, took = w.terminate()
     assert code == 0 and took < 5
     assert w.of("stopped") and not w.of("disconnected")
     assert len(hook_runs(hook_out)) == 2          # each batch once
+
+
+def test_human_output_and_desktop_notifications(dovecot: Dovecot, write_config,
+                                                tmp_path: Path) -> None:  # noqa: ANN001
+    """Without --json: one line per event, message text neutralised; --notify runs
+    notify-send (a stand-in on PATH that records its arguments)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    user = dovecot.add_user()
+    write_config(user=user, extra='poll_interval = "30s"\n')
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    args_file = tmp_path / "notify-args"
+    fake = bindir / "notify-send"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > {args_file}\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
+           "MAILCLI_WATCH_KEEPALIVE": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "mailcli", "watch", "--notify"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        lines.extend(proc.stdout)
+
+    import threading
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("watching (notify)" in line for line in lines), 20, "started")
+        evil = (b"From: Mallory \x1b[2J <m@x.org>\r\nSubject: pay <b>now</b> \x1b]0;t\x07\r\n"
+                b"Message-ID: <evil@x>\r\n\r\nbody\r\n")
+        append(dovecot, user, evil)
+        wait_for(lambda: args_file.exists() and args_file.read_bytes(), 8, "notify-send")
+        args = args_file.read_bytes().split(b"\0")[:-1]
+        assert args[:2] == [b"--app-name=mailcli", b"1 new message in work/INBOX"]
+        assert b"\x1b" not in args[2] and b"\x07" not in args[2]
+        assert b"&lt;b&gt;now&lt;/b&gt;" in args[2]
+        wait_for(lambda: any("1 new" in line for line in lines), 5, "the new-mail line")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        reader.join(timeout=5)
+    text = "".join(lines)
+    assert "work INBOX: 1 new" in text and "\x1b" not in text and "work: stopped" in text
+    assert not text.lstrip().startswith("{")
