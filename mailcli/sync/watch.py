@@ -55,6 +55,7 @@ from mailcli.errors import (
     LockHeld,
     MailcliError,
     NotFoundError,
+    ProtocolError,
     UnsupportedError,
 )
 from mailcli.model import Envelope, FolderStatus
@@ -127,6 +128,7 @@ class AccountWatcher(threading.Thread):
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         self.pop3 = traits_for(cfg).maildrop
         self._announced_start = False
+        self._notify_refused = False
 
     # ------------------------------------------------------------------ thread
     def run(self) -> None:
@@ -338,18 +340,33 @@ class AccountWatcher(threading.Thread):
             folders = [f.name for f in acc.list_folders()
                        if f.selectable and folder_selected(f.name, self.cfg.folders)]
             plan = plan_waits(folders, self.cfg.watch_folders,
-                              acc.supports(Capability.NOTIFY), acc.supports(Capability.IDLE),
-                              self.settings.idle_cap)
+                              acc.supports(Capability.NOTIFY) and not self._notify_refused,
+                              acc.supports(Capability.IDLE), self.settings.idle_cap)
+            changes: queue.Queue[Item] = queue.Queue()
+            if plan.mode == "notify":
+                notify_conn = self._connect()
+                try:
+                    notify_conn.notify_set(plan.pushed)
+                except ProtocolError as exc:   # offered but refused: IDLE from now on
+                    logger.warning("%s: the server refused NOTIFY (%s); using IDLE",
+                                   self.cfg.name, exc.message)
+                    self._notify_refused = True
+                    self._forget(notify_conn)
+                    plan = plan_waits(folders, self.cfg.watch_folders, False,
+                                      acc.supports(Capability.IDLE), self.settings.idle_cap)
+                else:
+                    waiters.append(Waiter(notify_conn, plan.pushed, changes, session_stop,
+                                          self.settings.keepalive, f"watch:{self.cfg.name}",
+                                          notify=True))
+            if plan.mode == "idle":
+                for folder in plan.pushed:
+                    waiters.append(Waiter(self._connect(), (folder,), changes, session_stop,
+                                          self.settings.keepalive,
+                                          f"watch:{self.cfg.name}:{folder}", notify=False))
             logger.info("%s: watching %s by %s, polling %d folder(s) every %s s",
                         self.cfg.name, ", ".join(plan.pushed) or "nothing", plan.mode,
                         len(plan.polled), self.cfg.poll_interval)
-            changes: queue.Queue[Item] = queue.Queue()
-            groups = [plan.pushed] if plan.mode == "notify" else [(f,) for f in plan.pushed]
-            for group in groups:
-                waiter = Waiter(self._connect(), group, changes, session_stop,
-                                self.settings.keepalive, f"watch:{self.cfg.name}:{group[0]}",
-                                notify=plan.mode == "notify")
-                waiters.append(waiter)
+            for waiter in waiters:
                 waiter.start()
             for waiter in waiters:   # from here on, changes are pushed (or caught up)
                 waiter.ready.wait(self.cfg.timeout)

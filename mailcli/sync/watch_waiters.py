@@ -5,7 +5,8 @@ folder (pure), and the threads that wait on connections of their own.
   it; else IDLE, one connection per watched folder up to a cap; every other selected
   folder (and watched ones over the cap) polled with STATUS every poll_interval; a
   server without IDLE: all polled.
-- `Waiter`: a thread that loops `notify_wait` or `idle_wait` on its own connection and
+- `Waiter`: a thread that loops `notify_wait` (after the session's NOTIFY SET on that
+  connection) or `idle_wait` on its own connection and
   puts the names of changed folders into the account's queue; a failure (the link died)
   goes into the queue too, and ends the thread. `abort()` shuts its connection down
   from another thread.
@@ -96,14 +97,14 @@ class Waiter(threading.Thread):
                 self.out.put(folder)
 
     def run(self) -> None:
+        """NOTIFY: the connection's NOTIFY SET is done (by the account's session)."""
         stop = self.stop_event.is_set
         try:
             if self.notify:
-                self.account.notify_set(self.folders)
                 while not stop():
                     for folder in sorted(self.account.notify_wait(self.keepalive, stop,
                                                                   self._on_started)):
-                        if matches(folder, self.folders):
+                        if folder in self.folders:
                             self.out.put(folder)
             else:
                 folder = self.folders[0]

@@ -70,3 +70,27 @@ def test_pop3_is_polled_and_announced(dovecot: Dovecot, write_config,
         runs = wait_for(lambda: hook_runs(out), 5, "the hook")
         assert runs[0]["account"] == "work" and runs[0]["stdin"][0]["subject"] == "pop 1"
         assert w.terminate()[0] == 0
+
+
+def test_notify_offered_but_refused_falls_back_to_idle(dovecot: Dovecot, write_config,
+                                                       tmp_path: Path) -> None:  # noqa: ANN001
+    """A server (here: a proxy rewriting Dovecot's answer) that offers NOTIFY and then says
+    NO to NOTIFY SET: the account waits with IDLE instead, without a disconnect."""
+    import re
+
+    from tests.fakes.proxy import FaultProxy
+
+    def refuse(_n: int, data: bytes) -> bytes:
+        return re.sub(rb"(\w+) OK NOTIFY[^\r\n]*", rb"\1 NO [SERVERBUG] NOTIFY not now", data)
+
+    user = dovecot.add_user()
+    spec = write_config(user=user, security="none", extra='poll_interval = "30s"\n')
+    with FaultProxy(spec.port, rewrite=refuse) as proxy:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(cfg.read_text().replace(f"port = {spec.port}", f"port = {proxy.port}"))
+        with WatchProcess() as w:
+            assert w.wait("started", timeout=20)[0]["mode"] == "idle"
+            append(dovecot, user, message(1, "idle"))
+            assert w.wait("new_mail", timeout=5)[0]["messages"][0]["subject"] == "idle 1"
+            assert w.terminate()[0] == 0
+    assert not w.of("disconnected")
