@@ -24,11 +24,8 @@ account for good (`Stopped` with its exit code, 3 or 2); the others continue.
 The lock (sync/lock.py) is held only while a sync runs; when another process (cron
 `mailcli fetch`) holds it, the watcher waits and retries, it never fails for that.
 
-New mail: per watched folder the watcher remembers the highest cached message id it
-has seen (ids only grow); after a sync, messages above it are the batch announced
-(`NewMail`), and the mark moves past them, so each message is announced once even when
-another process downloaded it. A folder never cached before is taken as it is (its
-first download is not "new mail").
+New mail: after each sync, the watched folders' messages past their marks are announced
+(`NewMail`, once each; sync/watch_marks.py).
 
 Stopping: `stop` (a threading.Event) is looked at at least twice a second; a running
 sync is given `stop_grace` seconds to finish, then its connection is shut down (the
@@ -58,7 +55,7 @@ from mailcli.errors import (
     ProtocolError,
     UnsupportedError,
 )
-from mailcli.model import Envelope, FolderStatus
+from mailcli.model import FolderStatus
 from mailcli.store import ActionState, Store
 from mailcli.sync.backoff import Backoff
 from mailcli.sync.engine import ImapSync, folder_selected
@@ -75,7 +72,8 @@ from mailcli.sync.watch_events import (
     Stopped,
     Synced,
 )
-from mailcli.sync.watch_waiters import Item, Waiter, matches, plan_waits, status_changed
+from mailcli.sync.watch_marks import NewMailMarks
+from mailcli.sync.watch_waiters import Item, Waiter, drain, plan_waits, status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +81,6 @@ OpenAccount = Callable[[AccountConfig], Account]
 """A not-yet-connected Account for a config (the service's open_account)."""
 
 _FATAL = (AuthError, ConfigError, UnsupportedError)
-_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ class AccountWatcher(threading.Thread):
         self._live: list[Account] = []
         self._live_lock = threading.Lock()
         self._down = False
-        self._marks: dict[str, int | None] = {}
+        self._marks: NewMailMarks | None = None    # made on the thread (store access)
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         self.pop3 = traits_for(cfg).maildrop
         self._announced_start = False
@@ -143,7 +140,7 @@ class AccountWatcher(threading.Thread):
 
     def _run(self) -> None:
         name = self.cfg.name
-        self._init_marks()
+        self._marks = NewMailMarks(self.store, name, self.cfg.watch_folders, self.pop3)
         while not self.stop_event.is_set():
             try:
                 if self.pop3:
@@ -277,54 +274,13 @@ class AccountWatcher(threading.Thread):
         self._announce([folder] if folder is not None else None)
 
     # ------------------------------------------------------------------ new mail
-    def _max_id(self, folder: str) -> int | None:
-        top = self.store.list_envelopes(self.cfg.name, folder, limit=1, order="id desc")
-        return top[0].id if top else None
-
-    def _init_marks(self) -> None:
-        """Marks of the watched folders the cache knows (see the module doc)."""
-        watch = self._watch_globs()
-        known = {s.name for s in self.store.folder_states(self.cfg.name)}
-        if self.pop3 and self._max_id("INBOX") is not None:
-            known.add("INBOX")
-        for folder in known:
-            if matches(folder, watch):
-                self._marks[folder] = self._max_id(folder) or 0
-
-    def _watch_globs(self) -> tuple[str, ...]:
-        return ("INBOX",) if self.pop3 else self.cfg.watch_folders
-
     def _announce(self, folders: list[str] | None) -> None:
-        watch = self._watch_globs()
-        if folders is None:
-            folders = [s.name for s in self.store.folder_states(self.cfg.name)]
-            if self.pop3:
-                folders = ["INBOX"]
-        for folder in folders:
-            if not matches(folder, watch):
-                continue
-            if folder not in self._marks:   # first time cached: its content is not news
-                self._marks[folder] = self._max_id(folder) or 0
-                continue
-            new = self._since(folder, self._marks[folder] or 0)
-            if new:
-                self._marks[folder] = new[-1].id
-                logger.info("%s/%s: %d new message(s)", self.cfg.name, folder, len(new))
-                self.emit(NewMail(self.cfg.name, folder=folder, messages=tuple(new)))
-
-    def _since(self, folder: str, mark: int) -> list[Envelope]:
-        """The folder's cached messages with an id above `mark`, oldest first."""
-        out: list[Envelope] = []
-        offset = 0
-        while True:
-            page = self.store.list_envelopes(self.cfg.name, folder, limit=_PAGE,
-                                             offset=offset, order="id desc")
-            fresh = [e for e in page if e.id > mark]
-            out.extend(fresh)
-            if len(fresh) < len(page) or len(page) < _PAGE:
-                break
-            offset += _PAGE
-        return sorted(out, key=lambda e: e.id)
+        """NewMail for each watched folder (None: all) with messages past its mark."""
+        assert self._marks is not None
+        for folder, new in self._marks.news(self._marks.folders() if folders is None
+                                            else folders):
+            logger.info("%s/%s: %d new message(s)", self.cfg.name, folder, len(new))
+            self.emit(NewMail(self.cfg.name, folder=folder, messages=tuple(new)))
 
     # ------------------------------------------------------------------ IMAP
     def _imap_session(self) -> None:
@@ -391,7 +347,7 @@ class AccountWatcher(threading.Thread):
         while not self.stop_event.is_set():
             wait = max(0.0, min(0.5, next_poll - time.monotonic()))
             changed: set[str] = set()
-            for item in _drain(changes, wait):
+            for item in drain(changes, wait):
                 if isinstance(item, BaseException):
                     raise item
                 changed.add(item)
@@ -476,19 +432,6 @@ class AccountWatcher(threading.Thread):
             self._state("idle")
             if self._sleep(self.cfg.poll_interval):
                 raise _Stop
-
-
-def _drain(changes: queue.Queue[Item], wait: float) -> list[Item]:
-    """What the waiters reported: the first item waited for up to `wait` seconds, then
-    whatever else is queued already."""
-    items: list[Item] = []
-    try:
-        items.append(changes.get(timeout=wait) if wait > 0 else changes.get_nowait())
-        while True:
-            items.append(changes.get_nowait())
-    except queue.Empty:
-        pass
-    return items
 
 
 class Watcher:

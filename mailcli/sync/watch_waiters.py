@@ -119,3 +119,16 @@ class Waiter(threading.Thread):
 
     def abort(self) -> None:
         self.account.abort()
+
+
+def drain(changes: queue.Queue[Item], wait: float) -> list[Item]:
+    """What the waiters reported: the first item waited for up to `wait` seconds, then
+    whatever else is queued already."""
+    items: list[Item] = []
+    try:
+        items.append(changes.get(timeout=wait) if wait > 0 else changes.get_nowait())
+        while True:
+            items.append(changes.get_nowait())
+    except queue.Empty:
+        pass
+    return items
