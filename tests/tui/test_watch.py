@@ -43,7 +43,7 @@ async def test_new_mail_appears_without_a_key_press(write_config: Any, dovecot: 
                          "the watcher to wait for changes")
             await _until(pilot, lambda: listing.source is not None and listing.source.total == 1,
                          10, "the first sync in the list")
-            append(dovecot, spec.user, raw_message(2, subject="Pushed \x1b[31mhere",
+            append(dovecot, spec.user, raw_message(2, subject="Pushed \x1b[31mhere [b]x[/b]",
                                                    sender="B <b@x.org>",
                                                    when=NOW.replace(hour=11), body="new\n"))
             await _until(pilot, lambda: listing.source.total == 2, 10, "the new message")
@@ -55,6 +55,7 @@ async def test_new_mail_appears_without_a_key_press(write_config: Any, dovecot: 
             notes = [n.message for n in app._notifications]
             assert any(n.startswith("1 new in work/INBOX: B <b@x.org>: Pushed ") for n in notes)
             assert not any("\x1b" in n for n in notes)
+            assert any("[b]x[/b]" in n for n in notes)             # shown as typed, not markup
         assert app.watcher is not None and app.watcher.stop_event.is_set()
         assert app.watcher.thread is not None
         app.watcher.thread.join(5)
