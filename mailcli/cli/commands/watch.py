@@ -17,7 +17,7 @@ from types import FrameType
 import click
 
 from mailcli.cli import complete
-from mailcli.cli.output import json_option, one_line, settings
+from mailcli.cli.output import one_line, settings
 from mailcli.message.sanitize import safe_line
 
 
@@ -29,7 +29,8 @@ from mailcli.message.sanitize import safe_line
                    "Default: on_new_mail from the config.")
 @click.option("--notify", is_flag=True,
               help="Desktop notification for new mail (notify-send, where installed).")
-@json_option
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per line on stdout, one per event (nothing else).")
 @click.pass_context
 def watch(ctx: click.Context, accounts: tuple[str, ...], hook: str | None, notify: bool,
           as_json: bool) -> int:
