@@ -15,6 +15,8 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from mailcli.errors import UsageError
+
 if TYPE_CHECKING:
     from mailcli.service.core import ServiceCore
     from mailcli.sync.watch import WatchSettings
@@ -69,12 +71,16 @@ class Watching:
 
         Raises:
             NotFoundError: an unknown account name (nothing is watched).
+            UsageError: no account is configured.
         """
         from mailcli.service.hooks import HOOK_TIMEOUT, DesktopNotifier, HookRunner
         from mailcli.sync.watch import Watcher
 
         core = self.core
         configs = core.account_configs(accounts or None)
+        if not configs:
+            raise UsageError("no accounts to watch",
+                             hint="add one with `mailcli account add`")
         core.store.db.require_writable()
         general = core.config.general.on_new_mail
 

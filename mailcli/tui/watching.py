@@ -35,6 +35,8 @@ class TuiWatcher:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if not self.app.service.account_names():
+            return          # nothing to watch (the TUI says how to add an account)
         self.thread = threading.Thread(target=self._run, name="tui-watch", daemon=True)
         self.thread.start()
 
