@@ -18,7 +18,7 @@ is the registry's `traits_for(config)`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from types import TracebackType
@@ -39,6 +39,7 @@ class Capability(str, Enum):
     QRESYNC = "qresync"            # VANISHED on select: O(1) resync
     UIDPLUS = "uidplus"            # UID EXPUNGE, APPENDUID
     IDLE = "idle"
+    NOTIFY = "notify"              # RFC 5465: changes of several folders on one connection
     UIDL = "uidl"                  # POP3: stable unique ids from the server
     TOP = "top"                    # POP3: headers only
     POP3 = "pop3"                  # the POP3 maildrop methods below work
@@ -226,6 +227,34 @@ class Account(ABC):
         """Wait up to `timeout` seconds for a change in `folder`; True if one came."""
         self._require(Capability.IDLE)
         raise NotImplementedError
+
+    def idle_wait(self, folder: str, timeout: float, stop: Callable[[], bool],
+                  started: Callable[[], None] | None = None) -> bool:
+        """IDLE on `folder` for up to `timeout` seconds, giving up early once `stop()` is
+        true (checked at least twice a second), then end IDLE and prove the link alive
+        (DONE answered within a short timeout, NOOP). True if the folder changed.
+        `started` is called once the server accepted IDLE (changes from then on are
+        pushed). Raises TemporaryError when the link is dead."""
+        self._require(Capability.IDLE)
+        raise NotImplementedError
+
+    def notify_set(self, folders: Sequence[str]) -> None:
+        """NOTIFY SET for new, expunged and flag-changed messages of `folders` (RFC 5465).
+        Raises ProtocolError when the server refuses it."""
+        self._require(Capability.NOTIFY)
+        raise NotImplementedError
+
+    def notify_wait(self, timeout: float, stop: Callable[[], bool],
+                    started: Callable[[], None] | None = None) -> set[str]:
+        """After notify_set: wait (IDLE, no folder selected) like idle_wait; returns the
+        folders the server reported changes for."""
+        self._require(Capability.NOTIFY)
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Close the connection at once without a LOGOUT (from another thread too: a
+        blocked wait or command then fails). Never raises."""
+        self.close()
 
 class PopSink(Protocol):
     def __call__(self, entry: PopEntry, raw: bytes) -> None: ...

@@ -19,8 +19,9 @@ import base64
 import imaplib
 import logging
 import re
+import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
@@ -29,7 +30,7 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
-from mailcli.accounts import names, sasl
+from mailcli.accounts import imap_push, names, sasl
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
 from mailcli.accounts.imap_guard import BoundedIMAPClient, Guard, GuardError, LiteralTooLarge, TooManyResponses
@@ -71,6 +72,7 @@ class ImapAccount(Account):
         self.config = config
         self._creds = as_credentials(credentials, config.username)
         self._client: IMAPClient | None = None
+        self._closing: IMAPClient | None = None
         self._guard: Guard | None = None
         self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
         self._server_caps: tuple[str, ...] = ()
@@ -176,7 +178,7 @@ class ImapAccount(Account):
         if "QRESYNC" in enabled:
             have.add(Capability.QRESYNC)
         for name, cap in (("UIDPLUS", Capability.UIDPLUS), ("IDLE", Capability.IDLE),
-                          ("QUOTA", Capability.QUOTA)):
+                          ("QUOTA", Capability.QUOTA), ("NOTIFY", Capability.NOTIFY)):
             if name in caps:
                 have.add(cap)
         # MOVE is always available to callers (emulated with COPY when the server lacks it);
@@ -198,6 +200,7 @@ class ImapAccount(Account):
         self._selected = None
         if client is None:
             return
+        self._closing = client          # abort() from another thread reaches it still
         try:
             client.logout()
         except Exception as exc:  # noqa: BLE001 - close() never raises
@@ -206,6 +209,8 @@ class ImapAccount(Account):
                 client.shutdown()
             except Exception:  # noqa: BLE001
                 pass
+        finally:
+            self._closing = None
 
     @property
     def server_capabilities(self) -> tuple[str, ...]:
@@ -384,6 +389,11 @@ class ImapAccount(Account):
         if Capability.CONDSTORE in self.capabilities:
             what.append("HIGHESTMODSEQ")
         with self._errors("STATUS", folder=folder):
+            if folder == self._selected:
+                # Dovecot answers STATUS of the selected folder from this session's view,
+                # which moves only with a command that syncs it: a connection kept open
+                # (mailcli watch) would never see new mail there
+                self._c.noop()
             st = self._c.folder_status(self._wire(folder), what)
         hms = st.get(b"HIGHESTMODSEQ")
         return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
@@ -668,3 +678,72 @@ class ImapAccount(Account):
 
     def _waiting(self) -> AbstractContextManager[None]:
         return self._guard.waiting() if self._guard is not None else nullcontext()
+
+    # ---------- waiting for changes (mailcli watch; see accounts/imap_push.py) ----------
+    def idle_wait(self, folder: str, timeout: float, stop: Callable[[], bool],
+                  started: Callable[[], None] | None = None) -> bool:
+        self._require(Capability.IDLE)
+        with self._errors("IDLE", folder=folder):
+            self._select(folder)
+            got = self._idle_collect(timeout, stop,
+                                     lambda rs: any(imap_push.is_change(r) for r in rs), started)
+            return any(imap_push.is_change(r) for r in got)
+
+    def notify_set(self, folders: Sequence[str]) -> None:
+        self._require(Capability.NOTIFY)
+        with self._errors("NOTIFY"):   # on a connection of its own: nothing selected
+            tag = self._send(imap_push.notify_line(self._quoted(f) for f in folders))
+            self._finish(tag, "NOTIFY")
+
+    def notify_wait(self, timeout: float, stop: Callable[[], bool],
+                    started: Callable[[], None] | None = None) -> set[str]:
+        self._require(Capability.NOTIFY)
+        with self._errors("IDLE"):
+            got = self._idle_collect(timeout, stop,
+                                     lambda rs: any(imap_push.status_folder(r) for r in rs),
+                                     started)
+        names = {imap_push.status_folder(r) for r in got}
+        return {self._user(n) for n in names if n}
+
+    def _idle_collect(self, timeout: float, stop: Callable[[], bool],
+                      done: Callable[[list[Any]], bool],
+                      started: Callable[[], None] | None = None) -> list[Any]:
+        """IDLE until `timeout`, `stop()` or `done(responses)`; then DONE and NOOP, each
+        answered within DONE_TIMEOUT or the link counts as dead. Stopped: returns at once
+        without DONE (the caller aborts the connection)."""
+        c = self._c
+        imap_push.keepalive(c.socket())
+        c.idle()
+        if started is not None:
+            started()
+        with self._waiting():   # no command deadline while IDLE waits on purpose
+            got = imap_push.wait_slices(c.idle_check, timeout, stop, done,
+                                        f"{self.config.host}:{self.config.port}")
+        if stop():
+            return got
+        c.socket().settimeout(min(self.config.timeout, imap_push.DONE_TIMEOUT))
+        try:
+            _text, more = c.idle_done()
+            got.extend(more)
+            _text, more = c.noop()
+            got.extend(more)
+        finally:
+            c._set_read_timeout()
+        return got
+
+    def abort(self) -> None:
+        """See Account.abort: shut the socket down (a blocked reader fails at once; also
+        one blocked in close()'s LOGOUT). The plain socket's shutdown comes first: imaplib's
+        own shutdown closes its file object, which waits for the reader blocked in it."""
+        client, self._client = self._client or self._closing, None
+        self._selected = None
+        if client is None:
+            return
+        try:
+            socket.socket.shutdown(client.socket(), socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001 - never raises
+            pass

@@ -43,6 +43,7 @@ COMMANDS = {
     "quota": "mailcli.cli.commands.quota:quota",
     "index": "mailcli.cli.commands.index:index",
     "tui": "mailcli.cli.commands.tui:tui",
+    "watch": "mailcli.cli.commands.watch:watch",
 }
 
 

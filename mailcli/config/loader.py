@@ -89,6 +89,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         editor=_str(g, general_raw, "editor") if "editor" in general_raw else None,
         address_book_command=(_str(g, general_raw, "address_book_command")
                               if "address_book_command" in general_raw else None),
+        on_new_mail=_command(g, general_raw, "on_new_mail"),
     )
     tui_raw = _table(top, data, "tui")
     t = _Where(path, "tui")
@@ -118,12 +119,13 @@ def _delay(w: _Where, raw: dict[str, Any], key: str, default: float) -> float | 
         text = value.strip().lower()
         if text == "never":
             return None
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", text)
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?", text)
         if match is None:
             raise w.error(key, f"must be a duration like \"2s\", \"500ms\" or \"never\", "
                                f"got {value!r}")
         number = float(match.group(1))
-        value = {"ms": number / 1000, "m": number * 60}.get(match.group(2) or "s", number)
+        value = {"ms": number / 1000, "m": number * 60,
+                 "h": number * 3600}.get(match.group(2) or "s", number)
     if value < 0:
         raise w.error(key, "must not be negative")
     return float(value)
@@ -162,6 +164,15 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         if not isinstance(a, list) or not all(isinstance(x, str) and "@" in x for x in a):
             raise w.error("aliases", 'must be a list of address patterns such as "*@example.org"')
         aliases = tuple(x.strip().lower() for x in a)
+    watch_folders = ("INBOX",)
+    if "watch_folders" in raw:
+        wf = raw["watch_folders"]
+        if not isinstance(wf, list) or not wf or not all(isinstance(x, str) and x for x in wf):
+            raise w.error("watch_folders", "must be a non-empty list of folder patterns (strings)")
+        watch_folders = tuple(wf)
+    poll = _delay(w, raw, "poll_interval", 300.0)
+    if poll is None or poll < 1:
+        raise w.error("poll_interval", 'must be a duration of at least 1 s, like "5m" or "30s"')
     folders = ("*",)
     if "folders" in raw:
         f = raw["folders"]
@@ -182,7 +193,8 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
         auth=auth, oauth2=oauth2, **_signature(w, raw),
         signature_above_quote=_bool(w, raw, "signature_above_quote", False),
-        aliases=aliases, identities=identities,
+        aliases=aliases, identities=identities, watch_folders=watch_folders,
+        poll_interval=poll, on_new_mail=_command(w, raw, "on_new_mail"),
     )
 
 
@@ -406,6 +418,16 @@ def _str(w: _Where, raw: dict[str, Any], key: str) -> str:
     value = raw[key]
     if not isinstance(value, str):
         raise w.error(key, f"must be a string, got {_type(value)}")
+    return value
+
+
+def _command(w: _Where, raw: dict[str, Any], key: str) -> str | None:
+    """A shell command (a non-empty string), or None when the key is absent."""
+    if key not in raw:
+        return None
+    value = _str(w, raw, key)
+    if not value.strip():
+        raise w.error(key, "is empty (remove the key, or give a command)")
     return value
 
 

@@ -124,6 +124,11 @@ class AccountConfig:
     signature_above_quote: bool = False          # in replies/forwards: above the quote
     aliases: tuple[str, ...] = ()                # address patterns that are also you
     identities: tuple[IdentityConfig, ...] = ()  # [[accounts.NAME.identities]]
+    # `mailcli watch`: folders pushed by IDLE/NOTIFY (globs), how often the rest (and
+    # POP3) is checked (seconds), and the new-mail hook (overrides [general] on_new_mail)
+    watch_folders: tuple[str, ...] = field(default=("INBOX",), metadata=_only("imap"))
+    poll_interval: float = 300.0
+    on_new_mail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class GeneralConfig:
     data_dir: Path | None = None
     editor: str | None = None
     address_book_command: str | None = None      # `address<TAB>name` lines, merged into contacts
+    on_new_mail: str | None = None               # `mailcli watch`'s new-mail hook (shell command)
 
 
 @dataclass(frozen=True)

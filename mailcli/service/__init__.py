@@ -41,9 +41,22 @@ if TYPE_CHECKING:
         SyncWarning,
     )
     from mailcli.sync.runner import FetchResult, combine_exit_codes
+    from mailcli.sync.watch_events import (
+        Disconnected,
+        HookFailed,
+        NewMail,
+        Reconnected,
+        Started,
+        State,
+        Stopped,
+        Synced,
+        WatchEvent,
+    )
 
 _EVENTS = ("AccountDone", "AccountStarted", "FolderCounts", "FolderDone", "FolderStarted",
            "MessageFetched", "Reporter", "SyncEvent", "SyncWarning")
+_WATCH_EVENTS = ("Disconnected", "HookFailed", "NewMail", "Reconnected", "Started", "State",
+                 "Stopped", "Synced", "WatchEvent")
 
 # name -> the module that defines it
 _EXPORTS: dict[str, str] = {
@@ -60,12 +73,16 @@ _EXPORTS: dict[str, str] = {
     "make_private_dir": "mailcli.paths",
     "repair_data_dir": "mailcli.paths",
     **{name: "mailcli.sync.events" for name in _EVENTS},
+    # `watch`: what the watcher reports (sync/watch_events.py)
+    **{name: "mailcli.sync.watch_events" for name in _WATCH_EVENTS},
 }
 
-__all__ = ["AccountDone", "AccountStarted", "Draft", "FetchResult", "FolderCounts",
-           "FolderDone", "FolderStarted", "MessageFetched", "OutboxItem", "RebuildReport",
-           "Reporter", "SendResult", "Service", "ShownMessage", "SyncEvent", "SyncWarning",
-           "combine_exit_codes", "make_private_dir", "redact", "repair_data_dir"]
+__all__ = ["AccountDone", "AccountStarted", "Disconnected", "Draft", "FetchResult",
+           "FolderCounts", "FolderDone", "FolderStarted", "HookFailed", "MessageFetched",
+           "NewMail", "OutboxItem", "RebuildReport", "Reconnected", "Reporter", "SendResult",
+           "Service", "ShownMessage", "Started", "State", "Stopped", "SyncEvent",
+           "SyncWarning", "Synced", "WatchEvent", "combine_exit_codes", "make_private_dir",
+           "redact", "repair_data_dir"]
 
 
 def __getattr__(name: str) -> object:

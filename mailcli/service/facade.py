@@ -15,6 +15,7 @@ nothing else.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from mailcli.service.folders import Folders
 from mailcli.service.reading import Reading, ShownMessage
 from mailcli.service.sending import Sending
 from mailcli.service.syncing import Syncing
+from mailcli.service.watching import Watching
 
 if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from mailcli.store import RebuildReport, Store
     from mailcli.sync.events import Reporter
     from mailcli.sync.runner import FetchResult
+    from mailcli.sync.watch import WatchSettings
+    from mailcli.sync.watch_events import Emit
 
 
 class Service:
@@ -55,6 +59,7 @@ class Service:
         self.changing = Changing(self.core, self.reading, self.syncing.push_now)
         self.folder_admin = Folders(self.core, self.syncing.push_now)
         self.address_book = Contacts(self.core, self.sending.is_own)
+        self.watching = Watching(self.core)
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -191,6 +196,13 @@ class Service:
 
     def fetch_full(self, ref: str | int) -> Envelope:
         return self.syncing.fetch_full(ref)
+
+    def watch(self, accounts: list[str] | None, emit: Emit, *, hook: str | None = None,
+              notify: bool = False, stop: threading.Event | None = None,
+              settings: WatchSettings | None = None, hooks: bool = True) -> int:
+        """Stay running: sync, wait for changes, sync them, run hooks (see Watching)."""
+        return self.watching.watch(accounts, emit, hook=hook, notify=notify, stop=stop,
+                                   settings=settings, hooks=hooks)
 
     def push_now(self, account: str) -> None:
         self.syncing.push_now(account)

@@ -19,4 +19,4 @@ def run(service: Service) -> None:
     """Run the TUI on a configured Service until the user quits."""
     from mailcli.tui.app import MailApp
 
-    MailApp(service).run()
+    MailApp(service, watch=True).run()

@@ -21,8 +21,9 @@ from mailcli.tui import keys
 from mailcli.tui.actions import MailActions
 from mailcli.tui.commands import ACTIONS, MailCommands
 from mailcli.tui.display import system_clock
-from mailcli.tui.messages import MailChanged
+from mailcli.tui.messages import MailChanged, WatchNote, WatchState
 from mailcli.tui.screens.main import MainScreen
+from mailcli.tui.watching import TuiWatcher
 
 if TYPE_CHECKING:
     from mailcli.service import Service
@@ -41,7 +42,9 @@ class MailApp(MailActions):
     periodic check for mail delivered by another process (cron `mailcli fetch`),
     `preview_delay` is how long the cursor rests before the preview loads (0: at once),
     `mark_read_after` how long the preview must rest on an unread message the user moved
-    to before it is marked read (None: only opening it; default: [tui] mark_read_after)."""
+    to before it is marked read (None: only opening it; default: [tui] mark_read_after),
+    `watch` runs `mailcli watch`'s watcher while the App runs (tui/watching.py: new mail
+    appears by itself; `mailcli tui` turns it on)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "mailcli"
@@ -51,7 +54,8 @@ class MailApp(MailActions):
     def __init__(self, service: Service, *, clock: Callable[[], datetime] = system_clock,
                  poll_interval: float | None = 30.0, save_dir: Path | None = None,
                  preview_delay: float = 0.08,
-                 mark_read_after: float | None | object = _FROM_CONFIG) -> None:
+                 mark_read_after: float | None | object = _FROM_CONFIG,
+                 watch: bool = False) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
@@ -70,6 +74,7 @@ class MailApp(MailActions):
         self.configured_keys = self.keymap_config
         self.main = MainScreen()
         self._poll_signature: tuple[tuple[str, str, int, int], ...] | None = None
+        self.watcher = TuiWatcher(self) if watch else None
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main
@@ -83,6 +88,22 @@ class MailApp(MailActions):
                         f"known: {known}", title="Config", severity="warning", timeout=10)
         if self.poll_interval:
             self.set_interval(self.poll_interval, self._poll)
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    # ------------------------------------------------------------------ the watcher
+    def on_watch_state(self, message: WatchState) -> None:
+        self.main.status.set_watch(message.account, message.state)
+
+    def on_watch_note(self, message: WatchNote) -> None:
+        if message.severity == "error":
+            self.notify(message.text, title="Watch", severity="error", timeout=10)
+        else:
+            self.notify(message.text, title="New mail", timeout=6)
 
     # ------------------------------------------------------------------ routing
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

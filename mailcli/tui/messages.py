@@ -37,3 +37,19 @@ class FolderSelected(Message):
 
     account: str | None
     folder: str | None
+
+
+@dataclass
+class WatchState(Message):
+    """The watcher's state of one account changed (for the status bar)."""
+
+    account: str
+    state: str
+
+
+@dataclass
+class WatchNote(Message):
+    """Something the watcher wants the user to see (new mail, an account that stopped)."""
+
+    text: str
+    severity: str = "information"

@@ -50,8 +50,12 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
                                                      sent_folder="Sent Home"),)),
     "smtp": ({}, "smtp", SmtpConfig(host="smtp.example", port=587, security="starttls",
                                     username="u", secret=Secret(keyring_user="work"))),
+    "watch_folders": ({}, "watch_folders", ("INBOX", "Lists/*")),
+    "poll_interval": ({}, "poll_interval", 90.0),
+    "on_new_mail": ({}, "on_new_mail", "notify-send mail"),
 }
 TOML = {"tls_ca_file": str(CA), "folders": ["INBOX", "Lists/*"], "max_message_size": "2KB",
+        "watch_folders": ["INBOX", "Lists/*"], "poll_interval": "1.5m",
         "smtp": {"host": "smtp.example"}, "timeout": 5, "password_command": "pass mail",
         "password_env": "MAIL_PW", "signature_file": str(CA),
         "aliases": ["*@example.org", "me+*@example.net"],
@@ -96,7 +100,8 @@ def test_the_loader_knows_exactly_the_schemas_keys() -> None:
     assert SERVER_KEYS == ACCOUNT_KEYS & {k for k, (_e, f, _v) in SAMPLES.items()
                                           if f in {g.name for g in fields(SmtpConfig)}}
     assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor",
-                                                                        "address_book_command"}
+                                                                        "address_book_command",
+                                                                        "on_new_mail"}
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))

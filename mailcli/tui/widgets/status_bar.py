@@ -1,5 +1,6 @@
 """The status bar: where you are (folder/search, count, sort, threads) on the left; sync
-progress, last sync time, offline state and the last error on the right."""
+progress, last sync time, offline state, the last error and the watcher's state of each
+account (idle, syncing, reconnecting...) on the right."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,9 +28,15 @@ class StatusBar(Static):
         self.cached_sync: datetime | None = None  # from the cache, before a sync here
         self.offline: list[str] = []
         self.error = ""
+        self.watch_states: dict[str, str] = {}   # account -> the watcher's state
 
     def set_where(self, where: str) -> None:
         self.where = where
+        self._draw()
+
+    def set_watch(self, account: str, state: str) -> None:
+        """The watcher's state of `account` ("idle", "syncing", "reconnecting", ...)."""
+        self.watch_states[account] = state
         self._draw()
 
     def set_progress(self, text: str) -> None:
@@ -59,6 +66,8 @@ class StatusBar(Static):
             parts.append("offline: " + ", ".join(self.offline))
         if self.error:
             parts.append(self.error)
+        if self.watch_states:
+            parts.append(", ".join(f"{a} {s}" for a, s in self.watch_states.items()))
         return " | ".join(parts)
 
     def set_cached_sync(self, when: datetime | None) -> None:
