@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mailcli.model import Envelope
     from mailcli.send.compose import Draft
     from mailcli.send.identity import Identity
-    from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.send.outbox import OutboxItem, SendResult, ServerCopy
     from mailcli.service.core import ServiceCore
     from mailcli.service.reading import Reading
 
@@ -69,6 +69,13 @@ class _KillBeforeCopy:
     def __init__(self, inner: Any, kill: Any) -> None:
         self._inner, self._kill = inner, kill
         self.remote = inner.remote
+
+    def server_copy(self, item: OutboxItem, detect: bool) -> ServerCopy | None:
+        self._kill("sent")
+        return self._inner.server_copy(item, detect)  # type: ignore[no-any-return]
+
+    def fetch_copy(self, folder: str, uid: int) -> bytes | None:
+        return self._inner.fetch_copy(folder, uid)  # type: ignore[no-any-return]
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
         self._kill("sent")

@@ -208,6 +208,8 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     if oauth2:  # the keys of the oauth2 half (config loader): SPEC.md [accounts.gmail]
         fields.update(auth="oauth2", oauth2_provider=o.get("oauth2_provider") or "custom",
                       oauth2_client_id=o["oauth2_client_id"])
+    if o.get("server_saves_sent") and o["protocol"] == "imap":
+        fields["server_saves_sent"] = True   # from the provider table (discovery)
     if o["protocol"] == "pop3":
         _pop3_policy(o, fields)
     elif o["leave"] is not None or o["keep_days"] is not None:
