@@ -123,6 +123,13 @@ class Sending:
         out += [u for u in (cfg.username, cfg.smtp.username if cfg.smtp else "") if u and "@" in u]
         return [a for a in out if a]
 
+    def from_addresses(self, account: str) -> list[str]:
+        """The From lines the account can send as: its own address first, then each
+        identity's ('Name <address>'), for a composer to offer or cycle through."""
+        from mailcli.send import identity
+
+        return [i.from_ for i in identity.identities(self.core.account_config(account))]
+
     def is_own(self, address: str) -> bool:
         """The address is the user's: an identity, login or alias pattern of any account."""
         from mailcli.send import identity
