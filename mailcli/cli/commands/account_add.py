@@ -97,6 +97,8 @@ def add(ctx: click.Context, /, **opts: Any) -> None:
     ISPDB, DNS SRV records, the MX host's provider, and last the usual host names
     probed with TLS verified. It shows what it found and where from, and asks
     (--yes accepts; with no terminal and no --yes it exits 2, writing nothing).
+    For a provider whose SMTP server files sent mail into Sent itself (Gmail,
+    Outlook.com, Microsoft 365) it writes server_saves_sent = true: no second copy.
     """
     from mailcli.service import setup
 
