@@ -71,6 +71,7 @@ async def test_typing_completes_from_the_address_book_and_tab_takes_it(make_app:
         await settle(pilot)
         candidates = shown(screen)
         assert len(candidates) >= 3 and "Bob Baker <bob@example.com>" in candidates
+        assert "Alice Archer <alice@example.org>" not in candidates   # already in the field
         await pilot.press("down")
         await pilot.press("tab")
         await settle(pilot)
@@ -105,6 +106,15 @@ async def test_bcc_completes_and_the_result_is_sent_to_the_contact(make_app: Any
         await pilot.press("tab")
         draft = screen.collect()
         assert draft.bcc == ["Dave Dunn <dave@example.org>"]
+        # a click on a candidate takes it too
+        screen.query_one("#compose-cc", Input).focus()
+        await pilot.press(*"erin")
+        await settle(pilot)
+        assert shown(screen)[0] == "Erin Ellis <erin@example.com>"
+        await pilot.click("#compose-complete", offset=(3, 1))
+        await settle(pilot)
+        assert screen.query_one("#compose-cc", Input).value == "Erin Ellis <erin@example.com>"
+        assert shown(screen) == [] and screen.query_one("#compose-cc", Input).has_focus
         # a value set by the program (not typed) opens no list
         screen.query_one("#compose-bcc", Input).value = "erin"
         await settle(pilot)

@@ -223,18 +223,20 @@ class ComposeScreen(Screen[Composed]):
         if not field.has_focus or not (typed or self._completing == attr):
             self._hide_completions()
             return
-        _before, fragment = last_address(field.value)
+        before, fragment = last_address(field.value)
         if not fragment:
             self._hide_completions()
             return
         self._completing = attr
-        self._lookup(attr, fragment)
+        self._lookup(attr, fragment, before.lower())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="complete")
-    def _lookup(self, attr: str, fragment: str) -> None:
+    def _lookup(self, attr: str, fragment: str, before: str) -> None:
         try:
+            # the addresses already in the field are not offered again
             found = [c.display() for c in
-                     self.app.service.complete_address(fragment, limit=COMPLETIONS)]
+                     self.app.service.complete_address(fragment, limit=COMPLETIONS + 4)
+                     if c.address.lower() not in before][:COMPLETIONS]
         except MailcliError:
             found = []
         self.app.call_from_thread(self._show_completions, attr, fragment, found)
@@ -275,6 +277,17 @@ class ComposeScreen(Screen[Composed]):
         completions = self.query_one("#compose-complete", OptionList)
         at = (completions.highlighted or 0) + step
         completions.highlighted = max(0, min(len(self._candidates) - 1, at))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """A click (or Enter) on a candidate takes it, as Tab does."""
+        if event.option_list.id != "compose-complete" or not self.completing:
+            return
+        event.stop()
+        event.option_list.highlighted = event.option_index
+        attr = self._completing
+        self.action_complete()
+        if attr is not None:
+            self.query_one(f"#compose-{attr}", AddressInput).focus()
 
     def action_complete(self) -> None:
         """Tab: take the highlighted address into the field (replacing the one being
