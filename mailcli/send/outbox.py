@@ -43,7 +43,8 @@ A server that files submitted mail into Sent itself gets no APPEND (see
 :mod:`mailcli.send.sentcheck`): its own copy is adopted (``sent_copy`` "server", its UID
 recorded as ``appended`` with the server's bytes cached), or, not found yet, left to
 the next fetch. A row in ``sent`` resumed after a crash never *finds out* that a server
-does this (its own interrupted APPEND could be what the search finds).
+does this (its own interrupted APPEND could be what the search finds), but it adopts a
+copy with its Message-ID already in Sent instead of appending a second one.
 
 A failed APPEND after a successful send is not a failed send: the copy is delivered into
 the local Sent folder without a UID and a journal ``append`` action (payload ``folder``,
@@ -305,12 +306,15 @@ Transport = Callable[[bytes, str, list[str]], dict[str, tuple[int, str]]]
 
 @dataclass(frozen=True)
 class ServerCopy:
-    """The copy a server filed into Sent itself: its folder, its UID when found (None:
-    the next fetch brings it), and a notice to show once."""
+    """A copy of the message already in the server's Sent folder (filed by the server
+    itself, or left by an interrupted APPEND): its folder, its UID when found (None: the
+    next fetch brings it), a notice to show once, and (only where the copy may be one
+    mailcli appended) its size."""
 
     folder: str
     uid: int | None
     notice: str | None = None
+    size: int | None = None
 
 
 class SentCopier(Protocol):
@@ -484,10 +488,13 @@ def _store_copy(outbox: Outbox, item: OutboxItem, copy: bytes, copier: SentCopie
         try:
             own = copier.server_copy(item, detect=just_sent)
             if own is not None:
-                # the server filed it: nothing appended (its UID recorded like an APPENDUID)
+                # a copy is there already: nothing appended (its UID recorded like an
+                # APPENDUID). Our own bytes (an interrupted APPEND's copy) are cached as
+                # they are; another size is the server's own copy, fetched for the cache
+                status = "appended" if own.size == len(copy) else "server"
                 outbox.update(item.row, state=APPENDED if own.uid is not None else DONE,
-                              sent_copy="server", sent_folder=own.folder, sent_uid=own.uid)
-                return "server", own.notice
+                              sent_copy=status, sent_folder=own.folder, sent_uid=own.uid)
+                return status, own.notice
             folder, uid = copier.append(item, copy)
         except MailcliError as exc:
             logger.warning("Sent copy of %s not saved on the server (%s); queued for retry",

@@ -116,19 +116,34 @@ class SentCopies:
                 return self._late_check(item, answer)
             return None
         if not detect:
-            return None
+            return self._resumed_copy(item)
         account = self._connect_checked()
         folder = self._sent_folder(account)
-        uid = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id),
-                             sentcheck.wait_seconds())
-        saves = uid is not None
+        found = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id),
+                               sentcheck.wait_seconds())
+        saves = bool(found)
         self.memory.put(cfg.name, key, sentcheck.Answer(saves, time.time(),
                                                         None if saves else item.message_id))
         logger.info("%s: %s %s sent mail into %s itself", cfg.name, key,
                     "files" if saves else "does not file", folder)
         if not saves:
             return None
-        return ServerCopy(folder, uid, sentcheck.notice(cfg.name, key))
+        return ServerCopy(folder, min(found), sentcheck.notice(cfg.name, key))
+
+    def _resumed_copy(self, item: OutboxItem) -> ServerCopy | None:
+        """A copy step resumed after a crash, the server's habit not known yet: a copy of
+        the message already in Sent (the interrupted APPEND's, or the server's own) is
+        adopted instead of appending another; it proves nothing about the server, so
+        nothing is remembered."""
+        account = self._connect_checked()
+        folder = self._sent_folder(account)
+        found = account.find_message_id(folder, item.message_id)
+        if not found:
+            return None
+        uid = min(found)
+        logger.info("%s: a copy of %s is already in %s (uid %d); not appended again",
+                    self.cfg.name, item.message_id, folder, uid)
+        return ServerCopy(folder, uid, size=found[uid])
 
     def _connect_checked(self) -> Account:
         assert self._connect is not None
@@ -142,12 +157,12 @@ class SentCopies:
         try:
             account = self._connect_checked()
             folder = self._sent_folder(account)
-            uid = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id), 0.0)
+            found = account.find_message_id(folder, item.message_id)
         except MailcliError as exc:
             logger.info("%s: the server's own Sent copy of %s not looked up (%s); the next "
                         "fetch brings it", self.cfg.name, item.message_id, exc.message)
-            uid = None
-        return ServerCopy(folder, uid)
+            found = {}
+        return ServerCopy(folder, min(found) if found else None)
 
     def _late_check(self, item: OutboxItem, answer: sentcheck.Answer) -> ServerCopy | None:
         """The one owed look at the message an account's "no" was found with: two copies
@@ -164,8 +179,9 @@ class SentCopies:
             return None
         logger.info("%s: %s filed %s into %s itself after the wait", cfg.name, key,
                     answer.probe, folder)
-        uid = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id), 0.0)
-        return ServerCopy(folder, uid, sentcheck.notice(cfg.name, key, late=True))
+        found = account.find_message_id(folder, item.message_id)
+        return ServerCopy(folder, min(found) if found else None,
+                          sentcheck.notice(cfg.name, key, late=True))
 
     def fetch_copy(self, folder: str, uid: int) -> bytes | None:
         """The server's bytes of its own Sent copy (None if it cannot be read now: the next

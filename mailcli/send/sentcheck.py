@@ -121,17 +121,17 @@ class Memory:
 
 
 def poll(find: Callable[[], dict[int, int]], wait: float,
-         sleep: Callable[[float], None] = time.sleep) -> int | None:
+         sleep: Callable[[float], None] = time.sleep) -> dict[int, int]:
     """Search (`find`: uid -> size of the copies in Sent) now and every POLL seconds until
-    `wait` has passed; the lowest UID found, or None."""
+    something is found or `wait` has passed; what was found ({} for nothing)."""
     deadline = time.monotonic() + wait
     while True:
         found = find()
         if found:
-            return min(found)
+            return found
         left = deadline - time.monotonic()
         if left <= 0:
-            return None
+            return {}
         sleep(min(POLL, left))
 
 

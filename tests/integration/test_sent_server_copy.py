@@ -166,3 +166,26 @@ def test_filed_after_the_wait_is_noticed_at_the_next_send_and_the_duplicate_kept
     third, _, _ = send("third")
     assert third["sent_copy"] == "server" and third["notice"] is None
     assert os.path.exists(tmp_path / "data" / "outbox" / "server-saves-sent.json")
+
+
+def test_killed_before_the_copy_step_on_a_filing_server_still_one_copy(
+        write_config, filing: SmtpServer, dovecot: Dovecot, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL right after the SMTP server accepted (the server filed its copy): the next
+    `mailcli send` sends nothing again and adopts the server's copy instead of appending."""
+    from tests.helpers import run
+
+    spec = account(write_config, filing, dovecot, monkeypatch)
+    r = run("compose", "--to", "k@example.test", "--subject", "killed after SMTP",
+            "--body-file", "-", input=b"body\n", env={"MAILCLI_TEST_KILL_AT": "sent:1"})
+    assert r.exit_code == -9, r.stderr
+    assert len(filing.messages) == 1
+    r = invoke("send", "--json")
+    assert r.exit_code == 0, r.stderr
+    (res,) = json.loads(r.stdout)
+    assert res["status"] == "sent" and res["sent_copy"] == "server"
+    assert len(filing.messages) == 1                                   # not sent twice
+    (mid,) = server_sent(dovecot, spec.user)                           # one copy, the server's
+    with Store(tmp_path / "data") as s:
+        (env,) = s.list_envelopes(spec.name, "Sent")
+        assert env.message_id == mid and s.read_raw(env.id).startswith(b"X-Filed-By:")

@@ -136,15 +136,28 @@ def test_configured_true_with_the_server_unreachable_appends_nothing_later(
     assert store.journal.pending("work") == [] and server.count("append") == 0
 
 
-def test_a_resumed_copy_step_finds_nothing_out(store: Store, server: FakeAccount) -> None:
-    """A row found in "sent" (the process died before its copy) may meet its own earlier
-    APPEND in Sent: it appends as before and remembers nothing."""
+@pytest.mark.parametrize("already", [None, "ours", "servers"])
+def test_a_resumed_copy_step_adopts_a_copy_already_there_and_finds_nothing_out(
+        store: Store, server: FakeAccount, already: str | None) -> None:
+    """A row found in "sent" (the process died before or during its copy) may meet its
+    own interrupted APPEND in Sent, or the server's copy: adopted, not appended again;
+    it proves nothing about the server, so nothing is remembered."""
     item = Outbox(store).enqueue("work", raw(1), "<m1@example.test>", "me@example.test", ["y@x"])
     Outbox(store).update(item.row, state=SENT)
-    server.server_deliver("Sent", raw(1))
+    uid = None
+    if already == "ours":
+        uid = server.server_deliver("Sent", raw(1))
+    elif already == "servers":
+        uid = server.server_deliver("Sent", b"X-Filed: yes\r\n" + raw(1))
     res = flush_item(Outbox(store), Outbox(store).get(item.row), Filing(server),
                      SentCopies(store, cfg(), lambda: server))
-    assert res.sent_copy == "appended" and Outbox(store).get(item.row).state == DONE
+    assert Outbox(store).get(item.row).state == DONE and res.notice is None
+    assert res.sent_copy == {None: "appended", "ours": "appended", "servers": "server"}[already]
+    assert server.count("append") == (1 if already is None else 0)
+    assert sent_ids(server) == ["<m1@example.test>"]
+    cached = store.get(res.sent_id)  # type: ignore[arg-type]
+    assert cached.uid == (uid or cached.uid) and cached.folder == "Sent"
+    assert store.read_raw(cached.id) == server.messages("Sent")[cached.uid]   # the server's bytes
     assert remembered(store) is None
 
 
@@ -173,8 +186,8 @@ def test_the_memory_file_is_private_and_a_broken_one_asks_again(store: Store) ->
 
 
 def test_poll_waits_only_until_found() -> None:
-    answers = [{}, {}, {7: 100, 5: 90}]
+    answers: list[dict[int, int]] = [{}, {}, {7: 100, 5: 90}]
     slept: list[float] = []
-    assert sentcheck.poll(lambda: answers.pop(0), 10.0, slept.append) == 5
+    assert sentcheck.poll(lambda: answers.pop(0), 10.0, slept.append) == {7: 100, 5: 90}
     assert slept == [sentcheck.POLL] * 2
-    assert sentcheck.poll(dict, 0.0, slept.append) is None and len(slept) == 2
+    assert sentcheck.poll(dict, 0.0, slept.append) == {} and len(slept) == 2
