@@ -17,8 +17,9 @@ account. A message to send is first *queued*: its bytes are delivered into
 
 Never twice:
 - A row in ``sent``/``appended``/``done`` is never handed to SMTP again: a re-run only
-  finishes the Sent copy (``sent``: APPEND again; ``appended``: the server copy exists,
-  only the local cache copy is made).
+  finishes the Sent copy (``sent``: a copy with its Message-ID already in Sent is
+  adopted, else it is APPENDed; ``appended``: the server copy exists, only the local
+  cache copy is made).
 - A row found in ``sending`` by the next run (the flush holds a per-account send lock,
   so its owner is dead: killed or crashed *during* the SMTP exchange) is **not re-sent**:
   it becomes ``uncertain``, its Outbox copy is flagged, and every ``mailcli send`` warns
