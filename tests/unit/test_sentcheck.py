@@ -191,3 +191,26 @@ def test_poll_waits_only_until_found() -> None:
     assert sentcheck.poll(lambda: answers.pop(0), 10.0, slept.append) == {7: 100, 5: 90}
     assert slept == [sentcheck.POLL] * 2
     assert sentcheck.poll(dict, 0.0, slept.append) == {} and len(slept) == 2
+
+
+def test_a_queued_sent_copy_is_not_uploaded_where_the_server_filed_one(
+        store: Store, server: FakeAccount) -> None:
+    """IMAP down while a first message was sent: its copy is queued. When the server
+    turns out to have filed its own copy, the replay appends none and drops the local
+    UID-less one (the folder's sync caches the server's); a normal server gets the upload."""
+    from mailcli.send.sent import replay_uploads
+
+    for n, files in ((1, True), (2, False)):
+        server.fail_next("list_folders", TemporaryError("imap down"))
+        res = send(store, server, n, cfg(), files=files)
+        assert res.sent_copy == "queued" and res.status == "sent"
+        local = res.sent_id
+        (action,) = store.journal.pending("work")
+        results = replay_uploads(store, "work", lambda: server)
+        assert [err for _a, err in results] == [None] and store.journal.pending("work") == []
+        if files:
+            assert server.count("append") == 0 and sent_ids(server) == ["<m1@example.test>"]
+            assert store.count("work", "Sent") == 0     # the UID-less duplicate is gone
+        else:
+            assert server.count("append") == 1
+            assert store.get(local).uid is not None     # type: ignore[arg-type]
