@@ -187,3 +187,16 @@ async def test_the_help_screen_lists_the_composer_keys(make_app: Any) -> None:
         text = console.export_text()
         assert "Composer" in text and "ctrl+f" in text and "next identity" in text
         assert "cycle_from" in text and "complete" in text
+
+
+async def test_the_from_key_can_be_rebound(make_app: Any) -> None:
+    app = make_app(mark_read_after=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.set_keymap({"cycle_from": "ctrl+o"})      # what [tui.keys] cycle_from = "ctrl+o" does
+        screen = await open_composer(pilot)
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert screen.draft.from_ == "Me Myself <me@example.test>"
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert screen.draft.from_ == "Me at Work <me@work.example>"
