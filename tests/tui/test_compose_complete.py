@@ -115,6 +115,13 @@ async def test_bcc_completes_and_the_result_is_sent_to_the_contact(make_app: Any
         await settle(pilot)
         assert screen.query_one("#compose-cc", Input).value == "Erin Ellis <erin@example.com>"
         assert shown(screen) == [] and screen.query_one("#compose-cc", Input).has_focus
+        # leaving the field (Shift+Tab) closes its list
+        await pilot.press(*", ali")
+        await settle(pilot)
+        assert shown(screen)
+        await pilot.press("shift+tab")
+        await settle(pilot)
+        assert shown(screen) == [] and screen.query_one("#compose-to", Input).has_focus
         # a value set by the program (not typed) opens no list
         screen.query_one("#compose-bcc", Input).value = "erin"
         await settle(pilot)

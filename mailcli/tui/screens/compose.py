@@ -266,6 +266,17 @@ class ComposeScreen(Screen[Composed]):
             completions.display = False
             completions.clear_options()
 
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """The field lost the focus (a click elsewhere, Shift+Tab): its list goes too,
+        unless the focus comes back at once (a click on the list itself)."""
+        if self._completing is not None and isinstance(event.widget, AddressInput):
+            self.call_after_refresh(self._hide_unless_focused, self._completing)
+
+    def _hide_unless_focused(self, attr: str) -> None:
+        if self._completing == attr and not self.query_one(
+                f"#compose-{attr}", AddressInput).has_focus:
+            self._hide_completions()
+
     @property
     def completing(self) -> bool:
         """The completion list is shown (for the field that has the focus)."""
