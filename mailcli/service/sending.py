@@ -69,16 +69,22 @@ class _KillBeforeCopy:
     def __init__(self, inner: Any, kill: Any) -> None:
         self._inner, self._kill = inner, kill
         self.remote = inner.remote
+        self._started: set[str] = set()
+
+    def _start(self, item: OutboxItem) -> None:
+        if item.message_id not in self._started:   # once per message ("sent:N": the N-th)
+            self._started.add(item.message_id)
+            self._kill("sent")
 
     def server_copy(self, item: OutboxItem, detect: bool) -> ServerCopy | None:
-        self._kill("sent")
+        self._start(item)
         return self._inner.server_copy(item, detect)  # type: ignore[no-any-return]
 
     def fetch_copy(self, folder: str, uid: int) -> bytes | None:
         return self._inner.fetch_copy(folder, uid)  # type: ignore[no-any-return]
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
-        self._kill("sent")
+        self._start(item)
         return self._inner.append(item, raw)  # type: ignore[no-any-return]
 
     def keep_local(self, *args: Any, **kw: Any) -> tuple[str, int]:
