@@ -34,6 +34,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("MAILCLI_TEST_PASSWORD", raising=False)
+    # a first send looks for the server's own Sent copy once, without the few seconds'
+    # wait (mailcli.send.sentcheck); tests of that wait set their own
+    monkeypatch.setenv("MAILCLI_SENT_CHECK_WAIT", "0")
     yield
 
 

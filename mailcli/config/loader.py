@@ -189,6 +189,7 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         sent_folder=_str(w, raw, "sent_folder") if "sent_folder" in raw else None,
         drafts_folder=_str(w, raw, "drafts_folder") if "drafts_folder" in raw else None,
         trash_folder=_str(w, raw, "trash_folder") if "trash_folder" in raw else None,
+        server_saves_sent=_bool_or_auto(w, raw, "server_saves_sent"),
         leave_on_server=leave, keep_days=keep_days, delete_when_deleted_locally=dwdl,
         max_message_size=_size(w, raw, "max_message_size"), smtp=smtp,
         auth=auth, oauth2=oauth2, **_signature(w, raw),
@@ -435,6 +436,16 @@ def _bool(w: _Where, raw: dict[str, Any], key: str, default: bool) -> bool:
     value = raw.get(key, default)
     if not isinstance(value, bool):
         raise w.error(key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _bool_or_auto(w: _Where, raw: dict[str, Any], key: str) -> bool | None:
+    """true, false or "auto" (the default): None for auto."""
+    value = raw.get(key, "auto")
+    if isinstance(value, str) and value.lower() == "auto":
+        return None
+    if not isinstance(value, bool):
+        raise w.error(key, f'must be true, false or "auto", got {value!r}')
     return value
 
 

@@ -111,6 +111,9 @@ class AccountConfig:
     sent_folder: str | None = None
     trash_folder: str | None = field(default=None, metadata=_only("imap"))
     drafts_folder: str | None = None
+    # the SMTP server files what it sends into Sent itself (Gmail, Microsoft 365): no APPEND.
+    # None ("auto"): found out at the first send (mailcli.send.sentcheck)
+    server_saves_sent: bool | None = field(default=None, metadata=_only("imap"))
     leave_on_server: bool = field(default=False, metadata=_only("pop3"))
     keep_days: int | None = field(default=None, metadata=_only("pop3"))
     delete_when_deleted_locally: bool = field(default=False, metadata=_only("pop3"))

@@ -51,7 +51,8 @@ class Server:
 class Found:
     """What one source said about a domain, servers best first (plaintext ones only in
     `plaintext`, never proposed). `oauth2` is the oauth2_provider preset when the provider
-    signs in with OAuth2; `oauth2_required` when it takes no passwords at all."""
+    signs in with OAuth2; `oauth2_required` when it takes no passwords at all;
+    `server_saves_sent` when its SMTP server files sent mail into Sent itself."""
 
     source: str
     servers: tuple[Server, ...]
@@ -61,6 +62,7 @@ class Found:
     note: str | None = None
     plaintext: tuple[Server, ...] = ()
     tried: tuple[str, ...] = ()
+    server_saves_sent: bool = False   # the SMTP server files what it sends into Sent itself
 
     def incoming(self, protocol: str | None = None) -> Server | None:
         """The best IMAP server (else POP3), or the best of `protocol`."""

@@ -10,6 +10,7 @@ source costs its timeout once, not the sum. A source that answers nothing, or on
 plaintext servers, does not stop the search; the first with a usable server wins."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -39,8 +40,13 @@ def discover(email: str, settings: DiscoverySettings | None = None) -> Found:
     _, domain = split_address(email)
     known = table.by_domain(domain)
     if known:
-        return known.found(email, f"the built-in provider table ({known.name})")
-    return _Search(email, domain, settings).run()
+        found = known.found(email, f"the built-in provider table ({known.name})")
+    else:
+        found = _Search(email, domain, settings).run()
+    smtp = found.smtp()
+    if not found.server_saves_sent and smtp is not None and table.saves_sent_for_host(smtp.host):
+        found = dataclasses.replace(found, server_saves_sent=True)
+    return found
 
 
 class _Search:
@@ -71,9 +77,8 @@ class _Search:
         if not found.servers:
             self.tried.append(f"{what}: only plaintext servers (not proposed)")
             return None
-        return Found(found.source, found.servers, found.provider, found.oauth2,
-                     found.oauth2_required, found.note, tuple(self.plaintext),
-                     tuple(self.tried))
+        return dataclasses.replace(found, plaintext=tuple(self.plaintext),
+                                   tried=tuple(self.tried))
 
     def run(self) -> Found:
         s, t, d, e = self.settings, self.timeout(), self.domain, self.email

@@ -20,12 +20,14 @@ class Provider:
     oauth2: str | None
     oauth2_required: bool
     note: str | None
+    server_saves_sent: bool = False   # its SMTP server files sent mail into Sent itself
 
     def found(self, email: str, source: str) -> Found:
         servers = tuple(Server(s.protocol, s.host, s.port, s.security,
                                fill_username(s.username, email)) for s in self.servers)
         return Found(source, servers, provider=self.name, oauth2=self.oauth2,
-                     oauth2_required=self.oauth2_required, note=self.note)
+                     oauth2_required=self.oauth2_required, note=self.note,
+                     server_saves_sent=self.server_saves_sent)
 
 
 @cache
@@ -46,7 +48,8 @@ def providers() -> tuple[Provider, ...]:
             raise ValueError(f"providers.toml: {key}: unknown oauth2 preset {raw['oauth2']}")
         out.append(Provider(key, raw["name"], tuple(raw.get("domains", ())),
                             tuple(raw.get("mx", ())), tuple(servers), raw.get("oauth2"),
-                            bool(raw.get("oauth2_required", False)), raw.get("note")))
+                            bool(raw.get("oauth2_required", False)), raw.get("note"),
+                            raw.get("server_saves_sent", False) is True))
     return tuple(out)
 
 
@@ -74,3 +77,11 @@ def oauth2_for_host(host: str) -> tuple[str | None, bool]:
         if p.oauth2 and any(s.host == host for s in p.servers):
             return p.oauth2, p.oauth2_required
     return None, False
+
+
+def saves_sent_for_host(smtp_host: str) -> bool:
+    """Whether the table provider that runs SMTP server `smtp_host` files sent mail into
+    Sent itself (so an ISPDB/SRV/MX answer naming smtp.gmail.com gets it too)."""
+    host = smtp_host.lower().rstrip(".")
+    return any(p.server_saves_sent and any(s.protocol == "smtp" and s.host == host
+                                           for s in p.servers) for p in providers())

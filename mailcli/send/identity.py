@@ -111,8 +111,11 @@ def pick(cfg: AccountConfig, to: Iterable[str], cc: Iterable[str],
 
 def sending_config(cfg: AccountConfig, mail_from: str) -> AccountConfig:
     """The account as seen by a message from `mail_from`: that identity's SMTP server
-    and Sent folder where it sets them."""
+    and Sent folder where it sets them (the account's server_saves_sent is about the
+    account's own SMTP server: another one is found out by itself)."""
     ident = for_address(cfg, mail_from)
     if ident is None or (ident.smtp is cfg.smtp and ident.sent_folder == cfg.sent_folder):
         return cfg
-    return dataclasses.replace(cfg, smtp=ident.smtp, sent_folder=ident.sent_folder)
+    saves = cfg.server_saves_sent if ident.smtp is cfg.smtp else None
+    return dataclasses.replace(cfg, smtp=ident.smtp, sent_folder=ident.sent_folder,
+                               server_saves_sent=saves)

@@ -8,7 +8,8 @@ account. A message to send is first *queued*: its bytes are delivered into
 :func:`flush_item` moves it through these states, each committed before the next step::
 
     queued --(record)--> sending --SMTP ok--> sent --APPEND Sent copy--> appended --> done
-       ^                    |                   \\--APPEND failed: local copy + journal
+       ^                    |                   |\\--the server filed it: its copy adopted -^
+       |                    |                   \\--APPEND failed: local copy + journal
        |                    |                      "append" (retried later) ----------> done
        +--TemporaryError----+                                   done: Outbox copy removed
                             +--refused/auth/TLS--> failed (kept; `mailcli send` retries)
@@ -16,8 +17,9 @@ account. A message to send is first *queued*: its bytes are delivered into
 
 Never twice:
 - A row in ``sent``/``appended``/``done`` is never handed to SMTP again: a re-run only
-  finishes the Sent copy (``sent``: APPEND again; ``appended``: the server copy exists,
-  only the local cache copy is made).
+  finishes the Sent copy (``sent``: a copy with its Message-ID already in Sent is
+  adopted, else it is APPENDed; ``appended``: the server copy exists, only the local
+  cache copy is made).
 - A row found in ``sending`` by the next run (the flush holds a per-account send lock,
   so its owner is dead: killed or crashed *during* the SMTP exchange) is **not re-sent**:
   it becomes ``uncertain``, its Outbox copy is flagged, and every ``mailcli send`` warns
@@ -37,6 +39,13 @@ Every row has a file twin (:mod:`mailcli.send.records`, written after each commi
 state change, removed when the row is finished), so losing ``index.sqlite3`` loses no
 queued mail and no safety state: :mod:`mailcli.send.restore` rebuilds the rows from the
 records (``mailcli index rebuild``, and every flush when the index was replaced).
+
+A server that files submitted mail into Sent itself gets no APPEND (see
+:mod:`mailcli.send.sentcheck`): its own copy is adopted (``sent_copy`` "server", its UID
+recorded as ``appended`` with the server's bytes cached), or, not found yet, left to
+the next fetch. A row in ``sent`` resumed after a crash never *finds out* that a server
+does this (its own interrupted APPEND could be what the search finds), but it adopts a
+copy with its Message-ID already in Sent instead of appending a second one.
 
 A failed APPEND after a successful send is not a failed send: the copy is delivered into
 the local Sent folder without a UID and a journal ``append`` action (payload ``folder``,
@@ -119,7 +128,10 @@ class SendResult:
     ``uncertain`` (interrupted mid-SMTP by an earlier run: held, see module doc).
     sent_copy: ``appended`` (on the server's Sent folder), ``local`` (POP3: local Sent),
     ``queued`` (APPEND failed: journaled for retry), ``pending`` (server copy made, the
-    cache gets it at the next fetch) or None.
+    cache gets it at the next fetch), ``server`` (the server filed it into Sent itself:
+    nothing appended) or None.
+    notice: a one-line report shown once (e.g. the server was found to file sent mail
+    itself), else None.
     """
 
     account: str
@@ -135,6 +147,7 @@ class SendResult:
     sent_folder: str | None = None
     sent_id: int | None = None
     subject: str = ""
+    notice: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,7 +158,7 @@ class SendResult:
                 "ok": self.ok, "subject": self.subject, "recipients": self.recipients,
                 "refused": self.refused, "error": self.error, "outbox_id": self.outbox_id,
                 "sent_copy": self.sent_copy, "sent_folder": self.sent_folder,
-                "sent_id": self.sent_id}
+                "sent_id": self.sent_id, "notice": self.notice}
 
 
 def _item(r: tuple[Any, ...]) -> OutboxItem:
@@ -292,10 +305,33 @@ class Outbox:
 Transport = Callable[[bytes, str, list[str]], dict[str, tuple[int, str]]]
 
 
+@dataclass(frozen=True)
+class ServerCopy:
+    """A copy of the message already in the server's Sent folder (filed by the server
+    itself, or left by an interrupted APPEND): its folder, its UID when found (None: the
+    next fetch brings it), a notice to show once, and (only where the copy may be one
+    mailcli appended) its size."""
+
+    folder: str
+    uid: int | None
+    notice: str | None = None
+    size: int | None = None
+
+
 class SentCopier(Protocol):
     """Where Sent copies go (implemented by mailcli.send.sent.SentCopies)."""
 
     remote: bool  # True: APPEND to the server (IMAP); False: local Sent folder only (POP3)
+
+    def server_copy(self, item: OutboxItem, detect: bool) -> ServerCopy | None:
+        """The copy the server made itself when it files sent mail into Sent (None: APPEND
+        one). `detect`: just submitted, so an unknown server may be found out now.
+        Raises MailcliError when the server cannot be asked (an APPEND is queued then)."""
+        ...
+
+    def fetch_copy(self, folder: str, uid: int) -> bytes | None:
+        """The server's bytes of message `uid` in `folder` (None when not readable now)."""
+        ...
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
         """APPEND the copy to the server's Sent folder (\\Seen); (folder, APPENDUID or None).
@@ -358,6 +394,7 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
         return res
 
     raw = b""
+    just_sent = False
     if state in (QUEUED, FAILED, UNCERTAIN, SENT, APPENDED):
         try:
             raw = outbox.raw(item)
@@ -399,6 +436,7 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
         logger.info("sent %s (%d recipients, %d refused)", item.message_id,
                     len(item.recipients), len(ref))
         state = SENT
+        just_sent = True
     res.status, res.error, res.exit_code = "sent", None, 0
     if res.refused:
         res.error = "some recipients were refused: " + "; ".join(
@@ -408,11 +446,14 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
         _mark_answered(store, item.replied)
     copy = sent_copy_bytes(raw, item.bcc) if raw else b""
     if state == SENT:
-        res.sent_copy = _store_copy(outbox, item, copy, copier)
+        res.sent_copy, res.notice = _store_copy(outbox, item, copy, copier, just_sent)
         state = outbox.get(item.row).state
     if state == APPENDED:
         cur = outbox.get(item.row)
         local = None
+        if cur.sent_copy == "server" and cur.sent_uid is not None and cur.sent_folder:
+            # the server's own copy: cached as the server keeps it (not our bytes)
+            copy = copier.fetch_copy(cur.sent_folder, cur.sent_uid) or b""
         if cur.sent_uid is not None and copy:
             _folder, local = copier.keep_local(cur, copy, folder=cur.sent_folder, uid=cur.sent_uid)
         outbox.update(item.row, state=DONE, sent_message=local)
@@ -436,14 +477,25 @@ def _hold_uncertain(outbox: Outbox, item: OutboxItem, why: str) -> None:
             pass
 
 
-def _store_copy(outbox: Outbox, item: OutboxItem, copy: bytes, copier: SentCopier) -> str:
-    """The Sent-copy step of a message recorded as sent; returns the sent_copy status."""
+def _store_copy(outbox: Outbox, item: OutboxItem, copy: bytes, copier: SentCopier,
+                just_sent: bool = False) -> tuple[str, str | None]:
+    """The Sent-copy step of a message recorded as sent; returns the sent_copy status and
+    a notice to show once (or None)."""
     store = outbox.store
     if not copy:
         outbox.update(item.row, state=DONE, sent_copy="lost")
-        return "lost"
+        return "lost", None
     if copier.remote:
         try:
+            own = copier.server_copy(item, detect=just_sent)
+            if own is not None:
+                # a copy is there already: nothing appended (its UID recorded like an
+                # APPENDUID). Our own bytes (an interrupted APPEND's copy) are cached as
+                # they are; another size is the server's own copy, fetched for the cache
+                status = "appended" if own.size == len(copy) else "server"
+                outbox.update(item.row, state=APPENDED if own.uid is not None else DONE,
+                              sent_copy=status, sent_folder=own.folder, sent_uid=own.uid)
+                return status, own.notice
             folder, uid = copier.append(item, copy)
         except MailcliError as exc:
             logger.warning("Sent copy of %s not saved on the server (%s); queued for retry",
@@ -452,16 +504,16 @@ def _store_copy(outbox: Outbox, item: OutboxItem, copy: bytes, copier: SentCopie
                 folder, local = copier.keep_local(item, copy, queue=True)
                 outbox.update(item.row, state=DONE, sent_copy="queued", sent_folder=folder,
                               sent_message=local, last_error=f"Sent copy: {exc.message}")
-            return "queued"
+            return "queued", None
         status = "appended" if uid is not None else "pending"
         outbox.update(item.row, state=APPENDED, sent_copy=status, sent_folder=folder,
                       sent_uid=uid)
-        return status
+        return status, None
     with store.batch():
         folder, local = copier.keep_local(item, copy)
         outbox.update(item.row, state=DONE, sent_copy="local", sent_folder=folder,
                       sent_message=local)
-    return "local"
+    return "local", None
 
 
 def _mark_answered(store: Store, id: int) -> None:

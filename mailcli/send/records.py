@@ -26,8 +26,9 @@ A crash between record and commit leaves the record one state off; every such pa
 safe when only the record survives: ``sending`` ahead of ``queued`` (nothing sent yet:
 held as uncertain, never sent twice), ``sending`` behind ``sent`` (held as uncertain),
 ``queued`` ahead of ``sending`` after a temporary failure (it was not accepted: sent
-again), ``sent`` behind ``appended`` (the Sent copy is appended again: a second *copy*,
-never a second send), ``done``/removed ahead (nothing left to send). A failed commit
+again), ``sent`` behind ``appended`` (the copy already in Sent is found by its
+Message-ID and adopted, else appended again: at worst a second *copy*, never a second
+send), ``done``/removed ahead (nothing left to send). A failed commit
 rewrites the record from the row.
 """
 from __future__ import annotations

@@ -13,6 +13,11 @@ be downloaded a second time); the next `mailcli fetch` brings it down.
 
 POP3: the copy is delivered into the local Maildir folder "Sent" (``sent_folder`` if set).
 
+A server that files submitted mail into Sent itself (Gmail, Microsoft 365: the config key
+``server_saves_sent``, or found out at the first send, see :mod:`mailcli.send.sentcheck`)
+gets no APPEND: :meth:`SentCopies.server_copy` finds the server's own copy by Message-ID
+and the local cache copy is made from the server's bytes (``fetch_copy``), with its UID.
+
 When the APPEND fails (server unreachable, quota exceeded, folder refused) the copy is
 kept locally without a UID and a journal :class:`~mailcli.store.Append` entry
 (``sent_copy=True``) records the upload still owed; the sync engine replays it at the
@@ -24,6 +29,7 @@ appending a second one).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from mailcli.accounts.base import Account
@@ -31,7 +37,8 @@ from mailcli.accounts.registry import traits_for
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError
 from mailcli.model import WELL_KNOWN_SENT, Flag, FolderRole
-from mailcli.send.outbox import Outbox, OutboxItem
+from mailcli.send import sentcheck
+from mailcli.send.outbox import Outbox, OutboxItem, ServerCopy
 from mailcli.store import Action, Append, Store
 from mailcli.store.upload import perform_append
 
@@ -81,15 +88,121 @@ class SentCopies:
         self.remote = traits_for(cfg).can_append and connect is not None
         self._connect = connect
         self._folder: str | None = None
+        self.memory = sentcheck.Memory(store.data_dir)
+
+    def _sent_folder(self, account: Account) -> str:
+        if self._folder is None:
+            self._folder = server_sent_folder(self.cfg, account)
+        return self._folder
+
+    def server_copy(self, item: OutboxItem, detect: bool) -> ServerCopy | None:
+        """The copy the server filed into Sent itself, when it does that (config, or the
+        remembered answer); None when mailcli must APPEND one. `detect`: the message was
+        just submitted by this process, so an account whose answer is not known yet waits
+        a few seconds for the server's copy (a message resumed after a crash may find its
+        own earlier APPEND instead, so it proves nothing). Raises MailcliError only where
+        the answer is not known yet (the caller then queues an APPEND, as before)."""
+        cfg, key = self.cfg, sentcheck.server_key(self.cfg)
+        if cfg.server_saves_sent is False:
+            return None
+        known: bool | None = cfg.server_saves_sent
+        answer = self.memory.get(cfg.name, key) if known is None else None
+        if answer is not None:
+            known = answer.saves
+        if known is True:
+            return self._trusted_copy(item)
+        if known is False:
+            if answer is not None and answer.probe is not None:
+                return self._late_check(item, answer)
+            return None
+        if not detect:
+            return self._resumed_copy(item)
+        account = self._connect_checked()
+        folder = self._sent_folder(account)
+        found = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id),
+                               sentcheck.wait_seconds())
+        saves = bool(found)
+        self.memory.put(cfg.name, key, sentcheck.Answer(saves, time.time(),
+                                                        None if saves else item.message_id))
+        logger.info("%s: %s %s sent mail into %s itself", cfg.name, key,
+                    "files" if saves else "does not file", folder)
+        if not saves:
+            return None
+        return ServerCopy(folder, min(found), sentcheck.notice(cfg.name, key))
+
+    def _resumed_copy(self, item: OutboxItem) -> ServerCopy | None:
+        """A copy step resumed after a crash, the server's habit not known yet: a copy of
+        the message already in Sent (the interrupted APPEND's, or the server's own) is
+        adopted instead of appending another; it proves nothing about the server, so
+        nothing is remembered."""
+        account = self._connect_checked()
+        folder = self._sent_folder(account)
+        found = account.find_message_id(folder, item.message_id)
+        if not found:
+            return None
+        uid = min(found)
+        logger.info("%s: a copy of %s is already in %s (uid %d); not appended again",
+                    self.cfg.name, item.message_id, folder, uid)
+        return ServerCopy(folder, uid, size=found[uid])
+
+    def _connect_checked(self) -> Account:
+        assert self._connect is not None
+        return self._connect()
+
+    def _trusted_copy(self, item: OutboxItem) -> ServerCopy:
+        """The server saves sent mail: look once (no wait) for its copy, so the cache gets
+        it now; when it is not there yet, or the server cannot be reached, the next fetch
+        brings it. Never raises: nothing is appended either way."""
+        folder = self.cfg.sent_folder or self.local_folder()
+        try:
+            account = self._connect_checked()
+            folder = self._sent_folder(account)
+            found = account.find_message_id(folder, item.message_id)
+        except MailcliError as exc:
+            logger.info("%s: the server's own Sent copy of %s not looked up (%s); the next "
+                        "fetch brings it", self.cfg.name, item.message_id, exc.message)
+            found = {}
+        return ServerCopy(folder, min(found) if found else None)
+
+    def _late_check(self, item: OutboxItem, answer: sentcheck.Answer) -> ServerCopy | None:
+        """The one owed look at the message an account's "no" was found with: two copies
+        of it in Sent now mean the server filed it after the wait (then this message is
+        not appended either)."""
+        cfg, key = self.cfg, sentcheck.server_key(self.cfg)
+        assert answer.probe is not None
+        account = self._connect_checked()
+        folder = self._sent_folder(account)
+        copies = account.find_message_id(folder, answer.probe)
+        saves = len(copies) >= 2
+        self.memory.put(cfg.name, key, sentcheck.Answer(saves, time.time()))
+        if not saves:
+            return None
+        logger.info("%s: %s filed %s into %s itself after the wait", cfg.name, key,
+                    answer.probe, folder)
+        found = account.find_message_id(folder, item.message_id)
+        return ServerCopy(folder, min(found) if found else None,
+                          sentcheck.notice(cfg.name, key, late=True))
+
+    def fetch_copy(self, folder: str, uid: int) -> bytes | None:
+        """The server's bytes of its own Sent copy (None if it cannot be read now: the next
+        fetch brings it)."""
+        got: list[bytes] = []
+        try:
+            self._connect_checked().fetch_messages(folder, [uid],
+                                                   lambda _uid, raw, _flags: got.append(raw))
+        except MailcliError as exc:
+            logger.info("the server's Sent copy %s/%s not fetched now (%s)", folder, uid,
+                        exc.message)
+            return None
+        return got[0] if got else None
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
         assert self._connect is not None
         account = self._connect()
-        if self._folder is None:
-            self._folder = server_sent_folder(self.cfg, account)
-        uid = account.append(self._folder, raw, frozenset({Flag.SEEN}))
-        logger.info("Sent copy of %s appended to %s (uid %s)", item.message_id, self._folder, uid)
-        return self._folder, uid
+        folder = self._sent_folder(account)
+        uid = account.append(folder, raw, frozenset({Flag.SEEN}))
+        logger.info("Sent copy of %s appended to %s (uid %s)", item.message_id, folder, uid)
+        return folder, uid
 
     def local_folder(self) -> str:
         if self._folder is not None:

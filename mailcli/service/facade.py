@@ -231,6 +231,10 @@ class Service:
     def own_addresses(self, account: str) -> list[str]:
         return self.sending.own_addresses(account)
 
+    def from_addresses(self, account: str) -> list[str]:
+        """The account's From lines (its own first, then each identity's)."""
+        return self.sending.from_addresses(account)
+
     def is_own(self, address: str) -> bool:
         return self.sending.is_own(address)
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mailcli.model import Envelope
     from mailcli.send.compose import Draft
     from mailcli.send.identity import Identity
-    from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.send.outbox import OutboxItem, SendResult, ServerCopy
     from mailcli.service.core import ServiceCore
     from mailcli.service.reading import Reading
 
@@ -69,9 +69,22 @@ class _KillBeforeCopy:
     def __init__(self, inner: Any, kill: Any) -> None:
         self._inner, self._kill = inner, kill
         self.remote = inner.remote
+        self._started: set[str] = set()
+
+    def _start(self, item: OutboxItem) -> None:
+        if item.message_id not in self._started:   # once per message ("sent:N": the N-th)
+            self._started.add(item.message_id)
+            self._kill("sent")
+
+    def server_copy(self, item: OutboxItem, detect: bool) -> ServerCopy | None:
+        self._start(item)
+        return self._inner.server_copy(item, detect)  # type: ignore[no-any-return]
+
+    def fetch_copy(self, folder: str, uid: int) -> bytes | None:
+        return self._inner.fetch_copy(folder, uid)  # type: ignore[no-any-return]
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
-        self._kill("sent")
+        self._start(item)
         return self._inner.append(item, raw)  # type: ignore[no-any-return]
 
     def keep_local(self, *args: Any, **kw: Any) -> tuple[str, int]:
@@ -115,6 +128,13 @@ class Sending:
         out = [i.email for i in identity.identities(cfg)]
         out += [u for u in (cfg.username, cfg.smtp.username if cfg.smtp else "") if u and "@" in u]
         return [a for a in out if a]
+
+    def from_addresses(self, account: str) -> list[str]:
+        """The From lines the account can send as: its own address first, then each
+        identity's ('Name <address>'), for a composer to offer or cycle through."""
+        from mailcli.send import identity
+
+        return [i.from_ for i in identity.identities(self.core.account_config(account))]
 
     def is_own(self, address: str) -> bool:
         """The address is the user's: an identity, login or alias pattern of any account."""

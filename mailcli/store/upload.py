@@ -11,6 +11,10 @@ current flags (it may have been moved or flagged since it was queued). With APPE
 row gets the UID and its flags become the merge base; without it the UID-less copy is
 removed, so the folder's next sync downloads the server copy instead of a duplicate.
 
+A queued Sent copy is never appended when the folder already holds its Message-ID (a
+server that files sent mail into Sent itself, see mailcli.send.sentcheck): the UID-less
+local copy is dropped and the folder's sync caches the server's.
+
 An APPEND the server stored but whose reply was lost (a kill, a cut link) must not be
 made twice: ``perform_append`` writes the note APPEND_STARTED on the action before the
 APPEND, and an action that carries a note from an earlier attempt first looks for a
@@ -78,7 +82,7 @@ def upload(store: Store, account: str, server: Server, entry: Append, *, again: 
         # copy becomes those bytes first; same id, flags and (later) UID
         store.replace_raw(row.id, crlf)
         raw = crlf
-    message_id = store.get(row.id).message_id if again else None
+    message_id = store.get(row.id).message_id if again or entry.sent_copy else None
     if message_id:
         try:
             copies = server.find_message_id(row.folder, message_id)
@@ -90,6 +94,13 @@ def upload(store: Store, account: str, server: Server, entry: Append, *, again: 
                 return Uploaded(row.folder, uid, False,
                                 f"{row.folder}: message {row.id} was already uploaded "
                                 f"(uid {uid}); not appended again")
+        if entry.sent_copy and copies:
+            # the server keeps a copy of this sent message already (it files sent mail
+            # into Sent itself): no second one; the folder's sync caches the server's
+            store.remove(row.id)
+            return Uploaded(row.folder, None, False,
+                            f"{row.folder}: the server already keeps a copy of sent message "
+                            f"{message_id}; not appended")
     try:
         new = server.append(row.folder, raw, row.flags)
     except NotFoundError:

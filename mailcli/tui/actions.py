@@ -479,6 +479,8 @@ class MailActions(App[None]):
             text = "Sent to " + ", ".join(result.recipients or draft.to)
             if refused:
                 text += f" (refused: {', '.join(refused)})"
+            if result.notice:
+                text += "\n" + result.notice
             self.call_from_thread(self._after, text, None, False)
         elif status == "queued":
             self.call_from_thread(self._after, "Offline: queued in the outbox; it goes out at "

@@ -17,7 +17,7 @@ class Key:
     keys: str          # default key(s), comma separated, Textual key names
     action: str        # Textual action string
     description: str
-    scope: str         # "app" | "list" | "tree" | "view" | "main"
+    scope: str         # "app" | "list" | "tree" | "view" | "main" | "compose"
     show: bool = False  # shown in the footer
 
 
@@ -68,6 +68,15 @@ KEYS: tuple[Key, ...] = (
     Key("view_page_up", "pageup", "page_up", "Page up", "view"),
     Key("next_message", "n,J", "next_message", "Next message", "view", True),
     Key("prev_message", "p,K", "prev_message", "Previous message", "view", True),
+    # composer
+    Key("send", "ctrl+s", "send", "Send", "compose", True),
+    Key("external_editor", "ctrl+g", "external_editor", "Edit in $EDITOR", "compose", True),
+    Key("cycle_from", "ctrl+f", "cycle_from", "From: the account's next identity", "compose",
+        True),
+    Key("complete", "tab", "complete", "To/Cc/Bcc: take the address from the list, else "
+        "next field (↑/↓ pick)", "compose"),
+    Key("leave", "escape", "leave", "Close the list, else close (keeps edits in Drafts)",
+        "compose", True),
 )
 
 BY_ID = {k.id: k for k in KEYS}

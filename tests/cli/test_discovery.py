@@ -97,6 +97,7 @@ def test_ispdb_when_the_domain_has_no_file(lab: Lab) -> None:
     acc = _account("ispdb")
     assert acc["host"] == "imap.ispdb.test"
     assert acc["smtp"] == {"host": "smtp.ispdb.test", "port": 465, "security": "tls"}
+    assert "server_saves_sent" not in acc       # an unknown provider: found out at the first send
 
 
 def test_srv_records(lab: Lab) -> None:
@@ -129,10 +130,11 @@ def test_mx_host_of_a_table_provider_proposes_its_oauth2(lab: Lab) -> None:
     found = discover("me@mx.test")
     assert found.source == "the MX host aspmx.l.google.com -> the built-in provider table (Gmail)"
     assert found.oauth2 == "google" and found.incoming().host == "imap.gmail.com"
+    assert found.server_saves_sent        # Google Workspace files sent mail itself too
     lab.dns.records[("mx.test", "MX")] = ["1 mx-tenant.mail.protection.outlook.com."]
     found = discover("me@mx.test")
     assert (found.provider, found.oauth2, found.oauth2_required) == ("Microsoft 365", "microsoft", True)
-    assert found.smtp().host == "smtp.office365.com"
+    assert found.smtp().host == "smtp.office365.com" and found.server_saves_sent
 
 
 def test_probes_verify_tls(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

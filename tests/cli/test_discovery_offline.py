@@ -45,6 +45,9 @@ def _check(config: Path, name: str, domain: str) -> None:
     assert (acc["protocol"], acc["host"], acc["security"]) == ("imap", want["host"], want["security"])
     assert (acc["smtp"]["host"], acc["smtp"]["port"]) == (want["smtp_host"], want["smtp_port"])
     assert acc["email"] == f"me@{domain}" and acc["username"] in (f"me@{domain}", "me")
+    # Gmail, Outlook.com (and Microsoft 365) file submitted mail into Sent themselves
+    saves = domain.split(".")[0] in ("gmail", "googlemail", "outlook", "hotmail", "live", "msn")
+    assert acc.get("server_saves_sent", False) is saves, domain
 
 
 def test_table_covers_the_required_providers() -> None:
@@ -53,6 +56,10 @@ def test_table_covers_the_required_providers() -> None:
     assert table.by_domain("gmail.com").oauth2 == "google"
     assert table.by_domain("hotmail.com").oauth2 == "microsoft"
     assert table.by_domain("outlook.com").oauth2_required
+    assert [p.key for p in table.providers() if p.server_saves_sent] == [
+        "gmail", "outlook", "microsoft365"]
+    assert table.saves_sent_for_host("smtp.gmail.com") and table.saves_sent_for_host("smtp.office365.com")
+    assert not table.saves_sent_for_host("smtp.fastmail.com")
     seen: dict[str, str] = {}
     for p in table.providers():
         assert {s.protocol for s in p.servers} >= {"imap", "smtp"}, p.key

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,35 @@ class Recorder:
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                       bytes(envelope.original_content or envelope.content)))
         return "250 Message accepted"
+
+
+class FilingRecorder(Recorder):
+    """A Recorder that also files each accepted message into the sender's Sent folder,
+    as Gmail and Microsoft 365 do: `file(raw)` is called with the message as the server
+    keeps it (a trace header on top, so a test can tell the server's copy from an APPENDed
+    one), at once before the reply, or `delay` seconds later from a thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.file: Callable[[bytes], None] | None = None
+        self.delay = 0.0
+        self.timers: list[threading.Timer] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.file is not None:
+            kept = b"X-Filed-By: smtp-fixture\r\n" + self.messages[-1].data
+            if self.delay > 0:
+                timer = threading.Timer(self.delay, self.file, (kept,))
+                self.timers.append(timer)
+                timer.start()
+            else:
+                self.file(kept)
+        return reply
+
+    def join(self) -> None:
+        for timer in self.timers:
+            timer.join()
 
 
 def _auth(server, session, envelope, mechanism, auth_data):
@@ -93,8 +123,8 @@ class OAuth2Recorder(Recorder):
 class SmtpServer:
     def __init__(self, cert: Path, key: Path,
                  introspect: Callable[[str], str | None] | None = None,
-                 exclude: tuple[str, ...] = ()) -> None:
-        self.recorder = OAuth2Recorder(introspect) if introspect else Recorder()
+                 exclude: tuple[str, ...] = (), recorder: Recorder | None = None) -> None:
+        self.recorder = recorder or (OAuth2Recorder(introspect) if introspect else Recorder())
         self._exclude = list(exclude)
         self.port = free_port()
         self.ca_file = cert

@@ -37,6 +37,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
     "sent_folder": ({}, "sent_folder", "Gesendet"),
     "trash_folder": ({}, "trash_folder", "Papierkorb"),
     "drafts_folder": ({}, "drafts_folder", "Entwürfe"),
+    "server_saves_sent": ({}, "server_saves_sent", True),
     "leave_on_server": (POP3, "leave_on_server", True),
     "keep_days": (LEAVE, "keep_days", 3),
     "delete_when_deleted_locally": (LEAVE, "delete_when_deleted_locally", True),

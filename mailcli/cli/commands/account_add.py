@@ -97,6 +97,8 @@ def add(ctx: click.Context, /, **opts: Any) -> None:
     ISPDB, DNS SRV records, the MX host's provider, and last the usual host names
     probed with TLS verified. It shows what it found and where from, and asks
     (--yes accepts; with no terminal and no --yes it exits 2, writing nothing).
+    For a provider whose SMTP server files sent mail into Sent itself (Gmail,
+    Outlook.com, Microsoft 365) it writes server_saves_sent = true: no second copy.
     """
     from mailcli.service import setup
 
@@ -208,6 +210,8 @@ def _answers(o: dict[str, Any], setup: Any) -> tuple[dict[str, Any], dict[str, A
     if oauth2:  # the keys of the oauth2 half (config loader): SPEC.md [accounts.gmail]
         fields.update(auth="oauth2", oauth2_provider=o.get("oauth2_provider") or "custom",
                       oauth2_client_id=o["oauth2_client_id"])
+    if o.get("server_saves_sent") and o["protocol"] == "imap":
+        fields["server_saves_sent"] = True   # from the provider table (discovery)
     if o["protocol"] == "pop3":
         _pop3_policy(o, fields)
     elif o["leave"] is not None or o["keep_days"] is not None:

@@ -48,6 +48,8 @@ def discover_step(o: dict[str, Any], setup: Any) -> None:
         o["smtp_security"] = outgoing.security
         if outgoing.username and outgoing.username != o["username"]:
             o["smtp_username"] = outgoing.username
+        if found.server_saves_sent:
+            o["server_saves_sent"] = True
     if found.oauth2 and o["auth"] is None:
         required = " (the provider takes no passwords)" if found.oauth2_required else ""
         use = o["yes"] or click.confirm(f"Sign in with OAuth2{required}?", default=True, err=True)
@@ -66,6 +68,9 @@ def _show(found: Any, incoming: Any, outgoing: Any) -> None:
         detail(f"sign-in   OAuth2 ({need}; oauth2_provider = {found.oauth2})")
     if found.note:
         detail(f"note      {found.note}")
+    if found.server_saves_sent and outgoing:
+        detail("sent mail the SMTP server files into Sent itself (server_saves_sent = true: "
+               "no second copy)")
     for server in found.plaintext:
         detail(f"not proposed (plaintext, choose it only with --host/--security none): {server}")
     for line in found.tried:

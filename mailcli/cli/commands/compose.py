@@ -278,6 +278,7 @@ def _line(r: SendResult) -> str:
         copy = {"appended": f"; Sent copy in {r.sent_folder}",
                 "pending": f"; Sent copy in {r.sent_folder} (cached at the next fetch)",
                 "local": f"; Sent copy in local {r.sent_folder}",
+                "server": f"; Sent copy filed by the server in {r.sent_folder}",
                 "queued": f"; Sent copy queued for {r.sent_folder}"}.get(r.sent_copy or "", "")
         return f"sent {r.message_id} to {to}{copy}"
     if r.status == "queued":
@@ -303,6 +304,8 @@ def _report(ctx: click.Context, results: list[SendResult], as_json: bool, single
             click.echo(f"mailcli: {level}: {' '.join(redact(r.error).split())}", err=True)
         if r.hint:
             click.echo(f"hint: {redact(r.hint)}", err=True)
+        if r.notice:
+            click.echo(f"mailcli: note: {' '.join(redact(r.notice).split())}", err=True)
     codes = [r.exit_code for r in results]
     if any(c not in (0, 75) for c in codes):
         ctx.exit(1)

@@ -12,8 +12,10 @@ def tui(ctx: click.Context) -> None:
     """Browse, read, search, act on, write and sync mail in a full-screen interface.
 
     Keys are mutt-like (j/k, Enter, r/R/f, d, m, s, /, c, g to sync, q; ? lists them
-    all) and can be rebound in the config file under [tui.keys]. Logs go to the log
-    file in the data directory, never to the screen.
+    all) and can be rebound in the config file under [tui.keys]. In the composer,
+    To/Cc/Bcc complete from the address book (Tab takes the address), Ctrl+F cycles the
+    From through the account's identities, Ctrl+S sends. Logs go to the log file in the
+    data directory, never to the screen.
     """
     from mailcli.cli.logging import setup_logging
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from mailcli.tui.app import MailApp
 
 SCOPES = (("app", "Current message (list and message view)"), ("main", "Main screen"),
-          ("list", "Message list"), ("tree", "Folder tree"), ("view", "Message view"))
+          ("list", "Message list"), ("tree", "Folder tree"), ("view", "Message view"),
+          ("compose", "Composer"))
 
 
 def help_table(configured: dict[str, str]) -> Group:
