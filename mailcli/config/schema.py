@@ -21,6 +21,7 @@ DEFAULT_PORTS = {
 }
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "localhost.localdomain")
 AUTHS = ("password", "oauth2")
+PGP_ENCRYPT = ("never", "if-possible", "always")   # pgp_encrypt: when mail is encrypted
 TOKEN_STORES = ("keyring", "file")
 
 
@@ -91,6 +92,9 @@ class IdentityConfig:
     signature_file: Path | None = None
     smtp: SmtpConfig | None = None
     sent_folder: str | None = None
+    pgp_sign: bool | None = None                 # None: the account's
+    pgp_encrypt: str | None = None               # None: the account's
+    pgp_key: str | None = None                   # None: the account's, else found by address
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,12 @@ class AccountConfig:
     signature_above_quote: bool = False          # in replies/forwards: above the quote
     aliases: tuple[str, ...] = ()                # address patterns that are also you
     identities: tuple[IdentityConfig, ...] = ()  # [[accounts.NAME.identities]]
+    # PGP/MIME through GnuPG: sign what is sent; encrypt "never", "if-possible" (every
+    # recipient has a valid key) or "always" (refuse to send without); the signing key
+    # (a fingerprint or key ID; default: the secret key whose user ID has the From address)
+    pgp_sign: bool = False
+    pgp_encrypt: str = "never"
+    pgp_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,8 @@ class GeneralConfig:
     data_dir: Path | None = None
     editor: str | None = None
     address_book_command: str | None = None      # `address<TAB>name` lines, merged into contacts
+    # PGP: text decrypted for reading also goes into the search index (default: never)
+    index_decrypted: bool = False
 
 
 @dataclass(frozen=True)

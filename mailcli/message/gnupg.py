@@ -199,7 +199,7 @@ class GnuPG:
             sig.write_bytes(signature)
             run = self._run(["--verify", str(sig), "-"], data)
         return self._signature(run) or SignatureCheck(
-            BAD, detail="no valid OpenPGP signature found (" + run.error_line() + ")")
+            BAD, detail="the signature is malformed (gpg: " + run.error_line() + ")")
 
     def decrypt(self, data: bytes) -> Decryption:
         """Decrypt with the user's keys (the agent asks for the passphrase)."""
