@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mailcli.store import Store
 from tests.pgp.keys import Home, Keys, cleanup, make_keys
 
 
@@ -27,5 +28,8 @@ def alice_home(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> Home:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def store(tmp_path: Path) -> Iterator[Store]:
+    """The test's cache (MAILCLI_DATA is tmp_path/data, tests/conftest.py)."""
+    s = Store(tmp_path / "data")
+    yield s
+    s.close()
