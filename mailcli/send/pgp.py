@@ -81,7 +81,7 @@ def decide(gpg: GnuPG, *, from_: str, to: Sequence[str], cc: Sequence[str],
     me = parseaddr(from_)[1] or from_
     signer = None
     if want_sign:
-        signer = _own_key(gpg, me, key, fallback_address, secret=True)
+        signer = own_key(gpg, me, key, fallback_address, secret=True)
         if signer is None:
             raise UsageError(f"no secret PGP key for {me} to sign with (nothing was sent)",
                              hint="set pgp_key for this account or identity, or send without --sign")
@@ -100,7 +100,7 @@ def decide(gpg: GnuPG, *, from_: str, to: Sequence[str], cc: Sequence[str],
             (invalid if gpg.keys(addr) else missing).append(addr)
         else:
             missing.append(addr)
-    self_key = _own_key(gpg, me, key, fallback_address, secret=True, encrypt=True)
+    self_key = own_key(gpg, me, key, fallback_address, secret=True, encrypt=True)
     if mode == IF_POSSIBLE and (missing or self_key is None or not (visible or hidden_addrs)):
         return Protection(sign=want_sign, signer=signer)
     if missing or invalid:
@@ -120,7 +120,7 @@ def decide(gpg: GnuPG, *, from_: str, to: Sequence[str], cc: Sequence[str],
                       hidden=hidden)
 
 
-def _own_key(gpg: GnuPG, me: str, key: str | None, fallback: str | None, *, secret: bool,
+def own_key(gpg: GnuPG, me: str, key: str | None, fallback: str | None, *, secret: bool,
              encrypt: bool = False) -> str | None:
     """The user's key for signing (or encrypting to self): pgp_key as given, else the
     key of the From address, else of the account's address."""

@@ -278,9 +278,41 @@ class Sending:
             lines = b"".join(_raw_header(n, ", ".join(v))
                              for n, v in (("To", draft.to), ("Cc", draft.cc)) if v)
             msg = compose.build_draft(replace(draft, to=[], cc=[]))
-        kept = keep_draft(self.core.store, cfg, lines + msg.as_bytes(), str(msg["Message-ID"]))
+        raw = lines + msg.as_bytes()
+        if self._draft_encrypted(name, draft):
+            raw = self._encrypt_to_self(name, draft, raw)
+        kept = keep_draft(self.core.store, cfg, raw, str(msg["Message-ID"]))
         self._discard_resumed(draft, keep=kept)
         return kept
+
+    def _draft_encrypted(self, account: str, draft: Draft) -> bool:
+        """A draft is kept encrypted (to the user's own key) when the message will be
+        encrypted for sure: --encrypt, pgp_encrypt = "always", or an answer to encrypted
+        mail (its quote is decrypted text, which must not sit in Drafts in clear)."""
+        from mailcli.send import identity
+
+        if draft.encrypt is not None:
+            return draft.encrypt
+        if draft.from_encrypted:
+            return True
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, parseaddr(draft.from_)[1]) or identity.default(cfg)
+        return (ident.pgp_encrypt if ident else cfg.pgp_encrypt) == "always"
+
+    def _encrypt_to_self(self, account: str, draft: Draft, raw: bytes) -> bytes:
+        from mailcli.send import identity
+        from mailcli.send import pgp as pgp_send
+
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, parseaddr(draft.from_)[1]) or identity.default(cfg)
+        gpg = self.core.gnupg()
+        me = parseaddr(draft.from_)[1] or (cfg.email or "")
+        key = pgp_send.own_key(gpg, me, ident.pgp_key if ident else cfg.pgp_key, cfg.email,
+                               secret=True, encrypt=True)
+        if key is None:
+            raise UsageError(f"no PGP key of your own for {me}: a draft of an encrypted message "
+                             "is kept only encrypted", hint="set pgp_key for this account or identity")
+        return pgp_send.protect(raw, pgp_send.Protection(encrypt=True, recipients=(key,)), gpg)
 
     def drafts(self, account: str | None = None, limit: int = 0) -> list[Envelope]:
         """The saved drafts of one account (or all), newest first (`limit` 0: all)."""
@@ -305,7 +337,14 @@ class Sending:
         if env.folder != drafts_folder(self.core.store, cfg):
             raise UsageError(f"message {env.id} is not a draft (it is in {env.folder!r})",
                              hint="`mailcli drafts` lists the saved drafts")
-        draft = compose.from_saved(self.core.store.read_raw(env.id))
+        seen = self.reading.readable(self.core.store.read_raw(env.id))
+        if seen.status is not None and seen.status.encrypted:
+            if not seen.status.decrypted:
+                raise UsageError(f"draft {env.id} is encrypted and could not be decrypted: "
+                                 f"{seen.status.error}")
+        draft = compose.from_saved(seen.display)
+        if seen.status is not None and seen.status.encrypted:
+            draft.encrypt = True        # kept encrypted: it goes out encrypted too
         draft.account, draft.resumed_id = env.account, env.id
         if not draft.from_:
             draft.from_ = self._me(env.account)

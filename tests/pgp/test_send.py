@@ -230,3 +230,40 @@ def test_pgp_config_keys_are_checked(write_config, alice_home: Home, extra: str,
     r = invoke("list")
     assert r.exit_code == 2 and key in r.stderr and says in r.stderr, r
     assert r.stderr.startswith("mailcli: error: ") and "Traceback" not in r.stderr
+
+
+def test_a_draft_of_an_answer_to_encrypted_mail_is_kept_encrypted(
+        account, smtp_server: SmtpServer, keys: Keys, store: Store, tmp_path: Path) -> None:
+    """The quote in a reply is decrypted text: a saved draft of it is encrypted to the
+    user's own key (locally and for the server's Drafts); resuming decrypts it and
+    keeps encryption on, so it also goes out encrypted."""
+    from mailcli.config import load_config
+    from mailcli.service import Service
+
+    spec = account()
+    original = made.message(b"for alice", made.encrypted_entity(
+        keys.bob, made.BODY.replace(b"noon", b"midnight"), [keys.alice.fpr]))
+    id = store.deliver(spec.name, "INBOX", original, uid=1)
+    svc = Service(load_config(tmp_path / "config.toml"), tmp_path / "data")
+    try:
+        draft = svc.reply_draft(id)
+        draft.body = "Draft thoughts about the Quagga.\n" + draft.body
+        kept = svc.save_draft(None, draft)
+        raw = store.read_raw(kept)
+        assert b"multipart/encrypted" in raw
+        for path in (tmp_path / "data").rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                assert b"midnight" not in data and b"Quagga" not in data, path
+        back = svc.resume_draft(kept)
+        assert "Quagga" in back.body and "> The eagle lands at midnight" in back.body
+        assert back.encrypt is True and back.to == [f"Bob <{BOB}>"]
+    finally:
+        svc.close()
+    n = len(smtp_server.messages)
+    r = invoke("compose", "--draft", str(kept), "--yes", "--json", input="",
+               env={"EDITOR": "true", "VISUAL": "true"})
+    assert r.exit_code == 0, r
+    sent = smtp_server.messages[n:][0].data
+    assert b"multipart/encrypted" in sent and b"Quagga" not in sent
+    assert b"Quagga" in gpg_decrypt(keys.bob, sent)[0]

@@ -50,6 +50,9 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
                                                      sent_folder="Sent Home"),)),
     "smtp": ({}, "smtp", SmtpConfig(host="smtp.example", port=587, security="starttls",
                                     username="u", secret=Secret(keyring_user="work"))),
+    "pgp_sign": ({}, "pgp_sign", True),
+    "pgp_encrypt": ({}, "pgp_encrypt", "if-possible"),
+    "pgp_key": ({}, "pgp_key", "0x1234ABCD1234ABCD"),
 }
 TOML = {"tls_ca_file": str(CA), "folders": ["INBOX", "Lists/*"], "max_message_size": "2KB",
         "smtp": {"host": "smtp.example"}, "timeout": 5, "password_command": "pass mail",
@@ -96,7 +99,8 @@ def test_the_loader_knows_exactly_the_schemas_keys() -> None:
     assert SERVER_KEYS == ACCOUNT_KEYS & {k for k, (_e, f, _v) in SAMPLES.items()
                                           if f in {g.name for g in fields(SmtpConfig)}}
     assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor",
-                                                                        "address_book_command"}
+                                                                        "address_book_command",
+                                                                        "index_decrypted"}
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))
