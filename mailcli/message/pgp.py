@@ -222,6 +222,15 @@ def _examine(raw: bytes, gpg: GnuPG) -> Examined:
     if ctype == "multipart/encrypted":
         return _decrypt(raw, head, body, params, gpg)
     sig = _signature_of(raw, gpg)
+    if _find(raw, "multipart/encrypted", 0) is not None:
+        # an encrypted part beside others (a list footer added to encrypted mail): not
+        # decrypted, and said so rather than silently left out
+        why = "only part of this message is encrypted; that part is not decrypted"
+        base = sig or PgpStatus()
+        return Examined(PgpStatus(signature=base.signature, signer=base.signer,
+                                  key_id=base.key_id, fingerprint=base.fingerprint,
+                                  validity=base.validity, signed_part=base.signed_part,
+                                  encrypted=True, decrypted=False, error=base.error or why), raw)
     if sig is None:
         return Examined(None, raw)
     return Examined(sig, raw)
@@ -306,18 +315,30 @@ def _decrypt(raw: bytes, head: bytes, body: bytes, params: dict[str, str],
     return Examined(status, _rewrap(head, inner))
 
 
+_PROTECTED = (b"subject", b"from", b"to", b"cc", b"reply-to", b"date", b"message-id",
+              b"references", b"in-reply-to")
+
+
 def _rewrap(outer_head: bytes, inner: bytes) -> bytes:
-    """The decrypted entity under the outer message's headers (its own Content-*
-    headers replace the outer ones), for rendering."""
+    """The decrypted entity under the outer message's headers, for rendering: its own
+    Content-* headers replace the outer ones, and header fields it carries itself
+    ("protected headers", as Thunderbird and others send the real Subject inside the
+    encryption with "..." outside) replace the outer fields of the same name."""
+    inner_head, inner_body = split_entity(inner)
+    inner_fields = _fields(inner_head) if inner_head else []
+    protected = {_name(f) for f in inner_fields if _name(f) in _PROTECTED}
     kept: list[bytes] = []
     for field_lines in _fields(outer_head):
-        name = field_lines.split(b":", 1)[0].strip().lower()
-        if name.startswith(b"content-") or name == b"mime-version":
+        name = _name(field_lines)
+        if name.startswith(b"content-") or name == b"mime-version" or name in protected:
             continue
         kept.append(field_lines)
-    inner_head, inner_body = split_entity(inner)
-    return (b"".join(kept) + b"MIME-Version: 1.0\r\n" + (inner_head + b"\r\n" if inner_head else b"")
-            + b"\r\n" + inner_body)
+    own = [f for f in inner_fields if _name(f) != b"mime-version"]
+    return b"".join(kept) + b"MIME-Version: 1.0\r\n" + b"".join(own) + b"\r\n" + inner_body
+
+
+def _name(field_lines: bytes) -> bytes:
+    return field_lines.split(b":", 1)[0].strip().lower()
 
 
 def _fields(head: bytes) -> list[bytes]:

@@ -276,3 +276,25 @@ def test_index_decrypted_makes_shown_text_searchable(tmp_path: Path, alice_home:
     assert [e["id"] for e in found] == [id]
     show_json(id)                                            # shown again: indexed once
     assert _fts_text(Path(os.environ["MAILCLI_DATA"])).count("Zebra") == 1
+
+
+def test_protected_headers_inside_the_encryption_are_shown(config: Path, keys: Keys) -> None:
+    """Thunderbird-style: Subject "..." outside, the real one inside the encrypted part."""
+    inner = (b'Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\n'
+             b"Subject: The real plan\r\n\r\nThe eagle lands at noon.\r\n")
+    raw = made.message(b"...", made.encrypted_entity(keys.bob, inner, [ALICE]))
+    id = deliver(raw)
+    out = show_text(id)
+    assert "Subject: The real plan" in out and "Subject: ..." not in out
+    assert "The eagle lands at noon." in out
+
+
+def test_an_encrypted_part_beside_others_is_reported_not_hidden(config: Path, keys: Keys) -> None:
+    enc = made.encrypted_entity(keys.bob, made.BODY, [ALICE])
+    footer = b"Content-Type: text/plain\r\n\r\nList footer\r\n"
+    raw = made.message(b"mixed", b'Content-Type: multipart/mixed; boundary="mx"\r\n\r\n--mx\r\n'
+                       + enc + b"\r\n--mx\r\n" + footer + b"\r\n--mx--\r\n")
+    doc = show_json(deliver(raw))
+    assert doc["pgp"]["encrypted"] is True and doc["pgp"]["decrypted"] is False
+    assert "only part of this message is encrypted" in doc["pgp"]["error"]
+    assert "List footer" in doc["text"]
