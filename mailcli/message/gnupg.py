@@ -146,10 +146,13 @@ class GnuPG:
     """`gpg` as mailcli calls it. `home` None: GNUPGHOME or gpg's default home."""
 
     def __init__(self, binary: str = "gpg", home: Path | None = None,
-                 timeout: float = GPG_TIMEOUT) -> None:
+                 timeout: float = GPG_TIMEOUT, use_terminal: bool = True) -> None:
         self.binary = binary
         self.home = home
         self.timeout = timeout
+        # True: a curses pinentry may ask on our terminal (GPG_TTY set from it when the
+        # user has not); False (the TUI owns the screen): GPG_TTY is not set from it
+        self.use_terminal = use_terminal
 
     def available(self) -> bool:
         return shutil.which(self.binary) is not None
@@ -161,7 +164,7 @@ class GnuPG:
         if self.home is not None:
             cmd += ["--homedir", str(self.home)]
         env = dict(os.environ)
-        if "GPG_TTY" not in env:
+        if "GPG_TTY" not in env and self.use_terminal:
             # the agent's curses pinentry needs the terminal: ours, if we have one
             for stream in (0, 2):
                 try:

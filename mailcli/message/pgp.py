@@ -57,7 +57,7 @@ class PgpStatus:
 
     def to_json(self) -> dict[str, object]:
         return {"signature": self.signature, "signer": self._safe(self.signer),
-                "key_id": self.key_id, "fingerprint": self.fingerprint,
+                "key_id": self._safe(self.key_id), "fingerprint": self._safe(self.fingerprint),
                 "validity": self.validity, "signed_part": self.signed_part,
                 "encrypted": self.encrypted, "decrypted": self.decrypted,
                 "error": self._safe(self.error)}
