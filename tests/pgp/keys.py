@@ -50,6 +50,11 @@ class Home:
         subprocess.run(["gpgconf", "--homedir", str(self.path), "--kill", "all"],
                        capture_output=True, check=False, timeout=30)
 
+    def remove(self) -> None:
+        """Stop its agent and delete the home (for copies made by copy_home)."""
+        self.kill()
+        shutil.rmtree(self.path, ignore_errors=True)
+
 
 @dataclass
 class Keys:

@@ -185,8 +185,8 @@ def test_a_signer_user_id_with_control_characters_is_neutralised(
         assert out.splitlines()[0].startswith("Signature: good")
         assert "\x1b" not in out and "\x1b" not in json.dumps(doc["pgp"], ensure_ascii=False)
     finally:
-        evil.kill()
-        mine.kill()
+        evil.remove()
+        mine.remove()
 
 
 def test_mail_without_pgp_runs_no_gpg(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,7 +139,7 @@ def alice_knows_carol(keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     home.gpg("--quick-lsign-key", keys.carol.fpr)
     monkeypatch.setenv("GNUPGHOME", str(home.path))
     yield home
-    home.kill()
+    home.remove()
 
 
 def test_encrypt_is_decrypted_by_plain_gpg_and_the_sent_copy_by_the_sender(
