@@ -85,9 +85,8 @@ class PgpStatus:
             who.append(f"key {safe_line(self.key_id)}")
         if self.validity in ("unknown", "never", "marginal"):
             who.append(f"key validity {self.validity}")
-        words = {gnupg.UNKNOWN_KEY: "unknown key", gnupg.EXPIRED_KEY: "good, but the key has expired",
-                 gnupg.REVOKED_KEY: "good, but the key was revoked",
-                 gnupg.EXPIRED: "expired signature"}
+        words = {gnupg.UNKNOWN_KEY: "unknown key", gnupg.EXPIRED_KEY: "expired key",
+                 gnupg.REVOKED_KEY: "revoked key", gnupg.EXPIRED: "expired signature"}
         if self.signature == gnupg.PARTIAL:
             part = words.get(self.signed_part or "", self.signed_part or "unknown")
             detail = ", ".join([part, *who]) if who or part else ""

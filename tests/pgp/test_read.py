@@ -298,3 +298,34 @@ def test_an_encrypted_part_beside_others_is_reported_not_hidden(config: Path, ke
     assert doc["pgp"]["encrypted"] is True and doc["pgp"]["decrypted"] is False
     assert "only part of this message is encrypted" in doc["pgp"]["error"]
     assert "List footer" in doc["text"]
+
+
+def test_expired_and_revoked_keys_are_not_good(tmp_path: Path, keys: Keys,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signature by a key that has since expired or been revoked is named so, never
+    plain "good"."""
+    import time
+
+    from tests.pgp.keys import copy_home
+
+    mine = copy_home(keys.alice, tmp_path)
+    try:
+        mine.gpg("--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key",
+                 "Old <old@example.org>", "ed25519", "sign", "seconds=2")
+        out = mine.gpg("--with-colons", "--list-keys", "old@example.org").stdout.decode()
+        old = Home(mine.path, [ln.split(":")[9] for ln in out.splitlines() if ln.startswith("fpr:")][0])
+        signed_by_old = made.signed(old, b"old key")
+        # Bob's key revoked (his own revocation certificate, as he would publish it)
+        rev = (keys.bob.path / "openpgp-revocs.d" / f"{keys.bob.fpr}.rev").read_text()
+        mine.import_(rev.replace(":-----BEGIN", "-----BEGIN").encode())
+        monkeypatch.setenv("GNUPGHOME", str(mine.path))
+        write_config(tmp_path)
+        time.sleep(2.5)
+        expired = show_json(deliver(signed_by_old))["pgp"]
+        assert expired["signature"] == "expired_key" and expired["signer"] == "Old <old@example.org>"
+        revoked_id = deliver(made.signed(keys.bob, b"revoked"), uid=2)
+        assert show_json(revoked_id)["pgp"]["signature"] == "revoked_key"
+        assert show_text(revoked_id).splitlines()[0].startswith(
+            "Signature: revoked key (Bob")
+    finally:
+        mine.remove()
