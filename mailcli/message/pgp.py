@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import email.parser
 import email.policy
+import email.utils
 import logging
 import re
 from dataclasses import dataclass
@@ -54,13 +56,17 @@ class PgpStatus:
     encrypted: bool = False
     decrypted: bool = False
     error: str | None = None
+    # whether the signing key has a user ID with the From address (None: not checked,
+    # e.g. the key is unknown); a good signature by someone else's key is worth less
+    signer_matches_from: bool | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"signature": self.signature, "signer": self._safe(self.signer),
                 "key_id": self._safe(self.key_id), "fingerprint": self._safe(self.fingerprint),
                 "validity": self.validity, "signed_part": self.signed_part,
                 "encrypted": self.encrypted, "decrypted": self.decrypted,
-                "error": self._safe(self.error)}
+                "error": self._safe(self.error),
+                "signer_matches_from": self.signer_matches_from}
 
     @staticmethod
     def _safe(text: str | None) -> str | None:
@@ -93,6 +99,8 @@ class PgpStatus:
             out.append("Signature: partial: only part of this message is signed"
                        + (f" (that part: {detail})" if detail else ""))
             return out
+        if self.signer_matches_from is False:
+            who.append("not the From address")
         line = "Signature: " + words.get(self.signature, self.signature)
         if who:
             line += f" ({', '.join(who)})"
@@ -203,11 +211,25 @@ def examine(raw: bytes, gpg: GnuPG) -> Examined:
     if not has_pgp(raw):
         return Examined(None, raw)
     try:
-        return _examine(raw, gpg)
+        return _with_sender_check(_examine(raw, gpg), gpg)
     except PgpError as exc:
         return Examined(PgpStatus(error=exc.message, encrypted=_is_encrypted(raw)), raw)
     except RecursionError:
         return Examined(PgpStatus(error="message nested too deeply"), raw)
+
+
+def _with_sender_check(seen: Examined, gpg: GnuPG) -> Examined:
+    """Note whether the signing key belongs to the From address of what is shown."""
+    st = seen.status
+    if st is None or not st.fingerprint or st.signature in (None, gnupg.BAD, gnupg.UNKNOWN_KEY):
+        return seen
+    head, _ = split_entity(seen.display)
+    try:
+        sender = email.utils.parseaddr(str(_header(head).get("from", "")))[1]
+    except Exception:
+        sender = ""
+    match = bool(sender) and any(k.fingerprint == st.fingerprint for k in gpg.keys(sender))
+    return Examined(dataclasses.replace(st, signer_matches_from=match), seen.display)
 
 
 def _is_encrypted(raw: bytes) -> bool:

@@ -60,11 +60,21 @@ def test_a_good_signature_names_signer_and_key(config: Path, keys: Keys) -> None
     assert pgp["signature"] == "good" and pgp["signer"] == f"Bob <{BOB}>"
     assert pgp["fingerprint"] == keys.bob.fpr and pgp["key_id"] == keys.bob.fpr[-16:]
     assert pgp["encrypted"] is False and pgp["decrypted"] is False
+    assert pgp["signer_matches_from"] is True
     assert "The eagle lands at noon" in doc["text"]
     out = show_text(id)
     assert out.splitlines()[0] == f"Signature: good (Bob <{BOB}>, key {keys.bob.fpr[-16:]})"
     # the signature part is not an attachment a reader needs to save; the body is shown once
     assert out.count("The eagle lands at noon") == 1
+
+
+def test_a_good_signature_by_a_key_not_of_the_sender_says_so(config: Path, keys: Keys) -> None:
+    """From: the boss, signed (validly) by Bob: good, but not the From address's key."""
+    raw = made.signed(keys.bob).replace(b"From: Bob <bob@example.net>", b"From: Boss <boss@example.org>")
+    id = deliver(raw)
+    pgp = show_json(id)["pgp"]
+    assert pgp["signature"] == "good" and pgp["signer_matches_from"] is False
+    assert show_text(id).splitlines()[0].endswith(", not the From address)")
 
 
 def test_a_signature_by_an_unknown_key_is_unknown_key(config: Path, keys: Keys) -> None:
@@ -304,14 +314,12 @@ def test_expired_and_revoked_keys_are_not_good(tmp_path: Path, keys: Keys,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A signature by a key that has since expired or been revoked is named so, never
     plain "good"."""
-    import time
-
     from tests.pgp.keys import copy_home
 
     mine = copy_home(keys.alice, tmp_path)
     try:
         mine.gpg("--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key",
-                 "Old <old@example.org>", "ed25519", "sign", "seconds=2")
+                 "Old <old@example.org>", "ed25519", "sign", "1d")
         out = mine.gpg("--with-colons", "--list-keys", "old@example.org").stdout.decode()
         old = Home(mine.path, [ln.split(":")[9] for ln in out.splitlines() if ln.startswith("fpr:")][0])
         signed_by_old = made.signed(old, b"old key")
@@ -320,7 +328,8 @@ def test_expired_and_revoked_keys_are_not_good(tmp_path: Path, keys: Keys,
         mine.import_(rev.replace(":-----BEGIN", "-----BEGIN").encode())
         monkeypatch.setenv("GNUPGHOME", str(mine.path))
         write_config(tmp_path)
-        time.sleep(2.5)
+        # read seventy years later (no sleeping): the one-day key has long expired
+        (mine.path / "gpg.conf").write_text("faked-system-time 20900101T000000\n")
         expired = show_json(deliver(signed_by_old))["pgp"]
         assert expired["signature"] == "expired_key" and expired["signer"] == "Old <old@example.org>"
         revoked_id = deliver(made.signed(keys.bob, b"revoked"), uid=2)
