@@ -149,7 +149,23 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
     for raw in draft.attach_messages:
         inner = parse_bytes(raw)
         msg.add_attachment(inner)  # message/rfc822
+    if armored:
+        _escape_from_lines(msg)
     return msg
+
+
+_FROM_LINE = re.compile(r"^From ", re.M)
+
+
+def _escape_from_lines(msg: EmailMessage) -> None:
+    """'From ' at a line start becomes '=46rom ' in quoted-printable parts (RFC 3156 3):
+    an mbox-minded transport would otherwise write '>From ' and break a signature."""
+    for part in msg.walk():
+        if part.is_multipart() or str(part.get("Content-Transfer-Encoding", "")).lower() != "quoted-printable":
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, str) and _FROM_LINE.search(payload):
+            part.set_payload(_FROM_LINE.sub("=46rom ", payload))
 
 
 def _add_carried(msg: EmailMessage, att: Carried) -> None:

@@ -267,3 +267,35 @@ def test_a_draft_of_an_answer_to_encrypted_mail_is_kept_encrypted(
     sent = smtp_server.messages[n:][0].data
     assert b"multipart/encrypted" in sent and b"Quagga" not in sent
     assert b"Quagga" in gpg_decrypt(keys.bob, sent)[0]
+
+
+def test_signed_and_encrypted_mail_with_attachments(account, smtp_server: SmtpServer,
+                                                   keys: Keys, tmp_path: Path) -> None:
+    """Attachments are inside the signed/encrypted part; a text attachment with trailing
+    spaces and a "From " line survives as signed (quoted-printable)."""
+    account()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("trailing   \nFrom the start of a line\n")
+    blob = tmp_path / "data.bin"
+    blob.write_bytes(bytes(range(256)) * 8)
+    raw, doc, _ = send(smtp_server, "compose", "--to", BOB, "--subject", "files", "--sign",
+                       "--attach", str(notes), "--attach", str(blob))
+    assert raw is not None and "GOODSIG" in gpg_verify(keys.bob, raw, tmp_path)
+    _, (signed, _sig) = split_multipart(raw)
+    assert b"multipart/mixed" in signed and b"notes.txt" in signed and b"data.bin" in signed
+    assert b"\r\nFrom " not in signed and b"=46rom the start" in signed
+    assert b"trailing  =20" in signed
+    shown = json.loads(invoke("show", str(doc["sent_id"]), "--json", "--no-mark").stdout)
+    assert shown["pgp"]["signature"] == "good"
+    r = invoke("attachments", str(doc["sent_id"]), "--save", str(tmp_path / "signed"))
+    assert (tmp_path / "signed" / "notes.txt").read_text() == "trailing   \nFrom the start of a line\n"
+    raw, doc, _ = send(smtp_server, "compose", "--to", BOB, "--subject", "files", "--encrypt",
+                       "--attach", str(notes), "--attach", str(blob))
+    assert raw is not None and b"notes.txt" not in raw
+    plain, _ = gpg_decrypt(keys.bob, raw)
+    assert b"notes.txt" in plain and b"data.bin" in plain
+    shown = json.loads(invoke("show", str(doc["sent_id"]), "--json", "--no-mark").stdout)
+    assert [a["filename"] for a in shown["attachments"]] == ["notes.txt", "data.bin"]
+    r = invoke("attachments", str(doc["sent_id"]), "--save", str(tmp_path / "out"))
+    assert r.exit_code == 0, r
+    assert (tmp_path / "out" / "data.bin").read_bytes() == blob.read_bytes()
