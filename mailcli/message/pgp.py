@@ -240,7 +240,7 @@ def _is_encrypted(raw: bytes) -> bool:
 def _examine(raw: bytes, gpg: GnuPG) -> Examined:
     head, body = split_entity(raw)
     ctype, params = content_info(head)
-    if ctype == "multipart/encrypted":
+    if ctype == "multipart/encrypted" and _is_pgp(params):
         return _decrypt(raw, head, body, params, gpg)
     sig = _signature_of(raw, gpg)
     if _find(raw, "multipart/encrypted", 0) is not None:
@@ -261,7 +261,7 @@ def _signature_of(entity: bytes, gpg: GnuPG) -> PgpStatus | None:
     """The signature status of `entity` taken as the whole message."""
     head, body = split_entity(entity)
     ctype, params = content_info(head)
-    if ctype == "multipart/signed":
+    if ctype == "multipart/signed" and _is_pgp(params):
         check = _verify(body, params, gpg)
         return _status(check, check.verdict)
     nested = _find(entity, "multipart/signed", 0)
@@ -279,6 +279,12 @@ def _status(check: SignatureCheck, verdict: str) -> PgpStatus:
     return PgpStatus(signature=verdict, signer=check.signer, key_id=check.key_id,
                      fingerprint=check.fingerprint, validity=check.validity,
                      error=check.detail)
+
+
+def _is_pgp(params: dict[str, str]) -> bool:
+    """A multipart/signed or /encrypted of OpenPGP (not S/MIME, which is not ours)."""
+    return params.get("protocol", "").lower() in ("application/pgp-signature",
+                                                   "application/pgp-encrypted")
 
 
 def _verify(body: bytes, params: dict[str, str], gpg: GnuPG) -> SignatureCheck:
@@ -305,7 +311,7 @@ def _find(entity: bytes, wanted: str, depth: int) -> bytes | None:
         return None
     head, body = split_entity(entity)
     ctype, params = content_info(head)
-    if depth and ctype == wanted:
+    if depth and ctype == wanted and _is_pgp(params):
         return entity
     if not ctype.startswith("multipart/") or not params.get("boundary"):
         return None

@@ -338,3 +338,15 @@ def test_expired_and_revoked_keys_are_not_good(tmp_path: Path, keys: Keys,
             "Signature: revoked key (Bob")
     finally:
         mine.remove()
+
+
+def test_smime_is_not_taken_for_pgp(config: Path, keys: Keys) -> None:
+    """An S/MIME multipart/signed (not ours to check) gets no PGP verdict, even when the
+    text mentions application/pgp-signature."""
+    raw = made.message(b"smime", b'Content-Type: multipart/signed; protocol="application/pkcs7-signature";'
+                       b' micalg=sha-256; boundary="s"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\n'
+                       b"About application/pgp-signature.\r\n--s\r\n"
+                       b"Content-Type: application/pkcs7-signature\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n"
+                       b"--s--\r\n")
+    doc = show_json(deliver(raw))
+    assert doc["pgp"] is None and "About application/pgp-signature." in doc["text"]
