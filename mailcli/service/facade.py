@@ -256,6 +256,11 @@ class Service:
     def send(self, account: str | None, draft: Draft) -> SendResult:
         return self.sending.send(account, draft)
 
+    def pgp_plan(self, draft: Draft) -> str:
+        """What PGP/MIME will do with the draft, as one line for a review step ("" for
+        nothing), or why it cannot be sent as asked."""
+        return self.sending.pgp_plan(draft)
+
     def flush_outbox(self, account: str | AccountConfig | None = None, *,
                      retry_failed: bool = False, resend_uncertain: bool = False,
                      uploads: bool = True) -> list[SendResult]:

@@ -403,6 +403,24 @@ class Sending:
             res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
             return res
 
+    def pgp_plan(self, draft: Draft) -> str:
+        """One line for a review step: "signed", "encrypted (to 3 keys)", ... ("" for no
+        PGP), or "not possible: <why>" when the send would be refused."""
+        name = draft.account or self.default_account()
+        try:
+            prot = self.protection(name, draft)
+        except UsageError as exc:
+            return f"not possible: {exc.message}"
+        if not prot.any:
+            return ""
+        what = []
+        if prot.sign:
+            what.append("signed")
+        if prot.encrypt:
+            keys = len(prot.recipients) + len(prot.hidden)
+            what.append(f"encrypted (to {keys} key{'s' if keys != 1 else ''}, yours included)")
+        return " and ".join(what)
+
     def protection(self, account: str, draft: Draft) -> Protection:
         """Whether (and with which keys) the draft is signed and/or encrypted: its
         --sign/--encrypt choice, else the From identity's pgp_sign/pgp_encrypt; an

@@ -299,3 +299,23 @@ def test_signed_and_encrypted_mail_with_attachments(account, smtp_server: SmtpSe
     r = invoke("attachments", str(doc["sent_id"]), "--save", str(tmp_path / "out"))
     assert r.exit_code == 0, r
     assert (tmp_path / "out" / "data.bin").read_bytes() == blob.read_bytes()
+
+
+def test_the_review_step_says_what_pgp_will_do(account, keys: Keys, tmp_path: Path) -> None:
+    from mailcli.config import load_config
+    from mailcli.service import Service
+
+    account()
+    svc = Service(load_config(tmp_path / "config.toml"), tmp_path / "data")
+    try:
+        draft = svc.new_draft()
+        draft.to = [f"Bob <{BOB}>"]
+        assert svc.pgp_plan(draft) == ""
+        draft.sign = True
+        assert svc.pgp_plan(draft) == "signed"
+        draft.encrypt = True
+        assert svc.pgp_plan(draft) == "signed and encrypted (to 2 keys, yours included)"
+        draft.cc = ["nokey@example.com"]
+        assert svc.pgp_plan(draft).startswith("not possible: no PGP key for nokey@example.com")
+    finally:
+        svc.close()

@@ -164,7 +164,7 @@ def _warn_empty_subject(draft: Draft) -> None:
 REVIEW_KEYS = "[y]es send, [e]dit, [p]ostpone (save draft), [a]ttach a file, [q]uit (discard)"
 
 
-def _summary(draft: Draft) -> str:
+def _summary(draft: Draft, pgp: str = "") -> str:
     from mailcli.message.sanitize import safe_line
 
     lines = [f"From: {safe_line(draft.from_)}"]
@@ -178,6 +178,8 @@ def _summary(draft: Draft) -> str:
         files.append("the original message (message/rfc822)")
     if files:
         lines.append("Attachments: " + ", ".join(files))
+    if pgp:
+        lines.append(f"PGP: {safe_line(pgp)}")
     if not draft.recipients():
         lines.append("warning: no recipients yet (edit the draft to add To:)")
     if not draft.subject.strip():
@@ -191,7 +193,7 @@ def _review(svc: Service, draft: Draft, account: str | None) -> Draft | None:
     """After the editor, on a terminal: send / edit / postpone / attach / quit, as aerc
     and neomutt ask. The Draft to send, or None when it was saved as a draft."""
     while True:
-        click.echo("\n" + _summary(draft), err=True)
+        click.echo("\n" + _summary(draft, svc.pgp_plan(draft) if draft.recipients() else ""), err=True)
         try:
             answer = click.prompt(REVIEW_KEYS + "?", default="", show_default=False, err=True,
                                   prompt_suffix=" ").strip().lower()
