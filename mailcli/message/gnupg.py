@@ -27,9 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailcli.errors import MailcliError, UsageError
+from mailcli.errors import PgpError, UsageError
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["GnuPG", "PgpError", "SignatureCheck", "Decryption", "Key", "Run", "Status",
+           "missing_key_error"]
 
 GPG_TIMEOUT = 300.0        # seconds: a decrypt or sign may wait for the user's pinentry
 _STATUS = "[GNUPG:] "
@@ -47,12 +50,6 @@ PARTIAL = "partial"
 # key validity letters of --with-colons (field 2) that gpg itself would encrypt to in
 # batch mode: marginal, full, ultimate
 _VALID = frozenset("mfu")
-
-
-class PgpError(MailcliError):
-    """GnuPG could not do what was asked (sign, encrypt): nothing was sent."""
-
-    title = "PGP error"
 
 
 @dataclass(frozen=True)

@@ -319,3 +319,25 @@ def test_the_review_step_says_what_pgp_will_do(account, keys: Keys, tmp_path: Pa
         assert svc.pgp_plan(draft).startswith("not possible: no PGP key for nokey@example.com")
     finally:
         svc.close()
+
+
+def test_a_failed_signature_keeps_the_written_draft(write_config, smtp_server: SmtpServer,
+                                                    monkeypatch: pytest.MonkeyPatch, alice_home: Home,
+                                                    store: Store, tmp_path: Path) -> None:
+    """gpg refusing to sign (an unusable pgp_key, a cancelled passphrase): nothing is
+    queued or sent, and what the user wrote in the editor is kept in Drafts."""
+    monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
+    spec = write_config(extra='pgp_key = "0xDEADBEEFDEADBEEF"\npgp_sign = true\n' + smtp_extra(smtp_server))
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\necho "Words worth keeping." >> "$1"\n')
+    editor.chmod(0o755)
+    n = len(smtp_server.messages)
+    r = invoke("compose", "--to", BOB, "--subject", "kept", "--yes",
+               env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    assert r.exit_code == 1, r
+    assert r.stderr.startswith("mailcli: error: not sent: gpg could not sign as 0xDEADBEEFDEADBEEF")
+    assert "kept in Drafts as message" in r.stderr
+    assert smtp_server.messages[n:] == [] and store.count(spec.name, "Outbox") == 0
+    drafts = json.loads(invoke("drafts", "--json").stdout)
+    assert len(drafts) == 1
+    assert "Words worth keeping." in store.read_raw(drafts[0]["id"]).decode()

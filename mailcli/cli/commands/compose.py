@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings
-from mailcli.errors import MailcliError, SendError, UsageError
+from mailcli.errors import MailcliError, PgpError, SendError, UsageError
 
 if TYPE_CHECKING:
     from mailcli.service import Draft, SendResult, Service
@@ -272,8 +272,8 @@ def _send(ctx: click.Context, svc: Service, account: str | None, draft: Draft, b
         return
     try:
         result = svc.send(account, ready)
-    except UsageError as exc:  # e.g. no recipients: keep what the user wrote
-        raise _kept(svc, account, ready, exc.message) from None
+    except (UsageError, PgpError) as exc:  # no recipients, a missing key, a cancelled
+        raise _kept(svc, account, ready, exc.message) from None  # passphrase: keep the text
     if yes or not _interactive():  # the review said it already
         _warn_empty_subject(ready)
     _report(ctx, [result], as_json, single=True)
