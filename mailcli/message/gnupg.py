@@ -116,17 +116,18 @@ class Key:
         return self.validity in _VALID
 
 
-def _unescape(text: str) -> str:
-    """Status/colon fields escape bytes as %XX or \\xNN; undo it (then decode UTF-8)."""
+def _unescape(text: str, percent: bool = True) -> str:
+    """Status lines escape bytes as %XX, colon listings as \\xNN (`percent` False); undo
+    it, then decode UTF-8."""
     out = bytearray()
     i = 0
     raw = text.encode("utf-8", "surrogateescape")
     while i < len(raw):
         c = raw[i]
-        if c == 0x25 and i + 2 < len(raw) + 0 and _hex(raw[i + 1:i + 3]):   # %XX
+        if percent and c == 0x25 and _hex(raw[i + 1:i + 3]):   # %XX
             out.append(int(raw[i + 1:i + 3], 16))
             i += 3
-        elif c == 0x5C and raw[i + 1:i + 2] == b"x" and _hex(raw[i + 2:i + 4]):   # \xNN
+        elif not percent and c == 0x5C and raw[i + 1:i + 2] == b"x" and _hex(raw[i + 2:i + 4]):
             out.append(int(raw[i + 2:i + 4], 16))
             i += 4
         else:
@@ -330,7 +331,7 @@ def _parse_keys(text: str, address: str) -> list[Key]:
         elif kind == "fpr" and cur["fpr"] is None:
             cur["fpr"] = f[9]
         elif kind == "uid":
-            uid = _unescape(f[9])
+            uid = _unescape(f[9], percent=False)
             cur["uids"].append(uid)  # type: ignore[attr-defined]
             if f[1] in ("e", "r"):
                 continue
