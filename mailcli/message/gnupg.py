@@ -11,7 +11,8 @@ pinentry stay GnuPG's: ``GNUPGHOME`` (or the default home) is inherited; nothing
 ever sees a passphrase or a secret key.
 
 Nothing here fetches from the network: keys are looked up in the local keyring only
-(``--auto-key-locate local``, ``--no-auto-key-retrieve``).
+(``--auto-key-locate clear,local``, ``--no-auto-key-retrieve``, ``--disable-dirmngr``,
+whatever the user's gpg.conf says).
 
 Every string taken from gpg (user IDs, error text) is *not* terminal-safe here: callers
 pass it through mailcli.message.sanitize before display.
@@ -157,8 +158,10 @@ class GnuPG:
 
     # ------------------------------------------------------------------ runner
     def _run(self, args: Sequence[str], data: bytes = b"") -> Run:
+        # never the network, whatever the user's gpg.conf says: no key fetched while
+        # verifying, no key located by WKD/keyserver, no dirmngr at all
         cmd = [self.binary, "--batch", "--no-tty", "--status-fd", "2", "--no-auto-key-retrieve",
-               "--auto-key-locate", "local", "--no-greeting", "--yes"]
+               "--auto-key-locate", "clear,local", "--disable-dirmngr", "--no-greeting", "--yes"]
         if self.home is not None:
             cmd += ["--homedir", str(self.home)]
         env = dict(os.environ)

@@ -350,3 +350,30 @@ def test_smime_is_not_taken_for_pgp(config: Path, keys: Keys) -> None:
                        b"--s--\r\n")
     doc = show_json(deliver(raw))
     assert doc["pgp"] is None and "About application/pgp-signature." in doc["text"]
+
+
+def test_verifying_never_fetches_a_key_whatever_gpg_conf_says(tmp_path: Path, keys: Keys,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gpg.conf asking for keys from a keyserver (here a loopback listener) is
+    overridden: an unknown key stays unknown and nothing connects."""
+    import socket
+
+    from tests.pgp.keys import copy_home
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    mine = copy_home(keys.alice, tmp_path)
+    try:
+        (mine.path / "gpg.conf").write_text(
+            f"keyserver hkp://127.0.0.1:{port}\nauto-key-retrieve\nauto-key-locate keyserver\n")
+        monkeypatch.setenv("GNUPGHOME", str(mine.path))
+        write_config(tmp_path)
+        assert show_json(deliver(made.signed(keys.carol)))["pgp"]["signature"] == "unknown_key"
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+        mine.remove()
