@@ -204,7 +204,8 @@ class Reading:
 
         env = self.resolve(ref)
         raw = self.core.store.read_raw(env.id)
-        seen = self.readable(raw)
+        # headers only (POP3 over max_message_size): nothing to verify or decrypt yet
+        seen = self.readable(raw) if not env.partial else self._unexamined(raw)
         rendered = render_text(seen.display, prefer_html=prefer_html)
         headers = headers_for_display(raw, all_headers=True) if all_headers else rendered.headers
         if seen.decrypted:
@@ -223,6 +224,12 @@ class Reading:
         if not pgp.has_pgp(raw):
             return pgp.Examined(None, raw)
         return pgp.examine(raw, self.core.gnupg())
+
+    @staticmethod
+    def _unexamined(raw: bytes) -> Examined:
+        from mailcli.message import pgp
+
+        return pgp.Examined(None, raw)
 
     def _index_decrypted(self, id: int, display: bytes) -> None:
         """With `index_decrypted = true` only: the decrypted text becomes searchable.

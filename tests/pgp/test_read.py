@@ -377,3 +377,14 @@ def test_verifying_never_fetches_a_key_whatever_gpg_conf_says(tmp_path: Path, ke
     finally:
         listener.close()
         mine.remove()
+
+
+def test_a_headers_only_message_gets_no_verdict(config: Path, keys: Keys) -> None:
+    """POP3 over max_message_size keeps only the headers: a multipart/signed without its
+    body is not "bad", just not checked yet."""
+    raw = made.signed(keys.bob)
+    head = raw[:raw.index(b"\r\n\r\n") + 4]
+    with Store(Path(os.environ["MAILCLI_DATA"])) as store:
+        id = store.deliver("work", "INBOX", head, uid=1, partial=True)
+    doc = show_json(id)
+    assert doc["pgp"] is None and doc["partial"] is True
