@@ -109,3 +109,9 @@ class MessageError(MailcliError):
 
 class SendError(MailcliError):
     title = "Sending failed"
+
+
+class PgpError(MailcliError):
+    """GnuPG could not sign, encrypt or run at all: nothing was sent."""
+
+    title = "PGP error"

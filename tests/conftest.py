@@ -33,6 +33,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.setenv("MAILCLI_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("NO_COLOR", "1")
+    # GnuPG (PGP/MIME in `show`) never touches the real ~/.gnupg: tests/pgp sets its own homes
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "gnupg-unused"))
     monkeypatch.delenv("MAILCLI_TEST_PASSWORD", raising=False)
     # a first send looks for the server's own Sent copy once, without the few seconds'
     # wait (mailcli.send.sentcheck); tests of that wait set their own

@@ -19,6 +19,7 @@ from mailcli.config.schema import (
     AUTHS,
     DEFAULT_PORTS,
     LOOPBACK_HOSTS,
+    PGP_ENCRYPT,
     PROTOCOLS,
     SECURITIES,
     TOKEN_STORES,
@@ -90,6 +91,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         address_book_command=(_str(g, general_raw, "address_book_command")
                               if "address_book_command" in general_raw else None),
         on_new_mail=_command(g, general_raw, "on_new_mail"),
+        index_decrypted=_bool(g, general_raw, "index_decrypted", False),
     )
     tui_raw = _table(top, data, "tui")
     t = _Where(path, "tui")
@@ -196,7 +198,20 @@ def _account(path: Path, name: str, raw: Any, data_dir: Path | None = None) -> A
         signature_above_quote=_bool(w, raw, "signature_above_quote", False),
         aliases=aliases, identities=identities, watch_folders=watch_folders,
         poll_interval=poll, on_new_mail=_command(w, raw, "on_new_mail"),
+        pgp_sign=_bool(w, raw, "pgp_sign", False),
+        pgp_encrypt=_choice(w, raw, "pgp_encrypt", PGP_ENCRYPT) if "pgp_encrypt" in raw else "never",
+        pgp_key=_pgp_key(w, raw),
     )
+
+
+def _pgp_key(w: _Where, raw: dict[str, Any]) -> str | None:
+    """pgp_key: a fingerprint or key ID (hex, optionally 0x-prefixed), or a user ID/address."""
+    if "pgp_key" not in raw:
+        return None
+    value = _str(w, raw, "pgp_key").strip()
+    if not value or value.startswith("-") or any(c in value for c in "\r\n\x00"):
+        raise w.error("pgp_key", "must be a key fingerprint, key ID or address")
+    return value
 
 
 def _smtp(w: _Where, sw: _Where, raw: dict[str, Any], name: str,
@@ -248,6 +263,9 @@ def _identities(path: Path, w: _Where, raw: dict[str, Any], name: str,
             smtp=_smtp(iw, _Where(path, f"accounts.{name}.identities #{n}.smtp"), item, name,
                        server),
             sent_folder=_str(iw, item, "sent_folder") if "sent_folder" in item else None,
+            pgp_sign=_bool(iw, item, "pgp_sign", False) if "pgp_sign" in item else None,
+            pgp_encrypt=_choice(iw, item, "pgp_encrypt", PGP_ENCRYPT) if "pgp_encrypt" in item else None,
+            pgp_key=_pgp_key(iw, item),
             **_signature(iw, item)))
     return tuple(out)
 

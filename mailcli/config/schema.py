@@ -21,6 +21,7 @@ DEFAULT_PORTS = {
 }
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "localhost.localdomain")
 AUTHS = ("password", "oauth2")
+PGP_ENCRYPT = ("never", "if-possible", "always")   # pgp_encrypt: when mail is encrypted
 TOKEN_STORES = ("keyring", "file")
 
 
@@ -91,6 +92,9 @@ class IdentityConfig:
     signature_file: Path | None = None
     smtp: SmtpConfig | None = None
     sent_folder: str | None = None
+    pgp_sign: bool | None = None                 # None: the account's
+    pgp_encrypt: str | None = None               # None: the account's
+    pgp_key: str | None = None                   # None: the account's, else found by address
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,12 @@ class AccountConfig:
     watch_folders: tuple[str, ...] = field(default=("INBOX",), metadata=_only("imap"))
     poll_interval: float = 300.0
     on_new_mail: str | None = None
+    # PGP/MIME through GnuPG: sign what is sent; encrypt "never", "if-possible" (every
+    # recipient has a valid key) or "always" (refuse to send without); the signing key
+    # (a fingerprint or key ID; default: the secret key whose user ID has the From address)
+    pgp_sign: bool = False
+    pgp_encrypt: str = "never"
+    pgp_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ class GeneralConfig:
     editor: str | None = None
     address_book_command: str | None = None      # `address<TAB>name` lines, merged into contacts
     on_new_mail: str | None = None               # `mailcli watch`'s new-mail hook (shell command)
+    # PGP: text decrypted for reading also goes into the search index (default: never)
+    index_decrypted: bool = False
 
 
 @dataclass(frozen=True)

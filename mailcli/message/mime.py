@@ -373,6 +373,10 @@ def is_attachment(part: Message, parent: Message | None) -> bool:
     maintype = ctype.split("/", 1)[0]
     if maintype == "multipart":
         return False
+    if parent is not None and content_type(parent) in ("multipart/signed", "multipart/encrypted") \
+            and ctype in ("application/pgp-signature", "application/pgp-encrypted",
+                          "application/octet-stream") and _is_pgp_wrapper(parent):
+        return False  # PGP/MIME machinery (RFC 3156), not something the sender attached
     disp = disposition(part)
     name = filename(part)
     if maintype == "message" and ctype not in ("message/delivery-status",
@@ -386,6 +390,14 @@ def is_attachment(part: Message, parent: Message | None) -> bool:
             and part.get("content-id") is not None):
         return False  # an image of the HTML body, shown by a browser, not a file
     return True
+
+
+def _is_pgp_wrapper(part: Message) -> bool:
+    try:
+        protocol = str(part.get_param("protocol") or "").lower()
+    except Exception:
+        return False
+    return protocol in ("application/pgp-signature", "application/pgp-encrypted")
 
 
 def attachment_parts(root: Message) -> list[Message]:

@@ -86,6 +86,9 @@ class Draft:
     signature: str = ""               # the From identity's signature ("" none, or already in a resumed body)
     signature_above: bool = False     # replies/forwards: the signature goes above the quote
     quote_marker: str | None = None   # where the quoted/forwarded part starts in the body
+    sign: bool | None = None          # PGP/MIME: --sign/--no-sign (None: the identity's pgp_sign)
+    encrypt: bool | None = None       # --encrypt/--no-encrypt (None: pgp_encrypt, or the original's)
+    from_encrypted: bool = False      # answers/forwards an encrypted message: encrypted by default
 
     def recipients(self) -> list[str]:
         return [addr for _, addr in getaddresses(self.to + self.cc + self.bcc) if addr]
@@ -98,10 +101,13 @@ def sender(email: str | None, name: str | None) -> str:
 
 
 def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
-          require_recipients: bool = True) -> EmailMessage:
+          require_recipients: bool = True, armored: bool = False) -> EmailMessage:
     """Turn a Draft into a complete EmailMessage (Bcc is NOT included in the headers).
     `require_recipients=False` builds an unfinished draft (for the Drafts folder).
-    `msg.as_bytes()` gives CRLF line ends and 7-bit clean bodies (POLICY)."""
+    `msg.as_bytes()` gives CRLF line ends and 7-bit clean bodies (POLICY). `armored`
+    (for a PGP signature): text is quoted-printable, so no trailing space or long line
+    reaches a transport that could change it (RFC 3156 5)."""
+    cte = "quoted-printable" if armored else None
     if require_recipients and not draft.recipients():
         raise UsageError("no recipients: give --to (or To: in the draft)")
     msg = EmailMessage(policy=POLICY)
@@ -121,7 +127,7 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
         msg["References"] = " ".join(draft.references)
     msg["MIME-Version"] = "1.0"
     msg["User-Agent"] = "mailcli"
-    msg.set_content(draft.body if draft.body.endswith("\n") else draft.body + "\n")
+    msg.set_content(draft.body if draft.body.endswith("\n") else draft.body + "\n", cte=cte)
     for path in draft.attachments:
         try:
             data = path.read_bytes()
@@ -133,7 +139,7 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
         maintype, subtype = ctype.split("/", 1)
         if maintype == "text":
             try:
-                msg.add_attachment(data.decode("utf-8"), subtype=subtype, filename=path.name)
+                msg.add_attachment(data.decode("utf-8"), subtype=subtype, filename=path.name, cte=cte)
                 continue
             except UnicodeDecodeError:
                 maintype, subtype = "application", "octet-stream"
@@ -143,7 +149,23 @@ def build(draft: Draft, domain: str | None = None, when: datetime | None = None,
     for raw in draft.attach_messages:
         inner = parse_bytes(raw)
         msg.add_attachment(inner)  # message/rfc822
+    if armored:
+        _escape_from_lines(msg)
     return msg
+
+
+_FROM_LINE = re.compile(r"^From ", re.M)
+
+
+def _escape_from_lines(msg: EmailMessage) -> None:
+    """'From ' at a line start becomes '=46rom ' in quoted-printable parts (RFC 3156 3):
+    an mbox-minded transport would otherwise write '>From ' and break a signature."""
+    for part in msg.walk():
+        if part.is_multipart() or str(part.get("Content-Transfer-Encoding", "")).lower() != "quoted-printable":
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, str) and _FROM_LINE.search(payload):
+            part.set_payload(_FROM_LINE.sub("=46rom ", payload))
 
 
 def _add_carried(msg: EmailMessage, att: Carried) -> None:

@@ -30,6 +30,9 @@ class Identity:
     signature: str = ""            # the text under the "-- " line ("" for none)
     smtp: SmtpConfig | None = None
     sent_folder: str | None = None
+    pgp_sign: bool = False         # PGP/MIME defaults (the identity's, else the account's)
+    pgp_encrypt: str = "never"
+    pgp_key: str | None = None
 
     @property
     def from_(self) -> str:
@@ -54,7 +57,8 @@ def identities(cfg: AccountConfig) -> list[Identity]:
     base = _signature_text(cfg.signature, cfg.signature_file, cfg.name)
     out = []
     if cfg.email:
-        out.append(Identity(cfg.name, cfg.email, cfg.display_name, base, cfg.smtp, cfg.sent_folder))
+        out.append(Identity(cfg.name, cfg.email, cfg.display_name, base, cfg.smtp, cfg.sent_folder,
+                            cfg.pgp_sign, cfg.pgp_encrypt, cfg.pgp_key))
     for ident in cfg.identities:
         out.append(_from_config(cfg, ident, base))
     return out
@@ -64,7 +68,9 @@ def _from_config(cfg: AccountConfig, ident: IdentityConfig, base: str) -> Identi
     own = (_signature_text(ident.signature, ident.signature_file, cfg.name)
            if ident.signature is not None or ident.signature_file is not None else base)
     return Identity(cfg.name, ident.email, ident.display_name or cfg.display_name, own,
-                    ident.smtp or cfg.smtp, ident.sent_folder or cfg.sent_folder)
+                    ident.smtp or cfg.smtp, ident.sent_folder or cfg.sent_folder,
+                    cfg.pgp_sign if ident.pgp_sign is None else ident.pgp_sign,
+                    ident.pgp_encrypt or cfg.pgp_encrypt, ident.pgp_key or cfg.pgp_key)
 
 
 def own(cfg: AccountConfig, address: str) -> bool:
@@ -87,7 +93,8 @@ def for_address(cfg: AccountConfig, address: str) -> Identity | None:
             return ident
     if addr and any(fnmatch.fnmatchcase(addr.lower(), p) for p in cfg.aliases):
         base = mine[0] if mine else Identity(cfg.name, addr, cfg.display_name, "", cfg.smtp,
-                                             cfg.sent_folder)
+                                             cfg.sent_folder, cfg.pgp_sign, cfg.pgp_encrypt,
+                                             cfg.pgp_key)
         return dataclasses.replace(base, email=addr)
     return None
 

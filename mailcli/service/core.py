@@ -15,6 +15,7 @@ from mailcli.config.schema import AccountConfig
 
 if TYPE_CHECKING:
     from mailcli.accounts.base import Account
+    from mailcli.message.gnupg import GnuPG
     from mailcli.store import Store
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,15 @@ class ServiceCore:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._credentials: dict[str, Credentials] = {}   # for the service's life
+        # GnuPG's curses pinentry may use our terminal (the CLI); the TUI owns the screen
+        self.pinentry_on_terminal = True
+
+    # ---------- PGP ----------
+    def gnupg(self) -> GnuPG:
+        """GnuPG as the user has it (GNUPGHOME or the default home, the user's agent)."""
+        from mailcli.message.gnupg import GnuPG
+
+        return GnuPG(use_terminal=self.pinentry_on_terminal)
 
     # ---------- accounts ----------
     def account_configs(self, names: list[str] | None = None) -> list[AccountConfig]:

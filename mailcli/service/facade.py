@@ -147,6 +147,11 @@ class Service:
                          which: list[int] | None = None) -> list[Path]:
         return self.reading.save_attachments(ref, dest, force, which)
 
+    def keep_pinentry_off_the_terminal(self) -> None:
+        """For a full-screen interface: GnuPG is not pointed at our terminal for its
+        passphrase prompt (a graphical pinentry or the agent's cache is used)."""
+        self.core.pinentry_on_terminal = False
+
     def open_part(self, ref: str | int, part: str | int | None = None) -> OpenedPart:
         """Hand the HTML part (part None or "html") or attachment `part` to the desktop's
         program (see mailcli.service.opening)."""
@@ -266,6 +271,11 @@ class Service:
 
     def send(self, account: str | None, draft: Draft) -> SendResult:
         return self.sending.send(account, draft)
+
+    def pgp_plan(self, draft: Draft) -> str:
+        """What PGP/MIME will do with the draft, as one line for a review step ("" for
+        nothing), or why it cannot be sent as asked."""
+        return self.sending.pgp_plan(draft)
 
     def flush_outbox(self, account: str | AccountConfig | None = None, *,
                      retry_failed: bool = False, resend_uncertain: bool = False,

@@ -94,7 +94,9 @@ def open_part(core: ServiceCore, reading: Reading, ref: str | int,
     from mailcli.paths import make_private_dir
 
     env = reading.resolve(ref)
-    name, ctype, data = _part(core.store.read_raw(env.id), part)
+    # an encrypted message's parts are those of the decrypted message (as `attachments`
+    # numbers them); the copy handed to the opener is then decrypted, like any MUA's
+    name, ctype, data = _part(reading.readable(core.store.read_raw(env.id)).display, part)
     base = make_private_dir(core.data_dir / "open")
     _clean_old(base)
     folder = Path(tempfile.mkdtemp(prefix="part-", dir=base))  # 0700

@@ -19,6 +19,7 @@ from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import AttachmentInfo, Envelope, Flag, FolderSummary
 
 if TYPE_CHECKING:
+    from mailcli.message.pgp import Examined, PgpStatus
     from mailcli.service.core import ServiceCore
     from mailcli.store import RebuildReport
 
@@ -40,9 +41,15 @@ class ShownMessage:
     headers: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[AttachmentInfo] = field(default_factory=list)
     partial: bool = False
+    pgp: PgpStatus | None = None      # PGP/MIME: signature verdict, decrypted (None: none)
+
+    def pgp_lines(self) -> list[str]:
+        """``Signature: ...`` / ``Decrypted`` lines for the reader (terminal-safe)."""
+        return self.pgp.lines() if self.pgp is not None else []
 
     def to_json(self) -> dict[str, object]:
-        """SPEC.md `show --json`: the envelope plus text, html, attachments, headers."""
+        """SPEC.md `show --json`: the envelope plus text, html, attachments, headers,
+        and "pgp" (null, or the object of mailcli.message.pgp.PgpStatus.to_json)."""
         from mailcli.message.sanitize import safe_text
 
         doc = self.envelope.to_json()
@@ -54,6 +61,7 @@ class ShownMessage:
                              "size": a.size} for a in self.attachments],
             "headers": [{"name": n, "value": v} for n, v in self.headers],
             "partial": self.partial,
+            "pgp": self.pgp.to_json() if self.pgp is not None else None,
         })
         return doc
 
@@ -196,13 +204,41 @@ class Reading:
 
         env = self.resolve(ref)
         raw = self.core.store.read_raw(env.id)
-        rendered = render_text(raw, prefer_html=prefer_html)
+        # headers only (POP3 over max_message_size): nothing to verify or decrypt yet
+        seen = self.readable(raw) if not env.partial else self._unexamined(raw)
+        rendered = render_text(seen.display, prefer_html=prefer_html)
         headers = headers_for_display(raw, all_headers=True) if all_headers else rendered.headers
+        if seen.decrypted:
+            self._index_decrypted(env.id, seen.display)
         if mark_seen and not self.core.store.db.read_only:  # a read-only cache is shown as it is
             env = self.mark_seen(env.id)
         return ShownMessage(envelope=env, text=rendered.text, html=rendered.html,
                             headers=headers, attachments=list(rendered.attachments),
-                            partial=env.partial)
+                            partial=env.partial, pgp=seen.status)
+
+    def readable(self, raw: bytes) -> Examined:
+        """The message as a reader sees it: PGP/MIME signatures verified and an encrypted
+        message decrypted (in memory only; see mailcli.message.pgp)."""
+        from mailcli.message import pgp
+
+        if not pgp.has_pgp(raw):
+            return pgp.Examined(None, raw)
+        return pgp.examine(raw, self.core.gnupg())
+
+    @staticmethod
+    def _unexamined(raw: bytes) -> Examined:
+        from mailcli.message import pgp
+
+        return pgp.Examined(None, raw)
+
+    def _index_decrypted(self, id: int, display: bytes) -> None:
+        """With `index_decrypted = true` only: the decrypted text becomes searchable.
+        Otherwise nothing of it is written anywhere (SPEC.md)."""
+        if not self.core.config.general.index_decrypted or self.core.store.db.read_only:
+            return
+        from mailcli.message.parse import parse_message
+
+        self.core.store.index_body(id, parse_message(display).body_text)
 
     def mark_seen(self, ref: str | int) -> Envelope:
         """Set the seen flag locally (pushed at the next fetch); returns the envelope."""
@@ -216,7 +252,7 @@ class Reading:
         """The attachments of a message, numbered from 1 in document order."""
         from mailcli.message.attachments import list_attachments
 
-        return list_attachments(self.raw(ref))
+        return list_attachments(self.readable(self.raw(ref)).display)
 
     def save_attachments(self, ref: str | int, dest: str | Path, force: bool = False,
                          which: list[int] | None = None) -> list[Path]:
@@ -227,7 +263,8 @@ class Reading:
         """
         from mailcli.message.attachments import save_attachments
 
-        return save_attachments(self.raw(ref), Path(dest), force=force, which=which)
+        return save_attachments(self.readable(self.raw(ref)).display, Path(dest), force=force,
+                                which=which)
 
     def last_sync(self, account: str | None = None) -> datetime | None:
         """When a folder of `account` (default: any) was last synced, from the cache."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mailcli.send.compose import Draft
     from mailcli.send.identity import Identity
     from mailcli.send.outbox import OutboxItem, SendResult, ServerCopy
+    from mailcli.send.pgp import Protection
     from mailcli.service.core import ServiceCore
     from mailcli.service.reading import Reading
 
@@ -225,22 +226,27 @@ class Sending:
         compose.add_signature(draft)
         return draft
 
-    def _original(self, ref: str | int) -> tuple[Envelope, bytes, str]:
+    def _original(self, ref: str | int) -> tuple[Envelope, bytes, str, bool]:
+        """The message answered or forwarded: its envelope, its bytes as a reader sees
+        them (decrypted, in memory, when it was encrypted), its text, and whether it was
+        encrypted (then the answer is encrypted by default)."""
         from mailcli.message.render import render_text
 
         env = self.reading.resolve(ref)
-        raw = self.core.store.read_raw(env.id)
-        return env, raw, render_text(raw).text
+        seen = self.reading.readable(self.core.store.read_raw(env.id))
+        encrypted = seen.status is not None and seen.status.encrypted
+        return env, seen.display, render_text(seen.display).text, encrypted
 
     def reply_draft(self, ref: str | int, all: bool = False) -> Draft:
         """A reply to a cached message (reply-all with `all`), From its account; the
         replied message gets \\Answered once the reply is sent."""
         from mailcli.send import compose
 
-        env, raw, text = self._original(ref)
+        env, raw, text, encrypted = self._original(ref)
         draft = compose.reply(raw, text, "", self.own_addresses(env.account),
                               reply_all=all, is_own=self.is_own)
         draft.replied_id = env.id
+        draft.from_encrypted = encrypted
         return self._start(draft, self._answering_identity(env.account, raw))
 
     def _answering_identity(self, account: str, raw: bytes) -> Identity:
@@ -268,8 +274,11 @@ class Sending:
         attached whole as message/rfc822."""
         from mailcli.send import compose
 
-        env, raw, text = self._original(ref)
+        env, raw, text, encrypted = self._original(ref)
+        if not inline and encrypted:   # the original as it is (still encrypted)
+            raw = self.core.store.read_raw(env.id)
         draft = compose.forward(raw, text, "", inline=inline, attachments=attachments)
+        draft.from_encrypted = encrypted and inline
         return self._start(draft, self._answering_identity(env.account, raw))
 
     def save_draft(self, account: str | None, draft: Draft) -> int:
@@ -289,9 +298,41 @@ class Sending:
             lines = b"".join(_raw_header(n, ", ".join(v))
                              for n, v in (("To", draft.to), ("Cc", draft.cc)) if v)
             msg = compose.build_draft(replace(draft, to=[], cc=[]))
-        kept = keep_draft(self.core.store, cfg, lines + msg.as_bytes(), str(msg["Message-ID"]))
+        raw = lines + msg.as_bytes()
+        if self._draft_encrypted(name, draft):
+            raw = self._encrypt_to_self(name, draft, raw)
+        kept = keep_draft(self.core.store, cfg, raw, str(msg["Message-ID"]))
         self._discard_resumed(draft, keep=kept)
         return kept
+
+    def _draft_encrypted(self, account: str, draft: Draft) -> bool:
+        """A draft is kept encrypted (to the user's own key) when the message will be
+        encrypted for sure: --encrypt, pgp_encrypt = "always", or an answer to encrypted
+        mail (its quote is decrypted text, which must not sit in Drafts in clear)."""
+        from mailcli.send import identity
+
+        if draft.encrypt is not None:
+            return draft.encrypt
+        if draft.from_encrypted:
+            return True
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, parseaddr(draft.from_)[1]) or identity.default(cfg)
+        return (ident.pgp_encrypt if ident else cfg.pgp_encrypt) == "always"
+
+    def _encrypt_to_self(self, account: str, draft: Draft, raw: bytes) -> bytes:
+        from mailcli.send import identity
+        from mailcli.send import pgp as pgp_send
+
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, parseaddr(draft.from_)[1]) or identity.default(cfg)
+        gpg = self.core.gnupg()
+        me = parseaddr(draft.from_)[1] or (cfg.email or "")
+        key = pgp_send.own_key(gpg, me, ident.pgp_key if ident else cfg.pgp_key, cfg.email,
+                               secret=True, encrypt=True)
+        if key is None:
+            raise UsageError(f"no PGP key of your own for {me}: a draft of an encrypted message "
+                             "is kept only encrypted", hint="set pgp_key for this account or identity")
+        return pgp_send.protect(raw, pgp_send.Protection(encrypt=True, recipients=(key,)), gpg)
 
     def drafts(self, account: str | None = None, limit: int = 0) -> list[Envelope]:
         """The saved drafts of one account (or all), newest first (`limit` 0: all)."""
@@ -316,7 +357,14 @@ class Sending:
         if env.folder != drafts_folder(self.core.store, cfg):
             raise UsageError(f"message {env.id} is not a draft (it is in {env.folder!r})",
                              hint="`mailcli drafts` lists the saved drafts")
-        draft = compose.from_saved(self.core.store.read_raw(env.id))
+        seen = self.reading.readable(self.core.store.read_raw(env.id))
+        if seen.status is not None and seen.status.encrypted:
+            if not seen.status.decrypted:
+                raise UsageError(f"draft {env.id} is encrypted and could not be decrypted: "
+                                 f"{seen.status.error}")
+        draft = compose.from_saved(seen.display)
+        if seen.status is not None and seen.status.encrypted:
+            draft.encrypt = True        # kept encrypted: it goes out encrypted too
         draft.account, draft.resumed_id = env.account, env.id
         if not draft.from_:
             draft.from_ = self._me(env.account)
@@ -350,8 +398,13 @@ class Sending:
         if not draft.from_:
             draft.from_ = self._me(name)
         cfg = self._smtp_config(name, parseaddr(draft.from_)[1])
-        msg = compose.build(draft)
+        protection = self.protection(name, draft)   # a missing key: refused before the queue
+        msg = compose.build(draft, armored=protection.sign)
         raw = msg.as_bytes()
+        if protection.any:
+            from mailcli.send import pgp
+
+            raw = pgp.protect(raw, protection, self.core.gnupg())
         message_id = str(msg["Message-ID"])
         mail_from = parseaddr(draft.from_)[1] or (cfg.email or "")
 
@@ -369,6 +422,48 @@ class Sending:
             res.error = f"{exc.message}; the message waits in the Outbox"
             res.hint = "it goes out with that run, or the next `mailcli send`/`mailcli fetch`"
             return res
+
+    def pgp_plan(self, draft: Draft) -> str:
+        """One line for a review step: "signed", "encrypted (to 3 keys)", ... ("" for no
+        PGP), or "not possible: <why>" when the send would be refused."""
+        name = draft.account or self.default_account()
+        try:
+            prot = self.protection(name, draft)
+        except UsageError as exc:
+            return f"not possible: {exc.message}"
+        if not prot.any:
+            return ""
+        what = []
+        if prot.sign:
+            what.append("signed")
+        if prot.encrypt:
+            keys = len(prot.recipients) + len(prot.hidden)
+            what.append(f"encrypted (to {keys} key{'s' if keys != 1 else ''}, yours included)")
+        return " and ".join(what)
+
+    def protection(self, account: str, draft: Draft) -> Protection:
+        """Whether (and with which keys) the draft is signed and/or encrypted: its
+        --sign/--encrypt choice, else the From identity's pgp_sign/pgp_encrypt; an
+        answer to an encrypted message is encrypted. Raises UsageError for a missing key."""
+        from mailcli.send import identity
+        from mailcli.send import pgp as pgp_send
+
+        cfg = self.core.account_config(account)
+        ident = identity.for_address(cfg, parseaddr(draft.from_)[1]) or identity.default(cfg)
+        sign_default = ident.pgp_sign if ident else cfg.pgp_sign
+        encrypt_default = ident.pgp_encrypt if ident else cfg.pgp_encrypt
+        if not (draft.sign or draft.encrypt or draft.from_encrypted or sign_default
+                or encrypt_default != pgp_send.NEVER):
+            return pgp_send.Protection()       # no PGP at all: gpg is not even run
+        if draft.sign is False and draft.encrypt is False:
+            return pgp_send.Protection()
+        if not draft.recipients():
+            raise UsageError("no recipients: give --to (or To: in the draft)")
+        return pgp_send.decide(
+            self.core.gnupg(), from_=draft.from_, to=draft.to, cc=draft.cc, bcc=draft.bcc,
+            sign=draft.sign, encrypt=draft.encrypt, default_sign=sign_default,
+            default_encrypt=encrypt_default, key=ident.pgp_key if ident else cfg.pgp_key,
+            fallback_address=cfg.email, replying_to_encrypted=draft.from_encrypted)
 
     def flush_outbox(self, account: str | AccountConfig | None = None, *,
                      retry_failed: bool = False, resend_uncertain: bool = False,

@@ -200,6 +200,11 @@ class Store:
             new_rel = md.set_flags(rel, flags)
             index.update_file(conn, id, new_rel, flags)
 
+    def index_body(self, id: int, text: str) -> None:
+        """Add text to a message's searchable body (decrypted text, index_decrypted only)."""
+        with self.db.write() as conn:
+            index.add_body_text(conn, id, text)
+
     def set_synced_flags(self, id: int, flags: Iterable[Flag] | None) -> None:
         """Record the flags both sides agreed on at the last sync (None: never synced)."""
         with self.db.write() as conn:

@@ -146,6 +146,16 @@ def replace_content(conn: sqlite3.Connection, id: int, filename: str, parsed: Pa
     _insert_fts(conn, id, parsed)
 
 
+def add_body_text(conn: sqlite3.Connection, id: int, text: str) -> None:
+    """Make `text` searchable as part of the message's body (decrypted text, only with
+    index_decrypted = true); idempotent."""
+    r = conn.execute("SELECT body FROM messages_fts WHERE rowid = ?", (id,)).fetchone()
+    if r is None or not text or text in (r[0] or ""):
+        return
+    conn.execute("UPDATE messages_fts SET body = ? WHERE rowid = ?",
+                 (((r[0] or "") + "\n" + text)[:BODY_CAP], id))
+
+
 def update_file(conn: sqlite3.Connection, id: int, filename: str, flags: Flags) -> None:
     conn.execute("UPDATE messages SET filename = ?, flags = ? WHERE id = ?",
                  (filename, flags_to_letters(flags), id))

@@ -54,6 +54,9 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, Any]] = {
     "watch_folders": ({}, "watch_folders", ("INBOX", "Lists/*")),
     "poll_interval": ({}, "poll_interval", 90.0),
     "on_new_mail": ({}, "on_new_mail", "notify-send mail"),
+    "pgp_sign": ({}, "pgp_sign", True),
+    "pgp_encrypt": ({}, "pgp_encrypt", "if-possible"),
+    "pgp_key": ({}, "pgp_key", "0x1234ABCD1234ABCD"),
 }
 TOML = {"tls_ca_file": str(CA), "folders": ["INBOX", "Lists/*"], "max_message_size": "2KB",
         "watch_folders": ["INBOX", "Lists/*"], "poll_interval": "1.5m",
@@ -102,7 +105,8 @@ def test_the_loader_knows_exactly_the_schemas_keys() -> None:
                                           if f in {g.name for g in fields(SmtpConfig)}}
     assert TOP_KEYS == {"general", "accounts", "tui"} and GENERAL_KEYS == {"data_dir", "editor",
                                                                         "address_book_command",
-                                                                        "on_new_mail"}
+                                                                        "on_new_mail",
+                                                                        "index_decrypted"}
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from mailcli.cli.output import emit_json, json_option, settings
-from mailcli.errors import MailcliError, SendError, UsageError
+from mailcli.errors import MailcliError, PgpError, SendError, UsageError
 
 if TYPE_CHECKING:
     from mailcli.service import Draft, SendResult, Service
@@ -47,6 +47,11 @@ def _draft_options(fn: Any) -> Any:
         click.option("--from", "from_", default=None, metavar="ADDRESS",
                      help="Send as this identity or alias address (default: the account's, or "
                           "for a reply/forward the one the original was written to)."),
+        click.option("--sign/--no-sign", "sign", default=None,
+                     help="PGP/MIME: sign with your key (default: pgp_sign of the From identity)."),
+        click.option("--encrypt/--no-encrypt", "encrypt", default=None,
+                     help="PGP/MIME: encrypt to every recipient and yourself; refused if a key is "
+                          "missing (default: pgp_encrypt; an answer to encrypted mail is encrypted)."),
         click.option("--yes", "-y", "yes", is_flag=True,
                      help="Send when the editor exits: no review step (for scripts)."),
         json_option,
@@ -159,7 +164,7 @@ def _warn_empty_subject(draft: Draft) -> None:
 REVIEW_KEYS = "[y]es send, [e]dit, [p]ostpone (save draft), [a]ttach a file, [q]uit (discard)"
 
 
-def _summary(draft: Draft) -> str:
+def _summary(draft: Draft, pgp: str = "") -> str:
     from mailcli.message.sanitize import safe_line
 
     lines = [f"From: {safe_line(draft.from_)}"]
@@ -173,6 +178,8 @@ def _summary(draft: Draft) -> str:
         files.append("the original message (message/rfc822)")
     if files:
         lines.append("Attachments: " + ", ".join(files))
+    if pgp:
+        lines.append(f"PGP: {safe_line(pgp)}")
     if not draft.recipients():
         lines.append("warning: no recipients yet (edit the draft to add To:)")
     if not draft.subject.strip():
@@ -186,7 +193,7 @@ def _review(svc: Service, draft: Draft, account: str | None) -> Draft | None:
     """After the editor, on a terminal: send / edit / postpone / attach / quit, as aerc
     and neomutt ask. The Draft to send, or None when it was saved as a draft."""
     while True:
-        click.echo("\n" + _summary(draft), err=True)
+        click.echo("\n" + _summary(draft, svc.pgp_plan(draft) if draft.recipients() else ""), err=True)
         try:
             answer = click.prompt(REVIEW_KEYS + "?", default="", show_default=False, err=True,
                                   prompt_suffix=" ").strip().lower()
@@ -265,8 +272,8 @@ def _send(ctx: click.Context, svc: Service, account: str | None, draft: Draft, b
         return
     try:
         result = svc.send(account, ready)
-    except UsageError as exc:  # e.g. no recipients: keep what the user wrote
-        raise _kept(svc, account, ready, exc.message) from None
+    except (UsageError, PgpError) as exc:  # no recipients, a missing key, a cancelled
+        raise _kept(svc, account, ready, exc.message) from None  # passphrase: keep the text
     if yes or not _interactive():  # the review said it already
         _warn_empty_subject(ready)
     _report(ctx, [result], as_json, single=True)
@@ -320,8 +327,8 @@ def _report(ctx: click.Context, results: list[SendResult], as_json: bool, single
 @click.pass_context
 def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: tuple[str, ...],
             bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-            attach: tuple[Path, ...], account: str | None, from_: str | None, yes: bool,
-            as_json: bool) -> None:
+            attach: tuple[Path, ...], account: str | None, from_: str | None,
+            sign: bool | None, encrypt: bool | None, yes: bool, as_json: bool) -> None:
     """Write a new message and send it (opens $EDITOR unless --body-file is given; then,
     on a terminal, a review step: send, edit, postpone, attach or quit)."""
     svc = settings(ctx).service()
@@ -335,6 +342,7 @@ def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: 
     else:
         draft = svc.new_draft(account, from_)
         _apply(svc, draft, to, cc, bcc, subject, attach, add=False)
+    _pgp_choice(draft, sign, encrypt)
     _send(ctx, svc, draft.account, draft, body_file, as_json, above_quote=False, yes=yes)
 
 
@@ -345,11 +353,14 @@ def compose(ctx: click.Context, draft_ref: str | None, to: tuple[str, ...], cc: 
 @click.pass_context
 def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tuple[str, ...],
           bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None, attach: tuple[Path, ...],
-          account: str | None, from_: str | None, yes: bool, as_json: bool) -> None:
-    """Reply to message REF (quoted; threading headers set; REF gets \\Answered)."""
+          account: str | None, from_: str | None, sign: bool | None, encrypt: bool | None,
+          yes: bool, as_json: bool) -> None:
+    """Reply to message REF (quoted; threading headers set; REF gets \\Answered). A reply
+    to an encrypted message is encrypted unless --no-encrypt."""
     svc = settings(ctx).service()
-    _respond(ctx, svc, svc.reply_draft(ref, all=all_), to, cc, bcc, subject, body_file, attach,
-             account, from_, yes, as_json)
+    draft = svc.reply_draft(ref, all=all_)
+    _pgp_choice(draft, sign, encrypt)
+    _respond(ctx, svc, draft, to, cc, bcc, subject, body_file, attach, account, from_, yes, as_json)
 
 
 @click.command()
@@ -362,12 +373,22 @@ def reply(ctx: click.Context, ref: str, all_: bool, to: tuple[str, ...], cc: tup
 @click.pass_context
 def forward(ctx: click.Context, ref: str, inline: bool, no_attachments: bool, to: tuple[str, ...],
             cc: tuple[str, ...], bcc: tuple[str, ...], subject: str | None, body_file: IO[bytes] | None,
-            attach: tuple[Path, ...], account: str | None, from_: str | None, yes: bool,
-            as_json: bool) -> None:
-    """Forward message REF, inline (with its attachments) or as an attachment."""
+            attach: tuple[Path, ...], account: str | None, from_: str | None,
+            sign: bool | None, encrypt: bool | None, yes: bool, as_json: bool) -> None:
+    """Forward message REF, inline (with its attachments) or as an attachment. An inline
+    forward of an encrypted message is encrypted unless --no-encrypt."""
     svc = settings(ctx).service()
-    _respond(ctx, svc, svc.forward_draft(ref, inline=inline, attachments=not no_attachments),
-             to, cc, bcc, subject, body_file, attach, account, from_, yes, as_json)
+    draft = svc.forward_draft(ref, inline=inline, attachments=not no_attachments)
+    _pgp_choice(draft, sign, encrypt)
+    _respond(ctx, svc, draft, to, cc, bcc, subject, body_file, attach, account, from_, yes, as_json)
+
+
+def _pgp_choice(draft: Draft, sign: bool | None, encrypt: bool | None) -> None:
+    """--sign/--no-sign and --encrypt/--no-encrypt: None leaves the identity's default."""
+    if sign is not None:
+        draft.sign = sign
+    if encrypt is not None:
+        draft.encrypt = encrypt
 
 
 def _respond(ctx: click.Context, svc: Service, draft: Draft, to: tuple[str, ...], cc: tuple[str, ...],

@@ -54,7 +54,9 @@ def show(ctx: click.Context, ref: str, raw: bool, html: bool, all_headers: bool,
     from mailcli.cli.envelopes import human_size
     from mailcli.message.sanitize import safe_line
 
-    out = [f"{style(name + ':', bold=True)} {value}" for name, value in msg.headers]
+    # PGP/MIME first (SPEC.md): "Signature: good (signer, key id)" and/or "Decrypted"
+    out = [style(line, bold=True) for line in msg.pgp_lines()]
+    out += [f"{style(name + ':', bold=True)} {value}" for name, value in msg.headers]
     out.append(style(f"[{msg.envelope.id} {safe_line(msg.envelope.account)}/"
                      f"{safe_line(msg.envelope.folder)}]", dim=True))
     out += ["", msg.text.rstrip("\n")]

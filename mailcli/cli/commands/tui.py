@@ -21,6 +21,7 @@ def tui(ctx: click.Context) -> None:
 
     opts = settings(ctx)
     service = opts.service()
+    service.keep_pinentry_off_the_terminal()   # the screen belongs to the TUI
     # the screen belongs to the TUI: log to the file only
     setup_logging(service.data_dir, opts.verbose, opts.debug, stderr=False)
     from mailcli.tui import run

@@ -35,6 +35,9 @@ def header_block(env: Envelope, shown: ShownMessage, full: bool) -> Text:
     for name, value in pairs:
         text.append(safe_line(name) + ": ", style="bold")
         text.append(safe_line(value) + "\n")
+    for line in shown.pgp_lines():   # PGP/MIME: "Signature: good (...)" / "Decrypted"
+        good = line.startswith("Signature: good (") or line == "Decrypted"
+        text.append(safe_line(line) + "\n", style="bold green" if good else "bold red")
     text.rstrip()
     return text
 
