@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,21 @@ if TYPE_CHECKING:
     from mailcli.message.parse import ParsedMessage
 
 logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Staged:
+    """A message written by Store.stage() whose row is not written yet: `path` is its
+    file until the batch ends (readable by a parse worker), `rel` its final name."""
+
+    account: str
+    folder: str
+    md: Maildir
+    rel: str
+    path: Path
+    size: int
+    flags: frozenset[Flag]
+    uid: int | None
+
 
 SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
 ORPHANS = "orphans"   # local-only folder for files kept from a folder the server removed
@@ -175,6 +191,54 @@ class Store:
             if delivered is not None:
                 delivered.append((md, rel))
         return new_id
+
+    def stage(self, account: str, folder: str, raw: bytes, flags: Iterable[Flag] = frozenset(),
+              uid: int | None = None) -> Staged | int:
+        """The first half of deliver() for a server message, inside batch(): write the
+        file (made durable and renamed into place when the batch ends, like deliver's)
+        and return it as Staged; commit_staged() writes its row with the parse. In
+        between, others may parse the file (``Staged.path``; mailcli.store.parsepool).
+        If `uid` is already indexed nothing is written and the recorded id is returned.
+        Every Staged must reach commit_staged() or discard() before the batch ends
+        (a file without its row would look like another program's mail)."""
+        if getattr(self._tl, "delivered", None) is None:
+            raise RuntimeError("Store.stage() needs Store.batch()")
+        flags = frozenset(flags)
+        md = self.maildir(account, folder)
+        with self.db.write() as conn:
+            if uid is not None:
+                existing = index.id_by_uid(conn, account, folder, uid)
+                if existing is not None:
+                    return existing
+            rel = md.deliver(raw, flags, uid=uid)
+            self._tl.delivered.append((md, rel))
+        return Staged(account, folder, md, rel, md.pending_path(rel), len(raw), flags, uid)
+
+    def commit_staged(self, staged: Staged, parsed: ParsedMessage | None = None) -> int:
+        """The second half: index a staged message with its parse (None: parse it here,
+        from the file). Returns its id; on failure the file is discarded and the error
+        raised. A UID indexed meanwhile (a server that sent it twice) keeps its first copy."""
+        s = staged
+        try:
+            if parsed is None:
+                parsed = safe_parse(s.path.read_bytes())
+            with self.db.write() as conn:
+                if s.uid is not None:
+                    existing = index.id_by_uid(conn, s.account, s.folder, s.uid)
+                    if existing is not None:
+                        s.md.discard(s.rel)
+                        return existing
+                return index.insert_message(
+                    conn, account=s.account, folder=s.folder, filename=s.rel, parsed=parsed,
+                    flags=s.flags, size=s.size, uid=s.uid,
+                    synced_flags=s.flags if s.uid is not None else None)
+        except BaseException:
+            self.discard(s)
+            raise
+
+    def discard(self, staged: Staged) -> None:
+        """Drop a staged message (its file never reaches new/ or cur/)."""
+        staged.md.discard(staged.rel)
 
     def replace_raw(self, id: int, raw: bytes, partial: bool = False,
                     fsync: bool = True) -> None:

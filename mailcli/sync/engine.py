@@ -47,8 +47,10 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
       the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
-      change), DeleteRemote, uploads, then downloads in UID chunks, each chunk one
-      ``store.batch()`` (files fsynced, then the rows committed). The folder's state
+      change), DeleteRemote, uploads, then downloads newest first (UIDs descending; the
+      first chunk only FIRST_CHUNK messages, so the newest mail of a first sync is
+      listable at once; INBOX is the first folder), each chunk one ``store.batch()``
+      (files fsynced, then the rows committed). The folder's state
       (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ) is written only after everything committed; if
       any download, pull or local delete failed, HIGHESTMODSEQ is not recorded, so the
       next run does a full flag scan and retries exactly what is missing.
@@ -65,14 +67,16 @@ import fnmatch
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
+from mailcli.store.facade import Staged
 from mailcli.store.upload import upload
 from mailcli.sync import killpoint
 from mailcli.sync.actions import (
@@ -91,9 +95,14 @@ from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan
 from mailcli.sync.queued import plan_queued
 from mailcli.sync.replay import LocalChanges
 
+if TYPE_CHECKING:
+    from mailcli.store.parsepool import ParsePool
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 500          # messages per store transaction while downloading
+POOL_MIN = 200       # downloads from which the index parse runs in worker processes
+FIRST_CHUNK = 100    # ...except the first (the newest mail, listable at once)
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
 MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
@@ -122,7 +131,8 @@ class ImapSync(LocalChanges, FolderActions):
     def __init__(self, store: Store, account: Account, name: str, *,
                  folders: Sequence[str] = ("*",), reporter: Reporter | None = None,
                  force: bool = False, dry_run: bool = False, limits: Limits = LIMITS,
-                 chunk: int = CHUNK, fetch_batch: int = FETCH_BATCH) -> None:
+                 chunk: int = CHUNK, fetch_batch: int = FETCH_BATCH,
+                 parse_workers: int | None = None) -> None:
         self.store = store
         self.account = account
         self.name = name
@@ -133,6 +143,7 @@ class ImapSync(LocalChanges, FolderActions):
         self.limits = limits
         self.chunk = chunk
         self.fetch_batch = fetch_batch
+        self.parse_workers = parse_workers    # None: one per core (0 = parse inline)
         self.outcome = SyncOutcome(name, "imap")
         self._first_sync = False
         self._kill = killpoint.hook()
@@ -559,26 +570,74 @@ class ImapSync(LocalChanges, FolderActions):
         return complete
 
     def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
-        """Fetch in UID chunks, each chunk one store transaction; True if all arrived."""
+        """Fetch newest first in chunks, each chunk one store transaction; True if all
+        arrived. From POOL_MIN messages on, the index parse runs in a ParsePool (the other
+        cores) while this process downloads: each message is staged (file written), its
+        path handed to a worker, and its row written when the parse comes back (up to
+        MAX_OUTSTANDING in flight), all inside the chunk's transaction as before."""
+        pool = None
+        if len(uids) >= POOL_MIN and self.parse_workers != 0:
+            from mailcli.store.parsepool import ParsePool
+            pool = ParsePool(self.parse_workers)
+        try:
+            return self._download_with(folder, uids, tally, pool)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
+                       pool: ParsePool | None) -> bool:
+        from mailcli.store.parsepool import MAX_OUTSTANDING
+
         store, name, kill = self.store, self.name, self._kill
         got: set[int] = set()
         failed: list[int] = []
+        waiting: deque[tuple[int, Staged, int, str | None]] = deque()
 
-        def sink(uid: int, raw: bytes, flags: Flags) -> None:
-            try:
-                new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
-                if folder in self._leftovers:
-                    self._fresh.setdefault(_digest(raw), []).append(new_id)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
-                failed.append(uid)
-                logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
-                return
+        def stored(uid: int, new_id: int, size: int, digest: str | None) -> None:
+            if digest is not None:
+                self._fresh.setdefault(digest, []).append(new_id)
             got.add(uid)
-            self.reporter.event(MessageFetched(name, folder, len(raw)))
+            self.reporter.event(MessageFetched(name, folder, size))
             if kill is not None:
                 kill("deliver")
 
-        for part in _chunks(sorted(uids), self.chunk):
+        def lost(uid: int, exc: BaseException) -> None:
+            failed.append(uid)
+            logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
+
+        def finish() -> None:
+            uid, staged, ticket, digest = waiting.popleft()
+            try:
+                new_id = store.commit_staged(staged, pool.result(ticket) if pool else None)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
+                lost(uid, exc)
+                return
+            stored(uid, new_id, staged.size, digest)
+
+        def sink(uid: int, raw: bytes, flags: Flags) -> None:
+            digest = _digest(raw) if folder in self._leftovers else None
+            if pool is None:
+                try:
+                    new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
+                except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
+                    lost(uid, exc)
+                    return
+                stored(uid, new_id, len(raw), digest)
+                return
+            try:
+                staged = store.stage(name, folder, raw, flags=flags, uid=uid)
+            except Exception as exc:  # noqa: BLE001
+                lost(uid, exc)
+                return
+            if isinstance(staged, int):      # already indexed (a retried download)
+                stored(uid, staged, len(raw), digest)
+                return
+            waiting.append((uid, staged, pool.submit(staged.path), digest))
+            while waiting and (len(waiting) > MAX_OUTSTANDING or pool.ready(waiting[0][2])):
+                finish()
+
+        for part in newest_first(uids, self.chunk):
             error: MailcliError | None = None
             before = len(got)
             with store.batch():
@@ -586,6 +645,8 @@ class ImapSync(LocalChanges, FolderActions):
                     self.account.fetch_messages(folder, part, sink, batch_size=self.fetch_batch)
                 except MailcliError as exc:
                     error = exc   # commit what arrived, then fail the folder
+                while waiting:   # every staged message gets its row before the commit
+                    finish()
             tally.new += len(got) - before
             if kill is not None:
                 kill("commit")
@@ -619,6 +680,17 @@ def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
 def _digest(raw: bytes) -> str:
     """Identity of a message's bytes, line endings normalised (a server may store LF)."""
     return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def newest_first(uids: Iterable[int], chunk: int, first: int = FIRST_CHUNK) -> list[list[int]]:
+    """The download order: UIDs from the highest (the newest mail) down, the first
+    transaction only `first` messages (so the newest mail is listable within moments of
+    the start of a first sync), then `chunk` at a time."""
+    order = sorted(set(uids), reverse=True)
+    head = min(first, chunk)
+    parts = [order[:head]] if order else []
+    parts += [order[i:i + chunk] for i in range(head, len(order), chunk)]
+    return parts
 
 
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
