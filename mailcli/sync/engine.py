@@ -67,7 +67,6 @@ import fnmatch
 import hashlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -76,7 +75,6 @@ from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
-from mailcli.store.facade import Staged
 from mailcli.store.upload import upload
 from mailcli.sync import killpoint
 from mailcli.sync.actions import (
@@ -94,6 +92,7 @@ from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.queued import plan_queued
 from mailcli.sync.replay import LocalChanges
+from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
@@ -101,7 +100,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHUNK = 500          # messages per store transaction while downloading
-POOL_MIN = 200       # downloads from which the index parse runs in worker processes
 FIRST_CHUNK = 100    # ...except the first (the newest mail, listable at once)
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
 MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
@@ -126,6 +124,9 @@ class ImapSync(LocalChanges, FolderActions):
         reporter: receives FolderStarted/MessageFetched/FolderDone/SyncWarning.
         force: bypass the deletion guardrail.
         dry_run: plan only; `outcome.plans` holds the printable plans.
+        chunk, fetch_batch: messages per store transaction / per pipelined UID FETCH.
+        parse_workers: index-parse worker processes for large downloads (None: one per
+            core; 0: parse inline), see sync/staging.py.
     """
 
     def __init__(self, store: Store, account: Account, name: str, *,
@@ -571,14 +572,9 @@ class ImapSync(LocalChanges, FolderActions):
 
     def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
         """Fetch newest first in chunks, each chunk one store transaction; True if all
-        arrived. From POOL_MIN messages on, the index parse runs in a ParsePool (the other
-        cores) while this process downloads: each message is staged (file written), its
-        path handed to a worker, and its row written when the parse comes back (up to
-        MAX_OUTSTANDING in flight), all inside the chunk's transaction as before."""
-        pool = None
-        if len(uids) >= POOL_MIN and self.parse_workers != 0:
-            from mailcli.store.parsepool import ParsePool
-            pool = ParsePool(self.parse_workers)
+        arrived. From POOL_MIN messages on, the index parse runs in a ParsePool on the
+        other cores while this process downloads (sync/staging.py)."""
+        pool = open_pool(len(uids), self.parse_workers)
         try:
             return self._download_with(folder, uids, tally, pool)
         finally:
@@ -587,14 +583,13 @@ class ImapSync(LocalChanges, FolderActions):
 
     def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
                        pool: ParsePool | None) -> bool:
-        from mailcli.store.parsepool import MAX_OUTSTANDING
-
         store, name, kill = self.store, self.name, self._kill
         got: set[int] = set()
         failed: list[int] = []
-        waiting: deque[tuple[int, Staged, int, str | None]] = deque()
+        digests: dict[int, str] = {}
 
-        def stored(uid: int, new_id: int, size: int, digest: str | None) -> None:
+        def stored(uid: int, new_id: int, size: int) -> None:
+            digest = digests.pop(uid, None)
             if digest is not None:
                 self._fresh.setdefault(digest, []).append(new_id)
             got.add(uid)
@@ -602,56 +597,45 @@ class ImapSync(LocalChanges, FolderActions):
             if kill is not None:
                 kill("deliver")
 
-        def lost(uid: int, exc: BaseException) -> None:
+        def lost(uid: int, exc: Exception) -> None:
+            digests.pop(uid, None)
             failed.append(uid)
             logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
 
-        def finish() -> None:
-            uid, staged, ticket, digest = waiting.popleft()
-            try:
-                new_id = store.commit_staged(staged, pool.result(ticket) if pool else None)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
-                lost(uid, exc)
-                return
-            stored(uid, new_id, staged.size, digest)
+        out: Deliveries[int] = Deliveries(store, name, folder, pool, stored, lost)
 
-        def sink(uid: int, raw: bytes, flags: Flags) -> None:
-            digest = _digest(raw) if folder in self._leftovers else None
-            if pool is None:
-                try:
-                    new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
-                except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
-                    lost(uid, exc)
-                    return
-                stored(uid, new_id, len(raw), digest)
-                return
-            try:
-                staged = store.stage(name, folder, raw, flags=flags, uid=uid)
-            except Exception as exc:  # noqa: BLE001
-                lost(uid, exc)
-                return
-            if isinstance(staged, int):      # already indexed (a retried download)
-                stored(uid, staged, len(raw), digest)
-                return
-            waiting.append((uid, staged, pool.submit(staged.path), digest))
-            while waiting and (len(waiting) > MAX_OUTSTANDING or pool.ready(waiting[0][2])):
-                finish()
+        counted = [0]
 
-        for part in newest_first(uids, self.chunk):
-            error: MailcliError | None = None
-            before = len(got)
-            with store.batch():
-                try:
-                    self.account.fetch_messages(folder, part, sink, batch_size=self.fetch_batch)
-                except MailcliError as exc:
-                    error = exc   # commit what arrived, then fail the folder
-                while waiting:   # every staged message gets its row before the commit
-                    finish()
-            tally.new += len(got) - before
+        def committed() -> None:
+            tally.new += len(got) - counted[0]
+            counted[0] = len(got)
             if kill is not None:
                 kill("commit")
-            if error is not None:
-                raise error
+
+        parts = newest_first(uids, self.chunk)
+        txn = RollingBatch(store, [len(p) for p in parts], out.drain, committed)
+
+        def sink(uid: int, raw: bytes, flags: Flags) -> None:
+            txn.begin()
+            if folder in self._leftovers:
+                digests[uid] = _digest(raw)
+            out.put(uid, raw, flags=flags, uid=uid)
+            txn.count()
+
+        error: MailcliError | None = None
+        try:
+            self.account.fetch_messages(folder, [u for p in parts for u in p], sink,
+                                        batch_size=self.fetch_batch)
+        except MailcliError as exc:
+            error = exc   # commit what arrived, then fail the folder
+        except CommitFailed as exc:
+            raise exc.error from None
+        except BaseException as exc:
+            txn.abort(exc)
+            raise
+        txn.commit()
+        if error is not None:
+            raise error
         if failed:
             tally.failed += len(failed)
             self._folder_error(folder, f"{len(failed)} message(s) could not be stored "

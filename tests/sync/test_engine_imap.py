@@ -439,36 +439,41 @@ def test_sync_folder_syncs_that_folder_alone_with_its_queued_changes(store: Stor
 
 
 def test_first_sync_downloads_newest_first_and_the_newest_are_listable_early(
-        store: Store) -> None:
+        store: Store, tmp_path: Path) -> None:
     """Newest first: INBOX before the other folders, its highest UIDs first, and the first
-    store transaction holds only the newest FIRST_CHUNK messages, so they are listed while
-    the rest still downloads; every later chunk is older than the one before."""
+    store transaction holds only the newest FIRST_CHUNK messages: they are committed (seen
+    by another connection, as `mailcli list` would) while the rest still downloads; each
+    later transaction holds older messages than the one before."""
     from mailcli.sync.engine import FIRST_CHUNK
 
     n = FIRST_CHUNK + 2 * 150 + 7
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, n + 1)},
                Archive={1: (msg(900), set())})
-    listed_at_second_call: list[int] = []
+    arrived: list[int] = []
+    seen_by_other: dict[int, set[int]] = {}     # messages received -> uids listed elsewhere
     real = acc.fetch_messages
 
     def spy(folder, uids, sink, batch_size=200):  # noqa: ANN001, ANN202
-        if folder == "INBOX" and acc.count("fetch_messages") == 1:
-            # the first chunk has committed: what `mailcli list` would show now
-            listed_at_second_call.extend(
-                e.uid for e in store.list_envelopes(A, "INBOX", limit=FIRST_CHUNK, order="id asc"))
-        return real(folder, uids, sink, batch_size)
+        def watching(uid, raw, flags):  # noqa: ANN001, ANN202
+            if folder == "INBOX" and len(arrived) in (FIRST_CHUNK, FIRST_CHUNK + 150):
+                with Store(tmp_path / "data") as other:
+                    seen_by_other[len(arrived)] = {
+                        e.uid for e in other.list_envelopes(A, "INBOX", limit=n)}
+            if folder == "INBOX":
+                arrived.append(uid)
+            sink(uid, raw, flags)
+        return real(folder, uids, watching, batch_size)
 
     acc.fetch_messages = spy  # type: ignore[method-assign]
-    ImapSync(store, acc, A, chunk=150).run()
-    calls = [c for c in acc.calls if c[0] == "fetch_messages"]
-    assert [c[1] for c in calls][0] == "INBOX" and calls[-1][1] == "Archive"
-    inbox = [c[2] for c in calls if c[1] == "INBOX"]
-    assert sorted(inbox[0]) == list(range(n - FIRST_CHUNK + 1, n + 1))   # the newest, alone
-    assert [len(p) for p in inbox] == [FIRST_CHUNK, 150, 150, 7]
-    for newer, older in zip(inbox, inbox[1:]):
-        assert min(newer) > max(older)              # chunk after chunk, newest to oldest
-    assert sorted(u for part in inbox for u in part) == list(range(1, n + 1))
-    assert sorted(listed_at_second_call) == sorted(inbox[0])
+    ImapSync(store, acc, A, chunk=150, fetch_batch=50).run()
+    calls = [c[1] for c in acc.calls if c[0] == "fetch_messages"]
+    assert calls == ["INBOX", "Archive"]        # INBOX first, one pipelined stream each
+    newest = set(range(n - FIRST_CHUNK + 1, n + 1))
+    assert set(arrived[:FIRST_CHUNK]) == newest
+    assert seen_by_other[FIRST_CHUNK] == newest  # committed while the rest downloads
+    assert seen_by_other[FIRST_CHUNK + 150] == set(arrived[:FIRST_CHUNK + 150])
+    assert min(arrived[:FIRST_CHUNK + 150]) > max(arrived[FIRST_CHUNK + 150:])
+    assert sorted(arrived) == list(range(1, n + 1))
     assert_in_step(store, acc)
 
 
@@ -505,7 +510,7 @@ def assert_fully_indexed(store: Store, n: int) -> None:
 def test_the_parse_pool_indexes_everything_like_inline_parsing(store: Store,
                                                                tmp_path: Path) -> None:
     """Downloads from POOL_MIN on parse in worker processes: same rows as inline."""
-    from mailcli.sync.engine import POOL_MIN
+    from mailcli.sync.staging import POOL_MIN
 
     n = POOL_MIN + 57
     acc = fake(INBOX={i: (wordy(i), {SEEN} if i % 2 else set()) for i in range(1, n + 1)})
@@ -532,7 +537,7 @@ def test_a_parse_worker_killed_mid_batch_loses_nothing(store: Store,
     import signal
 
     from mailcli.store import parsepool
-    from mailcli.sync.engine import POOL_MIN
+    from mailcli.sync.staging import POOL_MIN
 
     pools: list[parsepool.ParsePool] = []
     real_init = parsepool.ParsePool.__init__
