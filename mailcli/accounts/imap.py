@@ -44,6 +44,7 @@ from mailcli.accounts.imap_wire import (
     _remote_flags,
     _server_text,
     _status_from_select,
+    fast_fetch_bodies,
     parse_uid_set,
     uid_set,
 )
@@ -594,6 +595,11 @@ class ImapAccount(Account):
 
     @staticmethod
     def _deliver(items: list[Any], sink: MessageSink) -> None:
+        fast = fast_fetch_bodies(items)
+        if fast is not None:
+            for uid, raw, flags in fast:
+                sink(uid, raw, flags)
+            return
         for data in parse_fetch_response(items, False, False).values():
             body = data.get(b"BODY[]")
             uid = data.get(b"UID")
