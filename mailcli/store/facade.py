@@ -29,6 +29,7 @@ from mailcli.store.state import FolderState, PopLedgerEntry
 
 if TYPE_CHECKING:
     from mailcli.message.parse import ParsedMessage
+    from mailcli.store.contacts import Addresses
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,8 @@ class Store:
         return Staged(account, folder, md, rel, md.pending_path(rel), len(raw), flags, uid,
                       uidl, size, digest)
 
-    def commit_staged(self, staged: Staged, parsed: ParsedMessage | None = None) -> int:
+    def commit_staged(self, staged: Staged, parsed: ParsedMessage | None = None,
+                      addresses: Addresses | None = None) -> int:
         """The second half: index a staged message with its parse (None: parse it here,
         from the file), and record its POP3 ledger row. Returns its id; on failure the
         file is discarded and the error raised. A UID indexed meanwhile, or the same
@@ -255,7 +257,8 @@ class Store:
                 new_id = index.insert_message(
                     conn, account=s.account, folder=s.folder, filename=s.rel, parsed=parsed,
                     flags=s.flags, size=s.size, uid=s.uid, uidl=s.uidl,
-                    synced_flags=s.flags if s.uid is not None else None)
+                    synced_flags=s.flags if s.uid is not None else None,
+                    addresses=addresses)
                 if s.uidl is not None:
                     state.ledger_record(conn, s.account, s.uidl, new_id, size=s.announced,
                                         sha256=s.sha256)

@@ -47,10 +47,13 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
       the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
-      change), DeleteRemote, uploads, then downloads newest first (UIDs descending; the
-      first chunk only FIRST_CHUNK messages, so the newest mail of a first sync is
-      listable at once; INBOX is the first folder), each chunk one ``store.batch()``
-      (files fsynced, then the rows committed). The folder's state
+      change), DeleteRemote, uploads, then downloads newest first: one pipelined fetch
+      of the folder's UIDs in descending order (INBOX is the first folder), committed
+      in chunks from inside the stream (sync/staging.py RollingBatch: the first chunk
+      only FIRST_CHUNK messages, so the newest mail of a first sync is listable at once;
+      FETCH batches stay in flight while a chunk is made durable), each chunk one
+      ``store.batch()`` (files fsynced, then the rows committed; from POOL_MIN
+      messages the index parse runs in worker processes meanwhile). The folder's state
       (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ) is written only after everything committed; if
       any download, pull or local delete failed, HIGHESTMODSEQ is not recorded, so the
       next run does a full flag scan and retries exactly what is missing.

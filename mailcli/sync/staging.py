@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 K = TypeVar("K")
 
-POOL_MIN = 200       # downloads from which the index parse runs in worker processes
+POOL_MIN = 64        # downloads from which the index parse runs in worker processes
+LOW_WATER = 32       # staged messages in flight before their rows are written
 
 
 def open_pool(count: int, workers: int | None) -> ParsePool | None:
@@ -73,10 +74,14 @@ class Deliveries(Generic[K]):
         self._stored(key, new_id, len(raw))
 
     def _finish_ready(self) -> None:
+        """Write the rows whose parse came back, once a few are in flight (polling after
+        every message cost a select() each); wait only past MAX_OUTSTANDING."""
         from mailcli.store.parsepool import MAX_OUTSTANDING
 
         pool, waiting = self.pool, self._waiting
         assert pool is not None
+        if len(waiting) < LOW_WATER:
+            return
         while waiting and (len(waiting) > MAX_OUTSTANDING or pool.ready(waiting[0][2])):
             self._finish()
 
@@ -84,7 +89,9 @@ class Deliveries(Generic[K]):
         key, staged, ticket = self._waiting.popleft()
         assert self.pool is not None
         try:
-            new_id = self.store.commit_staged(staged, self.pool.result(ticket))
+            answer = self.pool.result(ticket)
+            new_id = (self.store.commit_staged(staged, *answer) if answer is not None
+                      else self.store.commit_staged(staged))
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
             self._lost(key, exc)
             return

@@ -526,6 +526,10 @@ def test_the_parse_pool_indexes_everything_like_inline_parsing(store: Store,
         theirs = sorted(other.list_envelopes(A, "INBOX", limit=n), key=key)
         assert [(e.uid, e.subject, e.from_, e.message_id, e.flags, e.size) for e in mine] == \
             [(e.uid, e.subject, e.from_, e.message_id, e.flags, e.size) for e in theirs]
+        contacts = sorted((c.address, c.name, c.seen, c.written) for c in store.contacts())
+        assert len(contacts) == n + 1     # every sender and the one recipient
+        assert contacts == sorted((c.address, c.name, c.seen, c.written)
+                                  for c in other.contacts())
 
 
 def test_a_parse_worker_killed_mid_batch_loses_nothing(store: Store,

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 from mailcli.message.parse import parse_for_index
+from mailcli.store.contacts import address_pairs
 from mailcli.store.parsepool import ParsePool
+
+
+def parsed(raw: bytes) -> tuple:
+    """What a worker answers: the index fields and the parsed addresses."""
+    p = parse_for_index(raw)
+    return p, address_pairs(p.from_, p.to, p.cc)
 
 
 def _msg(i: int) -> bytes:
@@ -32,9 +39,9 @@ def test_answers_equal_parsing_in_the_caller(tmp_path: Path) -> None:
         tickets = [pool.submit(p) for p in paths]
         missing = pool.submit(tmp_path / "no-such-file")
         broken = pool.submit(tmp_path / "broken")
-        assert [pool.result(t) for t in tickets] == [parse_for_index(_msg(i)) for i in range(40)]
+        assert [pool.result(t) for t in tickets] == [parsed(_msg(i)) for i in range(40)]
         assert pool.result(missing) is None          # the caller parses (and reports) it
-        assert pool.result(broken) == parse_for_index((tmp_path / "broken").read_bytes())
+        assert pool.result(broken) == parsed((tmp_path / "broken").read_bytes())
 
 
 def test_a_killed_worker_answers_none_and_the_others_go_on(tmp_path: Path) -> None:
@@ -46,8 +53,8 @@ def test_a_killed_worker_answers_none_and_the_others_go_on(tmp_path: Path) -> No
         time.sleep(0.2)
         answers = [pool.result(pool.submit(p)) for _ in range(20)]
         assert pool.size == 1
-        assert all(a in (None, parse_for_index(_msg(1))) for a in answers)
-        assert pool.result(pool.submit(p)) == parse_for_index(_msg(1))
+        assert all(a in (None, parsed(_msg(1))) for a in answers)
+        assert pool.result(pool.submit(p)) == parsed(_msg(1))
 
 
 def test_workers_die_with_their_parent_and_hold_no_inherited_descriptor(tmp_path: Path) -> None:
