@@ -17,7 +17,7 @@ TITLES = {
     "pop3-keep": "POP3 full download, keep mode (INBOX)",
     "pop3-nochange": "POP3 no-change re-run (keep mode)",
     "pop3-delete": "POP3 full download, delete mode (INBOX)",
-    "imap-newest100": "IMAP first sync: newest 100 INBOX messages listable (`mailcli list`) after",
+    "imap-newest100": "IMAP first sync: newest 100 INBOX messages committed and listable after",
 }
 
 
