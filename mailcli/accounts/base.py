@@ -125,12 +125,6 @@ class Account(ABC):
         self._require(Capability.FOLDERS)
         raise NotImplementedError
 
-    def prefetch_status(self, folders: Sequence[str]) -> None:
-        """Ask for the STATUS of several folders at once (pipelined: one round trip);
-        the next folder_status() of each, within a few seconds, answers from it. A hint
-        only: accounts without pipelining do nothing."""
-        return None
-
     def list_uids(self, folder: str) -> list[int]:
         """All UIDs of the folder, ascending."""
         self._require(Capability.FLAGS)

@@ -31,8 +31,7 @@ from mailcli.accounts import _imapclient_version  # noqa: F401 - first: imapclie
 # isort: on
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
-from imapclient.imapclient import as_pairs
-from imapclient.response_parser import parse_fetch_response, parse_response
+from imapclient.response_parser import parse_fetch_response
 
 from mailcli.accounts import names, sasl
 from mailcli.accounts.base import Account, Capability, MessageSink
@@ -66,7 +65,6 @@ _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no su
                       re.I)
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
 _MAX_REFUSED = 5              # over-large messages skipped (one reconnect each) per fetch
-STATUS_FRESH = 30.0           # seconds a prefetched STATUS answers folder_status
 
 
 class ImapAccount(Account):
@@ -83,7 +81,6 @@ class ImapAccount(Account):
         self._server_caps: tuple[str, ...] = ()
         self._selected: str | None = None
         self._delim = "/"
-        self._statuses: dict[str, tuple[float, FolderStatus]] = {}   # prefetch_status
         self.capabilities = frozenset()
 
     # ---------- lifecycle ----------
@@ -387,49 +384,12 @@ class ImapAccount(Account):
             self._c.rename_folder(self._wire(old), self._wire(new))
 
     # ---------- reading ----------
-    def _status_items(self) -> list[str]:
+    def folder_status(self, folder: str) -> FolderStatus:
         what = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"]
         if Capability.CONDSTORE in self.capabilities:
             what.append("HIGHESTMODSEQ")
-        return what
-
-    def prefetch_status(self, folders: Sequence[str]) -> None:
-        """See Account.prefetch_status: one pipelined STATUS per folder, all sent before
-        the first reply is read (one round trip). A folder whose STATUS fails is simply
-        not remembered (folder_status asks again and reports the error)."""
-        if len(folders) < 2:
-            return
-        what = ("(" + " ".join(self._status_items()) + ")").encode()
-        got: dict[str, tuple[float, FolderStatus]] = {}
-        with self._errors("STATUS"):
-            self._untagged("STATUS")
-            tags = [(f, self._send(b"STATUS " + self._quoted(f) + b" " + what)) for f in folders]
-            for folder, tag in tags:
-                try:
-                    self._finish(tag, "STATUS")
-                except imap_exc.IMAPClientError:
-                    self._untagged("STATUS")
-                    continue
-                data = self._untagged("STATUS")
-                try:
-                    items = dict(as_pairs(parse_response(data)[-1])) if data else None
-                    if items is not None:
-                        got[folder] = (time.monotonic(), self._to_status(folder, items))
-                except (ValueError, KeyError, IndexError, TypeError,
-                        imap_exc.ProtocolError) as exc:
-                    logger.debug("unreadable STATUS of %s: %s", folder, exc)
-        self._statuses.update(got)
-
-    def folder_status(self, folder: str) -> FolderStatus:
-        cached = self._statuses.pop(folder, None)
-        if cached is not None and time.monotonic() - cached[0] <= STATUS_FRESH:
-            return cached[1]
         with self._errors("STATUS", folder=folder):
-            st = self._c.folder_status(self._wire(folder), self._status_items())
-        return self._to_status(folder, st)
-
-    @staticmethod
-    def _to_status(folder: str, st: dict[bytes, Any]) -> FolderStatus:
+            st = self._c.folder_status(self._wire(folder), what)
         hms = st.get(b"HIGHESTMODSEQ")
         return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
                             messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),

@@ -25,10 +25,8 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       same UID with the same size). If every cached message of the folder vanished, the
       Maildir was wiped, not emptied by the user: nothing is deleted on the server and
       the messages are downloaded again.
-   b. No-change fast path (CONDSTORE): one STATUS (the STATUS of every such folder is
-      sent at once before the first folder, one round trip for all: prefetch_status);
-      same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, no queued action and no local flag
-      change -> done, no SELECT.
+   b. No-change fast path (CONDSTORE): one STATUS; same UIDVALIDITY, UIDNEXT and
+      HIGHESTMODSEQ, no queued action and no local flag change -> done, no SELECT.
    c. Replay the folder's journal (planned by sync/queued.py): deletes (one \\Deleted +
       UID EXPUNGE for all), moves
       (COPYUID -> ``store.set_uid``; without it the local copy is dropped and the
@@ -186,9 +184,6 @@ class ImapSync(LocalChanges, FolderActions):
         for info in wanted:   # new server folders appear locally at once
             if info.name not in known:
                 self._guard(info.name, partial(self._new_folder, info, known))
-        # the no-change checks' STATUS commands, pipelined: one round trip for all folders
-        self.account.prefetch_status([f.name for f in wanted if f.name in known
-                                      and _has_modseq(known[f.name], self.account)])
         for info in wanted:
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))

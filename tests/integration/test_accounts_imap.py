@@ -312,22 +312,3 @@ def test_bulk_fetch_reads_bodies_without_the_generic_parser(dovecot: Dovecot,
     assert {u: raw for u, (raw, _f) in got.items()} == expected
     assert {u for u, (_r, fl) in got.items() if Flag.FLAGGED in fl} == set(sorted(uids)[:10])
     assert calls == []
-
-
-def test_prefetched_status_answers_like_status(server: Dovecot, user: str) -> None:
-    """prefetch_status pipelines one STATUS per folder; folder_status then answers from it
-    (no command) with what a plain STATUS says; a folder that does not exist is left to
-    folder_status, which raises as always."""
-    server.seed(user, [message(i) for i in range(3)])
-    with account(server, user) as acc:
-        names = [f.name for f in acc.list_folders() if f.selectable]
-        for _ in range(3):   # Courier may still be taking the seeded files in at first
-            plain = {n: acc.folder_status(n) for n in names}
-            acc.prefetch_status(names + ["NoSuchFolder"])
-            prefetched = {n: acc.folder_status(n) for n in names}
-            if prefetched == plain:
-                break
-        assert prefetched == plain
-        assert plain["INBOX"].messages == 3
-        with pytest.raises(NotFoundError):
-            acc.folder_status("NoSuchFolder")
