@@ -18,11 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import imap_bench, local_bench, measure, peers, pop3_bench, report  # noqa: E402
+from benchmarks import imap_bench, local_bench, measure, newest_bench, peers, pop3_bench, report  # noqa: E402
 from benchmarks.server import BenchServer, available  # noqa: E402
 
 logger = logging.getLogger("benchmarks")
-PARTS = ("imap", "pop3", "local")
+PARTS = ("imap", "newest", "pop3", "local")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -31,7 +31,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     "a few folders get 10%% more)")
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and scenario (median; default 3)")
     ap.add_argument("--quick", action="store_true", help="smoke run: N=1,000 and 1 run")
-    ap.add_argument("--only", default=",".join(PARTS), help="comma list of imap,pop3,local")
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="comma list of imap,newest,pop3,local (newest: the newest-first probe)")
+    ap.add_argument("--rtt-ms", type=float, default=0.0,
+                    help="add this round-trip time to every IMAP/POP3 connection through a "
+                         "loopback latency proxy (benchmarks/latency.py); e.g. 20")
     ap.add_argument("--tools", default="", help="comma list of tool names to run (default: all)")
     ap.add_argument("--fetchmail-mda", action="store_true",
                     help="also run fetchmail delivering through a shell MDA into a Maildir")
@@ -83,6 +87,7 @@ def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServ
     t0 = time.monotonic()
     server = BenchServer(args.n)
     servers.append(server)
+    server.add_latency(args.rtt_ms)
     corpus = server.corpus
     logger.info("seeded %d messages (%.0f MB) in %.1f s", corpus["messages"], corpus["bytes"] / 1e6,
                 time.monotonic() - t0)
@@ -92,6 +97,9 @@ def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServ
     results: list = []
     if "imap" in args.only and imap_tools:
         results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
+    if "newest" in args.only and imap_tools:
+        results += newest_bench.run(server, imap_tools, args.runs, timeout, workroot,
+                                    keep_work=args.keep_work)
     if "pop3" in args.only and pop3_tools:
         results += pop3_bench.run(server, pop3_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
     scaling = None
@@ -100,6 +108,7 @@ def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServ
         servers.remove(server)
         small_server = BenchServer(1_000)
         servers.append(small_server)
+        small_server.add_latency(args.rtt_ms)
         small: list = []
         if "imap" in args.only:
             small += imap_bench.run(small_server, imap_tools, 1, timeout, workroot,
@@ -145,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus: dict = {"n": 0, "messages": 0, "bytes": 0, "folders": {}}
     timeout = args.timeout or 120.0
     try:
-        if {"imap", "pop3"} & set(args.only):
+        if {"imap", "newest", "pop3"} & set(args.only):
             corpus, results, scaling, timeout = _protocols(args, workroot, servers)
         if "local" in args.only:
             local = {"help": local_bench.help_startup(),
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workroot, ignore_errors=True)
     data = report.build(
         {"n": args.n, "runs": args.runs, "quick": args.quick, "only": list(args.only),
-         "tools": list(args.tools), "timeout_s": timeout},
+         "tools": list(args.tools), "timeout_s": timeout, "rtt_ms": args.rtt_ms},
         corpus, peers.versions(), measure.rss_method(), results, scaling, local, started)
     print(report.table(data))
     path = report.write_json(data, args.json, started)

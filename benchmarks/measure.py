@@ -29,6 +29,7 @@ class Sample:
     sessions: int | None = None     # IMAP/POP3 sessions seen in the rawlog
     messages: int | None = None     # messages found in the tool's local store afterwards
     error: str | None = None
+    total: float | None = None      # newest-first probe: the whole command's wall time
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ TITLES = {
     "pop3-keep": "POP3 full download, keep mode (INBOX)",
     "pop3-nochange": "POP3 no-change re-run (keep mode)",
     "pop3-delete": "POP3 full download, delete mode (INBOX)",
+    "imap-newest100": "IMAP first sync: newest 100 INBOX messages committed and listable after",
 }
 
 
@@ -88,6 +89,9 @@ def table(data: dict) -> str:
     if c.get("n"):
         lines.append(f"mailbox: N={c['n']}: {c['messages']} messages, {c['bytes'] / 1e6:.0f} MB ({folders}); "
                      f"runs={data['args']['runs']} (median; tools alternate run by run)")
+    if data["args"].get("rtt_ms"):
+        lines.append(f"link: +{data['args']['rtt_ms']:g} ms round-trip time on every connection "
+                     f"(loopback latency proxy, benchmarks/latency.py)")
     lines.append(f"peak RSS: {data['rss_method']}")
     lines.append("")
     ratio = {(x["scenario"], x["peer"]): x for x in data["ratios"]}
@@ -120,6 +124,11 @@ def table(data: dict) -> str:
                          f"{_f(r['peak_rss_kb'] / 1024 if r['peak_rss_kb'] else None, '{:.1f}'):>8}"
                          f"{_f(r['median_commands'], '{:.0f}'):>7}{(str(msgs[-1]) if msgs else '-'):>8}"
                          f"{ok_runs:>5}  {rt:>12}")
+        for r in rows:
+            totals = [x["total"] for x in r["runs"] if x.get("total") is not None]
+            if totals:
+                lines.append(f"    {r['tool']}: the whole fetch took "
+                             + ", ".join(f"{t:.2f}" for t in totals) + " s")
         lines += notes
         lines.append("")
     if data["results"]:
@@ -162,10 +171,15 @@ def build(args: dict, corpus: dict, versions: dict, rss_method: str, results: li
     }
 
 
+def _suffix(data: dict) -> str:
+    rtt = data["args"].get("rtt_ms")
+    return f"-rtt{rtt:g}" if rtt else ""
+
+
 def write_json(data: dict, path: Path | None, started: dt.datetime) -> Path:
     if path is None:
         path = (Path(__file__).resolve().parent / "results"
-                / f"{started.strftime('%Y-%m-%d')}-n{data['corpus']['n']}.json")
+                / f"{started.strftime('%Y-%m-%d')}-n{data['corpus']['n']}{_suffix(data)}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1) + "\n")
     return path

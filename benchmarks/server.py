@@ -53,6 +53,18 @@ class BenchServer:
         self._warm()
         self.pristine = self.dovecot.root / "pristine" / self.user
         _clone_tree(self.maildir, self.pristine)
+        self.rtt_ms = 0.0
+        self._proxies: list = []
+
+    def add_latency(self, rtt_ms: float) -> None:
+        """Route every tool through a latency proxy (benchmarks/latency.py) adding
+        `rtt_ms` of round-trip time: imap_port/pop3_port become the proxy's ports."""
+        from benchmarks.latency import LatencyProxy
+        if rtt_ms <= 0:
+            return
+        self.rtt_ms = rtt_ms
+        self._proxies = [LatencyProxy(self.host, self.dovecot.ports.imap, rtt_ms),
+                         LatencyProxy(self.host, self.dovecot.ports.pop3, rtt_ms)]
 
     def _warm(self) -> None:
         """One POP3 and one IMAP session over everything, so Dovecot's caches (POP3 UIDLs and
@@ -80,11 +92,11 @@ class BenchServer:
 
     @property
     def imap_port(self) -> int:
-        return self.dovecot.ports.imap
+        return self._proxies[0].port if getattr(self, "_proxies", None) else self.dovecot.ports.imap
 
     @property
     def pop3_port(self) -> int:
-        return self.dovecot.ports.pop3
+        return self._proxies[1].port if getattr(self, "_proxies", None) else self.dovecot.ports.pop3
 
     @property
     def password(self) -> str:
@@ -95,6 +107,8 @@ class BenchServer:
         return self.dovecot.home(self.user) / "Maildir"
 
     def stop(self) -> None:
+        for p in getattr(self, "_proxies", []):
+            p.close()
         self.dovecot.stop()
 
     # ---------- state ----------

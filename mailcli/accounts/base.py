@@ -173,9 +173,10 @@ class Account(ABC):
     def fetch_messages(self, folder: str, uids: Sequence[int], sink: MessageSink,
                        batch_size: int = 200) -> None:
         """Fetch raw messages (BODY.PEEK[], never setting \\Seen) in pipelined UID-range
-        batches, handing each to `sink` as it arrives — each UID once, but not necessarily
-        in UID order (pipelined batches may interleave). UIDs that vanished on the server
-        are skipped silently (the caller compares what it received)."""
+        batches, handing each to `sink` as it arrives — each UID once. Batches of
+        `batch_size` follow the order of `uids` (the engine passes them newest first);
+        inside a batch the server's order (ascending UIDs) rules. UIDs that vanished on
+        the server are skipped silently (the caller compares what it received)."""
         self._require(Capability.FLAGS)
         raise NotImplementedError
 

@@ -16,6 +16,7 @@ commands sent here go to this module's logger.
 from __future__ import annotations
 
 import base64
+import contextlib
 import imaplib
 import logging
 import re
@@ -26,6 +27,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
+# isort: off
+from mailcli.accounts import _imapclient_version  # noqa: F401 - first: imapclient's start-up cost
+# isort: on
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
@@ -41,6 +45,7 @@ from mailcli.accounts.imap_wire import (
     _remote_flags,
     _server_text,
     _status_from_select,
+    fast_fetch_bodies,
     parse_uid_set,
     uid_set,
 )
@@ -446,6 +451,8 @@ class ImapAccount(Account):
                 if status.uidvalidity == uidvalidity:
                     return FolderChanges(status, tuple(changed), tuple(vanished))
                 return self._full_scan(folder, status)
+            if uidvalidity is None:      # nothing cached: SELECT and the scan, one round trip
+                return self._select_and_scan(folder)
             self._selected = None
             sel = self._select_any(folder)
             self._selected = folder
@@ -454,6 +461,35 @@ class ImapAccount(Account):
                     and status.highestmodseq is not None and status.highestmodseq <= modseq):
                 return FolderChanges(status, ())
             return self._full_scan(folder, status)
+
+    def _select_and_scan(self, folder: str) -> FolderChanges:
+        """SELECT and the full flag scan pipelined (a folder's first sync). A failed
+        SELECT leaves no folder selected (RFC 3501 6.3.1), so the scan sent behind it
+        fails too and cannot read another folder; its error is the SELECT's."""
+        imap = self._c._imap
+        imap.untagged_responses = {}
+        self._selected = None
+        condstore = Capability.CONDSTORE in self.capabilities
+        items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
+        select = self._send(b"SELECT " + self._quoted(folder))
+        scan = self._send(b"UID FETCH 1:* " + items)
+        try:
+            self._finish(select, "SELECT")
+        except BaseException:
+            with contextlib.suppress(imap_exc.IMAPClientError):
+                self._finish(scan, "UID FETCH")
+            raise
+        imap.state = "SELECTED"
+        imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
+        ur = imap.untagged_responses
+        sel = self._c._process_select_response({k: v for k, v in ur.items() if k != "FETCH"})
+        for key in [k for k in ur if k != "FETCH"]:
+            del ur[key]
+        self._selected = folder
+        status = _status_from_select(folder, sel)
+        self._finish(scan, "UID FETCH")
+        changed = sorted(_remote_flags(self._untagged("FETCH")), key=lambda r: r.uid)
+        return FolderChanges(status, tuple(changed), (), full=True)
 
     def _full_scan(self, folder: str, status: FolderStatus) -> FolderChanges:
         self._select(folder)
@@ -503,7 +539,7 @@ class ImapAccount(Account):
         """See Account.fetch_messages. A message whose literal is over the guard's cap is
         refused unread; the connection is dropped, the other messages are fetched on a new
         one, and a ProtocolError naming the refused UIDs ends the call."""
-        wanted = sorted(set(uids))
+        wanted = list(dict.fromkeys(uids))     # batches in the caller's order (newest first)
         got: set[int] = set()
         refused: list[LiteralTooLarge] = []
 
@@ -557,13 +593,23 @@ class ImapAccount(Account):
                         raise TooManyResponses(f"{self.config.host} sent more than {limit} FETCH "
                                                f"responses for {len(wanted)} messages; the "
                                                "connection was dropped")
-                    self._deliver(items, sink)
+                    try:
+                        self._deliver(items, sink)
+                    except BaseException:
+                        if pending:     # replies still on the way: the stream is out of step
+                            self._drop()
+                        raise
                 while pending and self._done(pending[0]):
                     self._finish(pending.pop(0), "UID FETCH")
                     send_next()
 
     @staticmethod
     def _deliver(items: list[Any], sink: MessageSink) -> None:
+        fast = fast_fetch_bodies(items)
+        if fast is not None:
+            for uid, raw, flags in fast:
+                sink(uid, raw, flags)
+            return
         for data in parse_fetch_response(items, False, False).values():
             body = data.get(b"BODY[]")
             uid = data.get(b"UID")

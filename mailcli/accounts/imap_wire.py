@@ -44,6 +44,46 @@ def parse_uid_set(text: str, below: int | None = None) -> list[int]:
     return out
 
 
+_FAST_HEAD = re.compile(rb"\d+ \((.*) BODY\[\] \{(\d+)\}", re.S)
+_FAST_ITEM = re.compile(rb"\s*(?:UID (\d+)|FLAGS \(([^()\r\n\"{}]*)\)|MODSEQ \(\d+\))")
+
+
+def fast_fetch_bodies(items: list[Any]) -> list[tuple[int, bytes, Flags]] | None:
+    """The bulk download's FETCH responses without a generic parser: imaplib's untagged
+    FETCH items for ``UID FETCH ... (UID FLAGS BODY.PEEK[])`` are pairs of
+    ``(b'7 (UID 42 FLAGS (\\Seen) BODY[] {1234}', literal)`` and ``b')'``; anything
+    else (another item order with quoting, an unsolicited flag update, a server that
+    says BODY[] NIL) answers None and the caller uses imapclient's parser. Returns
+    (uid, raw, flags) per message, in the server's order."""
+    out: list[tuple[int, bytes, Flags]] = []
+    i, n = 0, len(items)
+    while i < n:
+        item = items[i]
+        if not (isinstance(item, tuple) and len(item) == 2 and i + 1 < n and items[i + 1] == b")"):
+            return None
+        head, body = item
+        m = _FAST_HEAD.fullmatch(head)
+        if m is None or not isinstance(body, bytes) or int(m.group(2)) != len(body):
+            return None
+        uid: int | None = None
+        flags: Flags | None = None
+        attrs, pos = m.group(1), 0
+        while pos < len(attrs):
+            a = _FAST_ITEM.match(attrs, pos)
+            if a is None or a.end() == pos:
+                return None
+            if a.group(1) is not None:
+                uid = int(a.group(1))
+            elif a.group(2) is not None:
+                flags = _flags(a.group(2).split())
+            pos = a.end()
+        if uid is None or flags is None:
+            return None
+        out.append((uid, body, flags))
+        i += 2
+    return out
+
+
 def _flags(raw: Iterable[Any]) -> Flags:
     out = set()
     for f in raw:

@@ -54,7 +54,8 @@ from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 
 logger = logging.getLogger(__name__)
 
-_WINDOW = 32                  # commands in flight when the server offers PIPELINING
+_WINDOW = 128                 # RETR/TOP commands in flight when the server offers PIPELINING
+_DELE_WINDOW = 1000           # DELE commands in flight (tiny replies; ~10 KB of commands)
 _CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
 HARD_CAP = 1 << 30            # no single reply is read past 1 GiB, whatever LIST says
@@ -376,6 +377,16 @@ class Pop3Account(Maildrop):
         logger.debug("> %s", line.decode("ascii", "replace"))
         self._low._putline(line)
 
+    def _put_many(self, lines: list[bytes]) -> None:
+        """Several pipelined commands in one write (one TCP segment, not one each)."""
+        if len(lines) == 1:
+            self._put(lines[0])
+            return
+        if logger.isEnabledFor(logging.DEBUG):
+            for line in lines:
+                logger.debug("> %s", line.decode("ascii", "replace"))
+        self._low._putline(b"\r\n".join(lines))      # _putline adds the last CRLF
+
     def _read_multiline(self, cap: int) -> bytes:
         """The body of a multi-line reply after its +OK line: unstuffed, exact bytes.
         Raises _TooLarge past `cap` bytes (the rest of the reply is left unread).
@@ -407,18 +418,23 @@ class Pop3Account(Maildrop):
 
     def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], bytes | None],
                    sizes: list[int] | None = None,
-                   then: Callable[[int, bytes], None] | None = None) -> list[str]:
-        """Send `lines` (a window at a time with PIPELINING) and call read(i, status) as each
-        positive reply arrives, under a deadline for `sizes[i]` bytes, then then(i, what
-        read returned) outside the deadline; returns the -ERR texts as 'i: text' (the
-        stream stays in step)."""
-        window = _WINDOW if "PIPELINING" in self._caps else 1
+                   then: Callable[[int, bytes], None] | None = None,
+                   window: int = _WINDOW) -> list[str]:
+        """Send `lines` (with PIPELINING up to `window` commands in flight, the ones that
+        fit sent in one write) and call read(i, status) as each positive reply arrives,
+        under a deadline for `sizes[i]` bytes, then then(i, what read returned) outside
+        the deadline; returns the -ERR texts as 'i: text' (the stream stays in step)."""
+        window = window if "PIPELINING" in self._caps else 1
         errors: list[str] = []
         sent = 0
         for i in range(len(lines)):
-            while sent < len(lines) and sent < i + window:
-                self._put(lines[sent])
-                sent += 1
+            if sent < len(lines) and sent < i + window:
+                upto = min(len(lines), i + window)
+                if window > 1 and upto - sent < min(window // 4, len(lines) - sent):
+                    upto = sent    # refill in larger steps: fewer, fuller writes
+                if upto > sent:
+                    self._put_many(lines[sent:upto])
+                    sent = upto
             with self._deadline(sizes[i] if sizes else 0):
                 try:
                     status = self._low._getresp()
@@ -543,7 +559,8 @@ class Pop3Account(Maildrop):
             return
         with self._errors("DELE"):
             self._dele_pending = True
-            errors = self._pipelined([b"DELE %d" % e.number for e in todo], lambda i, s: None)
+            errors = self._pipelined([b"DELE %d" % e.number for e in todo], lambda i, s: None,
+                                     window=_DELE_WINDOW)
         if errors:
             raise ProtocolError(f"DELE refused by {self.config.host} ({errors[0]})")
 

@@ -267,10 +267,12 @@ class FakeAccount(Maildrop):
         self._require(Capability.FLAGS)
         self._call("fetch_messages", folder, tuple(uids))
         f = self._folder(folder)
-        for uid in sorted(set(uids)):
-            if uid in f.messages:
-                raw, flags, _m = f.messages[uid]
-                sink(uid, raw, flags)
+        order = list(dict.fromkeys(uids))      # the caller's order, batch by batch
+        for i in range(0, len(order), max(1, batch_size)):
+            for uid in sorted(order[i:i + max(1, batch_size)]):
+                if uid in f.messages:
+                    raw, flags, _m = f.messages[uid]
+                    sink(uid, raw, flags)
 
     # ---------- changing ----------
     def set_flags(self, folder: str, uids: Sequence[int], add: Flags = frozenset(),

@@ -65,7 +65,6 @@ from typing import Any, Protocol
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
 from mailcli.send import records
-from mailcli.send.smtp import RecipientsRefused, SendUncertain
 from mailcli.store import Store
 
 logger = logging.getLogger(__name__)
@@ -405,6 +404,10 @@ def flush_item(outbox: Outbox, item: OutboxItem, transport: Transport, copier: S
                 return res
             raw = b""  # sent already: the copy can no longer be made
     if state in (QUEUED, FAILED, UNCERTAIN):
+        # smtplib (and the email package) only when something is sent: `fetch` flushes
+        # the Outbox before every sync, usually finding nothing
+        from mailcli.send.smtp import RecipientsRefused, SendUncertain
+
         outbox.update(item.row, state=SENDING, attempts=item.attempts + 1)
         try:
             refused = transport(raw, item.mail_from, list(item.recipients))

@@ -25,6 +25,10 @@ Writing (:class:`Store` methods)
     per POP3 UIDL (ledger row in the same transaction). ``set_flags`` renames the file and
     updates the row; ``remove``, ``move`` (same account, keeps the id), ``set_uid``,
     ``set_synced_flags``, ``replace_raw`` (headers-only -> full message).
+    Inside a batch, ``stage(...) -> Staged | id`` writes a server message's file and
+    ``commit_staged(staged, parsed)`` its row later in the same batch (the bulk download
+    parses in between on other cores: :mod:`mailcli.store.parsepool`); ``discard``
+    drops a staged file. Every Staged must be committed or discarded before the batch ends.
 
 Durability
     Outside a batch every ``deliver`` fsyncs the file and its directory and commits (WAL,

@@ -67,9 +67,21 @@ def is_sent_folder(conn: sqlite3.Connection, account: str, folder: str) -> bool:
     return re.split(r"[/.]", folder)[-1].lower() in _SENT_NAMES
 
 
+Addresses = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+"""A message's (name, address) pairs: of From+To+Cc, and of To+Cc (mail the user wrote)."""
+
+
+def address_pairs(from_: str, to: str, cc: str) -> Addresses:
+    """What note() reads of the header values, parsed ahead (the index-parse workers do
+    this off the downloader's core)."""
+    return getaddresses([from_ or "", to or "", cc or ""]), getaddresses([to or "", cc or ""])
+
+
 def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | None,
-         date: int | None, from_: str, to: str, cc: str) -> None:
-    """Count the addresses of one indexed message (header values as the index keeps them)."""
+         date: int | None, from_: str, to: str, cc: str,
+         pairs: Addresses | None = None) -> None:
+    """Count the addresses of one indexed message (header values as the index keeps them;
+    `pairs`: the same values already parsed by address_pairs)."""
     written = is_sent_folder(conn, account, folder)
     if message_id:
         cur = conn.execute("INSERT OR IGNORE INTO contact_messages (message_id, written)"
@@ -77,9 +89,10 @@ def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | 
         if cur.rowcount == 0:
             return
     when = date if date is not None else int(time.time())
-    values = [to or "", cc or ""] if written else [from_ or "", to or "", cc or ""]
+    if pairs is None:
+        pairs = address_pairs(from_, to, cc)
     seen: set[str] = set()
-    for name, addr in getaddresses(values):
+    for name, addr in pairs[1] if written else pairs[0]:
         addr = addr.strip()
         key = addr.lower()
         if "@" not in key or key in seen or len(key) > 320 or any(c.isspace() for c in key):

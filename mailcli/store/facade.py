@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +29,27 @@ from mailcli.store.state import FolderState, PopLedgerEntry
 
 if TYPE_CHECKING:
     from mailcli.message.parse import ParsedMessage
+    from mailcli.store.contacts import Addresses
 
 logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Staged:
+    """A message written by Store.stage() whose row is not written yet: `path` is its
+    file until the batch ends (readable by a parse worker), `rel` its final name."""
+
+    account: str
+    folder: str
+    md: Maildir
+    rel: str
+    path: Path
+    size: int
+    flags: frozenset[Flag]
+    uid: int | None
+    uidl: str | None = None
+    announced: int | None = None     # POP3: the size the server announced (ledger)
+    sha256: str | None = None        # POP3: the digest the ledger records
+
 
 SEARCH_WINDOW = 5000  # newest messages tried first for a page of search results
 ORPHANS = "orphans"   # local-only folder for files kept from a folder the server removed
@@ -175,6 +195,81 @@ class Store:
             if delivered is not None:
                 delivered.append((md, rel))
         return new_id
+
+    def stage(self, account: str, folder: str, raw: bytes, flags: Iterable[Flag] = frozenset(),
+              uid: int | None = None, uidl: str | None = None,
+              size: int | None = None) -> Staged | int:
+        """The first half of deliver() for a server message, inside batch(): write the
+        file (made durable and renamed into place when the batch ends, like deliver's)
+        and return it as Staged; commit_staged() writes its row with the parse. In
+        between, others may parse the file (``Staged.path``; mailcli.store.parsepool).
+        Nothing is written and the recorded id is returned where deliver() would do so:
+        `uid` already indexed, or (POP3, `uidl` with the announced `size`) the same bytes
+        already stored under that UIDL (a ledger row is added for them, as deliver does).
+        Every Staged must reach commit_staged() or discard() before the batch ends
+        (a file without its row would look like another program's mail)."""
+        if getattr(self._tl, "delivered", None) is None:
+            raise RuntimeError("Store.stage() needs Store.batch()")
+        if uidl is not None and size is None:
+            raise ValueError("stage() with a uidl needs the announced size")
+        flags = frozenset(flags)
+        md = self.maildir(account, folder)
+        digest = hashlib.sha256(raw).hexdigest() if uidl is not None else None
+        with self.db.write() as conn:
+            if uid is not None:
+                existing = index.id_by_uid(conn, account, folder, uid)
+                if existing is not None:
+                    return existing
+            if uidl is not None and digest is not None:
+                same = state.ledger_same_bytes(conn, account, uidl, digest)
+                if same is not None:
+                    state.ledger_record(conn, account, uidl, same, size=size, sha256=digest)
+                    return same
+            rel = md.deliver(raw, flags, uid=uid, uidl=uidl)
+            self._tl.delivered.append((md, rel))
+        return Staged(account, folder, md, rel, md.pending_path(rel), len(raw), flags, uid,
+                      uidl, size, digest)
+
+    def commit_staged(self, staged: Staged, parsed: ParsedMessage | None = None,
+                      addresses: Addresses | None = None) -> int:
+        """The second half: index a staged message with its parse (None: parse it here,
+        from the file), and record its POP3 ledger row. Returns its id; on failure the
+        file is discarded and the error raised. A UID indexed meanwhile, or the same
+        bytes recorded meanwhile under the same UIDL (a server that sent it twice), keeps
+        the first copy (as deliver() would)."""
+        s = staged
+        try:
+            if parsed is None:
+                parsed = safe_parse(s.path.read_bytes())
+            with self.db.write() as conn:
+                if s.uid is not None:
+                    existing = index.id_by_uid(conn, s.account, s.folder, s.uid)
+                    if existing is not None:
+                        s.md.discard(s.rel)
+                        return existing
+                if s.uidl is not None and s.sha256 is not None:
+                    same = state.ledger_same_bytes(conn, s.account, s.uidl, s.sha256)
+                    if same is not None:
+                        s.md.discard(s.rel)
+                        state.ledger_record(conn, s.account, s.uidl, same, size=s.announced,
+                                            sha256=s.sha256)
+                        return same
+                new_id = index.insert_message(
+                    conn, account=s.account, folder=s.folder, filename=s.rel, parsed=parsed,
+                    flags=s.flags, size=s.size, uid=s.uid, uidl=s.uidl,
+                    synced_flags=s.flags if s.uid is not None else None,
+                    addresses=addresses)
+                if s.uidl is not None:
+                    state.ledger_record(conn, s.account, s.uidl, new_id, size=s.announced,
+                                        sha256=s.sha256)
+                return new_id
+        except BaseException:
+            self.discard(s)
+            raise
+
+    def discard(self, staged: Staged) -> None:
+        """Drop a staged message (its file never reaches new/ or cur/)."""
+        staged.md.discard(staged.rel)
 
     def replace_raw(self, id: int, raw: bytes, partial: bool = False,
                     fsync: bool = True) -> None:

@@ -26,6 +26,7 @@ from mailcli.store.maildir import flags_to_letters, letters_to_flags
 
 if TYPE_CHECKING:
     from mailcli.message.parse import ParsedMessage
+    from mailcli.store.contacts import Addresses
 
 ENVELOPE_COLUMNS = ("m.id, m.account, m.folder, m.uid, m.uidl, m.message_id, m.date, m.from_,"
                     " m.to_, m.cc, m.subject, m.flags, m.size, m.has_attachments,"
@@ -102,8 +103,9 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
                    parsed: ParsedMessage, flags: Flags, size: int, uid: int | None = None,
                    uidl: str | None = None, partial: bool = False,
                    synced_flags: Flags | None = None, id: int | None = None,
-                   added_at: float | None = None) -> int:
-    """Insert one message row and its full-text row; returns the id."""
+                   added_at: float | None = None, addresses: Addresses | None = None) -> int:
+    """Insert one message row and its full-text row; returns the id. `addresses`: the
+    From/To/Cc already parsed for the address book (contacts.address_pairs)."""
     cur = conn.execute(
         "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
         " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
@@ -121,7 +123,7 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
     from mailcli.store import contacts
 
     contacts.note(conn, account, folder, parsed.message_id, _ts(parsed.date), parsed.from_ or "",
-                  parsed.to or "", parsed.cc or "")
+                  parsed.to or "", parsed.cc or "", addresses)
     return new_id
 
 

@@ -422,6 +422,28 @@ class Maildir:
         self._synced_dir(self.path / rel.split("/")[0], fsync)
         return rel
 
+    def pending_path(self, relname: str) -> Path:
+        """Where a message delivered inside batch() is until the batch ends (tmp/),
+        readable by others meanwhile; its final place afterwards."""
+        name = relname.partition("/")[2]
+        tmp = self.path / "tmp" / name.partition(":")[0]
+        return tmp if getattr(_batch, "pending", None) is not None and tmp.exists() \
+            else self.path / relname
+
+    def discard(self, relname: str) -> None:
+        """Undo a deliver(): inside batch() the pending file is dropped (it never reaches
+        new/ or cur/); outside, the file is removed."""
+        pending = getattr(_batch, "pending", None)
+        final = self.path / relname
+        if pending is not None:
+            for i, (tmp, target, _fsync) in enumerate(pending):
+                if target == final:
+                    del pending[i]
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    return
+        self.remove(relname)
+
     def set_flags(self, relname: str, flags: Flags, fsync: bool = False) -> str:
         """Rename a message for new flags (into cur/); returns the new relative name.
 

@@ -47,8 +47,13 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
       the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
-      change), DeleteRemote, uploads, then downloads in UID chunks, each chunk one
-      ``store.batch()`` (files fsynced, then the rows committed). The folder's state
+      change), DeleteRemote, uploads, then downloads newest first: one pipelined fetch
+      of the folder's UIDs in descending order (INBOX is the first folder), committed
+      in chunks from inside the stream (sync/staging.py RollingBatch: the first chunk
+      only FIRST_CHUNK messages, so the newest mail of a first sync is listable at once;
+      FETCH batches stay in flight while a chunk is made durable), each chunk one
+      ``store.batch()`` (files fsynced, then the rows committed; from POOL_MIN
+      messages the index parse runs in worker processes meanwhile). The folder's state
       (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ) is written only after everything committed; if
       any download, pull or local delete failed, HIGHESTMODSEQ is not recorded, so the
       next run does a full flag scan and retries exactly what is missing.
@@ -67,7 +72,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
@@ -90,10 +95,15 @@ from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
 from mailcli.sync.queued import plan_queued
 from mailcli.sync.replay import LocalChanges
+from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
+
+if TYPE_CHECKING:
+    from mailcli.store.parsepool import ParsePool
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 500          # messages per store transaction while downloading
+FIRST_CHUNK = 100    # ...except the first (the newest mail, listable at once)
 FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
 MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
@@ -117,12 +127,16 @@ class ImapSync(LocalChanges, FolderActions):
         reporter: receives FolderStarted/MessageFetched/FolderDone/SyncWarning.
         force: bypass the deletion guardrail.
         dry_run: plan only; `outcome.plans` holds the printable plans.
+        chunk, fetch_batch: messages per store transaction / per pipelined UID FETCH.
+        parse_workers: index-parse worker processes for large downloads (None: one per
+            core; 0: parse inline), see sync/staging.py.
     """
 
     def __init__(self, store: Store, account: Account, name: str, *,
                  folders: Sequence[str] = ("*",), reporter: Reporter | None = None,
                  force: bool = False, dry_run: bool = False, limits: Limits = LIMITS,
-                 chunk: int = CHUNK, fetch_batch: int = FETCH_BATCH) -> None:
+                 chunk: int = CHUNK, fetch_batch: int = FETCH_BATCH,
+                 parse_workers: int | None = None) -> None:
         self.store = store
         self.account = account
         self.name = name
@@ -133,6 +147,7 @@ class ImapSync(LocalChanges, FolderActions):
         self.limits = limits
         self.chunk = chunk
         self.fetch_batch = fetch_batch
+        self.parse_workers = parse_workers    # None: one per core (0 = parse inline)
         self.outcome = SyncOutcome(name, "imap")
         self._first_sync = False
         self._kill = killpoint.hook()
@@ -559,38 +574,71 @@ class ImapSync(LocalChanges, FolderActions):
         return complete
 
     def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
-        """Fetch in UID chunks, each chunk one store transaction; True if all arrived."""
+        """Fetch newest first in chunks, each chunk one store transaction; True if all
+        arrived. From POOL_MIN messages on, the index parse runs in a ParsePool on the
+        other cores while this process downloads (sync/staging.py)."""
+        pool = open_pool(len(uids), self.parse_workers)
+        try:
+            return self._download_with(folder, uids, tally, pool)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
+                       pool: ParsePool | None) -> bool:
         store, name, kill = self.store, self.name, self._kill
         got: set[int] = set()
         failed: list[int] = []
+        digests: dict[int, str] = {}
 
-        def sink(uid: int, raw: bytes, flags: Flags) -> None:
-            try:
-                new_id = store.deliver(name, folder, raw, flags=flags, uid=uid)
-                if folder in self._leftovers:
-                    self._fresh.setdefault(_digest(raw), []).append(new_id)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the folder
-                failed.append(uid)
-                logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
-                return
+        def stored(uid: int, new_id: int, size: int) -> None:
+            digest = digests.pop(uid, None)
+            if digest is not None:
+                self._fresh.setdefault(digest, []).append(new_id)
             got.add(uid)
-            self.reporter.event(MessageFetched(name, folder, len(raw)))
+            self.reporter.event(MessageFetched(name, folder, size))
             if kill is not None:
                 kill("deliver")
 
-        for part in _chunks(sorted(uids), self.chunk):
-            error: MailcliError | None = None
-            before = len(got)
-            with store.batch():
-                try:
-                    self.account.fetch_messages(folder, part, sink, batch_size=self.fetch_batch)
-                except MailcliError as exc:
-                    error = exc   # commit what arrived, then fail the folder
-            tally.new += len(got) - before
+        def lost(uid: int, exc: Exception) -> None:
+            digests.pop(uid, None)
+            failed.append(uid)
+            logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
+
+        out: Deliveries[int] = Deliveries(store, name, folder, pool, stored, lost)
+
+        counted = [0]
+
+        def committed() -> None:
+            tally.new += len(got) - counted[0]
+            counted[0] = len(got)
             if kill is not None:
                 kill("commit")
-            if error is not None:
-                raise error
+
+        parts = newest_first(uids, self.chunk)
+        txn = RollingBatch(store, [len(p) for p in parts], out.drain, committed)
+
+        def sink(uid: int, raw: bytes, flags: Flags) -> None:
+            txn.begin()
+            if folder in self._leftovers:
+                digests[uid] = _digest(raw)
+            out.put(uid, raw, flags=flags, uid=uid)
+            txn.count()
+
+        error: MailcliError | None = None
+        try:
+            self.account.fetch_messages(folder, [u for p in parts for u in p], sink,
+                                        batch_size=self.fetch_batch)
+        except MailcliError as exc:
+            error = exc   # commit what arrived, then fail the folder
+        except CommitFailed as exc:
+            raise exc.error from None
+        except BaseException as exc:
+            txn.abort(exc)
+            raise
+        txn.commit()
+        if error is not None:
+            raise error
         if failed:
             tally.failed += len(failed)
             self._folder_error(folder, f"{len(failed)} message(s) could not be stored "
@@ -619,6 +667,17 @@ def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
 def _digest(raw: bytes) -> str:
     """Identity of a message's bytes, line endings normalised (a server may store LF)."""
     return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def newest_first(uids: Iterable[int], chunk: int, first: int = FIRST_CHUNK) -> list[list[int]]:
+    """The download order: UIDs from the highest (the newest mail) down, the first
+    transaction only `first` messages (so the newest mail is listable within moments of
+    the start of a first sync), then `chunk` at a time."""
+    order = sorted(set(uids), reverse=True)
+    head = min(first, chunk)
+    parts = [order[:head]] if order else []
+    parts += [order[i:i + chunk] for i in range(head, len(order), chunk)]
+    return parts
 
 
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:

@@ -34,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mailcli.accounts.base import Capability, Maildrop
 from mailcli.config.schema import AccountConfig
@@ -43,6 +44,10 @@ from mailcli.store import DeleteUidl, PopLedgerEntry, Store, uidl_fits_name
 from mailcli.sync import killpoint
 from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
+from mailcli.sync.staging import Deliveries, open_pool
+
+if TYPE_CHECKING:
+    from mailcli.store.parsepool import ParsePool
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +93,15 @@ class Pop3Sync:
         reporter: receives FolderStarted/MessageFetched/FolderDone/SyncWarning.
         dry_run: list what would happen (outcome.plans); change nothing.
         now: the clock (for keep_days).
+        chunk: messages per store transaction.
+        parse_workers: index-parse worker processes for large downloads (None: one per
+            core; 0: parse inline), see sync/staging.py.
     """
 
     def __init__(self, store: Store, account: Maildrop, config: AccountConfig, *,
                  reporter: Reporter | None = None, dry_run: bool = False,
-                 now: Callable[[], float] = time.time, chunk: int = CHUNK) -> None:
+                 now: Callable[[], float] = time.time, chunk: int = CHUNK,
+                 parse_workers: int | None = None) -> None:
         self.store = store
         self.account = account
         self.config = config
@@ -101,6 +110,7 @@ class Pop3Sync:
         self.dry_run = dry_run
         self.now = now
         self.chunk = chunk
+        self.parse_workers = parse_workers    # None: one per core (0 = parse inline)
         self.outcome = SyncOutcome(config.name, "pop3")
         self._kill = killpoint.hook()
 
@@ -215,20 +225,32 @@ class Pop3Sync:
                     self.store.journal.enqueue(self.name, DeleteUidl(r.uidl, r.id))
 
     def _download(self, small: list[PopEntry], big: list[PopEntry], tally: Tally) -> None:
+        pool = open_pool(len(small), self.parse_workers)
+        try:
+            self._download_with(small, big, tally, pool)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _download_with(self, small: list[PopEntry], big: list[PopEntry], tally: Tally,
+                       pool: ParsePool | None) -> None:
         store, name, kill = self.store, self.name, self._kill
         failed: list[str] = []
 
-        def sink(entry: PopEntry, raw: bytes) -> None:
-            try:
-                store.deliver(name, INBOX, raw, uidl=entry.uidl, size=entry.size)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
-                failed.append(entry.uidl)
-                logger.warning("%s: message %s could not be stored: %s", name, entry.uidl, exc)
-                return
+        def stored(entry: PopEntry, _id: int, size: int) -> None:
             tally.new += 1
-            self.reporter.event(MessageFetched(name, INBOX, len(raw)))
+            self.reporter.event(MessageFetched(name, INBOX, size))
             if kill is not None:
                 kill("deliver")
+
+        def lost(entry: PopEntry, exc: Exception) -> None:
+            failed.append(entry.uidl)
+            logger.warning("%s: message %s could not be stored: %s", name, entry.uidl, exc)
+
+        out: Deliveries[PopEntry] = Deliveries(store, name, INBOX, pool, stored, lost)
+
+        def sink(entry: PopEntry, raw: bytes) -> None:
+            out.put(entry, raw, uidl=entry.uidl, size=entry.size)
 
         for i in range(0, len(small), self.chunk):
             error: MailcliError | None = None
@@ -237,6 +259,7 @@ class Pop3Sync:
                     self.account.pop_retrieve(small[i:i + self.chunk], sink)
                 except MailcliError as exc:
                     error = exc      # commit what arrived first
+                out.drain()          # every staged message gets its row before the commit
             if kill is not None:
                 kill("commit")
             if isinstance(error, ReplyTooLarge):
@@ -256,6 +279,7 @@ class Pop3Sync:
                         self.account.pop_retrieve(big[i:i + self.chunk], sink)
                     except ReplyTooLarge as exc:
                         error = exc
+                    out.drain()
                 if error is not None:
                     self._skip_oversized(big, error)
                     raise error

@@ -287,3 +287,28 @@ def test_fake_account_behaves_like_dovecot(server: Dovecot, user: str) -> None:
                              ch.status.messages, sorted(got), acc.supports(Capability.QRESYNC)))
     assert outcomes[0] == outcomes[1]
     assert fake.count("changes_since") == 1 and fake.calls[0] == ("connect",)
+
+
+def test_bulk_fetch_reads_bodies_without_the_generic_parser(dovecot: Dovecot,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dovecot's FETCH responses take the bytes-level path (imap_wire.fast_fetch_bodies):
+    imapclient's response parser is not called for the bodies, and the bytes and flags
+    are the server's."""
+    import mailcli.accounts.imap as imap_mod
+
+    user = dovecot.add_user()
+    dovecot.seed(user, [message(i, 2_000 + i) for i in range(60)])
+    dovecot.flags_add(user, "INBOX", "1:10", "\\Flagged")
+    expected = dovecot.messages(user)
+    calls = []
+    real = imap_mod.parse_fetch_response
+    monkeypatch.setattr(imap_mod, "parse_fetch_response",
+                        lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    got: dict[int, tuple[bytes, frozenset[Flag]]] = {}
+    with account(dovecot, user) as acc:
+        uids = acc.list_uids("INBOX")
+        acc.fetch_messages("INBOX", sorted(uids, reverse=True),
+                           lambda u, raw, fl: got.__setitem__(u, (raw, fl)), batch_size=25)
+    assert {u: raw for u, (raw, _f) in got.items()} == expected
+    assert {u for u, (_r, fl) in got.items() if Flag.FLAGGED in fl} == set(sorted(uids)[:10])
+    assert calls == []

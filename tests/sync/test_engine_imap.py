@@ -436,3 +436,146 @@ def test_sync_folder_syncs_that_folder_alone_with_its_queued_changes(store: Stor
     assert sorted(local(store, "Fresh")) == [1]
     with pytest.raises(NotFoundError):
         ImapSync(store, acc, A).sync_folder("Nowhere")
+
+
+def test_first_sync_downloads_newest_first_and_the_newest_are_listable_early(
+        store: Store, tmp_path: Path) -> None:
+    """Newest first: INBOX before the other folders, its highest UIDs first, and the first
+    store transaction holds only the newest FIRST_CHUNK messages: they are committed (seen
+    by another connection, as `mailcli list` would) while the rest still downloads; each
+    later transaction holds older messages than the one before."""
+    from mailcli.sync.engine import FIRST_CHUNK
+
+    n = FIRST_CHUNK + 2 * 150 + 7
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, n + 1)},
+               Archive={1: (msg(900), set())})
+    arrived: list[int] = []
+    seen_by_other: dict[int, set[int]] = {}     # messages received -> uids listed elsewhere
+    real = acc.fetch_messages
+
+    def spy(folder, uids, sink, batch_size=200):  # noqa: ANN001, ANN202
+        def watching(uid, raw, flags):  # noqa: ANN001, ANN202
+            if folder == "INBOX" and len(arrived) in (FIRST_CHUNK, FIRST_CHUNK + 150):
+                with Store(tmp_path / "data") as other:
+                    seen_by_other[len(arrived)] = {
+                        e.uid for e in other.list_envelopes(A, "INBOX", limit=n)}
+            if folder == "INBOX":
+                arrived.append(uid)
+            sink(uid, raw, flags)
+        return real(folder, uids, watching, batch_size)
+
+    acc.fetch_messages = spy  # type: ignore[method-assign]
+    ImapSync(store, acc, A, chunk=150, fetch_batch=50).run()
+    calls = [c[1] for c in acc.calls if c[0] == "fetch_messages"]
+    assert calls == ["INBOX", "Archive"]        # INBOX first, one pipelined stream each
+    newest = set(range(n - FIRST_CHUNK + 1, n + 1))
+    assert set(arrived[:FIRST_CHUNK]) == newest
+    assert seen_by_other[FIRST_CHUNK] == newest  # committed while the rest downloads
+    assert seen_by_other[FIRST_CHUNK + 150] == set(arrived[:FIRST_CHUNK + 150])
+    assert min(arrived[:FIRST_CHUNK + 150]) > max(arrived[FIRST_CHUNK + 150:])
+    assert sorted(arrived) == list(range(1, n + 1))
+    assert_in_step(store, acc)
+
+
+def test_newest_first_chunking() -> None:
+    from mailcli.sync.engine import newest_first
+
+    assert newest_first([], 500) == []
+    assert newest_first([3, 1, 2], 500, first=2) == [[3, 2], [1]]
+    parts = newest_first(range(1, 1001), 500, first=100)
+    assert [len(p) for p in parts] == [100, 500, 400]
+    assert parts[0][0] == 1000 and parts[-1][-1] == 1
+    assert newest_first(range(1, 11), 4, first=100) == [[10, 9, 8, 7], [6, 5, 4, 3], [2, 1]]
+
+
+def wordy(i: int) -> bytes:
+    return (f"From: Sender {i} <s{i}@example.test>\r\nTo: r@example.test\r\n"
+            f"Subject: report {i}\r\nMessage-ID: <w{i}@example.test>\r\n"
+            f"Content-Type: text/plain\r\n\r\nthe word zebra{i}q and everyone\r\n").encode()
+
+
+def assert_fully_indexed(store: Store, n: int) -> None:
+    """Every message has its envelope and body in the index: search finds each one by
+    a word of its body and by its sender, none has empty fields."""
+    assert store.search_count("everyone") == n
+    for i in range(1, n + 1, 7):
+        assert store.search_count(f"zebra{i}q") == 1, i
+        assert store.search_count(f"from:s{i}@example.test") == 1, i
+    envs = store.list_envelopes(A, "INBOX", limit=n + 10)
+    assert len(envs) == n
+    assert all(e.subject.startswith("report ") and e.message_id and e.date is None
+               for e in envs)
+
+
+def test_the_parse_pool_indexes_everything_like_inline_parsing(store: Store,
+                                                               tmp_path: Path) -> None:
+    """Downloads from POOL_MIN on parse in worker processes: same rows as inline."""
+    from mailcli.sync.staging import POOL_MIN
+
+    n = POOL_MIN + 57
+    acc = fake(INBOX={i: (wordy(i), {SEEN} if i % 2 else set()) for i in range(1, n + 1)})
+    ImapSync(store, acc, A, chunk=100, parse_workers=2).run()
+    assert_in_step(store, acc)
+    assert_fully_indexed(store, n)
+    with Store(tmp_path / "inline") as other:
+        ImapSync(other, fake(INBOX={i: (wordy(i), {SEEN} if i % 2 else set())
+                                    for i in range(1, n + 1)}), A, chunk=100,
+                 parse_workers=0).run()
+        key = lambda e: e.uid  # noqa: E731
+        mine = sorted(store.list_envelopes(A, "INBOX", limit=n), key=key)
+        theirs = sorted(other.list_envelopes(A, "INBOX", limit=n), key=key)
+        assert [(e.uid, e.subject, e.from_, e.message_id, e.flags, e.size) for e in mine] == \
+            [(e.uid, e.subject, e.from_, e.message_id, e.flags, e.size) for e in theirs]
+        contacts = sorted((c.address, c.name, c.seen, c.written) for c in store.contacts())
+        assert len(contacts) == n + 1     # every sender and the one recipient
+        assert contacts == sorted((c.address, c.name, c.seen, c.written)
+                                  for c in other.contacts())
+
+
+def test_a_parse_worker_killed_mid_batch_loses_nothing(store: Store,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL every parse worker in the middle of a chunk's transaction: the downloader
+    parses what they held itself; no message is lost or half-indexed, search finds every
+    one, and the next run has nothing to do. No worker outlives the run."""
+    import os
+    import signal
+
+    from mailcli.store import parsepool
+    from mailcli.sync.staging import POOL_MIN
+
+    pools: list[parsepool.ParsePool] = []
+    real_init = parsepool.ParsePool.__init__
+
+    def init(self, workers=None):  # noqa: ANN001, ANN202
+        real_init(self, workers)
+        pools.append(self)
+
+    monkeypatch.setattr(parsepool.ParsePool, "__init__", init)
+    n = POOL_MIN + 120
+    acc = fake(INBOX={i: (wordy(i), set()) for i in range(1, n + 1)})
+    real_fetch = acc.fetch_messages
+    killed: list[int] = []
+
+    def fetch(folder, uids, sink, batch_size=200):  # noqa: ANN001, ANN202
+        def killing_sink(uid, raw, flags):  # noqa: ANN001, ANN202
+            sink(uid, raw, flags)
+            if not killed and len(killed) == 0 and pools and pools[0].outstanding() >= 3:
+                for pid in pools[0].pids:       # mid-batch, with parses in flight
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+        return real_fetch(folder, uids, killing_sink, batch_size)
+
+    acc.fetch_messages = fetch  # type: ignore[method-assign]
+    out = ImapSync(store, acc, A, chunk=150, parse_workers=2).run()
+    assert killed, "the workers were never killed mid-batch"
+    assert out.errors == [] and out.new == n
+    assert_in_step(store, acc)
+    assert_fully_indexed(store, n)
+    for pid in killed:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)    # reaped by the pool, not left behind
+    acc.calls.clear()
+    again = ImapSync(store, acc, A, parse_workers=2).run()
+    assert (again.new, again.updated, again.deleted) == (0, 0, 0)
+    assert acc.count("fetch_messages") == 0
+    assert_fully_indexed(store, n)
