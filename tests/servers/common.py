@@ -49,11 +49,23 @@ def stop_pidfile(pidfile: Path) -> None:
         return
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.05)
+        for _ in range(500):
+            if _exited(pid):
+                return
+            time.sleep(0.01)
     except ProcessLookupError:
         pass
+
+
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie: the daemon is not our child, so its exit is reaped by whoever
+    adopted it, which can take a second longer than the exit (the daemon has let go of
+    its ports and files by then)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
 
 
 def read_log(path: Path) -> str:

@@ -40,10 +40,22 @@ async def test_startup_scrolling_and_paging_mark_nothing_read(make_app: Any, ser
 
 async def test_resting_on_a_message_marks_it_read_after_the_delay(make_app: Any, service: Any,
                                                                   seeded: dict) -> None:
-    app = make_app(mark_read_after=0.3)
+    """The delay is long enough (1.5 s) that a busy machine's settle() never outlasts it,
+    and the mark is waited for (up to 10 s) instead of slept for: a fixed 0.3 s delay and
+    0.5 s sleeps failed under load, once each way."""
+    app = make_app(mark_read_after=1.5)
+
+    async def becomes_read(msg_id: int) -> bool:
+        for _ in range(100):
+            await settle(pilot)
+            if unread(service, msg_id) == [False]:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.8)
         await settle(pilot)
         assert unread(service, seeded["evil"]) == [True]      # start-up: never
         labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
@@ -51,17 +63,14 @@ async def test_resting_on_a_message_marks_it_read_after_the_delay(make_app: Any,
         await pilot.press("j")                                 # inbox0, unread
         await settle(pilot)
         assert unread(service, seeded["inbox0"]) == [True]
-        await asyncio.sleep(0.5)
+        assert await becomes_read(seeded["inbox0"])
         await settle(pilot)
-        assert unread(service, seeded["inbox0"]) == [False]
         labels = [str(n.label) for n in app.main.folder_tree._by_target.values()]
         assert "INBOX (8)" in labels                           # the count follows
         # scrolling past (less than the delay on each) marks nothing
-        await pilot.press("j", "j", "j")                       # over inbox3 (unread)
+        await pilot.press("j", "j", "j", "j")                  # over inbox3 (unread) to inbox4
         await settle(pilot)
-        await pilot.press("j")
-        await settle(pilot)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.8)
         await settle(pilot)
         assert unread(service, seeded["inbox3"]) == [True]
 
