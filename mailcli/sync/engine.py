@@ -78,7 +78,6 @@ from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
-from mailcli.store.upload import upload
 from mailcli.sync import killpoint
 from mailcli.sync.actions import (
     DeleteLocal,
@@ -93,12 +92,14 @@ from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullR
 from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
-from mailcli.sync.queued import plan_queued
 from mailcli.sync.replay import LocalChanges
 from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
+
+# mailcli.sync.queued and mailcli.store.upload are imported where a queued action or an
+# upload needs them: a sync with nothing queued never loads them (start-up, issue 15).
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +339,8 @@ class ImapSync(LocalChanges, FolderActions):
                      tally: Tally) -> tuple[frozenset[int], str | None]:
         """Step 2c: plan the folder's queued entries, then execute them (or print them).
         Returns (UIDs not to download again, guardrail reason or None)."""
+        from mailcli.sync.queued import plan_queued
+
         qp = plan_queued(folder, self._queued(folder), status.uidvalidity,
                          state.uidvalidity if state else None,
                          len(self.store.message_rows(self.name, folder)),
@@ -353,6 +356,8 @@ class ImapSync(LocalChanges, FolderActions):
                           state: FolderState) -> frozenset[int]:
         """A read-only folder's queued entries stay queued (the server would refuse them);
         their UIDs are not downloaded again. Counted for the run's one warning."""
+        from mailcli.sync.queued import plan_queued
+
         qp = plan_queued(folder, self._queued(folder), status.uidvalidity, state.uidvalidity,
                          len(self.store.message_rows(self.name, folder)),
                          limits=self.limits, force=True)
@@ -559,6 +564,8 @@ class ImapSync(LocalChanges, FolderActions):
             tally.deleted += len(remote_dels)
         for up in uploads:
             try:
+                from mailcli.store.upload import upload
+
                 done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
                               hit=self._kill)
                 if done is not None and done.appended:
