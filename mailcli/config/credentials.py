@@ -135,7 +135,7 @@ def _resolve(secret: Secret, account: str, prompt: Prompt | None = None) -> str:
 
 
 def _from_command(command: str, account: str) -> str:
-    import subprocess   # only for password_command (start-up time of every command, issue 15)
+    import subprocess  # only for password_command (start-up time of every command, issue 15)
 
     try:
         proc = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from mailcli import paths
 from mailcli.config import Config, load_config
 from mailcli.model import AttachmentInfo, Contact, Envelope, Flags, FolderSummary, Quota
-from mailcli.service import drafts
 from mailcli.service.core import ServiceCore
 
 if TYPE_CHECKING:
@@ -338,17 +337,25 @@ class Service:
     # ------------------------------------------------------------------ drafts as text
     def draft_text(self, draft: Draft) -> str:
         """The draft as editable text (see mailcli.service.drafts)."""
+        from mailcli.service import drafts
+
         return drafts.render(draft)
 
     def parse_draft_text(self, text: str, base: Draft, strict: bool = True) -> Draft:
         """Edited draft text applied to `base` (UsageError naming a bad line); with
         `strict=False` (saving a draft) a bad address is kept as written."""
+        from mailcli.service import drafts
+
         return drafts.parse(text, base, strict)
 
     def parse_addresses(self, value: str) -> list[str]:
         """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
+        from mailcli.service import drafts
+
         return drafts.split_addresses(value)
 
     def editor_command(self) -> list[str]:
         """The editor to run: config general.editor, else $VISUAL, $EDITOR, vi."""
+        from mailcli.service import drafts
+
         return drafts.editor_command(self.core.config.general.editor)

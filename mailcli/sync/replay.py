@@ -19,8 +19,8 @@ from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.store import ORPHANS, Append, DeleteUid, ExternalChanges, FolderState, MoveUid, Store
 from mailcli.store import Action as JournalAction
 from mailcli.sync.events import Reporter, SyncWarning
+from mailcli.sync.limits import Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.plan import Limits
 
 if TYPE_CHECKING:
     from mailcli.sync.queued import MoveQueued, QueuedPlan, StaleMove, UploadQueued
