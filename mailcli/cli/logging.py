@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import logging.handlers
 import os
 import sys
 from pathlib import Path
@@ -69,7 +68,57 @@ class _Quiet:
             super().emit(record)  # type: ignore[misc]
 
 
-class QuietFileHandler(_Quiet, logging.handlers.RotatingFileHandler):
+class _RotatingFileHandler(logging.FileHandler):
+    """logging.handlers.RotatingFileHandler's size rotation (file, file.1 ... file.N),
+    without importing logging.handlers (pickle, queue, socket: start-up time of every
+    command, issue 15)."""
+
+    def __init__(self, filename: Path, maxBytes: int, backupCount: int,  # noqa: N803 - stdlib's names
+                 encoding: str) -> None:
+        super().__init__(filename, mode="a", encoding=encoding)
+        self.maxBytes = maxBytes
+        self.backupCount = backupCount
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.should_rollover(record):
+                self.do_rollover()
+        except Exception:  # noqa: BLE001 - logging's own error path (handleError) reports it
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def should_rollover(self, record: logging.LogRecord) -> bool:
+        if os.path.exists(self.baseFilename) and not os.path.isfile(self.baseFilename):
+            return False   # never rotate /dev/null & co. (bpo-45401)
+        if self.stream is None:
+            self.stream = self._open()
+        if self.maxBytes <= 0:
+            return False
+        msg = f"{self.format(record)}\n"
+        self.stream.seek(0, 2)
+        return bool(self.stream.tell() + len(msg) >= self.maxBytes)
+
+    def do_rollover(self) -> None:
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        if self.backupCount > 0:
+            for i in range(self.backupCount - 1, 0, -1):
+                src, dst = f"{self.baseFilename}.{i}", f"{self.baseFilename}.{i + 1}"
+                if os.path.exists(src):
+                    if os.path.exists(dst):
+                        os.remove(dst)
+                    os.rename(src, dst)
+            dst = f"{self.baseFilename}.1"
+            if os.path.exists(dst):
+                os.remove(dst)
+            if os.path.exists(self.baseFilename):
+                os.rename(self.baseFilename, dst)
+        self.stream = self._open()
+
+
+class QuietFileHandler(_Quiet, _RotatingFileHandler):
     def _open(self):  # type: ignore[no-untyped-def]
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)

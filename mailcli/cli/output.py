@@ -2,10 +2,8 @@
 terminal, colour only on a TTY without NO_COLOR. stdout carries data only."""
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +25,8 @@ def emit_json(doc: Any) -> None:
     """A JSON document on stdout. Besides C0 (escaped by json), DEL, C1, the bidi and line
     separator controls and lone surrogates are written as \\u escapes too: the values are
     unchanged for a JSON reader, and a terminal showing the raw document obeys none of them."""
+    import json  # json and shutil on first use: start-up time (issue 15)
+
     text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
     click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
@@ -40,6 +40,8 @@ def use_colour() -> bool:
 
 
 def width() -> int:
+    import shutil
+
     return shutil.get_terminal_size((100, 24)).columns
 
 

@@ -13,7 +13,6 @@ Every password obtained is registered with mailcli.redact so it never reaches a 
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -136,6 +135,8 @@ def _resolve(secret: Secret, account: str, prompt: Prompt | None = None) -> str:
 
 
 def _from_command(command: str, account: str) -> str:
+    import subprocess  # only for password_command (start-up time of every command, issue 15)
+
     try:
         proc = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=COMMAND_TIMEOUT)

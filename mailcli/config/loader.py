@@ -5,7 +5,6 @@ with a difflib "did you mean" for unknown keys.
 """
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import re
@@ -415,6 +414,8 @@ def _is_loopback(host: str) -> bool:
 def _check_keys(w: _Where, raw: dict[str, Any], allowed: Set[str]) -> None:
     for key in raw:
         if key not in allowed:
+            import difflib  # only for a mistake (start-up time, issue 15)
+
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f"did you mean {close[0]!r}?" if close else None
             msg = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
@@ -479,6 +480,8 @@ def _int(w: _Where, raw: dict[str, Any], key: str, default: int | None, minimum:
 def _choice(w: _Where, raw: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
     value = raw[key]
     if not isinstance(value, str) or value.lower() not in choices:
+        import difflib
+
         close = difflib.get_close_matches(str(value), choices, n=1)
         extra = f" (did you mean {close[0]!r}?)" if close else ""
         raise w.error(key, f"must be one of {', '.join(repr(c) for c in choices)}, got {value!r}{extra}")

@@ -1,7 +1,9 @@
 """The `Service` façade: the one typed API of mailcli for both shells.
 
-It builds the parts once, each given what it needs in its constructor, and delegates
-every public method to one of them:
+It builds the parts once, on first use (a part's module is imported only then: a
+no-change `fetch` never loads reading, changing, contacts...), each given what it needs
+in its constructor (another part as a getter where it may not be needed), and
+delegates every public method to one of them:
 
     core = ServiceCore(config, data_dir, prompt)   config, data dir, store, passwords,
                                                    connections (shared by every part)
@@ -17,29 +19,30 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailcli import paths
 from mailcli.config import Config, load_config
 from mailcli.model import AttachmentInfo, Contact, Envelope, Flags, FolderSummary, Quota
-from mailcli.service import drafts
-from mailcli.service.changing import Changing
-from mailcli.service.contacts import Contacts
 from mailcli.service.core import ServiceCore
-from mailcli.service.folders import Folders
-from mailcli.service.reading import Reading, ShownMessage
-from mailcli.service.sending import Sending
-from mailcli.service.syncing import Syncing
-from mailcli.service.watching import Watching
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mailcli.config.schema import AccountConfig
     from mailcli.errors import MailcliError
     from mailcli.send.compose import Draft
     from mailcli.send.outbox import OutboxItem, SendResult
+    from mailcli.service.changing import Changing
+    from mailcli.service.contacts import Contacts
+    from mailcli.service.folders import Folders
     from mailcli.service.opening import OpenedPart
+    from mailcli.service.reading import Reading, ShownMessage
+    from mailcli.service.sending import Sending
+    from mailcli.service.syncing import Syncing
+    from mailcli.service.watching import Watching
     from mailcli.store import RebuildReport, Store
     from mailcli.sync.events import Reporter
     from mailcli.sync.runner import FetchResult
@@ -53,13 +56,44 @@ class Service:
     def __init__(self, config: Config, data_dir: Path,
                  prompt: Callable[[str], str] | None = None) -> None:
         self.core = ServiceCore(config, data_dir, prompt)
-        self.reading = Reading(self.core)
-        self.sending = Sending(self.core, self.reading)
-        self.syncing = Syncing(self.core, self.reading, self.sending.flush_outbox)
-        self.changing = Changing(self.core, self.reading, self.syncing.push_now)
-        self.folder_admin = Folders(self.core, self.syncing.push_now)
-        self.address_book = Contacts(self.core, self.sending.is_own)
-        self.watching = Watching(self.core)
+
+    # The parts are built (and their modules imported) on first use: a `fetch` with
+    # nothing to do never imports reading, changing, contacts... (start-up time, issue 15).
+    @cached_property
+    def reading(self) -> Reading:
+        from mailcli.service.reading import Reading
+        return Reading(self.core)
+
+    @cached_property
+    def sending(self) -> Sending:
+        from mailcli.service.sending import Sending
+        return Sending(self.core, lambda: self.reading)
+
+    @cached_property
+    def syncing(self) -> Syncing:
+        from mailcli.service.syncing import Syncing
+        return Syncing(self.core, lambda: self.reading,
+                       lambda account: self.sending.flush_outbox(account))
+
+    @cached_property
+    def changing(self) -> Changing:
+        from mailcli.service.changing import Changing
+        return Changing(self.core, self.reading, self.syncing.push_now)
+
+    @cached_property
+    def folder_admin(self) -> Folders:
+        from mailcli.service.folders import Folders
+        return Folders(self.core, self.syncing.push_now)
+
+    @cached_property
+    def address_book(self) -> Contacts:
+        from mailcli.service.contacts import Contacts
+        return Contacts(self.core, lambda address: self.sending.is_own(address))
+
+    @cached_property
+    def watching(self) -> Watching:
+        from mailcli.service.watching import Watching
+        return Watching(self.core)
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -303,17 +337,25 @@ class Service:
     # ------------------------------------------------------------------ drafts as text
     def draft_text(self, draft: Draft) -> str:
         """The draft as editable text (see mailcli.service.drafts)."""
+        from mailcli.service import drafts
+
         return drafts.render(draft)
 
     def parse_draft_text(self, text: str, base: Draft, strict: bool = True) -> Draft:
         """Edited draft text applied to `base` (UsageError naming a bad line); with
         `strict=False` (saving a draft) a bad address is kept as written."""
+        from mailcli.service import drafts
+
         return drafts.parse(text, base, strict)
 
     def parse_addresses(self, value: str) -> list[str]:
         """'A <a@x>, b@y' -> ['A <a@x>', 'b@y'] (UsageError for a bad address)."""
+        from mailcli.service import drafts
+
         return drafts.split_addresses(value)
 
     def editor_command(self) -> list[str]:
         """The editor to run: config general.editor, else $VISUAL, $EDITOR, vi."""
+        from mailcli.service import drafts
+
         return drafts.editor_command(self.core.config.general.editor)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
-from email.errors import HeaderParseError
-from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from mailcli.accounts.registry import traits_for
@@ -39,6 +37,14 @@ if TYPE_CHECKING:
 # `mailcli list` must not pay for sending.
 
 logger = logging.getLogger(__name__)
+
+
+def parseaddr(value: str) -> tuple[str, str]:
+    """email.utils.parseaddr, imported on first use (a fetch's outbox flush never parses
+    an address; email.utils is a dozen modules: start-up time, issue 15)."""
+    from email.utils import parseaddr as parse
+
+    return parse(value)
 
 
 SEND_LOCK_WAIT = 30.0  # seconds a send() waits for another process's flush of the account
@@ -107,9 +113,13 @@ def _raw_header(name: str, value: str) -> bytes:
 class Sending:
     """compose/reply/forward drafts, send, save_draft, flush_outbox, outbox."""
 
-    def __init__(self, core: ServiceCore, reading: Reading) -> None:
+    def __init__(self, core: ServiceCore, reading: Callable[[], Reading]) -> None:
         self.core = core
-        self.reading = reading
+        self._reading = reading   # built on first use (a fetch's outbox flush never reads)
+
+    @property
+    def reading(self) -> Reading:
+        return self._reading()
 
     # ------------------------------------------------------------------ drafts
     def default_account(self) -> str:
@@ -284,6 +294,8 @@ class Sending:
     def save_draft(self, account: str | None, draft: Draft) -> int:
         """Keep an unfinished draft in the account's Drafts folder (\\Draft); returns its
         id. IMAP: the upload to the server's Drafts folder is queued for the next fetch."""
+        from email.errors import HeaderParseError
+
         from mailcli.send import compose
         from mailcli.send.drafts import keep_draft
 
@@ -604,10 +616,13 @@ class Sending:
         return results
 
     def _replay_uploads(self, cfg: AccountConfig) -> list[SendResult]:
+        pending = self.core.store.journal.pending(cfg.name)
+        if not pending:   # the usual case: nothing queued at all (send.sent not loaded)
+            return []
         from mailcli.send import outbox as outbox_mod
         from mailcli.send.sent import is_ours, replay_uploads
 
-        if not any(is_ours(a) for a in self.core.store.journal.pending(cfg.name)):
+        if not any(is_ours(a) for a in pending):
             return []
         imap = _LazyAccount(lambda: self.core.open_account(cfg))
         out = []

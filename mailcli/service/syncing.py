@@ -32,11 +32,15 @@ class Syncing:
     to `fetch`: ``sync_folder(account, folder, reporter)`` over the same runner and lock.
     """
 
-    def __init__(self, core: ServiceCore, reading: Reading,
+    def __init__(self, core: ServiceCore, reading: Callable[[], Reading],
                  flush_outbox: Callable[[str], object]) -> None:
         self.core = core
-        self.reading = reading
+        self._reading = reading   # built on first use (fetch never reads)
         self.flush_outbox = flush_outbox
+
+    @property
+    def reading(self) -> Reading:
+        return self._reading()
 
     def fetch(self, accounts: list[str] | None = None, reporter: Reporter | None = None, *,
               dry_run: bool = False, force: bool = False, quiet: bool = False) -> FetchResult:

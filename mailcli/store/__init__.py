@@ -68,6 +68,8 @@ Threads
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mailcli.store.facade import ORPHANS, Store
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import (
@@ -85,9 +87,11 @@ from mailcli.store.journal import (
                                    RenameFolder,
 )
 from mailcli.store.maildir import uidl_fits_name
-from mailcli.store.rebuild import RebuildReport, rebuild_index
 from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.state import FolderState, PopLedgerEntry
+
+if TYPE_CHECKING:
+    from mailcli.store.rebuild import RebuildReport, rebuild_index
 
 __all__ = [
     "ORPHANS",
@@ -97,3 +101,15 @@ __all__ = [
     "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
     "rebuild_index", "uidl_fits_name",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`RebuildReport` and `rebuild_index` load mailcli.store.rebuild on first use (a
+    fetch never rebuilds: start-up time, issue 15)."""
+    if name in ("RebuildReport", "rebuild_index"):
+        from mailcli.store import rebuild
+
+        value = getattr(rebuild, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

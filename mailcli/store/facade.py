@@ -19,7 +19,6 @@ from mailcli.errors import NotFoundError
 from mailcli.model import Contact, Envelope, Flag, FolderSummary
 from mailcli.store import index, reconcile, state
 from mailcli.store import maildir as md_mod
-from mailcli.store import search as search_mod
 from mailcli.store.db import Database
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import Journal
@@ -365,6 +364,8 @@ class Store:
 
     def search_count(self, query: str) -> int:
         """How many cached messages match `query` (for "50 of 4,561")."""
+        from mailcli.store import search as search_mod  # only a search needs the parser
+
         where, params = search_mod.to_sql(query)
         row = self.db.conn().execute(f"SELECT count(*) FROM messages m WHERE {where}",
                                      params).fetchone()
@@ -410,6 +411,8 @@ class Store:
     def search(self, query: str, limit: int = 50, offset: int = 0, account: str | None = None,
                folder: str | None = None, order: str = "date desc") -> list[Envelope]:
         """Envelopes matching the SPEC.md search language (UsageError with a column if bad)."""
+        from mailcli.store import search as search_mod
+
         where, qparams = search_mod.to_sql(query)
         scope: list[str] = []
         scope_params: list[object] = []

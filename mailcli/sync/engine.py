@@ -78,27 +78,21 @@ from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
-from mailcli.store.upload import upload
 from mailcli.sync import killpoint
-from mailcli.sync.actions import (
-    DeleteLocal,
-    DeleteRemote,
-    Download,
-    PullFlags,
-    UploadLocal,
-    batch_push_flags,
-    format_uids,
-)
 from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.folder_actions import FolderActions
+from mailcli.sync.limits import LIMITS, Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.plan import LIMITS, CachedCopy, Limits, Plan, ServerCopy, plan, rematch
-from mailcli.sync.queued import plan_queued
 from mailcli.sync.replay import LocalChanges
 from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
+    from mailcli.sync.plan import CachedCopy, Plan, ServerCopy
+
+# The planner (sync/plan.py, sync/actions.py), sync/queued.py and store/upload.py are
+# imported where a folder has something to plan, queued or to upload: a sync with nothing
+# to do never loads them (start-up time, issue 15).
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +332,8 @@ class ImapSync(LocalChanges, FolderActions):
                      tally: Tally) -> tuple[frozenset[int], str | None]:
         """Step 2c: plan the folder's queued entries, then execute them (or print them).
         Returns (UIDs not to download again, guardrail reason or None)."""
+        from mailcli.sync.queued import plan_queued
+
         qp = plan_queued(folder, self._queued(folder), status.uidvalidity,
                          state.uidvalidity if state else None,
                          len(self.store.message_rows(self.name, folder)),
@@ -353,6 +349,8 @@ class ImapSync(LocalChanges, FolderActions):
                           state: FolderState) -> frozenset[int]:
         """A read-only folder's queued entries stay queued (the server would refuse them);
         their UIDs are not downloaded again. Counted for the run's one warning."""
+        from mailcli.sync.queued import plan_queued
+
         qp = plan_queued(folder, self._queued(folder), status.uidvalidity, state.uidvalidity,
                          len(self.store.message_rows(self.name, folder)),
                          limits=self.limits, force=True)
@@ -363,6 +361,9 @@ class ImapSync(LocalChanges, FolderActions):
     def _plan(self, folder: str, changes: FolderChanges,
               held: frozenset[int]) -> tuple[Plan, list[MessageRow]]:
         """Step 2f, planning: the cache against the server's changes (pure planner)."""
+        from mailcli.sync.actions import format_uids
+        from mailcli.sync.plan import plan
+
         rows = self.store.message_rows(self.name, folder)
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
@@ -407,6 +408,8 @@ class ImapSync(LocalChanges, FolderActions):
         """Step 2e: re-match the cache to the new UIDs (read the server's Message-IDs and,
         for messages without one, digests; rematch() plans; then rewrite the UIDs).
         False under --dry-run (the folder's plan would need the new UIDs)."""
+        from mailcli.sync.plan import rematch
+
         folder = info.name
         busy = {a.entry.id for a in self.store.journal.pending(self.name)
                 if isinstance(a.entry, (Append, MoveUid))}
@@ -437,6 +440,8 @@ class ImapSync(LocalChanges, FolderActions):
         (headers read differently, LF line ends) whose bytes, CRLF-normalised, equal a
         fresh server copy is that message: dropped, its flags added to the fresh copy
         (pushed by the next sync). What matches nothing stays (no UID) and is reported."""
+        from mailcli.sync.actions import format_uids
+
         left, fresh = self._leftovers.pop(folder, ()), self._fresh
         self._fresh = {}
         kept, dropped = [], 0
@@ -466,6 +471,8 @@ class ImapSync(LocalChanges, FolderActions):
                 rows: list[MessageRow]) -> tuple[list[CachedCopy], list[ServerCopy]]:
         """rematch()'s inputs: one headers-only listing, and for messages without a
         Message-ID the digests of the bytes (one FETCH of the server messages of equal size)."""
+        from mailcli.sync.plan import CachedCopy, ServerCopy
+
         listing = {u: v for u, v in self.account.fetch_message_ids(folder).items()
                    if u <= MAX_UID}
         sizes = {size for mid, size in listing.values() if not mid}
@@ -489,6 +496,16 @@ class ImapSync(LocalChanges, FolderActions):
     # ---------------------------------------------------------------- execute
     def _execute(self, folder: str, p: Plan, rows: list[MessageRow], tally: Tally) -> bool:
         """Run a plan; returns False if something the server state depends on failed."""
+        from mailcli.sync.actions import (
+            DeleteLocal,
+            DeleteRemote,
+            Download,
+            PullFlags,
+            UploadLocal,
+            batch_push_flags,
+            format_uids,
+        )
+
         by_uid = {r.uid: r for r in rows if r.uid is not None}
         complete = True
         recorded: set[int] = set()
@@ -559,6 +576,8 @@ class ImapSync(LocalChanges, FolderActions):
             tally.deleted += len(remote_dels)
         for up in uploads:
             try:
+                from mailcli.store.upload import upload
+
                 done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
                               hit=self._kill)
                 if done is not None and done.appended:
@@ -586,6 +605,8 @@ class ImapSync(LocalChanges, FolderActions):
 
     def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
                        pool: ParsePool | None) -> bool:
+        from mailcli.sync.actions import format_uids
+
         store, name, kill = self.store, self.name, self._kill
         got: set[int] = set()
         failed: list[int] = []

@@ -75,22 +75,11 @@ from mailcli.sync.actions import (
     UploadLocal,
     format_flags,
 )
+from mailcli.sync.limits import LIMITS, Limits
+
+__all__ = ["LIMITS", "Limits"]   # re-exported: they lived here
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Deletion guardrail: at most max(fraction * size, floor) and never more than ceiling."""
-
-    fraction: float = 0.5
-    floor: int = 10
-    ceiling: int = 500
-
-    def allowed(self, size: int) -> int:
-        """How many deletions on one side a folder of `size` messages may take unforced."""
-        return min(self.ceiling, max(self.floor, int(size * self.fraction)))
-
-
-LIMITS = Limits()
 
 _A = TypeVar("_A")
 

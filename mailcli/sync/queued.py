@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from mailcli.store import Action as Queued
 from mailcli.store import Append, DeleteUid, MoveUid
 from mailcli.sync.actions import format_uids
-from mailcli.sync.plan import Limits
+from mailcli.sync.limits import Limits
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mailcli.accounts.base import Account
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.store import ORPHANS, Append, DeleteUid, ExternalChanges, FolderState, MoveUid, Store
 from mailcli.store import Action as JournalAction
-from mailcli.store.upload import perform_append
 from mailcli.sync.events import Reporter, SyncWarning
+from mailcli.sync.limits import Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.plan import Limits
-from mailcli.sync.queued import DeleteQueued, DropStaleDelete, MoveQueued, QueuedPlan, StaleMove, UploadQueued
+
+if TYPE_CHECKING:
+    from mailcli.sync.queued import MoveQueued, QueuedPlan, StaleMove, UploadQueued
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,9 @@ class LocalChanges:
     # ---------------------------------------------------------------- journal
     def _replay(self, qp: QueuedPlan, tally: Tally) -> None:
         """Execute a folder's QueuedPlan (step 2c); failures keep the entry for a retry."""
+        # sync/queued and store/upload load only when something is queued (start-up, issue 15)
+        from mailcli.sync.queued import DeleteQueued, DropStaleDelete
+
         journal = self.store.journal
         for step in qp.steps:
             if isinstance(step, DropStaleDelete):
@@ -171,6 +176,9 @@ class LocalChanges:
                 self._replay_one(step, tally)
 
     def _replay_one(self, step: MoveQueued | StaleMove | UploadQueued, tally: Tally) -> None:
+        from mailcli.store.upload import perform_append
+        from mailcli.sync.queued import MoveQueued, StaleMove, UploadQueued
+
         aid = step.action.id if isinstance(step, UploadQueued) else step.id
         try:
             if isinstance(step, MoveQueued):

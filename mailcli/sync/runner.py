@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from mailcli.accounts.base import Account, Maildrop
 from mailcli.accounts.registry import traits_for
@@ -40,7 +40,9 @@ from mailcli.sync.engine import ImapSync
 from mailcli.sync.events import AccountDone, AccountStarted, NullReporter, Reporter, SyncWarning
 from mailcli.sync.lock import account_lock, lock_path
 from mailcli.sync.outcome import SyncOutcome
-from mailcli.sync.pop3 import Pop3Sync
+
+if TYPE_CHECKING:
+    from mailcli.sync.pop3 import Pop3Sync
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,8 @@ def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep
                     outcome.notes.append(f"queued mail not sent: {exc}")
             with connect(cfg) as account:
                 if traits_for(cfg).maildrop:   # the registry opens a Maildrop for these
+                    from mailcli.sync.pop3 import Pop3Sync
+
                     engine: ImapSync | Pop3Sync = Pop3Sync(store, cast(Maildrop, account), cfg,
                                                            reporter=rep, dry_run=dry_run)
                 else:
