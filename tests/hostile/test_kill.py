@@ -149,7 +149,7 @@ def test_sigkill_while_sending(dovecot: Dovecot, smtp_server: SmtpServer, tmp_pa
     boxes = [new_box(dovecot, tmp_path / f"s{s}", smtp=smtp) for s in SEND_SEEDS]
     with ThreadPoolExecutor(3) as pool:
         outcomes = list(pool.map(send_scenario, boxes, SEND_SEEDS, [smtp] * len(boxes)))
-    held_total = 0
+    held_total = not_taken = 0
     for b, (kill, subjects, _died) in zip(boxes, outcomes):
         outbox = json.loads(b.mailcli("send", "--list", "--json").stdout)
         held = {o["message_id"] for o in outbox if o["state"] == "uncertain"}
@@ -166,13 +166,25 @@ def test_sigkill_while_sending(dovecot: Dovecot, smtp_server: SmtpServer, tmp_pa
                 held_total += 1
                 assert copies == [], kill
                 continue
+            if (seed_of(subjects) % 2 and kill.startswith("timer:") and _died
+                    and not delivered and not copies):
+                # `compose` killed by the clock before it took the message (a busy machine
+                # needs more than the timer to start Python): it never said the message was
+                # sent or queued, and nothing half-done is left (no copy, not in the Outbox)
+                not_taken += 1
+                continue
             assert len(delivered) == 1, f"{kill}: {s!r} never delivered"
             assert len(copies) == 1, f"{kill}: {s!r} has {len(copies)} Sent copies"
         with_subjects = [e for e in json.loads(b.mailcli("list", "--json", "-f", "Sent").stdout)]
         assert len({e["message_id"] for e in with_subjects}) == len(with_subjects), kill
     assert len({k for k, _, _ in outcomes}) >= 6
     assert sum(d for _, _, d in outcomes) >= 7, [(k, d) for k, _, d in outcomes]
-    print("send kills:", [k for k, _, _ in outcomes], "held:", held_total)
+    assert not_taken <= 2, "the compose timers say nothing any more: raise them"
+    print("send kills:", [k for k, _, _ in outcomes], "held:", held_total, "not taken:", not_taken)
+
+
+def seed_of(subjects: list[str]) -> int:
+    return int(subjects[0].split()[2])        # "kill USER SEED I"
 
 
 def _subject_of(b: Box, outbox_row: dict) -> str:
