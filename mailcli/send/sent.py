@@ -104,7 +104,9 @@ class SentCopies:
         the answer is not known yet (the caller then queues an APPEND, as before)."""
         cfg, key = self.cfg, sentcheck.server_key(self.cfg)
         if cfg.server_saves_sent is False:
-            return None
+            # a resumed copy step (a process killed after its APPEND reached the server)
+            # finds that copy instead of appending a second one
+            return None if detect else self._resumed_copy(item)
         known: bool | None = cfg.server_saves_sent
         answer = self.memory.get(cfg.name, key) if known is None else None
         if answer is not None:
@@ -113,8 +115,10 @@ class SentCopies:
             return self._trusted_copy(item)
         if known is False:
             if answer is not None and answer.probe is not None:
-                return self._late_check(item, answer)
-            return None
+                late = self._late_check(item, answer)
+                if late is not None:
+                    return late
+            return None if detect else self._resumed_copy(item)
         if not detect:
             return self._resumed_copy(item)
         account = self._connect_checked()

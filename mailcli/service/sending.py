@@ -71,7 +71,8 @@ class _LazyAccount:
 
 
 class _KillBeforeCopy:
-    """Test hook: SIGKILL when the Sent-copy step starts ("sent" recorded, no copy yet)."""
+    """Test hook: SIGKILL when the Sent-copy step starts ("sent" recorded, no copy yet),
+    or right after its APPEND ("appended": on the server, not recorded)."""
 
     def __init__(self, inner: Any, kill: Any) -> None:
         self._inner, self._kill = inner, kill
@@ -92,7 +93,9 @@ class _KillBeforeCopy:
 
     def append(self, item: OutboxItem, raw: bytes) -> tuple[str, int | None]:
         self._start(item)
-        return self._inner.append(item, raw)  # type: ignore[no-any-return]
+        done = self._inner.append(item, raw)
+        self._kill("appended")      # the copy is on the server, not yet recorded here
+        return done  # type: ignore[no-any-return]
 
     def keep_local(self, *args: Any, **kw: Any) -> tuple[str, int]:
         if not self.remote:

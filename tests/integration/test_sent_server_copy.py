@@ -189,3 +189,29 @@ def test_killed_before_the_copy_step_on_a_filing_server_still_one_copy(
     with Store(tmp_path / "data") as s:
         (env,) = s.list_envelopes(spec.name, "Sent")
         assert env.message_id == mid and s.read_raw(env.id).startswith(b"X-Filed-By:")
+
+
+@pytest.mark.parametrize("setting", ["auto", "false"])
+def test_killed_after_its_append_the_resumed_copy_step_finds_it(
+        write_config, smtp_server: SmtpServer, dovecot: Dovecot, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    """SIGKILL after the Sent copy's APPEND reached a normal server but before it was
+    recorded: the next `mailcli send` adopts that copy (found by Message-ID) instead of
+    appending a second one, also once the server is known not to file sent mail itself
+    (test_kill found two copies that way when the answer was remembered)."""
+    from tests.helpers import run
+
+    extra = 'server_saves_sent = false\n' if setting == "false" else ""
+    spec = account(write_config, smtp_server, dovecot, monkeypatch, extra=extra, files=False)
+    first, _, _ = send("before")                # "auto": the server's habit found out here
+    assert first["sent_copy"] == "appended"
+    r = run("compose", "--to", "k@example.test", "--subject", "killed after APPEND",
+            "--body-file", "-", input=b"body\n", env={"MAILCLI_TEST_KILL_AT": "appended:1"})
+    assert r.exit_code == -9, r.stderr
+    r = invoke("send", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert [d["sent_copy"] for d in json.loads(r.stdout)] == ["appended"]
+    ids = server_sent(dovecot, spec.user)
+    assert len(ids) == 2 and first["message_id"] in ids        # one copy each, no second
+    with Store(tmp_path / "data") as s:
+        assert s.count(spec.name, "Sent") == 2
