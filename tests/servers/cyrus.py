@@ -93,6 +93,11 @@ class Cyrus(ImapSeeding):
         r = self.root
         ns = "altnamespace: yes\nunixhierarchysep: yes\n" if self.altnamespace else \
              "altnamespace: no\nunixhierarchysep: no\n"
+        # mailbox_legacy_dirs: Cyrus 3.6 stores a mailbox under its uniqueid, and the
+        # uniqueids of this build come from rand() whose state every forked imapd inherits
+        # from master: two users' INBOXes got the same id, so one spool directory, and
+        # one user's mail showed up in the other's INBOX (test_sync_kill[cyrus] failed
+        # about every second run). Name-based directories keep mailboxes apart.
         self.conf.write_text(f"""configdirectory: {r}/conf
 partition-default: {r}/spool
 proc_path: {r}/conf/proc
@@ -114,6 +119,7 @@ popminpoll: {self.popminpoll}
 specialusealways: yes
 umask: 077
 hashimapspool: true
+mailbox_legacy_dirs: yes
 virtdomains: no
 munge8bit: no
 autocreate_quota: -1
