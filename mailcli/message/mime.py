@@ -190,7 +190,8 @@ def _strip_header_nuls(raw: bytes) -> bytes:
 # ------------------------------------------------------------------ index skeleton
 # (case-insensitive patterns on `raw` itself: a lower-cased copy of a 50 MB message and a
 # copy of each body to check it cost two message sizes of memory)
-_B64_RUN = re.compile(rb"[A-Za-z0-9+/= \t\r\n]*")
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n"
+_B64_SLICE = 1 << 20               # bytes checked per copy in _only_base64
 _BASE64_WORD = re.compile(rb"base64", re.I)
 _CTE_BASE64 = re.compile(rb"^content-transfer-encoding:[ \t]*\"?base64\"?[ \t]*\r?$", re.M | re.I)
 _CTYPE = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?([!-~]+?)[ \t]*(?:;|\r?$)", re.M | re.I)
@@ -260,7 +261,7 @@ def skeleton(raw: bytes) -> bytes:
         if keep <= body or end - keep < _SKELETON_MIN:
             search = end
             continue
-        if _B64_RUN.fullmatch(raw, keep, end) is None:   # (no copy of a 50 MB region)
+        if not _only_base64(raw, keep, end):
             search = end       # something else in there: leave it alone
             continue
         out.append(raw[pos:keep])
@@ -271,6 +272,16 @@ def skeleton(raw: bytes) -> bytes:
     out.append(raw[pos:])
     return b"".join(out)
 
+
+
+def _only_base64(raw: bytes, start: int, end: int) -> bool:
+    """Whether raw[start:end] holds nothing but base64 characters and whitespace: deleting
+    them leaves nothing (bytes.translate runs at memory speed, ~10x the regex it replaced),
+    a slice at a time so that a 50 MB region is never copied whole."""
+    for lo in range(start, end, _B64_SLICE):
+        if raw[lo:min(lo + _B64_SLICE, end)].translate(None, _B64_CHARS):
+            return False
+    return True
 
 
 def lines_dropped(root: Message) -> int:
