@@ -11,6 +11,7 @@ delegates every public method to one of them:
     sending  = Sending(core, reading)              drafts, send, outbox
     syncing  = Syncing(core, reading, sending.flush_outbox)   fetch, quota, account test
     changing = Changing(core, reading, syncing.push_now)      flag, move, delete
+    watching = Watching(core, sending.flush_outbox)            watch (and the TUI's watcher)
 
 The methods here only forward (their documentation is on the part); the shells call
 nothing else.
@@ -93,7 +94,7 @@ class Service:
     @cached_property
     def watching(self) -> Watching:
         from mailcli.service.watching import Watching
-        return Watching(self.core)
+        return Watching(self.core, self.sending.flush_outbox)   # built here, not on a thread
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,

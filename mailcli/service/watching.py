@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from mailcli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mailcli.service.core import ServiceCore
     from mailcli.sync.watch import WatchSettings
     from mailcli.sync.watch_events import Emit, WatchEvent
@@ -48,8 +50,10 @@ def settings_from_env(base: WatchSettings | None = None) -> WatchSettings:
 class Watching:
     """watch(): run the watcher until `stop` is set (or every account failed)."""
 
-    def __init__(self, core: ServiceCore) -> None:
+    def __init__(self, core: ServiceCore,
+                 flush_outbox: Callable[[str], object] | None = None) -> None:
         self.core = core
+        self.flush_outbox = flush_outbox   # every poll_interval: mail composed offline goes out
 
     def watch(self, accounts: list[str] | None, emit: Emit, *, hook: str | None = None,
               notify: bool = False, stop: threading.Event | None = None,
@@ -103,7 +107,8 @@ class Watching:
 
         watcher = Watcher(configs, store=core.store, data_dir=core.data_dir,
                           open_account=core.open_account, emit=fan_out,
-                          settings=settings or settings_from_env(), stop=stop)
+                          settings=settings or settings_from_env(), stop=stop,
+                          flush_outbox=self.flush_outbox)
         try:
             return watcher.run()
         finally:

@@ -10,10 +10,12 @@ One thread per account (`AccountWatcher`). An IMAP account's session:
 3. loop: a folder named by a waiter, or one whose STATUS moved, gets
    `ImapSync.sync_folder` under the lock; then its new messages are announced. Every
    poll_interval, changes queued locally meanwhile (`mailcli flag`, the TUI) are pushed
-   by a whole-account sync.
+   by a whole-account sync, and mail waiting in the Outbox is sent (`flush_outbox`, the
+   same step `mailcli fetch` takes before each sync: composed offline, it goes out once
+   the link is back).
 
 A POP3 account (or an IMAP server without IDLE) is polled: POP3 through
-`fetch_accounts` every poll_interval.
+`fetch_accounts` every poll_interval (which flushes the Outbox first, as fetch does).
 
 Failures: a lost link ends the session; the account announces `Disconnected` once,
 waits with backoff (sync/backoff.py: 1 s doubling to 5 min, jittered) and starts a new
@@ -106,9 +108,11 @@ class AccountWatcher(threading.Thread):
 
     def __init__(self, cfg: AccountConfig, *, store: Store, data_dir: Path,
                  open_account: OpenAccount, emit: Emit, settings: WatchSettings,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event,
+                 flush_outbox: Callable[[str], object] | None = None) -> None:
         super().__init__(name=f"watch:{cfg.name}", daemon=True)
         self.cfg = cfg
+        self.flush_outbox = flush_outbox
         self.store = store
         self.data_dir = data_dir
         self.open_account = open_account
@@ -353,6 +357,7 @@ class AccountWatcher(threading.Thread):
                 changed.add(item)
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + interval
+                self._flush_outbox()
                 if self._local_work():   # `mailcli flag/move/delete` meanwhile: push it
                     acc = self._retrying(acc, self._imap_sync)
                 acc = self._retrying(acc, partial(self._poll, folders=polled, last=last,
@@ -363,6 +368,17 @@ class AccountWatcher(threading.Thread):
             if changed:
                 self._state("idle")
         return acc
+
+    def _flush_outbox(self) -> None:
+        """Send what waits in this account's Outbox (outside the account lock: sending
+        takes the Outbox's own). A failure is the Outbox's to record (`mailcli outbox`
+        shows it); it never stops the watcher."""
+        if self.flush_outbox is None or self.stop_event.is_set():
+            return
+        try:
+            self.flush_outbox(self.cfg.name)
+        except Exception:  # noqa: BLE001 - sending must never end the watch
+            logger.exception("%s: sending the Outbox failed", self.cfg.name)
 
     def _local_work(self) -> bool:
         """Changes queued here (journal entries not yet failed, flags changed in the
@@ -411,7 +427,8 @@ class AccountWatcher(threading.Thread):
             self.syncing.set()
             try:
                 result = fetch_accounts([self.cfg], store=self.store, data_dir=self.data_dir,
-                                        connect=self.open_account)
+                                        connect=self.open_account,
+                                        before_sync=lambda _cfg: self._flush_outbox())
             finally:
                 self.syncing.clear()
             error = result.errors.get(self.cfg.name)
@@ -441,12 +458,14 @@ class Watcher:
     def __init__(self, configs: list[AccountConfig], *, store: Store, data_dir: Path,
                  open_account: OpenAccount, emit: Emit,
                  settings: WatchSettings | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 flush_outbox: Callable[[str], object] | None = None) -> None:
         self.settings = settings or WatchSettings()
         self.stop_event = stop or threading.Event()
         self.accounts = [AccountWatcher(c, store=store, data_dir=data_dir,
                                         open_account=open_account, emit=emit,
-                                        settings=self.settings, stop=self.stop_event)
+                                        settings=self.settings, stop=self.stop_event,
+                                        flush_outbox=flush_outbox)
                          for c in configs]
 
     def start(self) -> None:

@@ -39,9 +39,10 @@ def watch(ctx: click.Context, accounts: tuple[str, ...], hook: str | None, notif
     Syncs once like fetch, then waits for changes: IMAP NOTIFY (all watched folders on
     one connection) or IDLE on the watch_folders (default INBOX), every other folder and
     POP3 accounts polled every poll_interval. What changed is synced at once; each batch
-    of new mail runs the hook. Survives network loss (reconnects with backoff) and takes
-    an account's lock only while it syncs, so a cron `mailcli fetch` keeps working.
-    Stop it with Ctrl-C or SIGTERM.
+    of new mail runs the hook. Mail waiting in the Outbox is sent every poll_interval.
+    Survives network loss (reconnects with backoff) and takes an account's lock only
+    while it syncs, so a cron `mailcli fetch` keeps working. Stop it with Ctrl-C or
+    SIGTERM.
     """
     from mailcli.service import State, WatchEvent
 
