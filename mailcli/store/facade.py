@@ -510,9 +510,10 @@ class Store:
         stored row (see `pop_ledger_rows` for all)."""
         return state.ledger(self.db.conn(), account)
 
-    def pop_ledger_rows(self, account: str) -> list[PopLedgerEntry]:
-        """Every POP3 ledger row of the account (several per UIDL possible; skipped ones)."""
-        return state.ledger_rows(self.db.conn(), account)
+    def pop_ledger_rows(self, account: str, *, settled_only: bool = False) -> list[PopLedgerEntry]:
+        """Every POP3 ledger row of the account (several per UIDL possible; skipped ones);
+        `settled_only`: only those deleted on the server or skipped."""
+        return state.ledger_rows(self.db.conn(), account, settled_only=settled_only)
 
     def pop_skip(self, account: str, uidl: str, size: int, reason: str) -> None:
         """Record a server message reported once and never downloaded nor deleted."""

@@ -165,9 +165,12 @@ def ledger(conn: sqlite3.Connection, account: str) -> dict[str, PopLedgerEntry]:
     return out
 
 
-def ledger_rows(conn: sqlite3.Connection, account: str) -> list[PopLedgerEntry]:
-    """Every row of the account's ledger, oldest first."""
-    return [_entry(r) for r in conn.execute(_LEDGER_SELECT + " ORDER BY l.id", (account,))]
+def ledger_rows(conn: sqlite3.Connection, account: str, *,
+                settled_only: bool = False) -> list[PopLedgerEntry]:
+    """Every row of the account's ledger, oldest first; `settled_only`: only the rows of
+    messages deleted on the server or skipped."""
+    where = " AND (l.server_deleted OR coalesce(l.skipped, '') != '')" if settled_only else ""
+    return [_entry(r) for r in conn.execute(_LEDGER_SELECT + where + " ORDER BY l.id", (account,))]
 
 
 def ledger_set_size(conn: sqlite3.Connection, row: int, size: int) -> None:

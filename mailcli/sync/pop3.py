@@ -328,20 +328,20 @@ class Pop3Sync:
         for e, entry in plan.stored:
             if e.uidl in plan.ambiguous or entry.size != e.size:
                 continue
+            if cfg.leave_on_server and not (
+                    (cfg.keep_days is not None and now - entry.downloaded_at >= cfg.keep_days * DAY)
+                    or (cfg.delete_when_deleted_locally and any(
+                        m is None or m == entry.message for m in queued.get(e.uidl, {}).values()))):
+                continue    # kept (the deleted local copy must be this one: a reused UIDL's
+                            # older message is not); the row is read only for the due ones:
+                            # 10,000 kept messages cost 10,000 queries a run before
             if entry.local_present and entry.message is not None:
                 try:
                     if self.store.message_row(entry.message).partial:
                         continue    # only the headers are here: keep the server copy
                 except NotFoundError:
                     pass
-            if not cfg.leave_on_server:
-                out.append((e, entry.id))
-            elif cfg.keep_days is not None and now - entry.downloaded_at >= cfg.keep_days * DAY:
-                out.append((e, entry.id))
-            elif cfg.delete_when_deleted_locally and any(
-                    m is None or m == entry.message for m in queued.get(e.uidl, {}).values()):
-                out.append((e, entry.id))     # the deleted copy is this one (a reused UIDL's
-                                              # older message is not)
+            out.append((e, entry.id))
         return out
 
     def _queued_deletes(self) -> dict[str, dict[int, int | None]]:
@@ -380,8 +380,8 @@ class Pop3Sync:
                 self.store.journal.mark_done(aid)
         # Rows of messages no longer listed: deleted ones, and skipped ones, are forgotten.
         listed = {(e.uidl, e.size) for e in entries}
-        stale = [r.id for r in self.store.pop_ledger_rows(self.name)
-                 if (r.server_deleted or r.skipped) and (r.uidl, r.size) not in listed]
+        stale = [r.id for r in self.store.pop_ledger_rows(self.name, settled_only=True)
+                 if (r.uidl, r.size) not in listed]
         if stale:
             self.store.pop_forget(stale)
 

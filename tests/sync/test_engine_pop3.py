@@ -281,3 +281,29 @@ def test_migration_m004_keeps_the_old_ledger_rows(tmp_path: Path) -> None:
         rows = st.pop_ledger_rows("home")
     assert [(r.uidl, r.downloaded_at, r.server_deleted, r.size, r.skipped) for r in rows] == [
         ("old-1", 5.0, True, None, None), ("old 2", 6.0, False, None, None)]
+
+
+def test_keep_days_never_deletes_a_headers_only_copy(store: Store) -> None:
+    """The row is read (is it partial?) only for messages the policy would delete: an
+    old headers-only copy is still kept on the server, the old complete ones go."""
+    acc = maildrop(2)
+    acc.server_pop_deliver(msg(3, pad=5000), uidl="BIG")
+    c = cfg(leave_on_server=True, keep_days=14, max_message_size=1000)
+    now = time.time()
+    assert run(store, acc, c, now=now).new == 3
+    assert run(store, acc, c, now=now).deleted == 0 and len(acc.maildrop) == 3
+    out = run(store, acc, c, now=now + 15 * DAY)
+    assert out.deleted == 2 and [u for u, _r in acc.maildrop] == ["BIG"]
+
+
+def test_ledger_rows_of_deleted_messages_are_forgotten_once_unlisted_kept_ones_stay(
+        store: Store) -> None:
+    acc = maildrop(3)
+    assert run(store, acc, cfg(leave_on_server=True)).new == 3
+    assert run(store, acc, cfg(leave_on_server=True)).new == 0
+    assert len(store.pop_ledger_rows(A)) == 3 and store.pop_ledger_rows(A, settled_only=True) == []
+    out = run(store, acc, cfg())                       # delete mode: all three go
+    assert out.deleted == 3 and acc.maildrop == []
+    assert len(store.pop_ledger_rows(A, settled_only=True)) == 3
+    assert run(store, acc, cfg()).new == 0             # no longer listed: forgotten
+    assert store.pop_ledger_rows(A) == []
