@@ -100,27 +100,24 @@ class SentCopies:
         remembered answer); None when mailcli must APPEND one. `detect`: the message was
         just submitted by this process, so an account whose answer is not known yet waits
         a few seconds for the server's copy (a message resumed after a crash may find its
-        own earlier APPEND instead, so it proves nothing). Raises MailcliError only where
-        the answer is not known yet (the caller then queues an APPEND, as before)."""
+        own earlier APPEND instead, so it proves nothing, and looks whatever the server's
+        habit). Raises MailcliError where it must look at the server and cannot (the
+        caller then queues an APPEND, as before)."""
         cfg, key = self.cfg, sentcheck.server_key(self.cfg)
-        if cfg.server_saves_sent is False:
-            # a resumed copy step (a process killed after its APPEND reached the server)
-            # finds that copy instead of appending a second one
-            return None if detect else self._resumed_copy(item)
         known: bool | None = cfg.server_saves_sent
         answer = self.memory.get(cfg.name, key) if known is None else None
         if answer is not None:
             known = answer.saves
         if known is True:
             return self._trusted_copy(item)
-        if known is False:
-            if answer is not None and answer.probe is not None:
-                late = self._late_check(item, answer)
-                if late is not None:
-                    return late
-            return None if detect else self._resumed_copy(item)
-        if not detect:
+        if known is False and answer is not None and answer.probe is not None:
+            late = self._late_check(item, answer)
+            if late is not None:
+                return late
+        if not detect:      # whatever the server's habit: its own earlier APPEND may be there
             return self._resumed_copy(item)
+        if known is False:
+            return None
         account = self._connect_checked()
         folder = self._sent_folder(account)
         found = sentcheck.poll(lambda: account.find_message_id(folder, item.message_id),
@@ -135,10 +132,10 @@ class SentCopies:
         return ServerCopy(folder, min(found), sentcheck.notice(cfg.name, key))
 
     def _resumed_copy(self, item: OutboxItem) -> ServerCopy | None:
-        """A copy step resumed after a crash, the server's habit not known yet: a copy of
-        the message already in Sent (the interrupted APPEND's, or the server's own) is
-        adopted instead of appending another; it proves nothing about the server, so
-        nothing is remembered."""
+        """A copy step resumed after a crash (unless the server is known to file sent mail:
+        then _trusted_copy): a copy of the message already in Sent (the interrupted
+        APPEND's, or the server's own) is adopted instead of appending another; it proves
+        nothing about the server, so nothing is remembered."""
         account = self._connect_checked()
         folder = self._sent_folder(account)
         found = account.find_message_id(folder, item.message_id)
