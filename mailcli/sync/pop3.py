@@ -314,13 +314,14 @@ class Pop3Sync:
         if entry is not None:
             self.store.pop_skip(self.name, entry.uidl, entry.size, "reply too large")
 
-    def _to_delete(self, plan: _Plan, simulate: list[PopEntry] = []) -> list[tuple[PopEntry, int]]:  # noqa: B006
+    def _to_delete(self, plan: _Plan, simulate: list[PopEntry] = [],  # noqa: B006
+                   queued: dict[str, dict[int, int | None]] | None = None) -> list[tuple[PopEntry, int]]:
         """The server messages the policy deletes now, with their ledger rows: only
         messages whose stored copy is recorded under the same UIDL and size, not partial,
         and whose UIDL the server lists once (for --dry-run also `simulate`: those a run
-        would download first)."""
+        would download first; `queued`: _queued_deletes(), if the caller has it)."""
         cfg = self.config
-        queued = self._queued_deletes()
+        queued = self._queued_deletes() if queued is None else queued
         now = self.now()
         out = []
         if not cfg.leave_on_server:
@@ -328,13 +329,8 @@ class Pop3Sync:
         for e, entry in plan.stored:
             if e.uidl in plan.ambiguous or entry.size != e.size:
                 continue
-            if cfg.leave_on_server and not (
-                    (cfg.keep_days is not None and now - entry.downloaded_at >= cfg.keep_days * DAY)
-                    or (cfg.delete_when_deleted_locally and any(
-                        m is None or m == entry.message for m in queued.get(e.uidl, {}).values()))):
-                continue    # kept (the deleted local copy must be this one: a reused UIDL's
-                            # older message is not); the row is read only for the due ones:
-                            # 10,000 kept messages cost 10,000 queries a run before
+            if not self._due(e, entry, queued, now):
+                continue    # (before the row look-up below: one query per kept message)
             if entry.local_present and entry.message is not None:
                 try:
                     if self.store.message_row(entry.message).partial:
@@ -343,6 +339,19 @@ class Pop3Sync:
                     pass
             out.append((e, entry.id))
         return out
+
+    def _due(self, e: PopEntry, entry: PopLedgerEntry, queued: dict[str, dict[int, int | None]],
+             now: float) -> bool:
+        """Whether the deletion policy removes this stored message from the server now."""
+        cfg = self.config
+        if not cfg.leave_on_server:
+            return True
+        if cfg.keep_days is not None and now - entry.downloaded_at >= cfg.keep_days * DAY:
+            return True
+        # deleted here: the deleted local copy must be this one (a reused UIDL's older
+        # message is not)
+        return cfg.delete_when_deleted_locally and any(
+            m is None or m == entry.message for m in queued.get(e.uidl, {}).values())
 
     def _queued_deletes(self) -> dict[str, dict[int, int | None]]:
         """UIDL -> {journal action id: the local message deleted (None if not recorded)}."""
@@ -353,8 +362,8 @@ class Pop3Sync:
         return out
 
     def _delete(self, entries: list[PopEntry], plan: _Plan, tally: Tally) -> None:
-        doomed = self._to_delete(plan)
         queued = self._queued_deletes()
+        doomed = self._to_delete(plan, queued=queued)
         if doomed:
             self.account.pop_delete([e for e, _row in doomed])
             if self._kill is not None:

@@ -371,8 +371,8 @@ class AccountWatcher(threading.Thread):
 
     def _flush_outbox(self) -> None:
         """Send what waits in this account's Outbox (outside the account lock: sending
-        takes the Outbox's own). A failure is the Outbox's to record (`mailcli outbox`
-        shows it); it never stops the watcher."""
+        takes the Outbox's own). A failure is the Outbox's to record (`mailcli send
+        --list` shows it); it never stops the watcher."""
         if self.flush_outbox is None or self.stop_event.is_set():
             return
         try:
