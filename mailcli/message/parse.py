@@ -25,6 +25,7 @@ from mailcli.message import headers as hdr
 from mailcli.message import mime
 from mailcli.message.attachments import attachment_infos
 from mailcli.message.sanitize import clean_text
+from mailcli.message.skeleton import skeleton
 from mailcli.model import AttachmentInfo
 
 __all__ = ["ParsedMessage", "parse_message", "parse_for_index", "parse_bytes", "BODY_TEXT_LIMIT"]
@@ -70,9 +71,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
 def parse_for_index(raw: bytes) -> ParsedMessage:
     """What the index stores of a message: parse_message without the attachment list
     (`attachments` is empty; `has_attachments` is set), and the bulk of large base64
-    bodies never parsed (mime.skeleton). Same envelope, search text and has_attachments
+    bodies never parsed (message.skeleton). Same envelope, search text and has_attachments
     as parse_message; several times faster on mail with attachments. Never raises."""
-    return _parse(mime.parse_tree(mime.skeleton(raw), max_lines=mime.MAX_LINES), with_attachments=False)
+    return _parse(mime.parse_tree(skeleton(raw), max_lines=mime.MAX_LINES), with_attachments=False)
 
 
 def _parse(msg: mime.Message, with_attachments: bool) -> ParsedMessage:

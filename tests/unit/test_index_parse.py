@@ -1,5 +1,5 @@
 """parse_for_index (what the store indexes at delivery) equals parse_message on everything
-the index keeps, while mime.skeleton keeps big base64 bodies out of the parser."""
+the index keeps, while skeleton keeps big base64 bodies out of the parser."""
 from __future__ import annotations
 
 import base64
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mailcli.message import mime
 from mailcli.message.parse import parse_for_index, parse_message
+from mailcli.message.skeleton import skeleton
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 FILES = sorted(CORPUS.rglob("*.eml"))
@@ -46,7 +46,7 @@ def _mixed(attachment: bytes, text_b64: bool = False, nl: bytes = b"\r\n") -> by
 @pytest.mark.parametrize("nl", [b"\r\n", b"\n"])
 def test_big_attachment_is_cut_but_everything_indexed_is_the_same(nl: bytes) -> None:
     raw = _mixed(bytes(range(256)) * 8000, nl=nl)            # 2 MB attachment
-    cut = mime.skeleton(raw)
+    cut = skeleton(raw)
     assert len(cut) < 10_000 < 2_000_000 < len(raw)
     got = parse_for_index(raw)
     assert got == _indexed(raw)
@@ -56,20 +56,20 @@ def test_big_attachment_is_cut_but_everything_indexed_is_the_same(nl: bytes) -> 
 
 def test_big_base64_text_keeps_what_is_searched() -> None:
     raw = _mixed(b"x" * 100, text_b64=True)
-    assert len(mime.skeleton(raw)) < len(raw)
+    assert len(skeleton(raw)) < len(raw)
     assert parse_for_index(raw) == _indexed(raw)
 
 
 def test_not_cut_when_the_body_is_not_pure_base64() -> None:
     raw = _mixed(b"y" * 300_000).replace(b"\r\n--XX--", b"\r\nnot: base64\r\n--XX--")
-    assert mime.skeleton(raw) is raw
+    assert skeleton(raw) is raw
 
 
 def test_linear_time_on_thousands_of_base64_parts() -> None:
     path = CORPUS / "flanker" / "enclosed-endless.eml"
     raw = path.read_bytes()
     start = time.perf_counter()
-    mime.skeleton(raw)
+    skeleton(raw)
     assert time.perf_counter() - start < 0.5
 
 
