@@ -93,11 +93,52 @@ def _flags(raw: Iterable[Any]) -> Flags:
     return frozenset(out)
 
 
+_FLAGS_HEAD = re.compile(rb"(\d+) \((.*)\)", re.S)
+_FLAGS_ITEM = re.compile(
+    rb" ?(?:UID (\d+)|FLAGS \(([^()\r\n\"{}]*)\)|MODSEQ \((\d+)\)|RFC822\.SIZE (\d+))")
+
+
+def _fast_flag_items(items: list[Any]) -> dict[int, dict[bytes, Any]] | None:
+    """The FETCH (UID FLAGS [MODSEQ] [RFC822.SIZE]) responses of a flag scan in the shape
+    imapclient's parse_fetch_response gives them (items of one message number merged),
+    read with two regular expressions instead of its tokenizer (a scan of 10,000 messages
+    cost ~0.7 s there); None for anything else (a literal, quoting, another item), which
+    the caller hands to imapclient."""
+    out: dict[int, dict[bytes, Any]] = {}
+    for item in items:
+        if not isinstance(item, bytes):
+            return None
+        m = _FLAGS_HEAD.fullmatch(item)
+        if m is None:
+            return None
+        data: dict[bytes, Any] = {}
+        attrs, pos, end = m.group(2), 0, len(m.group(2))
+        while pos < end:
+            a = _FLAGS_ITEM.match(attrs, pos)
+            if a is None or a.end() == pos:
+                return None
+            uid, flags, modseq, size = a.groups()
+            if uid is not None:
+                data[b"UID"] = int(uid)
+            elif flags is not None:
+                data[b"FLAGS"] = tuple(flags.split())
+            elif modseq is not None:
+                data[b"MODSEQ"] = (int(modseq),)
+            else:
+                data[b"RFC822.SIZE"] = int(size)
+            pos = a.end()
+        out.setdefault(int(m.group(1)), {}).update(data)
+    return out
+
+
 def _remote_flags(items: list[Any]) -> list[RemoteFlags]:
     if not items:
         return []
     out = []
-    for data in parse_fetch_response(items, False, False).values():
+    parsed = _fast_flag_items(items)
+    if parsed is None:
+        parsed = parse_fetch_response(items, False, False)
+    for data in parsed.values():
         if b"UID" not in data:
             continue
         modseq = data.get(b"MODSEQ")

@@ -23,6 +23,7 @@ from mailcli.model import WELL_KNOWN_SENT, Contact, FolderRole
 
 WRITTEN_WEIGHT = 10
 HALF_LIFE_DAYS = 180.0
+_SPACE = re.compile(r"\s")
 _WORDS = re.compile(r"[\s.@_+\-,'\"()<>]+")
 _SENT_NAMES = {n.lower() for n in WELL_KNOWN_SENT}
 
@@ -79,10 +80,11 @@ def address_pairs(from_: str, to: str, cc: str) -> Addresses:
 
 def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | None,
          date: int | None, from_: str, to: str, cc: str,
-         pairs: Addresses | None = None) -> None:
+         pairs: Addresses | None = None, sent_folder: bool | None = None) -> None:
     """Count the addresses of one indexed message (header values as the index keeps them;
-    `pairs`: the same values already parsed by address_pairs)."""
-    written = is_sent_folder(conn, account, folder)
+    `pairs`: the same values already parsed by address_pairs; `sent_folder`: what
+    is_sent_folder answers for the folder, if the caller knows)."""
+    written = is_sent_folder(conn, account, folder) if sent_folder is None else sent_folder
     if message_id:
         cur = conn.execute("INSERT OR IGNORE INTO contact_messages (message_id, written)"
                            " VALUES (?, ?)", (message_id, int(written)))
@@ -95,7 +97,7 @@ def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | 
     for name, addr in pairs[1] if written else pairs[0]:
         addr = addr.strip()
         key = addr.lower()
-        if "@" not in key or key in seen or len(key) > 320 or any(c.isspace() for c in key):
+        if "@" not in key or key in seen or len(key) > 320 or _SPACE.search(key):
             continue
         seen.add(key)
         name = " ".join(name.split())[:200]

@@ -103,9 +103,11 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
                    parsed: ParsedMessage, flags: Flags, size: int, uid: int | None = None,
                    uidl: str | None = None, partial: bool = False,
                    synced_flags: Flags | None = None, id: int | None = None,
-                   added_at: float | None = None, addresses: Addresses | None = None) -> int:
+                   added_at: float | None = None, addresses: Addresses | None = None,
+                   sent_folder: bool | None = None) -> int:
     """Insert one message row and its full-text row; returns the id. `addresses`: the
-    From/To/Cc already parsed for the address book (contacts.address_pairs)."""
+    From/To/Cc already parsed for the address book (contacts.address_pairs);
+    `sent_folder`: contacts.is_sent_folder of the folder, if the caller knows it."""
     cur = conn.execute(
         "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
         " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
@@ -123,7 +125,7 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
     from mailcli.store import contacts
 
     contacts.note(conn, account, folder, parsed.message_id, _ts(parsed.date), parsed.from_ or "",
-                  parsed.to or "", parsed.cc or "", addresses)
+                  parsed.to or "", parsed.cc or "", addresses, sent_folder)
     return new_id
 
 

@@ -106,7 +106,7 @@ class ParsePool:
     def outstanding(self) -> int:
         return len(self._owner)
 
-    def submit(self, path: Path) -> int:
+    def submit(self, path: Path | str) -> int:
         """Hand a written message file to a worker; returns the ticket for result()."""
         ticket = self._next
         self._next += 1

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from imapclient.response_parser import parse_fetch_response
 
-from mailcli.accounts.imap_wire import _flags, fast_fetch_bodies
+from mailcli.accounts.imap_wire import _fast_flag_items, _flags, _remote_flags, fast_fetch_bodies
 
 
 def slow(items: list[Any]) -> list[tuple[int, bytes, frozenset]]:
@@ -50,3 +50,46 @@ def test_same_answer_as_the_generic_parser(attrs: bytes) -> None:
 ])
 def test_anything_else_goes_to_the_generic_parser(items: list[Any]) -> None:
     assert fast_fetch_bodies(items) is None
+
+
+# ---------------------------------------------------------------- the flag scan
+def slow_flags(items: list[Any]) -> dict[int, dict[bytes, Any]]:
+    return {seq: {k: v for k, v in data.items() if k != b"SEQ"}
+            for seq, data in parse_fetch_response(items, False, False).items()}
+
+
+@pytest.mark.parametrize("items", [
+    [b"1 (UID 1 FLAGS (\\Seen) MODSEQ (5))", b"2 (UID 7 FLAGS ())"],
+    [b"3 (FLAGS (\\Seen $Forwarded Junk) UID 9 RFC822.SIZE 300)"],
+    [b"1 (UID 1 FLAGS (\\Seen))", b"1 (FLAGS (\\Answered) MODSEQ (12))"],   # merged per message
+    [b"4 (FLAGS (\\Flagged))"],                                            # no UID
+    [b"10 (UID 4000000000 MODSEQ (18446744073709551615) FLAGS (\\Deleted \\Draft))"],
+])
+def test_flag_scan_same_answer_as_the_generic_parser(items: list[Any]) -> None:
+    fast = _fast_flag_items(items)
+    assert fast is not None
+    assert fast == slow_flags(items)
+    assert _remote_flags(items) == _remote_flags_slow(items)
+
+
+def _remote_flags_slow(items: list[Any]) -> list[Any]:
+    import mailcli.accounts.imap_wire as wire
+
+    saved = wire._fast_flag_items
+    wire._fast_flag_items = lambda _items: None   # type: ignore[assignment]
+    try:
+        return wire._remote_flags(items)
+    finally:
+        wire._fast_flag_items = saved
+
+
+@pytest.mark.parametrize("items", [
+    [b"1 (UID 1 FLAGS (\\Seen) X-GM-LABELS (a))"],                 # an item it does not know
+    [b"1 (uid 1 FLAGS (\\Seen))"],                                  # lower case
+    [b'1 (UID 1 FLAGS ("odd"))'],                                   # quoting
+    [(b"1 (UID 1 FLAGS (\\Seen) BODY[] {3}", b"abc"), b")"],        # a literal
+    [b"1 (UID 1  FLAGS (\\Seen) )"],                                  # odd spacing
+])
+def test_flag_scan_leaves_anything_else_to_the_generic_parser(items: list[Any]) -> None:
+    assert _fast_flag_items(items) is None
+    assert _remote_flags(items) == _remote_flags_slow(items)
