@@ -204,7 +204,7 @@ def plan(folder: str,
     forget: set[int] = set()
     notes: list[Conflict] = []
 
-    for uid in sorted(set(local_last) | set(local_now) | set(remote_now)):
+    for uid in sorted(_candidates(local_now, local_last, remote_now, gone, remote_full)):
         base = local_last.get(uid)
         loc = local_now.get(uid)
         rem = remote(uid)
@@ -251,6 +251,24 @@ def plan(folder: str,
     blocked = None if force else _guardrail(folder, len(del_local), len(del_remote),
                                             size, limits)
     return Plan(folder, tuple(actions), synced, frozenset(forget), tuple(notes), blocked)
+
+
+def _candidates(local_now: Mapping[int, Flags], local_last: Mapping[int, Flags],
+                remote_now: Mapping[int, Flags], gone: frozenset[int],
+                remote_full: bool) -> set[int]:
+    """The UIDs the plan must look at. With a full server listing: every one. With a
+    partial view (CONDSTORE/QRESYNC changes) a UID the server did not report, that was
+    not expunged and whose local flags are still those of the last sync has nothing to do
+    (the merge of three equal flag sets is that set): only the others are looked at, so
+    an incremental sync of a large folder costs what changed, not the folder's size."""
+    if remote_full:
+        return set(local_last) | set(local_now) | set(remote_now)
+    out = set(remote_now)
+    out.update(uid for uid, flags in local_now.items() if local_last.get(uid) != flags)
+    out.update(local_last.keys() - local_now.keys())
+    if gone:
+        out.update(uid for uid in gone if uid in local_now or uid in local_last)
+    return out
 
 
 def _guardrail(folder: str, n_local: int, n_remote: int, size: int,

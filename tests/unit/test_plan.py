@@ -517,6 +517,43 @@ def test_partial_view_plans_like_a_full_scan(last: dict[int, Flags], local: dict
     assert partial == full
 
 
+@settings(max_examples=300, deadline=None)
+@given(last=folders, local=folders, remote=folders, gone=st.sets(st.integers(1, 12)))
+def test_partial_view_looks_only_at_what_changed(last: dict[int, Flags],
+                                                 local: dict[int, Flags],
+                                                 remote: dict[int, Flags],
+                                                 gone: set[int]) -> None:
+    """The planner skips the UIDs of a partial view that nothing changed: the same plan as
+    looking at every UID, whatever the inputs (also inconsistent ones)."""
+    import mailcli.sync.plan as planner
+
+    fast = plan(FOLDER, local, last, remote, remote_full=False, vanished=gone)
+    every = planner._candidates
+    planner._candidates = (lambda now, last_, rem, _g, _f:   # type: ignore[assignment]
+                           set(now) | set(last_) | set(rem))
+    try:
+        slow = plan(FOLDER, local, last, remote, remote_full=False, vanished=gone)
+    finally:
+        planner._candidates = every
+    assert fast == slow
+
+
+def test_partial_view_of_a_large_folder_looks_at_few_uids() -> None:
+    import mailcli.sync.plan as planner
+
+    last = {uid: F("S") for uid in range(1, 10_001)}
+    local = dict(last)
+    local[7] = F("SF")          # flagged here
+    del local[8]                # deleted here
+    remote = {9: F(""), 10_001: F("")}     # read elsewhere, one new
+    assert planner._candidates(local, last, remote, frozenset({11, 99_999}), False) == \
+        {7, 8, 9, 11, 10_001}
+    p = plan(FOLDER, local, last, remote, remote_full=False, vanished={11})
+    assert p.downloads == (10_001,)
+    assert {type(a).__name__ for a in p.actions} == \
+        {"PushFlags", "DeleteRemote", "PullFlags", "DeleteLocal", "Download"}
+
+
 @given(base=st.none() | flag_sets, local=flag_sets, remote=flag_sets)
 def test_merge_flags_rules(base: Flags | None, local: Flags, remote: Flags) -> None:
     merged = merge_flags(base, local, remote)
