@@ -22,6 +22,7 @@ from email.parser import BytesHeaderParser
 from io import BytesIO, StringIO
 from typing import Literal
 
+from mailcli.message import boundary
 from mailcli.message.charset import decode_bytes
 from mailcli.message.headers import decode_header_value, decode_words, raw_to_str
 
@@ -39,6 +40,8 @@ _FAST_SIZE_OVER = 1 << 20  # base64 bodies larger than this are measured, not de
 CAPPED_TYPE = "application/x-mailcli-too-deep"
 
 Message = email.message.Message
+
+boundary.install()   # the feed parser's per-part boundary regex without a compile each
 
 
 class _CappedMessage(email.message.Message):
