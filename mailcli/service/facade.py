@@ -8,10 +8,11 @@ delegates every public method to one of them:
     core = ServiceCore(config, data_dir, prompt)   config, data dir, store, passwords,
                                                    connections (shared by every part)
     reading  = Reading(core)                       folders, list, show, search, attachments
-    sending  = Sending(core, reading)              drafts, send, outbox
-    syncing  = Syncing(core, reading, sending.flush_outbox)   fetch, quota, account test
+    flushing = Flushing(core)                      flush_outbox, outbox (send what waits)
+    sending  = Sending(core, reading, flushing)    drafts, PGP, send
+    syncing  = Syncing(core, reading, flushing.flush_outbox)  fetch, quota, account test
     changing = Changing(core, reading, syncing.push_now)      flag, move, delete
-    watching = Watching(core, sending.flush_outbox)            watch (and the TUI's watcher)
+    watching = Watching(core, flushing.flush_outbox)           watch (and the TUI's watcher)
 
 The methods here only forward (their documentation is on the part); the shells call
 nothing else.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from mailcli.send.outbox import OutboxItem, SendResult
     from mailcli.service.changing import Changing
     from mailcli.service.contacts import Contacts
+    from mailcli.service.flushing import Flushing
     from mailcli.service.folders import Folders
     from mailcli.service.opening import OpenedPart
     from mailcli.service.reading import Reading, ShownMessage
@@ -68,13 +70,18 @@ class Service:
     @cached_property
     def sending(self) -> Sending:
         from mailcli.service.sending import Sending
-        return Sending(self.core, lambda: self.reading)
+        return Sending(self.core, lambda: self.reading, self.flushing)
+
+    @cached_property
+    def flushing(self) -> Flushing:
+        from mailcli.service.flushing import Flushing
+        return Flushing(self.core)
 
     @cached_property
     def syncing(self) -> Syncing:
         from mailcli.service.syncing import Syncing
         return Syncing(self.core, lambda: self.reading,
-                       lambda account: self.sending.flush_outbox(account))
+                       lambda account: self.flushing.flush_outbox(account))
 
     @cached_property
     def changing(self) -> Changing:
@@ -94,7 +101,7 @@ class Service:
     @cached_property
     def watching(self) -> Watching:
         from mailcli.service.watching import Watching
-        return Watching(self.core, self.sending.flush_outbox)   # built here, not on a thread
+        return Watching(self.core, self.flushing.flush_outbox)   # built here, not on a thread
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, *, must_exist: bool = True,
@@ -315,11 +322,11 @@ class Service:
     def flush_outbox(self, account: str | AccountConfig | None = None, *,
                      retry_failed: bool = False, resend_uncertain: bool = False,
                      uploads: bool = True) -> list[SendResult]:
-        return self.sending.flush_outbox(account, retry_failed=retry_failed,
-                                         resend_uncertain=resend_uncertain, uploads=uploads)
+        return self.flushing.flush_outbox(account, retry_failed=retry_failed,
+                                          resend_uncertain=resend_uncertain, uploads=uploads)
 
     def outbox(self, account: str | None = None) -> list[OutboxItem]:
-        return self.sending.outbox(account)
+        return self.flushing.outbox(account)
 
     # ------------------------------------------------------------------ address book
     def contacts(self, query: str = "", limit: int = 0) -> list[Contact]:
