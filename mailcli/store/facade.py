@@ -27,6 +27,8 @@ from mailcli.store.reconcile import ExternalChanges, _base_of
 from mailcli.store.state import FolderState, PopLedgerEntry
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from mailcli.message.parse import ParsedMessage
     from mailcli.store.contacts import Addresses
 
@@ -188,7 +190,8 @@ class Store:
                 new_id = index.insert_message(
                     conn, account=account, folder=folder, filename=rel, parsed=parsed,
                     flags=flags, size=len(raw), uid=uid, uidl=uidl, partial=partial,
-                    synced_flags=flags if uid is not None else None)
+                    synced_flags=flags if uid is not None else None,
+                    sent_folder=self._sent_folder(conn, account, folder))
                 if uidl is not None and size is not None:
                     state.ledger_record(conn, account, uidl, new_id, size=size, sha256=digest)
                 elif uidl is not None:
@@ -235,6 +238,18 @@ class Store:
         return Staged(account, folder, md, rel, md.pending_path(rel), len(raw), flags, uid,
                       uidl, size, digest)
 
+    def _sent_folder(self, conn: sqlite3.Connection, account: str, folder: str) -> bool | None:
+        """contacts.is_sent_folder, asked once per batch and folder instead of once per
+        message (None outside a batch: contacts.note asks itself)."""
+        memo = getattr(self._tl, "sent_folders", None)
+        if memo is None:
+            return None
+        sent = memo.get((account, folder))
+        if sent is None:
+            from mailcli.store.contacts import is_sent_folder
+            sent = memo[(account, folder)] = is_sent_folder(conn, account, folder)
+        return bool(sent)
+
     def commit_staged(self, staged: Staged, parsed: ParsedMessage | None = None,
                       addresses: Addresses | None = None) -> int:
         """The second half: index a staged message with its parse (None: parse it here,
@@ -260,18 +275,11 @@ class Store:
                         state.ledger_record(conn, s.account, s.uidl, same, size=s.announced,
                                             sha256=s.sha256)
                         return same
-                sent_folders = getattr(self._tl, "sent_folders", None)
-                sent = sent_folders.get((s.account, s.folder)) if sent_folders else None
-                if sent is None:   # asked once a batch, not once a message
-                    from mailcli.store.contacts import is_sent_folder
-                    sent = is_sent_folder(conn, s.account, s.folder)
-                    if sent_folders is not None:
-                        sent_folders[(s.account, s.folder)] = sent
                 new_id = index.insert_message(
                     conn, account=s.account, folder=s.folder, filename=s.rel, parsed=parsed,
                     flags=s.flags, size=s.size, uid=s.uid, uidl=s.uidl,
                     synced_flags=s.flags if s.uid is not None else None,
-                    addresses=addresses, sent_folder=sent)
+                    addresses=addresses, sent_folder=self._sent_folder(conn, s.account, s.folder))
                 if s.uidl is not None:
                     state.ledger_record(conn, s.account, s.uidl, new_id, size=s.announced,
                                         sha256=s.sha256)

@@ -355,8 +355,8 @@ class Maildir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._dir = str(self.path)   # the hot paths join strings: ~5 Paths a message cost
-                                     # ~10 % of a bulk download's CPU
+        self._dir = str(self.path)   # delivery joins strings (a profile of 11,000 deliveries
+                                     # counted ~99,000 Path constructions)
 
     # -- layout
     def create(self) -> None:
