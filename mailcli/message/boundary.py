@@ -6,8 +6,9 @@
                r')(?P<end>--)?(?P<ws>[ \\t]*)(?P<linesep>\\r\\n|\\r|\\n)?$')
 
 and every boundary is unique, so ``re``'s cache never hits: ~0.16 ms of pure-Python
-regex compilation per multipart part, about a tenth of the index parse of ordinary mail
-(the parse runs for every message a sync downloads). :func:`install` gives the feed
+regex compilation per multipart part (the parse runs for every message a sync downloads;
+without the compiles the benchmark mail's index parse is ~5 % cheaper,
+benchmarks/micro_bench.py). :func:`install` gives the feed
 parser module a ``re`` whose ``compile`` recognises exactly that pattern and answers a
 :class:`BoundaryMatcher`: ``startswith`` of the separator, then one precompiled regex for
 the rest of the line, with the same match result (truthiness and the ``end``, ``ws`` and
