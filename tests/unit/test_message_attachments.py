@@ -145,3 +145,22 @@ def test_duplicate_names_are_made_unique(tmp_path: Path) -> None:
     names = [p.name for p in save_attachments(raw, tmp_path)]
     assert names == ["same.txt", "same-2.txt", "SAME-3.txt", "attachment-4.bin",
                      "attachment-5.bin"]
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ("Content-Type: text/plain; charset=utf-8", None),
+    ("Content-Type: application/pdf; NAME=\"a.pdf\"", "a.pdf"),
+    ("Content-Type: application/pdf\nContent-Disposition: attachment; FileName=b.pdf", "b.pdf"),
+    ("Content-Type: application/pdf\nContent-Disposition: attachment;\n filename*0*=utf-8''Gr%C3%BC;\n filename*1=sse.pdf",
+     "Grüsse.pdf"),
+    ("Content-Type: application/pdf; name*=utf-8''%C3%A9t%C3%A9.pdf", "été.pdf"),
+    ("Content-Type: text/plain; charset=\"us-ascii\"; format=flowed", None),
+    ("Content-Type: text/plain; x-rename=1", None),
+])
+def test_filename_of_a_part_with_and_without_name_parameters(headers: str, expected: str | None) -> None:
+    # mime.filename answers None without parsing the parameters when no "name" is in
+    # either field: the answer must be the same as parsing them
+    from mailcli.message import mime
+    raw = (headers + "\n\nbody\n").encode()
+    part = mime.parse_tree(raw)
+    assert mime.filename(part) == expected
