@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -42,3 +43,15 @@ def run(*args: str, input: bytes | None = None, timeout: float = 120,
                           capture_output=True, timeout=timeout, env=full_env)
     return Result(proc.returncode, proc.stdout.decode(errors="replace"),
                   proc.stderr.decode(errors="replace"))
+
+
+def tree_shape(msg: Any) -> list[Any]:
+    """A parsed message tree as comparable data: per part its type, preamble, epilogue,
+    payload (or its number of sub-parts), defect names and headers."""
+    out = []
+    for part in msg.walk():
+        payload = part.get_payload()
+        out.append((part.get_content_type(), part.preamble, part.epilogue,
+                    payload if isinstance(payload, str) else len(payload),
+                    [type(d).__name__ for d in part.defects], part.items()))
+    return out

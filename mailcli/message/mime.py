@@ -16,14 +16,15 @@ import email.utils
 import logging
 import re
 from collections.abc import Iterator
-from email.feedparser import BufferedSubFile, FeedParser  # type: ignore[attr-defined]
+from email.feedparser import FeedParser
 from email.generator import BytesGenerator
 from email.parser import BytesHeaderParser
-from io import BytesIO, StringIO
+from io import BytesIO
 from typing import Literal
 
-from mailcli.message import boundary
+from mailcli.message import boundary, feedlines
 from mailcli.message.charset import decode_bytes
+from mailcli.message.feedlines import FeedLines, LineBudget
 from mailcli.message.headers import decode_header_value, decode_words, raw_to_str
 
 logger = logging.getLogger(__name__)
@@ -32,16 +33,13 @@ MAX_DEPTH = 50          # MIME nesting levels parsed; deeper containers are opaq
 MAX_PARTS = 2000        # parts walked per message
 _FEED_SLICE = 1 << 20   # bytes handed to the parser at a time
 MAX_LINES = 200_000     # lines parsed for the index and the reader (~12-25 MB of line strings)
-_HEAD_LINES = 200       # header lines kept after a "--" line once MAX_LINES is spent
-_HEAD_CHARS = 64 * 1024  # the same, in characters, when whole runs are dropped at once
-_DASH_LINE = re.compile(r"(?:^|(?<=\n))--", re.M)
-_BLANK_LINE = re.compile(r"\n\r?\n")
 _FAST_SIZE_OVER = 1 << 20  # base64 bodies larger than this are measured, not decoded
 CAPPED_TYPE = "application/x-mailcli-too-deep"
 
 Message = email.message.Message
 
 boundary.install()   # the feed parser's per-part boundary regex without a compile each
+feedlines.install()   # ...and its payload line-end strip without a scan of the payload
 
 
 class _CappedMessage(email.message.Message):
@@ -66,80 +64,14 @@ class _CappedEmailMessage(email.message.EmailMessage):
         return super().get_content_type()
 
 
-class _LineBudget(BufferedSubFile):  # type: ignore[misc]
-    """The parser's line source with a budget: after `budget` lines, body lines are
-    dropped as they are pushed, so a message of millions of short lines (20 MB of blank lines
-    was ~750 MB of line strings) costs at most `budget` of them. Kept past the budget:
-    lines starting with "--" (every boundary, whatever the nesting) and the header block
-    after such a line (up to _HEAD_LINES lines, until a blank line), so the MIME
-    structure is still seen; only body text is lost. `dropped` counts what went."""
-
-    def __init__(self, budget: int) -> None:
-        super().__init__()
-        self.left = budget
-        self.dropped = 0
-        self._head = 0         # header lines still kept after a "--" line
-
-    def pushlines(self, lines: list[str]) -> None:
-        if self.left >= len(lines):
-            self.left -= len(lines)
-            self._lines.extend(lines)
-            return
-        keep, self.left = max(self.left, 0), 0
-        self._lines.extend(lines[:keep])
-        for line in lines[keep:]:
-            if line.startswith("--"):
-                self._head = _HEAD_LINES
-            elif self._head > 0:
-                self._head = 0 if line in ("\n", "\r\n", "\r") else self._head - 1
-            else:
-                self.dropped += 1
-                continue
-            self._lines.append(line)
-
-    def push(self, data: str) -> None:
-        """Past the budget, whole runs of body lines are dropped here, before they are split
-        into line strings (the per-line path costs ~1 s per million lines): only the
-        lines that pushlines would keep are pushed."""
-        if self.left > 0 or self._head > 0:
-            super().push(data)
-            return
-        text = self._partial.getvalue() + data
-        end = text.rfind("\n") + 1
-        if end == 0:             # no complete line yet (or only "\r" line ends): slow path
-            self._partial.seek(0)
-            self._partial.truncate()
-            super().push(text)
-            return
-        self._partial.seek(0)
-        self._partial.truncate()
-        self._partial.write(text[end:])
-        pos = 0
-        for m in _DASH_LINE.finditer(text, 0, end):
-            if m.start() < pos:
-                continue
-            self.dropped += text.count("\n", pos, m.start())
-            blank = _BLANK_LINE.search(text, m.start(), min(end, m.start() + _HEAD_CHARS))
-            if blank is None:    # the header block goes on in the next data: per line
-                self.pushlines(_lines_of(text[m.start():end]))
-                return
-            self.pushlines(_lines_of(text[m.start():blank.end()]))
-            pos = blank.end()
-        self.dropped += text.count("\n", pos, end)
-
-
-def _lines_of(text: str) -> list[str]:
-    return StringIO(text, newline="").readlines()
-
-
 class _CappedFeedParser(FeedParser):
     """FeedParser that stops treating parts as containers below MAX_DEPTH and, with a
-    line budget, drops body lines past it (see _LineBudget)."""
+    line budget, drops body lines past it (see feedlines.LineBudget)."""
 
     def __init__(self, factory: type, policy: email.policy.Policy, max_lines: int | None = None) -> None:
         super().__init__(factory, policy=policy)
-        if max_lines is not None:
-            self._input = _LineBudget(max_lines)  # hook on a private attribute; pinned by tests
+        # hook on a private attribute; pinned by tests
+        self._input = FeedLines() if max_lines is None else LineBudget(max_lines)
 
     def _new_message(self) -> None:  # hook on a private method; pinned by tests
         super()._new_message()  # type: ignore[misc]
@@ -152,7 +84,7 @@ def parse_tree(raw: bytes, policy: email.policy.Policy = email.policy.compat32,
     """Parse raw bytes into a message tree; never raises for any input bytes.
 
     With `max_lines` (the index and the reader pass MAX_LINES), body lines past that many
-    are dropped (the structure is kept, see _LineBudget) and the root gets
+    are dropped (the structure is kept, see feedlines.LineBudget) and the root gets
     `lines_dropped` > 0; callers that save or forward content pass None."""
     factory = _CappedEmailMessage if policy is not email.policy.compat32 else _CappedMessage
     if b"\x00" in raw:

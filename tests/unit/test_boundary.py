@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mailcli.message import boundary, mime
+from tests.helpers import tree_shape
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -78,24 +79,14 @@ def test_installed_and_used_by_the_feed_parser() -> None:
     assert msg.get_payload(0).get_payload(0).get_payload() == "plain"   # (CRLF: the boundary's)
 
 
-def _shape(msg: Any) -> list[Any]:
-    out = []
-    for part in msg.walk():
-        payload = part.get_payload()
-        out.append((part.get_content_type(), part.preamble, part.epilogue,
-                    payload if isinstance(payload, str) else len(payload),
-                    [type(d).__name__ for d in part.defects], part.items()))
-    return out
-
-
 def test_corpus_parses_to_the_same_trees() -> None:
     files = sorted(CORPUS.rglob("*.eml"))
     assert len(files) > 100
-    fast = [_shape(mime.parse_tree(f.read_bytes(), max_lines=mime.MAX_LINES)) for f in files]
+    fast = [tree_shape(mime.parse_tree(f.read_bytes(), max_lines=mime.MAX_LINES)) for f in files]
     patched = email.feedparser.re
     email.feedparser.re = re   # type: ignore[attr-defined]
     try:
-        slow = [_shape(mime.parse_tree(f.read_bytes(), max_lines=mime.MAX_LINES)) for f in files]
+        slow = [tree_shape(mime.parse_tree(f.read_bytes(), max_lines=mime.MAX_LINES)) for f in files]
     finally:
         email.feedparser.re = patched   # type: ignore[attr-defined]
     for f, a, b in zip(files, fast, slow):
