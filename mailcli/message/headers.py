@@ -12,8 +12,9 @@ from __future__ import annotations
 import binascii
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import getaddresses, parsedate_tz
+from email.utils import parsedate_tz
 
+from mailcli.message.addresses import getaddresses
 from mailcli.message.charset import decode_bytes
 from mailcli.message.sanitize import strip_controls
 
@@ -155,7 +156,7 @@ def decode_addresses(value: object) -> str:
         return strip_controls(_WS_RUN.sub(" ", decode_words(text))).strip()
 
     try:
-        pairs = getaddresses([hidden])
+        pairs = getaddresses(hidden)
     except Exception:
         pairs = []
     parts = []

@@ -17,8 +17,8 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import getaddresses
 
+from mailcli.message.addresses import getaddresses
 from mailcli.model import WELL_KNOWN_SENT, Contact, FolderRole
 
 WRITTEN_WEIGHT = 10
@@ -75,7 +75,9 @@ Addresses = tuple[list[tuple[str, str]], list[tuple[str, str]]]
 def address_pairs(from_: str, to: str, cc: str) -> Addresses:
     """What note() reads of the header values, parsed ahead (the index-parse workers do
     this off the downloader's core)."""
-    return getaddresses([from_ or "", to or "", cc or ""]), getaddresses([to or "", cc or ""])
+    # empty fields left out: joined they would only add ('', '') items, which note() skips
+    return (getaddresses(", ".join(v for v in (from_, to, cc) if v)),
+            getaddresses(", ".join(v for v in (to, cc) if v)))
 
 
 def note(conn: sqlite3.Connection, account: str, folder: str, message_id: str | None,
