@@ -19,6 +19,7 @@ _BLANK = re.compile(rb"\r?\n\r?\n")
 SKELETON_KEEP_LINES = 4            # lines kept of a non-text base64 body
 SKELETON_TEXT_KEEP = 400 * 1024    # bytes kept of a text base64 body (>= 256 KB decoded)
 _SKELETON_MIN = 16 * 1024          # bodies shorter than this are left alone
+_DASH_TRIES = 8                    # dashes looked at one by one before a 3-byte find
 
 
 def skeleton(raw: bytes) -> bytes:
@@ -62,7 +63,7 @@ def skeleton(raw: bytes) -> bytes:
         if kind.startswith((b"multipart/", b"message/")):
             continue
         if delim < body - 1:
-            delim = raw.find(b"\n--", body - 1)
+            delim = find_dash_line(raw, body - 1)
             if delim < 0:
                 delim = len(raw)
         end = min(delim + 1, len(raw))
@@ -92,6 +93,22 @@ def skeleton(raw: bytes) -> bytes:
     out.append(raw[pos:])
     return b"".join(out)
 
+
+
+def find_dash_line(raw: bytes, start: int) -> int:
+    """``raw.find(b"\\n--", start)``, but looking for the dashes with memchr first: base64 has
+    no '-', so in a base64 body the first dash is the boundary's (a 3-byte find scanned at
+    ~1.3 ns/byte, ~20x the one-byte find; for a body full of dashes it goes back to the
+    3-byte find after a few misses)."""
+    pos = start + 1            # a match at i has its first dash at i + 1
+    for _ in range(_DASH_TRIES):
+        dash = raw.find(b"-", pos)
+        if dash < 0:
+            return -1
+        if raw[dash - 1:dash + 2] == b"\n--":
+            return dash - 1
+        pos = dash + 1
+    return raw.find(b"\n--", pos - 1)
 
 
 def _only_base64(raw: bytes, start: int, end: int) -> bool:

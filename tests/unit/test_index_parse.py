@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailcli.message.parse import parse_for_index, parse_message
-from mailcli.message.skeleton import skeleton
+from mailcli.message.skeleton import find_dash_line, skeleton
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 FILES = sorted(CORPUS.rglob("*.eml"))
@@ -111,3 +113,10 @@ def test_html_alternative_adds_only_the_words_the_plain_text_lacks() -> None:
     plain, _, extra = body.partition("\n")
     assert plain == "Lunch is at noon, see you there."
     assert "Bring a spatula!" in extra and "Lunch" not in extra and "there." not in extra
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(max_size=60).map(lambda b: bytes(b"\n-a"[c % 3] for c in b)), st.integers(0, 70))
+def test_dash_line_finder_is_the_three_byte_find(raw: bytes, start: int) -> None:
+    start = min(start, len(raw))
+    assert find_dash_line(raw, start) == raw.find(b"\n--", start)
