@@ -47,12 +47,12 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
       the others stay (without a UID) and are reported.
    f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
-      change), DeleteRemote, uploads, then downloads newest first: one pipelined fetch
-      of the folder's UIDs in descending order (INBOX is the first folder), committed
-      in chunks from inside the stream (sync/staging.py RollingBatch: the first chunk
-      only FIRST_CHUNK messages, so the newest mail of a first sync is listable at once;
-      FETCH batches stay in flight while a chunk is made durable), each chunk one
-      ``store.batch()`` (files fsynced, then the rows committed; from POOL_MIN
+      change), DeleteRemote, uploads, then downloads newest first (sync/download.py):
+      one pipelined fetch of the folder's UIDs in descending order (INBOX is the first
+      folder), committed in chunks from inside the stream (sync/staging.py RollingBatch:
+      the first chunk only FIRST_CHUNK messages, so the newest mail of a first sync is
+      listable at once; FETCH batches stay in flight while a chunk is made durable), each
+      chunk one ``store.batch()`` (files fsynced, then the rows committed; from POOL_MIN
       messages the index parse runs in worker processes meanwhile). The folder's state
       (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ) is written only after everything committed; if
       any download, pull or local delete failed, HIGHESTMODSEQ is not recorded, so the
@@ -67,7 +67,6 @@ written to the store or the server.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -76,18 +75,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
-from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus
+from mailcli.model import FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
 from mailcli.sync import killpoint
-from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
+from mailcli.sync.download import CHUNK, FETCH_BATCH, Downloads, _digest
+from mailcli.sync.events import FolderDone, FolderStarted, NullReporter, Reporter, SyncWarning
 from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.limits import LIMITS, Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.replay import LocalChanges
-from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
-    from mailcli.store.parsepool import ParsePool
     from mailcli.sync.plan import CachedCopy, Plan, ServerCopy
 
 # The planner (sync/plan.py, sync/actions.py), sync/queued.py and store/upload.py are
@@ -96,9 +94,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 500          # messages per store transaction while downloading
-FIRST_CHUNK = 100    # ...except the first (the newest mail, listable at once)
-FETCH_BATCH = 100    # messages per pipelined UID FETCH inside a chunk
 MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
 
@@ -110,7 +105,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync(LocalChanges, FolderActions):
+class ImapSync(LocalChanges, FolderActions, Downloads):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -435,38 +430,6 @@ class ImapSync(LocalChanges, FolderActions):
             self._leftovers[folder] = result.orphans
         return True
 
-    def _drop_leftovers(self, folder: str) -> None:
-        """After a UIDVALIDITY change and the download: a cached copy the rematch missed
-        (headers read differently, LF line ends) whose bytes, CRLF-normalised, equal a
-        fresh server copy is that message: dropped, its flags added to the fresh copy
-        (pushed by the next sync). What matches nothing stays (no UID) and is reported."""
-        from mailcli.sync.actions import format_uids
-
-        left, fresh = self._leftovers.pop(folder, ()), self._fresh
-        self._fresh = {}
-        kept, dropped = [], 0
-        for lid in left:
-            try:
-                row, raw = self.store.message_row(lid), self.store.read_raw(lid)
-            except (MailcliError, OSError):
-                continue   # gone meanwhile
-            twins = fresh.get(_digest(raw))
-            if not twins:
-                kept.append(lid)
-                continue
-            twin = self.store.message_row(twins.pop())
-            if not row.flags <= twin.flags:
-                self.store.set_flags(twin.id, twin.flags | row.flags)
-            self.store.remove(lid)
-            dropped += 1
-        if dropped:
-            self._note(folder, f"{folder}: {dropped} cached message(s) were the same as "
-                               f"downloaded server copies; the duplicates were dropped")
-        if kept:
-            self._note(folder, f"{folder}: after the UIDVALIDITY change {len(kept)} cached "
-                               f"message(s) match no server message (id "
-                               f"{format_uids(kept)}); kept locally, not uploaded", warn=True)
-
     def _copies(self, folder: str,
                 rows: list[MessageRow]) -> tuple[list[CachedCopy], list[ServerCopy]]:
         """rematch()'s inputs: one headers-only listing, and for messages without a
@@ -592,85 +555,6 @@ class ImapSync(LocalChanges, FolderActions):
                 complete = False
         return complete
 
-    def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
-        """Fetch newest first in chunks, each chunk one store transaction; True if all
-        arrived. From POOL_MIN messages on, the index parse runs in a ParsePool on the
-        other cores while this process downloads (sync/staging.py)."""
-        pool = open_pool(len(uids), self.parse_workers)
-        try:
-            return self._download_with(folder, uids, tally, pool)
-        finally:
-            if pool is not None:
-                pool.close()
-
-    def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
-                       pool: ParsePool | None) -> bool:
-        from mailcli.sync.actions import format_uids
-
-        store, name, kill = self.store, self.name, self._kill
-        got: set[int] = set()
-        failed: list[int] = []
-        digests: dict[int, str] = {}
-
-        def stored(uid: int, new_id: int, size: int) -> None:
-            digest = digests.pop(uid, None)
-            if digest is not None:
-                self._fresh.setdefault(digest, []).append(new_id)
-            got.add(uid)
-            self.reporter.event(MessageFetched(name, folder, size))
-            if kill is not None:
-                kill("deliver")
-
-        def lost(uid: int, exc: Exception) -> None:
-            digests.pop(uid, None)
-            failed.append(uid)
-            logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
-
-        out: Deliveries[int] = Deliveries(store, name, folder, pool, stored, lost)
-
-        counted = [0]
-
-        def committed() -> None:
-            tally.new += len(got) - counted[0]
-            counted[0] = len(got)
-            if kill is not None:
-                kill("commit")
-
-        parts = newest_first(uids, self.chunk)
-        txn = RollingBatch(store, [len(p) for p in parts], out.drain, committed)
-
-        def sink(uid: int, raw: bytes, flags: Flags) -> None:
-            txn.begin()
-            if folder in self._leftovers:
-                digests[uid] = _digest(raw)
-            out.put(uid, raw, flags=flags, uid=uid)
-            txn.count()
-
-        error: MailcliError | None = None
-        try:
-            self.account.fetch_messages(folder, [u for p in parts for u in p], sink,
-                                        batch_size=self.fetch_batch)
-        except MailcliError as exc:
-            error = exc   # commit what arrived, then fail the folder
-        except CommitFailed as exc:
-            raise exc.error from None
-        except BaseException as exc:
-            txn.abort(exc)
-            raise
-        txn.commit()
-        if error is not None:
-            raise error
-        if failed:
-            tally.failed += len(failed)
-            self._folder_error(folder, f"{len(failed)} message(s) could not be stored "
-                                       f"(uid {format_uids(failed)}); retried next run")
-        missing = set(uids) - got - set(failed)
-        if missing:
-            logger.info("%s/%s: %d message(s) vanished during the download", name, folder,
-                        len(missing))
-        return not failed and not missing
-
-
 
 # ---------------------------------------------------------------------- helpers
 def _has_modseq(state: FolderState, account: Account) -> bool:
@@ -683,22 +567,6 @@ def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
     """Same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ as recorded: nothing changed there."""
     return (state.highestmodseq is not None and status.highestmodseq == state.highestmodseq
             and status.uidvalidity == state.uidvalidity and status.uidnext == state.uidnext)
-
-
-def _digest(raw: bytes) -> str:
-    """Identity of a message's bytes, line endings normalised (a server may store LF)."""
-    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
-
-
-def newest_first(uids: Iterable[int], chunk: int, first: int = FIRST_CHUNK) -> list[list[int]]:
-    """The download order: UIDs from the highest (the newest mail) down, the first
-    transaction only `first` messages (so the newest mail is listable within moments of
-    the start of a first sync), then `chunk` at a time."""
-    order = sorted(set(uids), reverse=True)
-    head = min(first, chunk)
-    parts = [order[:head]] if order else []
-    parts += [order[i:i + chunk] for i in range(head, len(order), chunk)]
-    return parts
 
 
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:

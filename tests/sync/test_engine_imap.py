@@ -444,7 +444,7 @@ def test_first_sync_downloads_newest_first_and_the_newest_are_listable_early(
     store transaction holds only the newest FIRST_CHUNK messages: they are committed (seen
     by another connection, as `mailcli list` would) while the rest still downloads; each
     later transaction holds older messages than the one before."""
-    from mailcli.sync.engine import FIRST_CHUNK
+    from mailcli.sync.download import FIRST_CHUNK
 
     n = FIRST_CHUNK + 2 * 150 + 7
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, n + 1)},
@@ -478,7 +478,7 @@ def test_first_sync_downloads_newest_first_and_the_newest_are_listable_early(
 
 
 def test_newest_first_chunking() -> None:
-    from mailcli.sync.engine import newest_first
+    from mailcli.sync.download import newest_first
 
     assert newest_first([], 500) == []
     assert newest_first([3, 1, 2], 500, first=2) == [[3, 2], [1]]
