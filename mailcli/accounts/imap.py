@@ -3,10 +3,11 @@
 Owns: folder names (modified UTF-7 via imapclient, server delimiter <-> "/"), SPECIAL-USE
 roles, flags/status/UID listing, QRESYNC/CONDSTORE resync, the pipelined UID-range
 message fetch streamed to a sink, changes (flags, copy, move, delete, append, folders),
-quota and IDLE — and translating every imapclient/imaplib/socket/ssl failure into
-mailcli.errors at this boundary (`_errors`, which ImapSession uses too). The connection
-itself (connect, login, ENABLE, close, drop, abort) is the ImapSession mixin's
-(accounts/imap_session.py).
+quota — and translating every imapclient/imaplib/socket/ssl failure into mailcli.errors
+at this boundary (`_errors`, which the mixins use too). Two mixins own the rest: the
+connection itself (connect, login, ENABLE, close, drop, abort) is ImapSession's
+(accounts/imap_session.py); the waits for pushed changes (IDLE, NOTIFY) are ImapPush's
+(accounts/imap_push.py).
 
 Low-level notes: imapclient has no QRESYNC SELECT and no pipelining, so those two paths
 send tagged lines on imapclient's own imaplib object (`_imap`) and read its responses
@@ -18,9 +19,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -31,10 +31,11 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 from imapclient.response_parser import parse_fetch_response
 
-from mailcli.accounts import imap_push, names
+from mailcli.accounts import names
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
 from mailcli.accounts.imap_guard import Guard, GuardError, LiteralTooLarge, TooManyResponses
+from mailcli.accounts.imap_push import ImapPush
 from mailcli.accounts.imap_session import ImapSession
 from mailcli.accounts.imap_wire import (
     _copyuid_map,
@@ -65,7 +66,7 @@ _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messag
 _MAX_REFUSED = 5              # over-large messages skipped (one reconnect each) per fetch
 
 
-class ImapAccount(ImapSession, Account):
+class ImapAccount(ImapSession, ImapPush, Account):
     """An IMAP account (see Account for every method's contract)."""
 
     protocol = "imap"
@@ -541,81 +542,3 @@ class ImapAccount(ImapSession, Account):
                 msgs, msg_limit = int(q.usage), int(q.limit)
         return Quota(account=self.config.name, used_bytes=used, limit_bytes=limit, messages=msgs,
                      message_limit=msg_limit)
-
-    def idle(self, folder: str, timeout: float) -> bool:
-        self._require(Capability.IDLE)
-        c = self._c
-        with self._errors("IDLE", folder=folder):
-            self._select(folder)
-            deadline = time.monotonic() + timeout
-            c.idle()
-            changed = False
-            try:
-                with self._waiting():   # no command deadline while IDLE waits on purpose
-                    while not changed:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            break
-                        for resp in c.idle_check(timeout=min(left, 60.0)):
-                            if len(resp) >= 2 and resp[1] in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"):
-                                changed = True
-                            elif resp and resp[0] == b"VANISHED":
-                                changed = True
-            finally:
-                _text, more = c.idle_done()
-            return changed or any(len(r) >= 2 and r[1] in (b"EXISTS", b"EXPUNGE", b"FETCH") for r in more)
-
-    def _waiting(self) -> AbstractContextManager[None]:
-        return self._guard.waiting() if self._guard is not None else nullcontext()
-
-    # ---------- waiting for changes (mailcli watch; see accounts/imap_push.py) ----------
-    def idle_wait(self, folder: str, timeout: float, stop: Callable[[], bool],
-                  started: Callable[[], None] | None = None) -> bool:
-        self._require(Capability.IDLE)
-        with self._errors("IDLE", folder=folder):
-            self._select(folder)
-            got = self._idle_collect(timeout, stop,
-                                     lambda rs: any(imap_push.is_change(r) for r in rs), started)
-            return any(imap_push.is_change(r) for r in got)
-
-    def notify_set(self, folders: Sequence[str]) -> None:
-        self._require(Capability.NOTIFY)
-        with self._errors("NOTIFY"):   # on a connection of its own: nothing selected
-            tag = self._send(imap_push.notify_line(self._quoted(f) for f in folders))
-            self._finish(tag, "NOTIFY")
-
-    def notify_wait(self, timeout: float, stop: Callable[[], bool],
-                    started: Callable[[], None] | None = None) -> set[str]:
-        self._require(Capability.NOTIFY)
-        with self._errors("IDLE"):
-            got = self._idle_collect(timeout, stop,
-                                     lambda rs: any(imap_push.status_folder(r) for r in rs),
-                                     started)
-        names = {imap_push.status_folder(r) for r in got}
-        return {self._user(n) for n in names if n}
-
-    def _idle_collect(self, timeout: float, stop: Callable[[], bool],
-                      done: Callable[[list[Any]], bool],
-                      started: Callable[[], None] | None = None) -> list[Any]:
-        """IDLE until `timeout`, `stop()` or `done(responses)`; then DONE and NOOP, each
-        answered within DONE_TIMEOUT or the link counts as dead. Stopped: returns at once
-        without DONE (the caller aborts the connection)."""
-        c = self._c
-        imap_push.keepalive(c.socket())
-        c.idle()
-        if started is not None:
-            started()
-        with self._waiting():   # no command deadline while IDLE waits on purpose
-            got = imap_push.wait_slices(c.idle_check, timeout, stop, done,
-                                        f"{self.config.host}:{self.config.port}")
-        if stop():
-            return got
-        c.socket().settimeout(min(self.config.timeout, imap_push.DONE_TIMEOUT))
-        try:
-            _text, more = c.idle_done()
-            got.extend(more)
-            _text, more = c.noop()
-            got.extend(more)
-        finally:
-            c._set_read_timeout()
-        return got
