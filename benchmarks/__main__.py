@@ -96,12 +96,11 @@ def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServ
     pop3_tools = _select(peers.pop3_tools(args.fetchmail_mda), args.tools)
     results: list = []
     if "imap" in args.only and imap_tools:
-        results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
+        results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot)
     if "newest" in args.only and imap_tools:
-        results += newest_bench.run(server, imap_tools, args.runs, timeout, workroot,
-                                    keep_work=args.keep_work)
+        results += newest_bench.run(server, imap_tools, args.runs, timeout, workroot)
     if "pop3" in args.only and pop3_tools:
-        results += pop3_bench.run(server, pop3_tools, args.runs, timeout, workroot, keep_work=args.keep_work)
+        results += pop3_bench.run(server, pop3_tools, args.runs, timeout, workroot)
     scaling = None
     if args.rss_scaling and args.n > 1_000:
         server.stop()
@@ -147,6 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now().astimezone()
     workroot = Path(tempfile.mkdtemp(prefix="mailcli-bench-", dir=args.workdir))
     workroot.chmod(0o755)          # getmail delivers as nobody when we are root
+    # Every tool's store stays until the end: deleting one between timed runs made the next
+    # tool's file creations slow on ext4 without a journal (this machine's root file
+    # system), which skips inodes freed in the last minutes one by one (0.02 -> 1 ms per
+    # file). The probe records what a file creation costs here, before and after.
+    create_us = {"start": measure.create_cost_us(workroot)}
+    if create_us["start"] > measure.SLOW_CREATE_US:
+        print(f"benchmarks: creating a file takes {create_us['start']:.0f} us here (usually "
+              "~20): many files were deleted nearby in the last minutes; every tool's figures "
+              "are inflated by it (wait a few minutes, or use --workdir elsewhere)", file=sys.stderr)
     servers: list[BenchServer] = []
     results: list = []
     scaling: list[dict] | None = None
@@ -160,13 +168,15 @@ def main(argv: list[str] | None = None) -> int:
             local = {"help": local_bench.help_startup(),
                      "scripts": local_bench.scripts(args.quick, args.timeout or 1800)}
     finally:
+        create_us["end"] = measure.create_cost_us(workroot)
         for s in servers:
             s.stop()
         if not args.keep_work:
             shutil.rmtree(workroot, ignore_errors=True)
     data = report.build(
         {"n": args.n, "runs": args.runs, "quick": args.quick, "only": list(args.only),
-         "tools": list(args.tools), "timeout_s": timeout, "rtt_ms": args.rtt_ms},
+         "tools": list(args.tools), "timeout_s": timeout, "rtt_ms": args.rtt_ms,
+         "file_create_us": {k: round(v, 1) for k, v in create_us.items()}},
         corpus, peers.versions(), measure.rss_method(), results, scaling, local, started)
     print(report.table(data))
     path = report.write_json(data, args.json, started)

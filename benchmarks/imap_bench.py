@@ -51,7 +51,7 @@ def _one(tool: Tool, server: BenchServer, work: Path, timeout: float, label: str
 
 
 def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workroot: Path,
-        scenarios: tuple[str, ...] = SCENARIOS, keep_work: bool = False) -> list[Result]:
+        scenarios: tuple[str, ...] = SCENARIOS) -> list[Result]:
     results, active = measure.prepare(tools, scenarios)
     total = server.corpus["messages"]
     for r in range(runs):
@@ -70,8 +70,6 @@ def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workr
                 server.change(NEW, FLAGS)
                 results[(INCREMENTAL, tool.name)].samples.append(
                     _one(tool, server, work, timeout, INCREMENTAL, total + NEW, count_commands=True))
-            if not keep_work:
-                shutil.rmtree(work, ignore_errors=True)
     for res in results.values():
         if res.status == "ok" and res.samples and not res.good():
             res.status = "failed: " + (res.samples[-1].error or "?")

@@ -76,6 +76,19 @@ class Result:
 TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
+SLOW_CREATE_US = 150.0    # per file creation above which the figures are suspect
+
+
+def create_cost_us(root: Path, files: int = 300) -> float:
+    """Wall microseconds of one empty file creation in a new directory under `root` (left
+    in place: deleting it would slow the next creations down, see __main__)."""
+    d = Path(tempfile.mkdtemp(prefix="create-probe-", dir=root))
+    t = time.perf_counter()
+    for i in range(files):
+        os.close(os.open(d / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return (time.perf_counter() - t) / files * 1e6
+
+
 def rss_method() -> str:
     return ("GNU time -f %M (the child forks from time, not from the harness)" if TIME else
             "os.wait4 rusage (includes the harness's own RSS, copied at fork: install `time`)")

@@ -119,8 +119,7 @@ def _one(tool: Tool, server: BenchServer, work: Path, timeout: float) -> Sample:
     return sample
 
 
-def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workroot: Path,
-        keep_work: bool = False) -> list[Result]:
+def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workroot: Path) -> list[Result]:
     tools = [t for t in tools if t.is_mailcli]
     results, active = measure.prepare(tools, (NEWEST,))
     for r in range(runs):
@@ -129,8 +128,6 @@ def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workr
             work = workroot / f"newest-{tool.name}-run{r}"
             shutil.rmtree(work, ignore_errors=True)
             results[(NEWEST, tool.name)].samples.append(_one(tool, server, work, timeout))
-            if not keep_work:
-                shutil.rmtree(work, ignore_errors=True)
     for res in results.values():
         if res.status == "ok" and res.samples and not res.good():
             res.status = "failed: " + (res.samples[-1].error or "?")

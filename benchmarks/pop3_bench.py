@@ -45,7 +45,7 @@ def _one(tool: Tool, server: BenchServer, work: Path, mode: str, timeout: float,
 
 
 def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workroot: Path,
-        scenarios: tuple[str, ...] = SCENARIOS, keep_work: bool = False) -> list[Result]:
+        scenarios: tuple[str, ...] = SCENARIOS) -> list[Result]:
     results, active = measure.prepare(tools, scenarios)
     inbox = server.corpus["folders"]["INBOX"]["messages"]
     for r in range(runs):
@@ -61,16 +61,12 @@ def run(server: BenchServer, tools: list[Tool], runs: int, timeout: float, workr
                 if first.ok and NOCHANGE in scenarios:
                     results[(NOCHANGE, tool.name)].samples.append(
                         _one(tool, server, work, "keep", timeout, NOCHANGE, inbox))
-                if not keep_work:
-                    shutil.rmtree(work, ignore_errors=True)
             if DELETE in scenarios:
                 server.restore()
                 work = workroot / f"pop3-{tool.name}-delete-run{r}"
                 shutil.rmtree(work, ignore_errors=True)
                 results[(DELETE, tool.name)].samples.append(
                     _one(tool, server, work, "delete", timeout, DELETE, inbox))
-                if not keep_work:
-                    shutil.rmtree(work, ignore_errors=True)
     for res in results.values():
         if res.status == "ok" and res.samples and not res.good():
             res.status = "failed: " + (res.samples[-1].error or "?")
