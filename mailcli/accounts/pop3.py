@@ -4,6 +4,7 @@ Owns: POP3_SSL and strict STLS (no plaintext fallback), CAPA, USER/PASS (APOP wh
 server offers no USER but its greeting carries a timestamp), STAT, UIDL + LIST,
 pipelined RETR (when CAPA says PIPELINING) streamed one message at a time, TOP for
 headers, DELE, and QUIT — translating poplib/socket/ssl failures into mailcli.errors.
+Pipelining and the multi-line reader are the Pop3Pipeline mixin (accounts/pop3_pipeline.py).
 
 Deletion semantics (decided here, relied on by sync/): DELE only marks; nothing is
 removed until `pop_commit()` sends QUIT and the server confirms. `close()` is the polite
@@ -15,10 +16,6 @@ Stable keys without UIDL: when the server has no UIDL, each message's key is
 "sha1:" + sha1(Message-ID, Date and the message size) computed from `TOP n 0` (or from
 RETR when TOP is missing too). It is stable across sessions as long as those headers
 are; two identical copies of one message collapse into one key (documented limitation).
-
-Multi-line replies are read here rather than by poplib: no 2,048-byte line limit (real
-mail has longer lines), dot-unstuffing, CRLF or bare-LF terminators, and the message is
-returned as the exact bytes the server sent (minus stuffing and the terminator).
 
 Bounded servers: every reply has a cap and a wall-clock deadline. A RETR/TOP may not
 exceed twice the size announced in LIST plus 64 KiB (and never HARD_CAP): past it the
@@ -39,13 +36,14 @@ import poplib
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
 from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.deadline import Watchdog
+from mailcli.accounts.pop3_pipeline import Pop3Pipeline, _is_eof, _text, _TooLarge
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
@@ -54,19 +52,13 @@ from mailcli.model import FolderInfo, FolderRole, PopEntry, Quota
 
 logger = logging.getLogger(__name__)
 
-_WINDOW = 128                 # RETR/TOP commands in flight when the server offers PIPELINING
 _DELE_WINDOW = 1000           # DELE commands in flight (tiny replies; ~10 KB of commands)
-_CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 _TIMESTAMP = re.compile(rb"<[^<>@\s]+@[^<>\s]+>")
 HARD_CAP = 1 << 30            # no single reply is read past 1 GiB, whatever LIST says
 SLACK = 64 * 1024             # a message may exceed twice its announced size by this much
 SHORT_CAP = 1 << 20           # CAPA, a probe's TOP: 1 MiB
 MIN_RATE = 16 * 1024          # bytes/second a reply's deadline allows on top of 2 x timeout
 _LISTING_ROW = 512            # bytes per LIST/UIDL row allowed for in the listing cap
-
-
-class _TooLarge(Exception):
-    """A multi-line reply went past its cap (internal; the connection is unusable)."""
 
 
 class _BoundedReplies:
@@ -135,7 +127,7 @@ class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):  # type: ignore[misc]  # both 
         return self._handshake(sock, cast(Any, self).context)
 
 
-class Pop3Account(Maildrop):
+class Pop3Account(Pop3Pipeline, Maildrop):
     """A POP3 maildrop (see Account and Maildrop; only INBOX, driven through the pop_* methods)."""
 
     protocol = "pop3"
@@ -377,76 +369,6 @@ class Pop3Account(Maildrop):
         logger.debug("> %s", line.decode("ascii", "replace"))
         self._low._putline(line)
 
-    def _put_many(self, lines: list[bytes]) -> None:
-        """Several pipelined commands in one write (one TCP segment, not one each)."""
-        if len(lines) == 1:
-            self._put(lines[0])
-            return
-        if logger.isEnabledFor(logging.DEBUG):
-            for line in lines:
-                logger.debug("> %s", line.decode("ascii", "replace"))
-        self._low._putline(b"\r\n".join(lines))      # _putline adds the last CRLF
-
-    def _read_multiline(self, cap: int) -> bytes:
-        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes.
-        Raises _TooLarge past `cap` bytes (the rest of the reply is left unread).
-
-        Reads whole buffered blocks (peek, then consume exactly up to the terminator, so
-        the next reply's status line stays in the stream for poplib), not line by line:
-        a 60 MB download is ~900,000 lines, ~0.8 s of readline() calls."""
-        f = cast(Any, self._p.file)   # a BufferedReader (makefile("rb")): has peek()
-        out = bytearray(b"\n")   # a virtual line end: the body starts at a line start
-        while True:
-            block = f.peek(_CHUNK)
-            if not block:
-                raise EOFError("connection closed inside a multi-line reply")
-            start = max(0, len(out) - 3)      # a terminator may straddle two blocks
-            base = len(out)
-            out += block
-            end, stop = _terminator(out, start)
-            if end < 0:
-                if len(out) > cap:
-                    raise _TooLarge()
-                f.read(len(block))
-                continue
-            f.read(stop - base)
-            del out[end + 1:]
-            if b"\n." in out:                # dot-unstuffing (the virtual "\n" included)
-                out = out.replace(b"\n.", b"\n")
-            del out[0]
-            return bytes(out)
-
-    def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], bytes | None],
-                   sizes: list[int] | None = None,
-                   then: Callable[[int, bytes], None] | None = None,
-                   window: int = _WINDOW) -> list[str]:
-        """Send `lines` (with PIPELINING up to `window` commands in flight, the ones that
-        fit sent in one write) and call read(i, status) as each positive reply arrives,
-        under a deadline for `sizes[i]` bytes, then then(i, what read returned) outside
-        the deadline; returns the -ERR texts as 'i: text' (the stream stays in step)."""
-        window = window if "PIPELINING" in self._caps else 1
-        errors: list[str] = []
-        sent = 0
-        for i in range(len(lines)):
-            if sent < len(lines) and sent < i + window:
-                upto = min(len(lines), i + window)
-                if window > 1 and upto - sent < min(window // 4, len(lines) - sent):
-                    upto = sent    # refill in larger steps: fewer, fuller writes
-                if upto > sent:
-                    self._put_many(lines[sent:upto])
-                    sent = upto
-            with self._deadline(sizes[i] if sizes else 0):
-                try:
-                    status = self._low._getresp()
-                except poplib.error_proto as exc:
-                    if _is_eof(exc):
-                        raise
-                    errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
-                    continue
-                got = read(i, status)
-            if then is not None and got is not None:
-                then(i, got)
-        return errors
 
     def _stat(self) -> tuple[int, int]:
         count, size = self._p.stat()
@@ -581,16 +503,6 @@ class Pop3Account(Maildrop):
                     pass
 
 
-def _terminator(buf: bytearray, start: int) -> tuple[int, int]:
-    """(index of the line end just before the first "." line at or after `start`, index
-    just after that line), or (-1, -1). The "." line ends in CRLF or a bare LF."""
-    crlf = buf.find(b"\n.\r\n", start)
-    lf = buf.find(b"\n.\n", start, crlf + 3 if crlf >= 0 else len(buf))
-    if lf >= 0:
-        return lf, lf + 3
-    return (crlf, crlf + 4) if crlf >= 0 else (-1, -1)
-
-
 def fallback_key(headers: bytes, size: int) -> str:
     """The stable key of a message on a server without UIDL (see module doc)."""
     head = headers.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
@@ -611,13 +523,3 @@ def fallback_key(headers: bytes, size: int) -> str:
 
 
 _TEMPORARY_LOGIN = re.compile(r"^-ERR \[(LOGIN-DELAY|IN-USE|SYS/TEMP)\]", re.IGNORECASE)
-
-
-def _is_eof(exc: poplib.error_proto) -> bool:
-    return bool(exc.args) and exc.args[0] in (b"-ERR EOF", "-ERR EOF")
-
-
-def _text(exc: BaseException) -> str:
-    arg = exc.args[0] if exc.args else exc
-    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
-    return (text.strip().splitlines() or [type(exc).__name__])[0]
