@@ -9,7 +9,10 @@ order, with the same false EOFs, from one generator per loop and without asking 
 matchers about lines that cannot be boundaries (each matcher of the stack is recognised
 as a boundary matcher of mailcli.message.boundary; any other predicate, such as the
 blank-line matcher of message/delivery-status, is asked about every line as before).
-:class:`LineBudget` adds the cap on lines parsed (see its docstring).
+:class:`LineBudget` adds the cap on lines parsed (see its docstring). :func:`install`
+also gives the parser an :class:`EolAtEnd` for the regex it used to find a part's final
+line end (a search over the whole payload). tests/unit/test_feedlines.py checks that the
+corpus and generated MIME soup parse to identical trees with the stdlib's own pieces.
 
 Split from mime.py, which builds the tree; this owns only how lines reach the parser.
 """
@@ -27,8 +30,6 @@ _HEAD_LINES = 200       # header lines kept after a "--" line once the budget is
 _HEAD_CHARS = 64 * 1024  # the same, in characters, when whole runs are dropped at once
 _DASH_LINE = re.compile(r"(?:^|(?<=\n))--", re.M)
 _BLANK_LINE = re.compile(r"\n\r?\n")
-
-
 _EOL_PATTERN = r"(\r\n|\r|\n)\Z"
 _EOL = re.compile(_EOL_PATTERN)
 
