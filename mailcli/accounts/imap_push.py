@@ -184,7 +184,7 @@ class ImapPush:
             started()
         with self._waiting():   # no command deadline while IDLE waits on purpose
             got = wait_slices(c.idle_check, timeout, stop, done,
-                                        f"{self.config.host}:{self.config.port}")
+                              f"{self.config.host}:{self.config.port}")
         if stop():
             return got
         c.socket().settimeout(min(self.config.timeout, DONE_TIMEOUT))

@@ -7,13 +7,18 @@ lists are plain mailboxes: ``addr``, ``<addr>``, ``Name Words <addr>`` or
 ``"Quoted Name" <addr>``, comma separated. :func:`getaddresses` reads exactly those with
 one regular expression and hands anything else (comments, groups, quoted local parts,
 domain literals, odd spacing, empty items, obsolete routes...) to the stdlib, so the
-answer is always the stdlib's (tests/unit/test_addresses.py compares the two on
-generated lists made of every special character).
+answer is always the stdlib's *lenient* one (tests/unit/test_addresses.py compares the
+two on generated lists made of every special character).
+
+Lenient on every Python: newer ones (3.13, 3.12.6+, 3.11.10+ and distribution backports)
+parse strictly by default and answer ``[('', '')]`` for a whole list when, e.g., it ends
+with a comma; a mail client indexing what people actually send wants the addresses
+(``strict=False``, which is the older Pythons' only behaviour).
 """
 from __future__ import annotations
 
+import email.utils
 import re
-from email.utils import getaddresses as _stdlib_getaddresses
 
 __all__ = ["getaddresses"]
 
@@ -28,12 +33,19 @@ _MAILBOX = (
     r"|(?:\"(?P<quoted>[^\"\\\r\n]*)\"[ \t]*|(?P<phrase>" + _WORD + r"(?:[ \t]+" + _WORD + r")*)[ \t]*)?"
     r"<(?P<angle>" + _ADDR + r")>)"
 )
+def _stdlib_getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    """email.utils.getaddresses, lenient where the Python also knows strict parsing."""
+    if getattr(email.utils, "supports_strict_parsing", False):
+        return email.utils.getaddresses(values, strict=False)
+    return email.utils.getaddresses(values)
+
+
 _ITEM = re.compile(r"[ \t]*" + _MAILBOX + r"[ \t]*(?:,|\Z)")
 _BLANKS = re.compile(r"[ \t]+")
 
 
 def getaddresses(value: str) -> list[tuple[str, str]]:
-    """``email.utils.getaddresses([value])``: (display name, address) pairs."""
+    """``email.utils.getaddresses([value])`` (lenient): (display name, address) pairs."""
     out: list[tuple[str, str]] = []
     pos = 0
     end = len(value)

@@ -37,14 +37,21 @@ _EOL = re.compile(_EOL_PATTERN)
 class EolAtEnd:
     """``search`` of the feed parser's ``NLCRE_eol`` (a line end at the very end of the
     string) that looks only at the last two characters: the regex's search tried every
-    position of a part's payload (~5 % of the index parse). Same Match: the leftmost
-    match can only start at len-2 (a final CRLF) or len-1."""
+    position of a part's payload (~5 % of the index parse). The same match (span and
+    groups; the parser reads group(0)): the leftmost one can only start at len-2 (a
+    final CRLF) or len-1. Anything else a parser might ask of the pattern goes to the
+    real one."""
 
     pattern = _EOL_PATTERN
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str, *more: int) -> re.Match[str] | None:
+        if more:            # a search window: not what the 3.11/3.12 parsers ask
+            return _EOL.search(text, *more)
         n = len(text)
         return (n >= 2 and _EOL.match(text, n - 2)) or (_EOL.match(text, n - 1) if n else None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_EOL, name)
 
 
 def install() -> None:

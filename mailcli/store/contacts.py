@@ -75,7 +75,8 @@ Addresses = tuple[list[tuple[str, str]], list[tuple[str, str]]]
 def address_pairs(from_: str, to: str, cc: str) -> Addresses:
     """What note() reads of the header values, parsed ahead (the index-parse workers do
     this off the downloader's core)."""
-    # empty fields left out: joined they would only add ('', '') items, which note() skips
+    # empty fields left out: joined, they added ('', '') items (which note() skips) or,
+    # after a malformed field (an unclosed comment or domain literal), padding it swallowed
     return (getaddresses(", ".join(v for v in (from_, to, cc) if v)),
             getaddresses(", ".join(v for v in (to, cc) if v)))
 

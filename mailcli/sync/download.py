@@ -33,7 +33,8 @@ from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_po
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
 
-logger = logging.getLogger(__name__)
+# the log lines keep the name they always had (sync/engine.py wrote them before the split)
+logger = logging.getLogger("mailcli.sync.engine")
 
 CHUNK = 500          # messages per store transaction while downloading
 FIRST_CHUNK = 100    # ...except the first (the newest mail, listable at once)

@@ -1,14 +1,21 @@
-"""mailcli.message.addresses.getaddresses answers what email.utils.getaddresses answers,
-for plain mailbox lists (read by its own regex) and for anything else (handed over)."""
+"""mailcli.message.addresses.getaddresses answers what email.utils.getaddresses answers
+(lenient, on Pythons that also parse strictly), for plain mailbox lists (read by its own
+regex) and for anything else (handed over)."""
 from __future__ import annotations
 
-from email.utils import getaddresses as stdlib
+import email.utils
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailcli.message import addresses
+
+
+def stdlib(values: list[str]) -> list[tuple[str, str]]:
+    if getattr(email.utils, "supports_strict_parsing", False):
+        return email.utils.getaddresses(values, strict=False)
+    return email.utils.getaddresses(values)
 
 TOKENS = ["a", "Bob", "b.c", "x@y.z", "<p@q.r>", "@", "<", ">", '"', ",", " ", "  ", "\t", ".", "(",
           ")", ":", ";", "\\", "[", "]", "é", "Ünal", '"N, a"', '"q\\"x"', "\r\n ", "=?utf-8?q?x?=",
@@ -51,3 +58,17 @@ def test_plain_lists_are_read_without_the_stdlib(value: str, monkeypatch: pytest
         raise AssertionError("handed to the stdlib")
     monkeypatch.setattr(addresses, "_stdlib_getaddresses", refuse)
     assert addresses.getaddresses(value) == want
+
+
+def test_lenient_where_the_python_parses_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python with strict parsing (here simulated) is asked for the lenient answer."""
+    asked: list[object] = []
+    real = email.utils.getaddresses
+
+    def strict_capable(values: list[str], *, strict: bool = True) -> list[tuple[str, str]]:
+        asked.append(strict)
+        return [("", "")] if strict else real(values)
+    monkeypatch.setattr(email.utils, "supports_strict_parsing", True, raising=False)
+    monkeypatch.setattr(email.utils, "getaddresses", strict_capable)
+    assert addresses.getaddresses("a@b.c (comment),") == real(["a@b.c (comment),"]) != [("", "")]
+    assert asked == [False]
