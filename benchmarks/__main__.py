@@ -94,6 +94,11 @@ def _protocols(args: argparse.Namespace, workroot: Path, servers: list[BenchServ
     timeout = args.timeout or 120 + 0.1 * corpus["messages"]
     imap_tools = _select(peers.imap_tools(), args.tools)
     pop3_tools = _select(peers.pop3_tools(args.fetchmail_mda), args.tools)
+    # every store stays until the end (see main): check the room for all of them first
+    stores = args.runs * ((len(imap_tools) if "imap" in args.only else 0)
+                          + (1 if "newest" in args.only and imap_tools else 0)
+                          + (2 * len(pop3_tools) if "pop3" in args.only else 0))
+    measure.check_room(workroot, stores * corpus["bytes"] * 1.2)
     results: list = []
     if "imap" in args.only and imap_tools:
         results += imap_bench.run(server, imap_tools, args.runs, timeout, workroot)
@@ -168,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             local = {"help": local_bench.help_startup(),
                      "scripts": local_bench.scripts(args.quick, args.timeout or 1800)}
     finally:
-        create_us["end"] = measure.create_cost_us(workroot)
+        try:
+            create_us["end"] = measure.create_cost_us(workroot)
+        except OSError as exc:     # e.g. a full disk: the servers must still be stopped
+            logger.warning("file creation probe failed: %s", exc)
         for s in servers:
             s.stop()
         if not args.keep_work:

@@ -89,6 +89,15 @@ def create_cost_us(root: Path, files: int = 300) -> float:
     return (time.perf_counter() - t) / files * 1e6
 
 
+def check_room(root: Path, need: float) -> None:
+    """Stop with a clear message when `root`'s file system has less than `need` bytes free."""
+    free = shutil.disk_usage(root).free
+    if free < need:
+        raise SystemExit(f"benchmarks: this run keeps every tool's store until it ends and needs "
+                         f"~{need / 1e9:.1f} GB under {root}; {free / 1e9:.1f} GB are free "
+                         "(fewer --runs or --tools, a smaller --n, or --workdir elsewhere)")
+
+
 def rss_method() -> str:
     return ("GNU time -f %M (the child forks from time, not from the harness)" if TIME else
             "os.wait4 rusage (includes the harness's own RSS, copied at fork: install `time`)")
