@@ -185,12 +185,11 @@ class ImapSession:
     # ---------- the end: LOGOUT, a drop, an abort ----------
     def close(self) -> None:
         client = self._client
-        if client is not None:
-            self._closing = client      # abort() from another thread reaches it still (set
-        self._client = None             # before _client is cleared: never held by neither)
         self._selected = None
         if client is None:
             return
+        self._closing = client      # abort() from another thread reaches it still: set
+        self._client = None         # before _client is cleared, so one of them always holds it
         try:
             client.logout()
         except Exception as exc:  # noqa: BLE001 - close() never raises

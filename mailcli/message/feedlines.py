@@ -131,12 +131,6 @@ class FeedLines(BufferedSubFile):  # type: ignore[misc]
                 return
             yield line
 
-    def __next__(self) -> Any:
-        line = self.readline()
-        if line == "":
-            raise StopIteration
-        return line
-
 
 class LineBudget(FeedLines):
     """The parser's line source with a budget: after `budget` lines, body lines are
