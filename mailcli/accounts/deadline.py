@@ -52,6 +52,7 @@ class Watchdog:
         self._due: float | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._wakes: float | None = None  # when the thread wakes by itself (None: never)
         self._name = name
         self.expired = False
         self.budget = 0.0        # seconds of the deadline that expired (for the message)
@@ -69,7 +70,11 @@ class Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # wake the thread only if it would sleep past the new deadline: a later one is
+            # seen when it wakes (a wake-up per reply cost a thread switch and a GIL
+            # hand-over per POP3 message)
+            if self._wakes is None or self._due < self._wakes:
+                self._cond.notify()
 
     def disarm(self) -> None:
         with self._cond:
@@ -87,13 +92,15 @@ class Watchdog:
         with self._cond:
             while not self._closed:
                 if self._due is None:
+                    self._wakes = None
                     self._cond.wait()
                     continue
                 left = self._due - time.monotonic()
                 if left > 0:
+                    self._wakes = self._due
                     self._cond.wait(left)
                     continue
-                self._due = None
+                self._due = self._wakes = None
                 self.expired = True
                 if self._sock is not None:
                     try:

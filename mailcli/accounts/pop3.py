@@ -44,6 +44,7 @@ from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.deadline import Watchdog
 from mailcli.accounts.pop3_pipeline import Pop3Pipeline, _is_eof, _text, _TooLarge
+from mailcli.accounts.pop3_reader import SocketReader
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
@@ -67,8 +68,23 @@ class _BoundedReplies:
 
     _dog: Watchdog
     sock: Any
-    file: Any
     host: str
+    _reader: SocketReader | None = None
+
+    @property
+    def file(self) -> SocketReader | None:
+        """What poplib reads replies from: a SocketReader of the current socket."""
+        return self._reader
+
+    @file.setter
+    def file(self, value: Any) -> None:
+        # poplib assigns sock.makefile("rb") (at connect; stls() after the handshake) and
+        # None (at close): read the socket with a SocketReader instead (nothing has been
+        # read through that file yet; closing it leaves the socket open)
+        if value is not None:
+            value.close()
+            value = SocketReader(self.sock)
+        self._reader = value
 
     def _getlongresp(self) -> tuple[bytes, list[bytes], int]:
         resp = cast(Any, self)._getresp()
@@ -104,7 +120,7 @@ class _BoundedReplies:
         return cast(bytes, resp)
 
 
-class _Conn(_BoundedReplies, poplib.POP3):
+class _Conn(_BoundedReplies, poplib.POP3):  # type: ignore[misc]  # `file` is a SocketReader
     def __init__(self, host: str, port: int, timeout: float, dog: Watchdog) -> None:
         self._dog = dog
         super().__init__(host, port, timeout)
@@ -115,7 +131,7 @@ class _Conn(_BoundedReplies, poplib.POP3):
         return sock
 
 
-class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):  # type: ignore[misc]  # both define stls
+class _ConnSSL(_BoundedReplies, poplib.POP3_SSL):  # type: ignore[misc]  # both define stls and file
     def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext | None,
                  dog: Watchdog) -> None:
         self._dog = dog

@@ -9,9 +9,10 @@ multi-line reader those and the single LIST/UIDL/TOP share; and the reading of p
 and deadline are the caller's: past its cap the reader raises _TooLarge, and Pop3Account
 drops the connection.
 
-Multi-line replies are read here rather than by poplib: no 2,048-byte line limit (real
-mail has longer lines), dot-unstuffing, CRLF or bare-LF terminators, and the message is
-returned as the exact bytes the server sent (minus stuffing and the terminator).
+Multi-line replies are read by the connection's SocketReader (accounts/pop3_reader.py)
+rather than by poplib: no 2,048-byte line limit (real mail has longer lines),
+dot-unstuffing, CRLF or bare-LF terminators, and the message is returned as the exact
+bytes the server sent (minus stuffing and the terminator).
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
+from mailcli.accounts.pop3_reader import ReplyCapExceeded, SocketReader
+
 # the account's log lines keep the name they always had, whichever module writes them
 logger = logging.getLogger("mailcli.accounts.pop3")
 
 _WINDOW = 128                 # RETR/TOP commands in flight when the server offers PIPELINING
-_CHUNK = 65536                # bytes peeked at a time (lines may be longer)
 
 
 class _TooLarge(Exception):
@@ -57,33 +59,13 @@ class Pop3Pipeline:
         self._low._putline(b"\r\n".join(lines))      # _putline adds the last CRLF
 
     def _read_multiline(self, cap: int) -> bytes:
-        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes.
-        Raises _TooLarge past `cap` bytes (the rest of the reply is left unread).
-
-        Reads whole buffered blocks (peek, then consume exactly up to the terminator, so
-        the next reply's status line stays in the stream for poplib), not line by line:
-        a 60 MB download is ~900,000 lines, ~0.8 s of readline() calls."""
-        f = cast(Any, self._p.file)   # a BufferedReader (makefile("rb")): has peek()
-        out = bytearray(b"\n")   # a virtual line end: the body starts at a line start
-        while True:
-            block = f.peek(_CHUNK)
-            if not block:
-                raise EOFError("connection closed inside a multi-line reply")
-            start = max(0, len(out) - 3)      # a terminator may straddle two blocks
-            base = len(out)
-            out += block
-            end, stop = _terminator(out, start)
-            if end < 0:
-                if len(out) > cap:
-                    raise _TooLarge()
-                f.read(len(block))
-                continue
-            f.read(stop - base)
-            del out[end + 1:]
-            if b"\n." in out:                # dot-unstuffing (the virtual "\n" included)
-                out = out.replace(b"\n.", b"\n")
-            del out[0]
-            return bytes(out)
+        """The body of a multi-line reply after its +OK line: unstuffed, exact bytes
+        (accounts/pop3_reader.py reads it). Raises _TooLarge past `cap` bytes (the rest
+        of the reply is left unread)."""
+        try:
+            return cast(SocketReader, self._p.file).multiline(cap)
+        except ReplyCapExceeded:
+            raise _TooLarge() from None
 
     def _pipelined(self, lines: list[bytes], read: Callable[[int, bytes], bytes | None],
                    sizes: list[int] | None = None,
@@ -116,16 +98,6 @@ class Pop3Pipeline:
             if then is not None and got is not None:
                 then(i, got)
         return errors
-
-
-def _terminator(buf: bytearray, start: int) -> tuple[int, int]:
-    """(index of the line end just before the first "." line at or after `start`, index
-    just after that line), or (-1, -1). The "." line ends in CRLF or a bare LF."""
-    crlf = buf.find(b"\n.\r\n", start)
-    lf = buf.find(b"\n.\n", start, crlf + 3 if crlf >= 0 else len(buf))
-    if lf >= 0:
-        return lf, lf + 3
-    return (crlf, crlf + 4) if crlf >= 0 else (-1, -1)
 
 
 def _is_eof(exc: poplib.error_proto) -> bool:

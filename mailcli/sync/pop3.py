@@ -44,7 +44,7 @@ from mailcli.store import DeleteUidl, PopLedgerEntry, Store, uidl_fits_name
 from mailcli.sync import killpoint
 from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.staging import Deliveries, open_pool
+from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
@@ -248,41 +248,23 @@ class Pop3Sync:
             logger.warning("%s: message %s could not be stored: %s", name, entry.uidl, exc)
 
         out: Deliveries[PopEntry] = Deliveries(store, name, INBOX, pool, stored, lost)
-
-        def sink(entry: PopEntry, raw: bytes) -> None:
-            out.put(entry, raw, uidl=entry.uidl, size=entry.size)
-
-        for i in range(0, len(small), self.chunk):
-            error: MailcliError | None = None
-            with store.batch():
-                try:
-                    self.account.pop_retrieve(small[i:i + self.chunk], sink)
-                except MailcliError as exc:
-                    error = exc      # commit what arrived first
-                out.drain()          # every staged message gets its row before the commit
-            if kill is not None:
-                kill("commit")
-            if isinstance(error, ReplyTooLarge):
-                self._skip_oversized(small, error)
-                raise error
-            if isinstance(error, TemporaryError):
-                raise error
-            if error is not None:
-                self._error(error.message)
+        error = self._retrieve(small, out)
+        if isinstance(error, ReplyTooLarge):
+            self._skip_oversized(small, error)
+            raise error
+        if isinstance(error, TemporaryError):
+            raise error
+        if error is not None:
+            self._error(error.message)
         if big and Capability.TOP not in self.account.capabilities:
             self._error(f"{len(big)} message(s) exceed max_message_size but the server has no "
                         f"TOP; downloading them whole")
-            for i in range(0, len(big), self.chunk):
-                error = None
-                with store.batch():
-                    try:
-                        self.account.pop_retrieve(big[i:i + self.chunk], sink)
-                    except ReplyTooLarge as exc:
-                        error = exc
-                    out.drain()
-                if error is not None:
-                    self._skip_oversized(big, error)
-                    raise error
+            error = self._retrieve(big, out)
+            if isinstance(error, ReplyTooLarge):
+                self._skip_oversized(big, error)
+                raise error
+            if error is not None:
+                raise error
             big = []
         if big:
             too_large: ReplyTooLarge | None = None
@@ -306,6 +288,39 @@ class Pop3Sync:
         if failed:
             tally.failed += len(failed)
             self._error(f"{len(failed)} message(s) could not be stored; retried next run")
+
+    def _retrieve(self, entries: list[PopEntry], out: Deliveries[PopEntry]) -> MailcliError | None:
+        """RETR `entries` into the store in one pipelined stream, committed every `chunk`
+        messages from inside it (sync/staging.py RollingBatch: the server keeps sending
+        while a chunk is made durable; a commit per RETR window cost a round trip and an
+        idle pipeline each). Each chunk: files durable, then rows and ledger rows. Returns
+        the account's error after committing what arrived before it."""
+        kill = self._kill
+
+        def committed() -> None:
+            if kill is not None:
+                kill("commit")
+
+        sizes = [self.chunk] if entries else []
+        txn = RollingBatch(self.store, sizes, out.drain, committed)
+
+        def sink(entry: PopEntry, raw: bytes) -> None:
+            txn.begin()
+            out.put(entry, raw, uidl=entry.uidl, size=entry.size)
+            txn.count()
+
+        error: MailcliError | None = None
+        try:
+            self.account.pop_retrieve(entries, sink)
+        except MailcliError as exc:
+            error = exc      # commit what arrived first
+        except CommitFailed as exc:
+            raise exc.error from None
+        except BaseException as exc:
+            txn.abort(exc)
+            raise
+        txn.commit()
+        return error
 
     def _skip_oversized(self, entries: list[PopEntry], error: ReplyTooLarge) -> None:
         """A reply past its cap: the connection is gone; the message is recorded as
