@@ -24,7 +24,7 @@ from enum import Enum
 from types import TracebackType
 from typing import Protocol, Self
 
-from mailcli.errors import UnsupportedError
+from mailcli.errors import MailcliError, TemporaryError, UnsupportedError
 from mailcli.model import Flags, FolderChanges, FolderInfo, FolderStatus, PopEntry, Quota, RemoteFlags
 
 
@@ -125,6 +125,19 @@ class Account(ABC):
         """
         self._require(Capability.FOLDERS)
         raise NotImplementedError
+
+    def folder_statuses(self, folders: Sequence[str]) -> dict[str, FolderStatus]:
+        """folder_status of several folders at once (IMAP: pipelined, one round trip). A
+        folder whose STATUS failed is left out (ask folder_status for its error)."""
+        out: dict[str, FolderStatus] = {}
+        for folder in folders:
+            try:
+                out[folder] = self.folder_status(folder)
+            except TemporaryError:
+                raise
+            except MailcliError:
+                continue
+        return out
 
     def list_uids(self, folder: str) -> list[int]:
         """All UIDs of the folder, ascending."""

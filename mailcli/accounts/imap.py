@@ -29,7 +29,7 @@ from mailcli.accounts import _imapclient_version  # noqa: F401 - first: imapclie
 # isort: on
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
-from imapclient.response_parser import parse_fetch_response
+from imapclient.response_parser import parse_fetch_response, parse_response
 
 from mailcli.accounts import names
 from mailcli.accounts.base import Account, Capability, MessageSink
@@ -169,6 +169,17 @@ class ImapAccount(ImapSession, ImapPush, Account):
         imap.send(tag + b" " + line + b"\r\n")
         return tag
 
+    def _send_many(self, lines: list[bytes]) -> list[bytes]:
+        """Send several tagged command lines in one write (one segment, not one each);
+        returns their tags."""
+        imap = self._c._imap
+        tags: list[bytes] = [imap._new_tag() for _ in lines]
+        wire = [tag + b" " + line for tag, line in zip(tags, lines)]
+        for line in wire:
+            logger.debug("> %s", line.decode("ascii", "replace"))
+        imap.send(b"\r\n".join(wire) + b"\r\n")
+        return tags
+
     def _done(self, tag: bytes) -> bool:
         return self._c._imap.tagged_commands.get(tag) is not None
 
@@ -244,10 +255,34 @@ class ImapAccount(ImapSession, ImapPush, Account):
                 # (mailcli watch) would never see new mail there
                 self._c.noop()
             st = self._c.folder_status(self._wire(folder), what)
-        hms = st.get(b"HIGHESTMODSEQ")
-        return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
-                            messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),
-                            highestmodseq=int(hms) if hms is not None else None)
+        return _status_from_dict(folder, st)
+
+    def folder_statuses(self, folders: Sequence[str]) -> dict[str, FolderStatus]:
+        """STATUS of several folders pipelined: one round trip instead of one per folder
+        (a resync of unchanged folders through a 20 ms link spent most of its time
+        there). The selected folder and any whose STATUS fails or cannot be matched are
+        left out (folder_status asks again). Each STATUS line is matched to its command
+        by order (a command's untagged reply arrives before its tagged one)."""
+        todo = [f for f in folders if f != self._selected]
+        if len(todo) < 2:
+            return super().folder_statuses(todo)
+        what = b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
+        what += b" HIGHESTMODSEQ)" if Capability.CONDSTORE in self.capabilities else b")"
+        out: dict[str, FolderStatus] = {}
+        with self._errors("STATUS"):
+            imap = self._c._imap
+            imap.untagged_responses.pop("STATUS", None)
+            tags = self._send_many([b"STATUS " + self._quoted(f) + b" " + what for f in todo])
+            for folder, tag in zip(todo, tags):
+                try:
+                    self._finish(tag, "STATUS")
+                except imap_exc.IMAPClientError:
+                    imap.untagged_responses.pop("STATUS", None)
+                    continue
+                lines = imap.untagged_responses.pop("STATUS", [])
+                if len(lines) == 1:
+                    out[folder] = _status_from_items(folder, parse_response(lines)[-1])
+        return out
 
     def list_uids(self, folder: str) -> list[int]:
         with self._errors("UID SEARCH", folder=folder):
@@ -542,3 +577,16 @@ class ImapAccount(ImapSession, ImapPush, Account):
                 msgs, msg_limit = int(q.usage), int(q.limit)
         return Quota(account=self.config.name, used_bytes=used, limit_bytes=limit, messages=msgs,
                      message_limit=msg_limit)
+
+
+def _status_from_dict(folder: str, st: dict[bytes, Any]) -> FolderStatus:
+    hms = st.get(b"HIGHESTMODSEQ")
+    return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
+                        messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),
+                        highestmodseq=int(hms) if hms is not None else None)
+
+
+def _status_from_items(folder: str, items: Any) -> FolderStatus:
+    """A STATUS reply's item list (MESSAGES 3 UIDNEXT 4 ...) as a FolderStatus."""
+    keys = [k.upper() if isinstance(k, bytes) else k for k in items[::2]]
+    return _status_from_dict(folder, dict(zip(keys, items[1::2])))

@@ -214,6 +214,11 @@ class FakeAccount(Maildrop):
         self._call("folder_status", folder)
         return self._status(folder)
 
+    def folder_statuses(self, folders: Sequence[str]) -> dict[str, FolderStatus]:
+        self._require(Capability.FOLDERS)
+        self._call("folder_statuses", tuple(folders))
+        return {f: self._status(f) for f in folders if f in self.folders}
+
     def list_uids(self, folder: str) -> list[int]:
         self._require(Capability.FLAGS)
         self._call("list_uids", folder)

@@ -143,6 +143,7 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         self._not_pushed: dict[str, int] = {}        # read-only folder -> local changes kept
         self._leftovers: dict[str, tuple[int, ...]] = {}   # UIDVALIDITY rematch misses
         self._fresh: dict[str, list[int]] = {}   # digest -> ids downloaded meanwhile
+        self._statuses: dict[str, FolderStatus] = {}   # asked at once by run(); used once
 
     # ------------------------------------------------------------------ account
     def run(self) -> SyncOutcome:
@@ -173,9 +174,11 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         for info in wanted:   # new server folders appear locally at once
             if info.name not in known:
                 self._guard(info.name, partial(self._new_folder, info, known))
+        self._statuses = self._prefetch_statuses(wanted, known)
         for info in wanted:
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
+        self._statuses = {}
         self._leftover_journal(on_server, {f.name for f in wanted}, doomed)
         for folder, n in sorted(self._not_pushed.items()):
             self._note(folder, f"{folder} is read-only on the server: {n} local change(s) not "
@@ -203,6 +206,28 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         if name in known:
             self._guard(name, partial(self._sync_folder, info, known[name]))
         return self.outcome
+
+    def _prefetch_statuses(self, wanted: list[FolderInfo],
+                           known: dict[str, FolderState]) -> dict[str, FolderStatus]:
+        """The STATUS of every folder that one STATUS can prove unchanged, asked at once
+        (pipelined: one round trip, not one per folder). Only when nothing is queued for
+        the account: then a folder's sync writes to that folder alone, so no answer can
+        be made stale by this run's own work before its folder's turn (a queued move or
+        append would change another folder). Each answer is used once, by its folder's
+        sync; a folder without one asks as before."""
+        if self._queued():
+            return {}
+        names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
+        if len(names) < 2:
+            return {}
+        try:
+            return self.account.folder_statuses(names)
+        except TemporaryError:
+            raise
+        except MailcliError as exc:
+            logger.debug("%s: STATUS of %d folders at once failed (%s); one by one", self.name,
+                         len(names), exc.message)
+            return {}
 
     def _dry(self, *plans: object) -> bool:
         """--dry-run: record what would be done and tell the caller to stop before doing
@@ -282,7 +307,8 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         queued = bool(self._queued(folder))
         status = None
         if queued or _has_modseq(state, self.account):
-            status = self.account.folder_status(folder)
+            early = None if queued else self._statuses.pop(folder, None)
+            status = early or self.account.folder_status(folder)
         if status is not None and not (queued or ext) and folder_unchanged(state, status) \
                 and not self.store.has_unsynced_flags(self.name, folder):
             logger.debug("%s/%s: unchanged (STATUS)", self.name, folder)

@@ -62,6 +62,54 @@ def test_login_declares_capabilities(server: Dovecot, user: str, security: str) 
         assert acc.atomic_move == ("move" in server.has)
 
 
+def test_status_of_several_folders_at_once_answers_as_one_by_one(server: Dovecot, user: str) -> None:
+    """folder_statuses (one pipelined round trip): the same answers as folder_status for
+    each folder, non-ASCII names included; a folder whose STATUS fails is left out and
+    the others are still right."""
+    L = server.local_name    # noqa: N806
+    with account(server, user) as acc:
+        for name in ("Entwürfe", "日本", "Leer"):
+            acc.create_folder(L(name))
+        server.deliver(user, message(1), folder="日本")
+        server.deliver(user, message(2), folder="日本")
+        server.deliver(user, message(3))
+        names = ["INBOX", L("Entwürfe"), L("Gibt es nicht"), L("日本"), L("Leer")]
+        got = acc.folder_statuses(names)
+        assert set(got) == set(names) - {L("Gibt es nicht")}
+        assert got[L("日本")].messages == 2 and got["INBOX"].messages == 1
+        for name, status in got.items():
+            assert status == acc.folder_status(name), name
+
+
+def test_status_of_several_folders_goes_out_before_the_first_answer(dovecot: Dovecot) -> None:
+    """The STATUS commands are pipelined: all of them go out in one write, before the
+    first STATUS answer comes back (the proxy holds each server reply back 20 ms)."""
+    from mailcli.accounts.registry import open_account as opener
+    from tests.fakes.accounts import account_config
+    from tests.fakes.proxy import FaultProxy
+
+    user = dovecot.add_user()
+    events: list[tuple[str, int]] = []
+
+    def client(data: bytes) -> None:
+        events.append(("sent", data.count(b" STATUS ")))
+
+    def server_said(_n: int, data: bytes) -> bytes:
+        events.append(("answered", data.count(b"* STATUS ")))
+        return data
+
+    with account(dovecot, user) as acc:
+        for name in ("A", "B", "C"):
+            acc.create_folder(name)
+    with FaultProxy(dovecot.ports.imap, on_client=client, rewrite=server_said,
+                    trickle=(1 << 16, 0.02)) as proxy:
+        with opener(account_config("imap", proxy.port, user, security="none"), creds(PASSWORD)) as acc:
+            got = acc.folder_statuses(["INBOX", "A", "B", "C"])
+    assert set(got) == {"INBOX", "A", "B", "C"}
+    first_answer = next(i for i, (kind, n) in enumerate(events) if kind == "answered" and n)
+    assert sum(n for kind, n in events[:first_answer] if kind == "sent") == 4
+
+
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:
     L = server.local_name    # noqa: N806 - Courier and Cyrus keep personal folders under INBOX
     with account(server, user) as acc:

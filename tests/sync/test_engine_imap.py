@@ -75,13 +75,12 @@ def test_initial_sync_downloads_every_folder_byte_identical(store: Store, caps) 
     assert {e.folder for e in rec.of_type(FolderDone)} == {"INBOX", "Lists/python", "Archive"}
 
 
-def test_no_change_sync_costs_one_status_per_folder_with_condstore(store: Store) -> None:
+def test_no_change_sync_costs_one_status_of_all_folders_with_condstore(store: Store) -> None:
     acc = fake(IMAP_FULL, INBOX={i: (msg(i), set()) for i in range(1, 50)}, Sent={}, Trash={})
     sync(store, acc)
     out = ImapSync(store, acc, A).run()
     assert out.new == out.updated == out.deleted == 0
-    assert acc.calls == [("list_folders",), ("folder_status", "INBOX"), ("folder_status", "Sent"),
-                         ("folder_status", "Trash")]
+    assert acc.calls == [("list_folders",), ("folder_statuses", ("INBOX", "Sent", "Trash"))]
 
 
 def test_no_change_sync_is_one_flag_scan_per_folder_without_condstore(store: Store) -> None:
@@ -195,6 +194,35 @@ def test_file_with_a_uid_left_by_a_crash_keeps_its_uid_if_the_server_agrees(stor
     raws = sorted(raw for raw, _f in server(acc).values())
     assert raws == sorted([msg(1), msg(2), msg(3), msg(4), msg(77)])   # nothing lost, no dup
     assert_in_step(store, acc)
+
+
+def test_a_resync_asks_the_status_of_every_synced_folder_at_once(store: Store) -> None:
+    """One folder_statuses for the folders a STATUS can prove unchanged (one round trip
+    on a real server), none one by one; a change made on the server before the run is
+    seen, in the folder that has it."""
+    acc = fake(INBOX={1: (msg(1), set())}, Archive={1: (msg(2), set())}, Lists={})
+    sync(store, acc)
+    acc.server_deliver("Archive", msg(3))
+    out = ImapSync(store, acc, A).run()
+    asked = [c[1] for c in acc.calls if c[0] == "folder_statuses"]
+    assert [set(a) for a in asked] == [{"INBOX", "Archive", "Lists"}]
+    assert acc.count("folder_status") == 0
+    assert out.new == 1
+    assert_in_step(store, acc, "Archive")
+
+
+def test_with_queued_entries_each_folder_asks_its_own_status(store: Store) -> None:
+    """A queued move changes another folder during the run: no answer asked at the start
+    may stand for it, so each folder asks when its turn comes (and sees the move)."""
+    acc = fake(INBOX={1: (msg(1), set()), 2: (msg(2), set())}, Archive={})
+    sync(store, acc)
+    mid = store.id_by_uid(A, "INBOX", 1)
+    store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
+    store.move(mid, "Archive")
+    assert ImapSync(store, acc, A).run().errors == []
+    assert acc.count("folder_statuses") == 0 and acc.count("folder_status") >= 2
+    assert_in_step(store, acc, "Archive")
+    assert_in_step(store, acc, "INBOX")
 
 
 def test_move_is_replayed_with_copyuid(store: Store) -> None:
