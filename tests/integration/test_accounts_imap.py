@@ -110,6 +110,22 @@ def test_status_of_several_folders_goes_out_before_the_first_answer(dovecot: Dov
     assert sum(n for kind, n in events[:first_answer] if kind == "sent") == 4
 
 
+def test_enable_and_the_delimiter_list_share_one_write(dovecot: Dovecot) -> None:
+    """At login, ENABLE and LIST "" "" (the delimiter) go out together: one round trip."""
+    from mailcli.accounts.registry import open_account as opener
+    from tests.fakes.accounts import account_config
+    from tests.fakes.proxy import FaultProxy
+
+    user = dovecot.add_user()
+    chunks: list[bytes] = []
+    with FaultProxy(dovecot.ports.imap, on_client=chunks.append) as proxy:
+        with opener(account_config("imap", proxy.port, user, security="none"), creds(PASSWORD)) as acc:
+            assert Capability.QRESYNC in acc.capabilities and Capability.CONDSTORE in acc.capabilities
+            acc.create_folder("A/B")
+            assert "A/B" in {f.name for f in acc.list_folders()}
+    assert any(b"ENABLE CONDSTORE QRESYNC" in c and b'LIST "" ""' in c for c in chunks), chunks[:4]
+
+
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:
     L = server.local_name    # noqa: N806 - Courier and Cyrus keep personal folders under INBOX
     with account(server, user) as acc:

@@ -47,3 +47,13 @@ def test_imapclient_keeps_its_imaplib_object_as__imap() -> None:
 
 def test_feedparser_tracks_the_current_message_as__cur() -> None:
     assert "self._cur" in inspect.getsource(email.feedparser.FeedParser._new_message)
+
+
+def test_poplib_reads_replies_from_the_file_it_assigns() -> None:
+    """accounts/pop3.py replaces poplib's `file` (a property whose setter installs a
+    SocketReader): poplib must still assign it in __init__ (and stls) and read status
+    lines through its readline()."""
+    init = inspect.getsource(poplib.POP3.__init__)
+    assert "self.file = self.sock.makefile('rb')" in init
+    assert "self.file.readline(" in inspect.getsource(poplib.POP3._getline)
+    assert "self.file = None" in inspect.getsource(poplib.POP3.close)
