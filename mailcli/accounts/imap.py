@@ -195,6 +195,16 @@ class ImapAccount(ImapSession, ImapPush, Account):
             raise imap_exc.IMAPClientError(f"{what} failed: {typ} {text.decode('utf-8', 'replace')}")
         return text
 
+    def _finish_before(self, tag: bytes, what: str, behind: bytes, behind_what: str) -> bytes:
+        """_finish(tag) for a command with another pipelined `behind` it: if it fails,
+        the one behind is read too (the stream stays in step), then the error raised."""
+        try:
+            return self._finish(tag, what)
+        except BaseException:
+            with contextlib.suppress(imap_exc.IMAPClientError):
+                self._finish(behind, behind_what)
+            raise
+
     def _untagged(self, name: str) -> list[Any]:
         return list(self._c._imap.untagged_responses.pop(name, []))
 
@@ -352,12 +362,7 @@ class ImapAccount(ImapSession, ImapPush, Account):
         items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
         select = self._send(b"SELECT " + self._quoted(folder))
         scan = self._send(b"UID FETCH 1:* " + items)
-        try:
-            self._finish(select, "SELECT")
-        except BaseException:
-            with contextlib.suppress(imap_exc.IMAPClientError):
-                self._finish(scan, "UID FETCH")
-            raise
+        self._finish_before(select, "SELECT", scan, "UID FETCH")
         imap.state = "SELECTED"
         imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
         ur = imap.untagged_responses

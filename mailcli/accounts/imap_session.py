@@ -58,6 +58,7 @@ class ImapSession:
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
+        def _finish_before(self, tag: bytes, what: str, behind: bytes, behind_what: str) -> bytes: ...
 
     # ---------- set-up ----------
     def connect(self) -> None:
@@ -174,12 +175,7 @@ class ImapSession:
             imap.untagged_responses.pop(name, None)
         t_enable, t_list = self._send_many([b"ENABLE " + " ".join(enable).encode("ascii"),
                                             b'LIST "" ""'])
-        try:
-            self._finish(t_enable, "ENABLE")
-        except BaseException:
-            with contextlib.suppress(imap_exc.IMAPClientError):
-                self._finish(t_list, "LIST")
-            raise
+        self._finish_before(t_enable, "ENABLE", t_list, "LIST")
         enabled = {w.decode("ascii", "replace").upper()
                    for line in imap.untagged_responses.pop("ENABLED", []) if isinstance(line, bytes)
                    for w in line.split()}

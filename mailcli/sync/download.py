@@ -28,7 +28,7 @@ from mailcli.model import Flags
 from mailcli.store import Store
 from mailcli.sync.events import MessageFetched, Reporter
 from mailcli.sync.outcome import Tally
-from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
+from mailcli.sync.staging import Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
@@ -115,20 +115,10 @@ class Downloads:
             out.put(uid, raw, flags=flags, uid=uid)
             txn.count()
 
-        error: MailcliError | None = None
-        try:
-            self.account.fetch_messages(folder, [u for p in parts for u in p], sink,
-                                        batch_size=self.fetch_batch)
-        except MailcliError as exc:
-            error = exc   # commit what arrived, then fail the folder
-        except CommitFailed as exc:
-            raise exc.error from None
-        except BaseException as exc:
-            txn.abort(exc)
-            raise
-        txn.commit()
+        error = txn.stream(lambda: self.account.fetch_messages(
+            folder, [u for p in parts for u in p], sink, batch_size=self.fetch_batch))
         if error is not None:
-            raise error
+            raise error   # after committing what arrived: fail the folder
         if failed:
             tally.failed += len(failed)
             self._folder_error(folder, f"{len(failed)} message(s) could not be stored "

@@ -44,7 +44,7 @@ from mailcli.store import DeleteUidl, PopLedgerEntry, Store, uidl_fits_name
 from mailcli.sync import killpoint
 from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
-from mailcli.sync.staging import CommitFailed, Deliveries, RollingBatch, open_pool
+from mailcli.sync.staging import Deliveries, RollingBatch, open_pool
 
 if TYPE_CHECKING:
     from mailcli.store.parsepool import ParsePool
@@ -309,18 +309,7 @@ class Pop3Sync:
             out.put(entry, raw, uidl=entry.uidl, size=entry.size)
             txn.count()
 
-        error: MailcliError | None = None
-        try:
-            self.account.pop_retrieve(entries, sink)
-        except MailcliError as exc:
-            error = exc      # commit what arrived first
-        except CommitFailed as exc:
-            raise exc.error from None
-        except BaseException as exc:
-            txn.abort(exc)
-            raise
-        txn.commit()
-        return error
+        return txn.stream(lambda: self.account.pop_retrieve(entries, sink))
 
     def _skip_oversized(self, entries: list[PopEntry], error: ReplyTooLarge) -> None:
         """A reply past its cap: the connection is gone; the message is recorded as

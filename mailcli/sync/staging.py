@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from mailcli.errors import MailcliError
 from mailcli.store import Store
 
 if TYPE_CHECKING:
@@ -160,6 +161,24 @@ class RollingBatch:
             raise
         cm.__exit__(None, None, None)
         self._after()
+
+    def stream(self, fetch: Callable[[], None]) -> MailcliError | None:
+        """Run the streaming download `fetch` (its sink calls begin() and count()), then
+        commit what arrived. An account error is returned after that commit (what it
+        means is the caller's); a commit that failed inside the stream raises its own
+        error; anything else rolls the open transaction back and propagates."""
+        error: MailcliError | None = None
+        try:
+            fetch()
+        except MailcliError as exc:
+            error = exc
+        except CommitFailed as exc:
+            raise exc.error from None
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self.commit()
+        return error
 
     def abort(self, exc: BaseException) -> None:
         """Roll the open transaction back (its files are removed)."""
