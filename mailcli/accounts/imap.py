@@ -60,6 +60,7 @@ _ROLES = {b"\\sent": FolderRole.SENT, b"\\drafts": FolderRole.DRAFTS, b"\\trash"
           b"\\junk": FolderRole.JUNK, b"\\archive": FolderRole.ARCHIVE, b"\\all": FolderRole.ALL,
           b"\\flagged": FolderRole.FLAGGED}
 _NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
+_STATUS_WINDOW = 100          # STATUS commands per write (the answers are read between)
 _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
                       re.I)
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
@@ -200,7 +201,9 @@ class ImapAccount(ImapSession, ImapPush, Account):
         the one behind is read too (the stream stays in step), then the error raised."""
         try:
             return self._finish(tag, what)
-        except BaseException:
+        except imap_exc.IMAPClientAbortError:
+            raise               # the connection is gone: nothing behind to read
+        except imap_exc.IMAPClientError:
             with contextlib.suppress(imap_exc.IMAPClientError):
                 self._finish(behind, behind_what)
             raise
@@ -282,16 +285,24 @@ class ImapAccount(ImapSession, ImapPush, Account):
         with self._errors("STATUS"):
             imap = self._c._imap
             imap.untagged_responses.pop("STATUS", None)
-            tags = self._send_many([b"STATUS " + self._quoted(f) + b" " + what for f in todo])
-            for folder, tag in zip(todo, tags):
-                try:
-                    self._finish(tag, "STATUS")
-                except imap_exc.IMAPClientError:
-                    imap.untagged_responses.pop("STATUS", None)
-                    continue
-                lines = imap.untagged_responses.pop("STATUS", [])
-                if len(lines) == 1:
-                    out[folder] = _status_from_items(folder, parse_response(lines)[-1])
+            for start in range(0, len(todo), _STATUS_WINDOW):
+                window = todo[start:start + _STATUS_WINDOW]
+                tags = self._send_many([b"STATUS " + self._quoted(f) + b" " + what for f in window])
+                for folder, tag in zip(window, tags):
+                    try:
+                        self._finish(tag, "STATUS")
+                    except imap_exc.IMAPClientAbortError:
+                        raise
+                    except imap_exc.IMAPClientError:
+                        imap.untagged_responses.pop("STATUS", None)
+                        continue
+                    lines = imap.untagged_responses.pop("STATUS", [])
+                    if len(lines) != 1:
+                        continue
+                    try:
+                        out[folder] = _status_from_items(folder, parse_response(lines)[-1])
+                    except (KeyError, ValueError, TypeError, IndexError, imap_exc.IMAPClientError):
+                        continue      # a reply we cannot read: folder_status reports it
         return out
 
     def list_uids(self, folder: str) -> list[int]:

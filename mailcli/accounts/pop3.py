@@ -43,7 +43,7 @@ from typing import Any, cast
 from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability, Maildrop, PopSink
 from mailcli.accounts.deadline import Watchdog
-from mailcli.accounts.pop3_pipeline import Pop3Pipeline, _is_eof, _text, _TooLarge
+from mailcli.accounts.pop3_pipeline import Pop3Pipeline, _is_eof, _is_overlong, _text, _TooLarge
 from mailcli.accounts.pop3_reader import SocketReader
 from mailcli.accounts.tls import connection_error, make_ssl_context
 from mailcli.config.credentials import Credentials, as_credentials
@@ -379,6 +379,10 @@ class Pop3Account(Pop3Pipeline, Maildrop):
                 raise connection_error(exc, cfg.host, cfg.port) from exc
             if _is_eof(exc):
                 raise connection_error(EOFError(), cfg.host, cfg.port) from exc
+            if _is_overlong(exc):
+                self._abort()     # nothing more may be read (or deleted) on this connection
+                raise ProtocolError(f"{what} failed on {cfg.host}: a reply line longer than "
+                                    f"2,048 bytes; the connection was dropped") from exc
             raise ProtocolError(f"{what} failed on {cfg.host}: {_text(exc)}") from exc
 
     def _put(self, line: bytes) -> None:

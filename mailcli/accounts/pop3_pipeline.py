@@ -90,14 +90,21 @@ class Pop3Pipeline:
                 try:
                     status = self._low._getresp()
                 except poplib.error_proto as exc:
-                    if _is_eof(exc):
-                        raise
+                    if _is_eof(exc) or _is_overlong(exc):
+                        raise       # (the rest of an overlong line is unread: out of step)
                     errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
                     continue
                 got = read(i, status)
             if then is not None and got is not None:
                 then(i, got)
         return errors
+
+
+def _is_overlong(exc: poplib.error_proto) -> bool:
+    """poplib's answer to a status line past 2,048 bytes: the rest of that line is still
+    unread, so every later reply would be read out of step (a body line taken for a
+    status line, a message stored under another one's UIDL)."""
+    return bool(exc.args) and exc.args[0] in ("line too long", b"line too long")
 
 
 def _is_eof(exc: poplib.error_proto) -> bool:

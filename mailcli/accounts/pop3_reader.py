@@ -48,7 +48,7 @@ class SocketReader:
         if len(buf) - end < MIN_ROOM:
             size = end - pos
             if len(buf) - size < READ_SIZE:
-                buf = bytearray(max(2 * len(buf), size + READ_SIZE))
+                buf = bytearray(max(len(buf) + len(buf) // 2, size + READ_SIZE))  # (<= 1.5x a reply)
                 buf[:size] = memoryview(self._buf)[pos:end]
             elif size <= pos:     # (bytearray copies slices with memcpy: no overlaps)
                 buf[:size] = memoryview(buf)[pos:end]

@@ -213,8 +213,9 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         (pipelined: one round trip, not one per folder). Only when nothing is queued for
         the account: then a folder's sync writes to that folder alone, so no answer can
         be made stale by this run's own work before its folder's turn (a queued move or
-        append would change another folder). Each answer is used once, by its folder's
-        sync; a folder without one asks as before."""
+        append would change another folder; an entry queued after this point, by the TUI
+        or another command, voids every answer not used yet when its folder replays it).
+        Each answer is used once, by its folder's sync; a folder without one asks as before."""
         if self._queued():
             return {}
         names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
@@ -306,8 +307,12 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         state, ext = self._scan(folder, state)
         queued = bool(self._queued(folder))
         status = None
+        if queued:
+            # entries queued since run() began (the TUI, another command): replaying them
+            # may change other folders (a move's destination), so no early answer stands
+            self._statuses.clear()
         if queued or _has_modseq(state, self.account):
-            early = None if queued else self._statuses.pop(folder, None)
+            early = self._statuses.pop(folder, None)
             status = early or self.account.folder_status(folder)
         if status is not None and not (queued or ext) and folder_unchanged(state, status) \
                 and not self.store.has_unsynced_flags(self.name, folder):

@@ -5,7 +5,7 @@ RETR of chosen messages, bare-LF line endings, a connection cut after a given RE
 Lying servers: `uidls` (the UIDL of each message, e.g. one listed twice, with spaces or
 300 characters long), `sizes` (what LIST announces instead of the real size), `endless`
 (a RETR that never sends its final "."; `endless_top` the same for TOP), `trickle` (RETR replies sent one byte per
-`trickle` seconds). Knobs name messages by their 1-based position in `messages`.
+`trickle` seconds), `long_status` (a RETR whose +OK line is 3,000 bytes). Knobs name messages by their 1-based position in `messages`.
 Messages are given as raw bytes (CRLF lines); the server dot-stuffs them on the wire.
 A confirmed QUIT removes the marked messages for later sessions (`held()` is what the
 server still holds). `commands` records every command line received (PASS redacted) and
@@ -28,7 +28,8 @@ class FakePop3Server(LoopbackServer):
                  bare_lf: bool = False, cut_on_retr: int | None = None, password: str = PASSWORD,
                  uidls: list[str] | None = None, sizes: dict[int, int] | None = None,
                  endless: set[int] | None = None, endless_top: set[int] | None = None,
-                 trickle: float | None = None, pass_error: str | None = None) -> None:
+                 trickle: float | None = None, pass_error: str | None = None,
+                 long_status: set[int] | None = None) -> None:
         self.messages = list(messages)
         self.drop = list(range(1, len(self.messages) + 1))   # positions still held
         self.uidls = uidls or [f"uid-{n}" for n in self.drop]
@@ -39,6 +40,7 @@ class FakePop3Server(LoopbackServer):
         self.capa, self.uidl, self.top, self.pipelining = capa, uidl, top, pipelining
         self.user_cmd = user_cmd
         self.retr_error = retr_error or set()
+        self.long_status = long_status or set()   # RETR answered "+OK <3,000 x>" (past poplib's 2,048)
         self.eol = b"\n" if bare_lf else b"\r\n"
         self.cut_on_retr = cut_on_retr
         self.password = password
@@ -158,6 +160,10 @@ class FakePop3Server(LoopbackServer):
                 k = session[n - 1] if n is not None else None
                 if k is None or k in self.retr_error:
                     err(f"message {arg} is unavailable")
+                    continue
+                if k in self.long_status:
+                    out(b"+OK " + b"x" * 3000 + eol)
+                    multi(msg(n))
                     continue
                 if k == self.cut_on_retr:
                     out(b"+OK" + eol + msg(n)[:10])

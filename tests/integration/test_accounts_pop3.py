@@ -10,7 +10,7 @@ import pytest
 from mailcli.accounts.base import Capability
 from mailcli.accounts.pop3 import Pop3Account, fallback_key
 from mailcli.accounts.registry import open_account
-from mailcli.errors import ProtocolError, TemporaryError, UnsupportedError
+from mailcli.errors import MailcliError, ProtocolError, TemporaryError, UnsupportedError
 from mailcli.model import FolderRole, PopEntry
 from tests.fakes.accounts import account_config, creds, dovecot_config
 from tests.fakes.pop3 import PASSWORD as FAKE_PASSWORD, FakePop3Server
@@ -135,6 +135,22 @@ def test_err_on_retr_delivers_the_others_then_raises() -> None:
                 acc.pop_retrieve(acc.pop_list(), lambda e, raw: got.append(e.number))
             assert got == [1, 2, 4, 5, 6] and "\n" not in str(ei.value)
             assert acc.pop_list()[0].number == 1                    # the session stays usable
+
+
+def test_an_overlong_status_line_drops_the_connection_instead_of_reading_out_of_step() -> None:
+    """poplib reads at most 2,048 bytes of a status line; the rest stays in the stream. Read
+    on, every later reply would be out of step (a body line taken for a status line, a
+    message stored under another's UIDL, then DELE'd): the connection is dropped instead."""
+    msgs = [message(i) + b"+OK looks like a status\r\n" for i in range(1, 6)]
+    with FakePop3Server(msgs, long_status={3}) as server:
+        with fake_pop(server) as acc:
+            got: list[tuple[int, bytes]] = []
+            with pytest.raises(ProtocolError, match="2,048 bytes; the connection was dropped"):
+                acc.pop_retrieve(acc.pop_list(), lambda e, raw: got.append((e.number, raw)))
+            assert got == [(1, msgs[0]), (2, msgs[1])]
+            with pytest.raises(MailcliError):
+                acc.pop_delete(acc.pop_list())
+    assert not any(c.startswith("DELE") for c in server.commands)
 
 
 @pytest.mark.parametrize("pipelining", [True, False])

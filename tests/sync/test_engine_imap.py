@@ -225,6 +225,31 @@ def test_with_queued_entries_each_folder_asks_its_own_status(store: Store) -> No
     assert_in_step(store, acc, "INBOX")
 
 
+def test_a_move_queued_during_the_run_voids_the_early_statuses(store: Store) -> None:
+    """An entry queued after run() asked the statuses (the TUI, another command): its
+    folder replays it and may change another folder (the move's destination), so no
+    early answer stands; without COPYUID the destination's sync downloads the server copy."""
+    from mailcli.accounts.base import Capability
+    acc = fake(IMAP_FULL - {Capability.UIDPLUS}, INBOX={1: (msg(1), set()), 2: (msg(2), set())},
+               Archive={1: (msg(3), set())})
+    sync(store, acc)
+    real = acc.folder_statuses
+
+    def then_queue(folders):  # noqa: ANN001, ANN202
+        answer = real(folders)
+        mid = store.id_by_uid(A, "INBOX", 1)
+        store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
+        store.move(mid, "Archive")
+        return answer
+
+    acc.folder_statuses = then_queue  # type: ignore[method-assign]
+    assert ImapSync(store, acc, A).run().errors == []
+    assert acc.count("folder_status") >= 1
+    assert sorted(raw for raw, _f in local(store, "Archive").values()) == sorted([msg(1), msg(3)])
+    assert_in_step(store, acc, "Archive")
+    assert_in_step(store, acc, "INBOX")
+
+
 def test_move_is_replayed_with_copyuid(store: Store) -> None:
     acc = fake(INBOX={1: (msg(1), {SEEN}), 2: (msg(2), set())}, Archive={})
     sync(store, acc)
