@@ -43,6 +43,8 @@ from mailcli.accounts.imap_wire import (
     _one_line,
     _remote_flags,
     _server_text,
+    _status_from_fields,
+    _status_from_items,
     _status_from_select,
     fast_fetch_bodies,
     parse_uid_set,
@@ -268,7 +270,7 @@ class ImapAccount(ImapSession, ImapPush, Account):
                 # (mailcli watch) would never see new mail there
                 self._c.noop()
             st = self._c.folder_status(self._wire(folder), what)
-        return _status_from_dict(folder, st)
+        return _status_from_fields(folder, st)
 
     def folder_statuses(self, folders: Sequence[str]) -> dict[str, FolderStatus]:
         """STATUS of several folders pipelined: one round trip instead of one per folder
@@ -594,15 +596,3 @@ class ImapAccount(ImapSession, ImapPush, Account):
         return Quota(account=self.config.name, used_bytes=used, limit_bytes=limit, messages=msgs,
                      message_limit=msg_limit)
 
-
-def _status_from_dict(folder: str, st: dict[bytes, Any]) -> FolderStatus:
-    hms = st.get(b"HIGHESTMODSEQ")
-    return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
-                        messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),
-                        highestmodseq=int(hms) if hms is not None else None)
-
-
-def _status_from_items(folder: str, items: Any) -> FolderStatus:
-    """A STATUS reply's item list (MESSAGES 3 UIDNEXT 4 ...) as a FolderStatus."""
-    keys = [k.upper() if isinstance(k, bytes) else k for k in items[::2]]
-    return _status_from_dict(folder, dict(zip(keys, items[1::2])))

@@ -14,7 +14,6 @@ redacted by imapclient).
 from __future__ import annotations
 
 import base64
-import contextlib
 import imaplib
 import logging
 import socket
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
-from imapclient.response_parser import parse_response
 
 from mailcli.accounts import sasl
 from mailcli.accounts.base import Capability
@@ -179,30 +177,18 @@ class ImapSession:
         enabled = {w.decode("ascii", "replace").upper()
                    for line in imap.untagged_responses.pop("ENABLED", []) if isinstance(line, bytes)
                    for w in line.split()}
-        delim = "/"
         try:
             self._finish(t_list, "LIST")
-        except imap_exc.IMAPClientError:
-            return enabled, delim
-        rows = [r for r in imap.untagged_responses.pop("LIST", []) if r not in (b"", None)]
-        with contextlib.suppress(ValueError, imap_exc.IMAPClientError):
-            listed = parse_response(rows)
-            for i in range(1, len(listed), 3):
-                if listed[i]:
-                    d = listed[i]
-                    delim = d.decode() if isinstance(d, bytes) else str(d)
-                    break
-        return enabled, delim
+            rows = client._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+        except (ValueError, imap_exc.IMAPClientError):
+            return enabled, "/"
+        return enabled, _delimiter(rows)
 
     def _find_delimiter(self, client: IMAPClient) -> str:
         try:
-            rows = client.list_folders("", "")
+            return _delimiter(client.list_folders("", ""))
         except imap_exc.IMAPClientError:
             return "/"
-        for _row_flags, delim, _name in rows:
-            if delim:
-                return delim.decode() if isinstance(delim, bytes) else str(delim)
-        return "/"
 
     # ---------- the live client ----------
     @property
@@ -263,3 +249,11 @@ class ImapSession:
             client.shutdown()
         except Exception:  # noqa: BLE001 - never raises
             pass
+
+
+def _delimiter(rows: list[tuple[Any, Any, Any]]) -> str:
+    """The hierarchy delimiter from LIST rows (flags, delimiter, name); "/" if none."""
+    for _flags, delim, _name in rows:
+        if delim:
+            return delim.decode() if isinstance(delim, bytes) else str(delim)
+    return "/"

@@ -158,6 +158,21 @@ def _status_from_select(folder: str, sel: dict[bytes, Any]) -> FolderStatus:
                         highestmodseq=int(hms) if hms is not None else None)
 
 
+
+def _status_from_items(folder: str, items: Any) -> FolderStatus:
+    """A STATUS reply's item list (MESSAGES 3 UIDNEXT 4 ...) as a FolderStatus."""
+    return _status_from_fields(folder, dict(zip(items[::2], items[1::2])))
+
+
+def _status_from_fields(folder: str, fields: dict[Any, Any]) -> FolderStatus:
+    """STATUS items by name (imapclient's folder_status, or _status_from_items)."""
+    st = {k.upper() if isinstance(k, bytes) else k: v for k, v in fields.items()}
+    hms = st.get(b"HIGHESTMODSEQ")
+    return FolderStatus(name=folder, uidvalidity=int(st[b"UIDVALIDITY"]), uidnext=int(st[b"UIDNEXT"]),
+                        messages=int(st[b"MESSAGES"]), unseen=int(st.get(b"UNSEEN", 0)),
+                        highestmodseq=int(hms) if hms is not None else None)
+
+
 def _copyuid_map(codes: list[Any]) -> dict[int, int]:
     mapping: dict[int, int] = {}
     for code in codes:

@@ -86,6 +86,18 @@ class _BoundedReplies:
             value = SocketReader(self.sock)
         self._reader = value
 
+    def _getline(self) -> tuple[bytes, int]:
+        """poplib's, but a line past its 2,048 bytes also ends the stream: the rest of
+        that line is still unread, so whatever a caller read next would be out of step
+        (a body line taken for a status line, a message stored under another's UIDL).
+        Every later read is end of file."""
+        try:
+            return cast(tuple[bytes, int], cast(Any, super())._getline())
+        except poplib.error_proto as exc:
+            if _is_overlong(exc) and self._reader is not None:
+                self._reader.close()
+            raise
+
     def _getlongresp(self) -> tuple[bytes, list[bytes], int]:
         resp = cast(Any, self)._getresp()
         lines: list[bytes] = []

@@ -91,7 +91,7 @@ class Pop3Pipeline:
                     status = self._low._getresp()
                 except poplib.error_proto as exc:
                     if _is_eof(exc) or _is_overlong(exc):
-                        raise       # (the rest of an overlong line is unread: out of step)
+                        raise       # the stream ended (an overlong line ends it: _getline)
                     errors.append(f"{lines[i].decode('ascii', 'replace')}: {_text(exc)}")
                     continue
                 got = read(i, status)

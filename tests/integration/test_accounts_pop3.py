@@ -153,6 +153,20 @@ def test_an_overlong_status_line_drops_the_connection_instead_of_reading_out_of_
     assert not any(c.startswith("DELE") for c in server.commands)
 
 
+def test_after_an_overlong_status_line_every_read_is_end_of_file() -> None:
+    """At the depth every reply is read (the connection's _getline), not per caller: a
+    caller that treats the error as one -ERR and reads on gets end of file, never the
+    unread rest of the line or the body behind it."""
+    import poplib
+    with FakePop3Server([message(1), message(2)], long_status={1}) as server:
+        with fake_pop(server) as acc:
+            acc._put(b"RETR 1")
+            with pytest.raises(poplib.error_proto, match="line too long"):
+                acc._low._getresp()
+            with pytest.raises(poplib.error_proto, match="EOF"):
+                acc._low._getresp()
+
+
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_multiline_oddities_bare_lf_dots_and_long_lines(pipelining: bool) -> None:
     odd = [message(1, b"y" * 70_000 + b"\r\n.\r\n..\r\n"), b"Subject: empty body\r\n\r\n", message(3)]

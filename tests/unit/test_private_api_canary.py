@@ -24,8 +24,10 @@ import pytest
     (imaplib.IMAP4, "readline"),
     (imaplib.IMAP4, "read"),
     (imapclient.IMAPClient, "_create_IMAP4"),
+    (imapclient.IMAPClient, "_proc_folder_list"),
     (poplib.POP3, "_getresp"),
     (poplib.POP3, "_shortcmd"),
+    (poplib.POP3, "_getline"),
     (email.feedparser.FeedParser, "_new_message"),
 ])
 def test_private_method_still_exists(owner: type, name: str) -> None:
