@@ -373,8 +373,7 @@ class ImapAccount(ImapSession, ImapPush, Account):
         self._selected = None
         condstore = Capability.CONDSTORE in self.capabilities
         items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
-        select = self._send(b"SELECT " + self._quoted(folder))
-        scan = self._send(b"UID FETCH 1:* " + items)
+        select, scan = self._send_many([b"SELECT " + self._quoted(folder), b"UID FETCH 1:* " + items])
         self._finish_before(select, "SELECT", scan, "UID FETCH")
         imap.state = "SELECTED"
         imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any

@@ -21,8 +21,10 @@ with `restart()`; `waiting()` suspends the checks while IDLE waits on purpose.
 """
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
@@ -124,11 +126,25 @@ class Guard:
                                    "responses to one command; the connection was dropped")
 
 
+def no_delay(sock: socket.socket) -> None:
+    """TCP_NODELAY: a command written while an earlier one is unanswered goes out at once.
+    With Nagle's algorithm the kernel holds it until the earlier segment is acknowledged,
+    and the server delays that acknowledgement (it has nothing to send yet): every
+    pipelined command behind another cost a round trip on a real link."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def guarded_imap_class(base: type[imaplib.IMAP4], guard: Guard) -> type[imaplib.IMAP4]:
     """`base` (imapclient's IMAP4_TLS or IMAP4WithTimeout) with the bounds of `guard`;
     the greeting read by the constructor is already bounded."""
 
     class Guarded(base):  # type: ignore[valid-type, misc]
+        def _create_socket(self, timeout: float | None = None) -> socket.socket:
+            sock: socket.socket = super()._create_socket(timeout)
+            no_delay(sock)
+            return sock
+
         def _new_tag(self) -> bytes:
             guard.restart()
             return super()._new_tag()  # type: ignore[no-any-return]

@@ -126,6 +126,20 @@ def test_enable_and_the_delimiter_list_share_one_write(dovecot: Dovecot) -> None
     assert any(b"ENABLE CONDSTORE QRESYNC" in c and b'LIST "" ""' in c for c in chunks), chunks[:4]
 
 
+@pytest.mark.parametrize("security", ["tls", "starttls", "none"])
+def test_the_connection_sends_without_nagle_delay(dovecot: Dovecot, security: str) -> None:
+    """TCP_NODELAY on every IMAP socket: with Nagle's algorithm a command written while
+    an earlier one is unanswered waits for the server's delayed ACK (a round trip or
+    more on a real link), which undoes the pipelining of SELECT+scan and FETCH batches."""
+    import socket
+
+    user = dovecot.add_user()
+    with account(dovecot, user, security=security) as acc:
+        sock = acc._c._imap.sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert acc.list_folders()
+
+
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:
     L = server.local_name    # noqa: N806 - Courier and Cyrus keep personal folders under INBOX
     with account(server, user) as acc:
