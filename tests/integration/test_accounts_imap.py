@@ -140,6 +140,32 @@ def test_the_connection_sends_without_nagle_delay(dovecot: Dovecot, security: st
         assert acc.list_folders()
 
 
+def test_close_sends_logout_and_does_not_wait_for_the_goodbye() -> None:
+    """Everything before LOGOUT has been answered: waiting for its BYE cost a round trip
+    at the end of every run. The server still reads the LOGOUT."""
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    release = threading.Event()
+
+    def silent(conn: object, tag: str, args: str) -> object:
+        release.wait(20)
+        return False
+
+    with FakeImapServer({"LOGOUT": silent}) as server:
+        acc = open_account(account_config("imap", server.port, "u", security="none"), creds("pw"))
+        with acc:
+            assert [f.name for f in acc.list_folders()] == ["INBOX"]
+            t0 = time.monotonic()
+        closed_in = time.monotonic() - t0
+        deadline = time.monotonic() + 5
+        while not server.received[-1].endswith("LOGOUT") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+    assert closed_in < 1.0, closed_in
+    assert server.received[-1].endswith(" LOGOUT"), server.received
+
+
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:
     L = server.local_name    # noqa: N806 - Courier and Cyrus keep personal folders under INBOX
     with account(server, user) as acc:
