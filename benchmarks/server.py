@@ -9,6 +9,7 @@ import os
 import pwd
 import shutil
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,12 +151,25 @@ class BenchServer:
     def rawlog_off(self) -> tuple[int, int]:
         """Stop tracing; -> (IMAP commands after login, sessions) over every session logged."""
         d = self.dovecot.rawlog_dir(self.user)
+        _logged_out(d)
         commands = sessions = 0
         for f in sorted(d.glob("*.in")):
             sessions += 1
             commands += count_commands(f.read_bytes())
         shutil.rmtree(d, ignore_errors=True)
         return commands, sessions
+
+
+def _logged_out(d: Path, wait: float = 2.0) -> None:
+    """Wait (up to `wait` s) until every logged session's last command is its LOGOUT: a
+    client may close right after sending it, and Dovecot logs it a moment later."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        last = [(f.read_bytes().rstrip().rsplit(b"\n", 1)[-1].split(None, 3) + [b"", b""])[:3]
+                for f in d.glob("*.in")]
+        if all(b"LOGOUT" in (p[1].upper(), p[2].upper()) for p in last):
+            return
+        time.sleep(0.02)
 
 
 IMAP_COMMANDS = frozenset(

@@ -315,7 +315,18 @@ def test_idle_wakes_on_new_message(server: Dovecot, user: str) -> None:
 
 
 def _commands(rawlog: Path) -> list[str]:
-    """The verbs a session sent, from Dovecot's rawlog (lines: "<time> <tag> <VERB> ...")."""
+    """The verbs a session sent, from Dovecot's rawlog (lines: "<time> <tag> <VERB> ...");
+    waits (up to 5 s) for the session's LOGOUT to be logged: the client closes right
+    after sending it, and Dovecot may log it a moment after the client returned."""
+    deadline = time.monotonic() + 5
+    while True:
+        verbs = _verbs(rawlog)
+        if (verbs and verbs[-1] == "LOGOUT") or time.monotonic() > deadline:
+            return verbs
+        time.sleep(0.02)
+
+
+def _verbs(rawlog: Path) -> list[str]:
     verbs = []
     for f in sorted(rawlog.glob("*.in")):
         for line in f.read_bytes().decode("utf-8", "replace").splitlines():
