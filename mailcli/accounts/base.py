@@ -100,6 +100,12 @@ class Account(ABC):
     def list_folders(self) -> list[FolderInfo]:
         """Every folder with its SPECIAL-USE role. POP3: just INBOX."""
 
+    def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
+        """list_folders, and the STATUS of the folders the server could give with the
+        listing (IMAP LIST-STATUS, RFC 5819: one command for both); a folder left out
+        has none (ask folder_status or folder_statuses). Default: no statuses."""
+        return self.list_folders(), {}
+
     def personal_prefix(self) -> str:
         """Where the user's own folders live ("INBOX/" when the server's personal namespace
         is "INBOX."), "/"-separated like every folder name here; "" at the top level."""

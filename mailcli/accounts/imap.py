@@ -29,6 +29,7 @@ from mailcli.accounts import _imapclient_version  # noqa: F401 - first: imapclie
 # isort: on
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
+from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.response_parser import parse_fetch_response, parse_response
 
 from mailcli.accounts import names
@@ -217,6 +218,61 @@ class ImapAccount(ImapSession, ImapPush, Account):
     def list_folders(self) -> list[FolderInfo]:
         with self._errors("LIST"):
             rows = self._c.list_folders()
+        return self._folder_infos(rows)
+
+    def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
+        """LIST "" "*" RETURN (STATUS (...)) where the server has LIST-STATUS: the resync
+        of unchanged folders saves the round trip of its pipelined STATUS. The selected
+        folder's status is left out (see folder_status), and so is any STATUS reply whose
+        name is not a listed folder or that cannot be read. A server that refuses the
+        RETURN option gets the plain LIST."""
+        if "LIST-STATUS" not in self._server_caps:
+            return self.list_folders(), {}
+        what = b"MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
+        if Capability.CONDSTORE in self.capabilities:
+            what += b" HIGHESTMODSEQ"
+        with self._errors("LIST"):
+            imap = self._c._imap
+            for key in ("LIST", "STATUS"):
+                imap.untagged_responses.pop(key, None)
+            # an extended LIST gives the special-use attributes only when asked (RFC 6154)
+            special = b"SPECIAL-USE " if "SPECIAL-USE" in self._server_caps else b""
+            tag = self._send(b'LIST "" "*" RETURN (' + special + b"STATUS (" + what + b"))")
+            try:
+                self._finish(tag, "LIST")
+            except imap_exc.IMAPClientAbortError:
+                raise
+            except imap_exc.IMAPClientError as exc:
+                logger.debug("LIST-STATUS refused (%s); plain LIST", exc)
+                imap.untagged_responses.pop("STATUS", None)
+                return self.list_folders(), {}
+            rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+            replies = imap.untagged_responses.pop("STATUS", [])
+        folders = self._folder_infos(rows)
+        listed = {f.name for f in folders if f.selectable} - {self._selected}
+        statuses: dict[str, FolderStatus] = {}
+        for reply in replies:
+            try:
+                parsed = parse_response([reply])
+                name = self._user(self._decoded_name(parsed[0]))
+                if name.upper() == "INBOX":
+                    name = "INBOX"
+                if name in listed:
+                    statuses[name] = _status_from_items(name, parsed[-1])
+            except (KeyError, ValueError, TypeError, IndexError, imap_exc.IMAPClientError):
+                continue
+        return folders, statuses
+
+    def _decoded_name(self, raw: Any) -> str:
+        """A folder name as a reply carries it (atom, quoted string or literal; modified
+        UTF-7 unless folder_encode is off), as imapclient's LIST gives it."""
+        if isinstance(raw, int):
+            return str(raw)
+        if isinstance(raw, bytes):
+            return decode_utf7(raw) if self._c.folder_encode else raw.decode("utf-8", "replace")
+        return str(raw)
+
+    def _folder_infos(self, rows: list[tuple[Any, Any, Any]]) -> list[FolderInfo]:
         out = []
         for flags, _delim, name in rows:
             lower = {f.lower() for f in flags}

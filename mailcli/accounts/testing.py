@@ -56,6 +56,7 @@ class FakeAccount(Maildrop):
                                       else (IMAP_FULL if protocol == "imap" else POP3_FULL))
         self.calls: list[tuple[Any, ...]] = []
         self.connected = False
+        self.list_status = False    # True: statuses come with the listing (IMAP LIST-STATUS)
         self.quota_limit = quota_limit
         self.modseq = 1
         self.folders: dict[str, FakeFolder] = {}
@@ -185,6 +186,13 @@ class FakeAccount(Maildrop):
         if self.protocol == "pop3":
             return [FolderInfo("INBOX", role=FolderRole.INBOX)]
         return [FolderInfo(n, role=f.role, selectable=f.selectable) for n, f in self.folders.items()]
+
+    def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
+        if not self.list_status or self.protocol == "pop3":
+            return super().list_folders_with_status()
+        self._call("list_folders_with_status")
+        folders = [FolderInfo(n, role=f.role, selectable=f.selectable) for n, f in self.folders.items()]
+        return folders, {f.name: self._status(f.name) for f in folders if f.selectable}
 
     def create_folder(self, name: str) -> None:
         self._require(Capability.FOLDERS)

@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from mailcli.accounts.base import Account, Capability
+from mailcli.accounts.base import Account
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
@@ -84,6 +84,7 @@ from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.limits import LIMITS, Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.replay import LocalChanges
+from mailcli.sync.unchanged import UnchangedFolders, folder_unchanged
 
 if TYPE_CHECKING:
     from mailcli.sync.plan import CachedCopy, Plan, ServerCopy
@@ -105,7 +106,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync(LocalChanges, FolderActions, Downloads):
+class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -151,7 +152,7 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         LIST failed); folder failures are collected in `outcome.errors`."""
         if not self.dry_run:
             self.folder_actions_first()
-        server = self.account.list_folders()
+        server = self._list_folders()
         doomed = self.pending_folder_deletes()
         server = [f for f in server if f.name not in doomed]
         # a \\Noselect folder (Courier: a deleted parent that still has children) holds no
@@ -174,7 +175,7 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         for info in wanted:   # new server folders appear locally at once
             if info.name not in known:
                 self._guard(info.name, partial(self._new_folder, info, known))
-        self._statuses = self._prefetch_statuses(wanted, known)
+        self._prefetch_statuses(wanted, known)
         for info in wanted:
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))
@@ -206,29 +207,6 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         if name in known:
             self._guard(name, partial(self._sync_folder, info, known[name]))
         return self.outcome
-
-    def _prefetch_statuses(self, wanted: list[FolderInfo],
-                           known: dict[str, FolderState]) -> dict[str, FolderStatus]:
-        """The STATUS of every folder that one STATUS can prove unchanged, asked at once
-        (pipelined: one round trip, not one per folder). Only when nothing is queued for
-        the account: then a folder's sync writes to that folder alone, so no answer can
-        be made stale by this run's own work before its folder's turn (a queued move or
-        append would change another folder; an entry queued after this point, by the TUI
-        or another command, voids every answer not used yet when its folder replays it).
-        Each answer is used once, by its folder's sync; a folder without one asks as before."""
-        if self._queued():
-            return {}
-        names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
-        if len(names) < 2:
-            return {}
-        try:
-            return self.account.folder_statuses(names)
-        except TemporaryError:
-            raise
-        except MailcliError as exc:
-            logger.debug("%s: STATUS of %d folders at once failed (%s); one by one", self.name,
-                         len(names), exc.message)
-            return {}
 
     def _dry(self, *plans: object) -> bool:
         """--dry-run: record what would be done and tell the caller to stop before doing
@@ -306,14 +284,7 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
         tally = Tally()
         state, ext = self._scan(folder, state)
         queued = bool(self._queued(folder))
-        status = None
-        if queued:
-            # entries queued since run() began (the TUI, another command): replaying them
-            # may change other folders (a move's destination), so no early answer stands
-            self._statuses.clear()
-        if queued or _has_modseq(state, self.account):
-            early = self._statuses.pop(folder, None)
-            status = early or self.account.folder_status(folder)
+        status = self._server_status(folder, state, queued)
         if status is not None and not (queued or ext) and folder_unchanged(state, status) \
                 and not self.store.has_unsynced_flags(self.name, folder):
             logger.debug("%s/%s: unchanged (STATUS)", self.name, folder)
@@ -588,17 +559,5 @@ class ImapSync(LocalChanges, FolderActions, Downloads):
 
 
 # ---------------------------------------------------------------------- helpers
-def _has_modseq(state: FolderState, account: Account) -> bool:
-    """Whether one STATUS can prove the folder unchanged (CONDSTORE and a full bookmark)."""
-    return bool(state.uidvalidity and state.highestmodseq
-                and Capability.CONDSTORE in account.capabilities)
-
-
-def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
-    """Same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ as recorded: nothing changed there."""
-    return (state.highestmodseq is not None and status.highestmodseq == state.highestmodseq
-            and status.uidvalidity == state.uidvalidity and status.uidnext == state.uidnext)
-
-
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]

@@ -81,6 +81,36 @@ def test_status_of_several_folders_at_once_answers_as_one_by_one(server: Dovecot
             assert status == acc.folder_status(name), name
 
 
+def test_list_with_status_answers_as_list_and_status_one_by_one(server: Dovecot, user: str) -> None:
+    """list_folders_with_status (LIST-STATUS: one command): the folders list_folders
+    gives, and for each selectable one the STATUS folder_status gives, non-ASCII names
+    included; the selected folder is left out (its STATUS is the session's view). A
+    server without LIST-STATUS gives the listing and no statuses."""
+    L = server.local_name    # noqa: N806
+    with account(server, user) as acc:
+        for name in ("Entwürfe", "日本", "Leer", "2024"):
+            acc.create_folder(L(name))
+        server.deliver(user, message(1), folder="日本")
+        server.deliver(user, message(2), folder="日本")
+        server.deliver(user, message(3))
+        assert ("list-status" in server.has) == ("LIST-STATUS" in acc._server_caps)
+        folders, statuses = acc.list_folders_with_status()
+        def by_name(fs: list) -> list:  # noqa: ANN001 - the server's order is its own
+            return sorted(fs, key=lambda f: f.name)
+        assert by_name(folders) == by_name(acc.list_folders())
+        selectable = {f.name for f in folders if f.selectable}
+        if "list-status" not in server.has:
+            assert statuses == {}
+            return
+        assert set(statuses) == selectable and {L("Entwürfe"), L("日本"), L("2024")} <= selectable
+        assert statuses[L("日本")].messages == 2 and statuses["INBOX"].messages == 1
+        for name, status in statuses.items():
+            assert status == acc.folder_status(name), name
+        acc.fetch_flags(L("日本"))         # selects it
+        _folders, statuses = acc.list_folders_with_status()
+        assert set(statuses) == selectable - {L("日本")}
+
+
 def test_status_of_several_folders_goes_out_before_the_first_answer(dovecot: Dovecot) -> None:
     """The STATUS commands are pipelined: all of them go out in one write, before the
     first STATUS answer comes back (the proxy holds each server reply back 20 ms)."""
@@ -164,6 +194,44 @@ def test_close_sends_logout_and_does_not_wait_for_the_goodbye() -> None:
         release.set()
     assert closed_in < 1.0, closed_in
     assert server.received[-1].endswith(" LOGOUT"), server.received
+
+
+def test_list_with_status_from_a_lying_server_is_bounded_and_skips_what_it_cannot_read() -> None:
+    """LIST-STATUS replies are input too: STATUS lines for folders not listed, unreadable
+    ones and a duplicate are left out or read as the last; an endless listing is cut off
+    by the same bound as a plain LIST."""
+    from mailcli.accounts.imap import ImapAccount
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN LIST-EXTENDED LIST-STATUS\r\n{tag} OK done\r\n"
+    odd = ('* LIST () "/" INBOX\r\n* LIST () "/" "A b"\r\n'
+           '* STATUS INBOX (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 7 UNSEEN 0)\r\n'
+           '* STATUS "Not listed" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n'
+           '* STATUS "A b" (MESSAGES x)\r\n* STATUS "A b" (MESSAGES\r\n'
+           '{tag} OK done\r\n')
+
+    def endless(conn: socket.socket, tag: str, args: str) -> object:
+        if "RETURN" not in args:
+            conn.sendall(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK done\r\n")
+            return None
+        block = b"".join(b'* LIST () "/" "folder %d"\r\n' % i for i in range(10_000))
+        while True:
+            conn.sendall(block)
+
+    with FakeImapServer({"CAPABILITY": caps, "LIST": odd}) as server:
+        acc = open_account(account_config("imap", server.port, "u", security="none"), creds("pw"))
+        with acc:
+            assert isinstance(acc, ImapAccount)
+            folders, statuses = acc.list_folders_with_status()
+    assert [f.name for f in folders] == ["INBOX", "A b"]
+    assert list(statuses) == ["INBOX"] and statuses["INBOX"].uidnext == 9
+    with FakeImapServer({"CAPABILITY": caps, "LIST": endless}) as server:
+        acc = open_account(account_config("imap", server.port, "u", security="none"), creds("pw"))
+        t0 = time.monotonic()
+        with pytest.raises(ProtocolError, match="more than 100000 LIST responses"), acc:
+            acc.list_folders_with_status()
+    assert time.monotonic() - t0 < 60
 
 
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:

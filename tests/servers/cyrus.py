@@ -40,7 +40,8 @@ class Cyrus(ImapSeeding):
     users: set[str] = field(default_factory=set)
     _counter: int = 0
     name: str = "cyrus"
-    has: frozenset[str] = frozenset({"condstore", "qresync", "move", "uidplus", "quota", "special-use", "idle"})
+    has: frozenset[str] = frozenset({"condstore", "qresync", "move", "uidplus", "quota", "special-use", "idle",
+                                     "list-status"})
     _pid: int | None = None
 
     @classmethod

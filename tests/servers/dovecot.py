@@ -20,7 +20,7 @@ from pathlib import Path
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 PASSWORD = "s3cret-Pa55"
-ALL_CAPS = "CONDSTORE QRESYNC MOVE UIDPLUS QUOTA SPECIAL-USE IDLE"
+ALL_CAPS = "CONDSTORE QRESYNC MOVE UIDPLUS QUOTA SPECIAL-USE IDLE LIST-STATUS"
 
 
 def available() -> bool:

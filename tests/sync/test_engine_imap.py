@@ -211,6 +211,43 @@ def test_a_resync_asks_the_status_of_every_synced_folder_at_once(store: Store) -
     assert_in_step(store, acc, "Archive")
 
 
+def test_statuses_given_with_the_listing_are_used_and_not_asked_again(store: Store) -> None:
+    """A server with LIST-STATUS gives every folder's STATUS with the listing: a resync
+    asks nothing more for the folders it proves unchanged, and still sees the change
+    made on the server before the run."""
+    acc = fake(INBOX={1: (msg(1), set())}, Archive={1: (msg(2), set())}, Lists={})
+    sync(store, acc)
+    acc.list_status = True
+    acc.calls.clear()
+    out = ImapSync(store, acc, A).run()
+    assert acc.calls[0] == ("list_folders_with_status",)
+    assert acc.count("folder_statuses") == acc.count("folder_status") == acc.count("list_folders") == 0
+    assert out.new == 0 and not [c for c in acc.calls if c[0] == "changes_since"]
+    acc.server_deliver("Archive", msg(3))
+    acc.calls.clear()
+    out = ImapSync(store, acc, A).run()
+    assert out.new == 1 and acc.count("folder_status") == 0
+    assert [c[1] for c in acc.calls if c[0] == "changes_since"] == ["Archive"]
+    assert_in_step(store, acc, "Archive")
+
+
+def test_no_statuses_are_asked_with_the_listing_when_entries_are_queued(store: Store) -> None:
+    """Queued entries change other folders during the run: the listing asks no STATUS
+    (the server would compute them for nothing) and each folder asks its own."""
+    acc = fake(INBOX={1: (msg(1), set()), 2: (msg(2), set())}, Archive={})
+    sync(store, acc)
+    acc.list_status = True
+    mid = store.id_by_uid(A, "INBOX", 1)
+    store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
+    store.move(mid, "Archive")
+    acc.calls.clear()
+    assert ImapSync(store, acc, A).run().errors == []
+    assert acc.calls[0] == ("list_folders",) and acc.count("list_folders_with_status") == 0
+    assert acc.count("folder_status") >= 2
+    assert_in_step(store, acc, "Archive")
+    assert_in_step(store, acc, "INBOX")
+
+
 def test_with_queued_entries_each_folder_asks_its_own_status(store: Store) -> None:
     """A queued move changes another folder during the run: no answer asked at the start
     may stand for it, so each folder asks when its turn comes (and sees the move)."""

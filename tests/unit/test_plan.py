@@ -42,7 +42,7 @@ from mailcli.sync.plan import (
     rematch,
 )
 from mailcli.store import FolderState
-from mailcli.sync.engine import folder_unchanged
+from mailcli.sync.unchanged import folder_unchanged
 
 FOLDER = "INBOX"
 

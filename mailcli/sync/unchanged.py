@@ -1,0 +1,90 @@
+"""Is this folder unchanged on the server? (a mixin of sync/engine.ImapSync; step 2b of
+the engine's module docstring).
+
+A folder with a full bookmark (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) is proved unchanged
+by one STATUS. A run asks them all at once, as cheaply as the server allows: with the
+folder listing itself where the server has LIST-STATUS (RFC 5819), else pipelined after
+it (one round trip, not one per folder). Only when nothing is queued for the account:
+then a folder's sync writes to that folder alone, so no answer can be made stale by
+this run's own work before its folder's turn (a queued move or append would change
+another folder; an entry queued after this point, by the TUI or another command, voids
+every answer not used yet when its folder replays it). Each answer is used once, by its
+folder's sync; a folder without one asks its own STATUS.
+"""
+from __future__ import annotations
+
+import logging
+
+from mailcli.accounts.base import Account, Capability
+from mailcli.errors import MailcliError, TemporaryError
+from mailcli.model import FolderInfo, FolderStatus
+from mailcli.store import Action as JournalAction
+from mailcli.store import FolderState, Store
+
+logger = logging.getLogger(__name__)
+
+
+class UnchangedFolders:
+    """Mixin: needs the engine's store, account and name attributes and its _queued
+    method (sync/replay.LocalChanges)."""
+
+    store: Store
+    account: Account
+    name: str
+    _statuses: dict[str, FolderStatus]   # asked at once by run(); each used once
+
+    def _queued(self, folder: str | None = None) -> list[JournalAction]:
+        raise NotImplementedError
+
+    def _list_folders(self) -> list[FolderInfo]:
+        """The server's folders; with their STATUS kept as early answers when the server
+        gives both in one command and the run will use them (_prefetch_statuses)."""
+        known = self.store.folder_states(self.name)
+        if self._queued() or sum(1 for s in known if _has_modseq(s, self.account)) < 2:
+            self._statuses = {}
+            return self.account.list_folders()
+        folders, self._statuses = self.account.list_folders_with_status()
+        return folders
+
+    def _prefetch_statuses(self, wanted: list[FolderInfo], known: dict[str, FolderState]) -> None:
+        """The early answers for every wanted folder that one STATUS can prove unchanged:
+        those the listing gave, the rest pipelined (see the module docstring). Called after
+        the listing's own work (folders removed or new), which may have queued entries."""
+        listed, self._statuses = self._statuses, {}
+        if self._queued():
+            return
+        names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
+        early = {n: listed[n] for n in names if n in listed}
+        rest = [n for n in names if n not in early]
+        if len(rest) >= 2:
+            try:
+                early.update(self.account.folder_statuses(rest))
+            except TemporaryError:
+                raise
+            except MailcliError as exc:
+                logger.debug("%s: STATUS of %d folders at once failed (%s); one by one", self.name,
+                             len(rest), exc.message)
+        self._statuses = early
+
+    def _server_status(self, folder: str, state: FolderState, queued: bool) -> FolderStatus | None:
+        """The folder's STATUS for its sync (the early answer, used once, else asked now),
+        or None when one STATUS proves nothing here (no bookmark, nothing queued)."""
+        if queued:
+            # entries queued since run() began (the TUI, another command): replaying them
+            # may change other folders (a move's destination), so no early answer stands
+            self._statuses.clear()
+        if not (queued or _has_modseq(state, self.account)):
+            return None
+        return self._statuses.pop(folder, None) or self.account.folder_status(folder)
+
+
+def _has_modseq(state: FolderState, account: Account) -> bool:
+    """Whether one STATUS can prove the folder unchanged (CONDSTORE and a full bookmark)."""
+    return bool(state.uidvalidity and state.highestmodseq
+                and Capability.CONDSTORE in account.capabilities)
+
+
+def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:
+    """Same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ as recorded: nothing changed there."""
+    return (state.highestmodseq is not None and status.highestmodseq == state.highestmodseq
+            and status.uidvalidity == state.uidvalidity and status.uidnext == state.uidnext)
