@@ -64,6 +64,7 @@ _ROLES = {b"\\sent": FolderRole.SENT, b"\\drafts": FolderRole.DRAFTS, b"\\trash"
           b"\\flagged": FolderRole.FLAGGED}
 _NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
 _STATUS_WINDOW = 100          # STATUS commands per write (the answers are read between)
+_LIST_RENEWALS = 50           # LIST-STATUS: fresh deadlines, one per _STATUS_WINDOW replies
 _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
                       re.I)
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
@@ -226,7 +227,9 @@ class ImapAccount(ImapSession, ImapPush, Account):
         folder's status is left out (see folder_status), and so is any STATUS reply whose
         name is not a listed folder or that cannot be read. A server that refuses the
         RETURN option gets the plain LIST."""
-        if "LIST-STATUS" not in self._server_caps:
+        if not {"LIST-STATUS", "SPECIAL-USE"} <= set(self._server_caps):
+            # without SPECIAL-USE an extended LIST may leave out the roles a plain one
+            # gives (Dovecot does): the roles matter more than a round trip
             return self.list_folders(), {}
         what = b"MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
         if Capability.CONDSTORE in self.capabilities:
@@ -236,15 +239,15 @@ class ImapAccount(ImapSession, ImapPush, Account):
             for key in ("LIST", "STATUS"):
                 imap.untagged_responses.pop(key, None)
             # an extended LIST gives the special-use attributes only when asked (RFC 6154)
-            special = b"SPECIAL-USE " if "SPECIAL-USE" in self._server_caps else b""
-            tag = self._send(b'LIST "" "*" RETURN (' + special + b"STATUS (" + what + b"))")
+            tag = self._send(b'LIST "" "*" RETURN (SPECIAL-USE STATUS (' + what + b"))")
             try:
-                self._finish(tag, "LIST")
+                self._finish_long_list(tag)
             except imap_exc.IMAPClientAbortError:
                 raise
             except imap_exc.IMAPClientError as exc:
                 logger.debug("LIST-STATUS refused (%s); plain LIST", exc)
-                imap.untagged_responses.pop("STATUS", None)
+                for key in ("LIST", "STATUS"):   # lines sent before the NO: not a listing
+                    imap.untagged_responses.pop(key, None)
                 return self.list_folders(), {}
             rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
             replies = imap.untagged_responses.pop("STATUS", [])
@@ -262,6 +265,20 @@ class ImapAccount(ImapSession, ImapPush, Account):
             except (KeyError, ValueError, TypeError, IndexError, imap_exc.IMAPClientError):
                 continue
         return folders, statuses
+
+    def _finish_long_list(self, tag: bytes) -> None:
+        """_finish for LIST-STATUS: the server opens every folder to answer it, so the
+        command deadline is renewed every _STATUS_WINDOW STATUS replies (as each window of
+        pipelined STATUS commands had its own), at most _LIST_RENEWALS times."""
+        imap, guard = self._c._imap, self._guard
+        seen = renewals = 0
+        while imap.tagged_commands.get(tag) is None:
+            imap._get_response()
+            n = len(imap.untagged_responses.get("STATUS", ()))
+            if guard is not None and n >= seen + _STATUS_WINDOW and renewals < _LIST_RENEWALS:
+                guard.renew("LIST-STATUS")
+                seen, renewals = n, renewals + 1
+        self._finish(tag, "LIST")
 
     def _decoded_name(self, raw: Any) -> str:
         """A folder name as a reply carries it (atom, quoted string or literal; modified

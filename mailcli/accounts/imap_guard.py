@@ -90,6 +90,14 @@ class Guard:
         self.deadline = Deadline(self.base, f"{what} to {self.where}")
         self.reset_held()
 
+    def renew(self, what: str = "a command") -> None:
+        """For a long answer still coming: the deadline becomes a fresh one if that ends
+        later (never earlier: the time allowed for the bytes received stands); the
+        response counts stand."""
+        fresh = Deadline(self.base, f"{what} to {self.where}")
+        if fresh.end > self.deadline.end:
+            self.deadline = fresh
+
     def reset_held(self) -> None:
         """The untagged responses so far were consumed (popped) by the caller."""
         self._counts = {}

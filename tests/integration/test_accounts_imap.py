@@ -197,15 +197,16 @@ def test_close_sends_logout_and_does_not_wait_for_the_goodbye() -> None:
 
 
 def test_list_with_status_from_a_lying_server_is_bounded_and_skips_what_it_cannot_read() -> None:
-    """LIST-STATUS replies are input too: STATUS lines for folders not listed, unreadable
-    ones and a duplicate are left out or read as the last; an endless listing is cut off
-    by the same bound as a plain LIST."""
+    """LIST-STATUS replies are input too: STATUS lines for folders not listed and
+    unreadable ones are left out, of two for one folder the last is read; an endless
+    listing is cut off by the same bound as a plain LIST."""
     from mailcli.accounts.imap import ImapAccount
     from tests.fakes.accounts import account_config
     from tests.fakes.imap import FakeImapServer
 
-    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN LIST-EXTENDED LIST-STATUS\r\n{tag} OK done\r\n"
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN LIST-EXTENDED LIST-STATUS SPECIAL-USE\r\n{tag} OK done\r\n"
     odd = ('* LIST () "/" INBOX\r\n* LIST () "/" "A b"\r\n'
+           '* STATUS INBOX (MESSAGES 2 UIDNEXT 8 UIDVALIDITY 7 UNSEEN 0)\r\n'
            '* STATUS INBOX (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 7 UNSEEN 0)\r\n'
            '* STATUS "Not listed" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n'
            '* STATUS "A b" (MESSAGES x)\r\n* STATUS "A b" (MESSAGES\r\n'
@@ -232,6 +233,75 @@ def test_list_with_status_from_a_lying_server_is_bounded_and_skips_what_it_canno
         with pytest.raises(ProtocolError, match="more than 100000 LIST responses"), acc:
             acc.list_folders_with_status()
     assert time.monotonic() - t0 < 60
+
+
+def test_list_with_status_falls_back_to_a_plain_list_without_losing_roles_or_doubling() -> None:
+    """Without SPECIAL-USE an extended LIST may leave the roles out: the plain LIST is
+    used. A server that refuses LIST-STATUS after sending LIST lines gets a plain LIST,
+    and the lines before the NO do not double the listing."""
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    def listing(conn: socket.socket, tag: str, args: str) -> object:
+        if args.endswith('""'):
+            conn.sendall(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK done\r\n")
+        elif "RETURN" in args:
+            conn.sendall(b'* LIST () "/" INBOX\r\n' + tag.encode() + b" NO [SERVERBUG] oops\r\n")
+        else:
+            conn.sendall(b'* LIST () "/" INBOX\r\n* LIST (\\Trash) "/" Papierkorb\r\n'
+                         + tag.encode() + b" OK done\r\n")
+        return None
+
+    for extra in ("", " SPECIAL-USE"):
+        caps = f"* CAPABILITY IMAP4rev1 AUTH=PLAIN LIST-STATUS{extra}\r\n{{tag}} OK done\r\n"
+        with FakeImapServer({"CAPABILITY": caps, "LIST": listing}) as server:
+            acc = open_account(account_config("imap", server.port, "u", security="none"), creds("pw"))
+            with acc:
+                folders, statuses = acc.list_folders_with_status()
+        assert statuses == {}
+        assert sorted((f.name, f.role) for f in folders) == [("INBOX", FolderRole.INBOX),
+                                                              ("Papierkorb", FolderRole.TRASH)]
+        asked = [c for c in server.received if " RETURN " in c]
+        assert len(asked) == (1 if extra else 0), server.received
+
+
+def test_a_long_list_with_status_renews_its_deadline_per_window_of_replies(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """LIST-STATUS makes the server open every folder: each _STATUS_WINDOW replies renew
+    the command deadline, as each window of pipelined STATUS commands had its own; a
+    server that stalls for longer than one deadline still ends the command."""
+    from mailcli.accounts import imap_guard
+    from mailcli.accounts.deadline import DeadlineExceeded
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    monkeypatch.setattr(imap_guard, "MIN_RATE", 1e12)   # no time earned by bytes received
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN LIST-STATUS SPECIAL-USE\r\n{tag} OK done\r\n"
+    pause = {"each": 0.25}
+
+    def slow(conn: socket.socket, tag: str, args: str) -> object:
+        if "RETURN" not in args:
+            conn.sendall(b'* LIST (\\Noselect) "/" ""\r\n' + tag.encode() + b" OK done\r\n")
+            return None
+        for w in range(3):
+            conn.sendall(b"".join(b'* LIST () "/" f%d\r\n* STATUS f%d (MESSAGES 0 UIDNEXT 1 '
+                                  b"UIDVALIDITY 1 UNSEEN 0)\r\n" % (i, i)
+                                  for i in range(w * 100, w * 100 + 100)))
+            time.sleep(pause["each"])
+        conn.sendall(tag.encode() + b" OK done\r\n")
+        return None
+
+    with FakeImapServer({"CAPABILITY": caps, "LIST": slow}) as server:
+        for each, ok in ((0.25, True), (0.6, False)):
+            pause["each"] = each
+            acc = open_account(account_config("imap", server.port, "u", security="none"), creds("pw"))
+            with acc:
+                acc._guard.base = 0.4     # the deadline of each command, shortened for the test
+                if ok:                    # 0.75 s in all, under 0.4 s per 100 replies
+                    assert len(acc.list_folders_with_status()[1]) == 300
+                else:
+                    with pytest.raises(DeadlineExceeded):
+                        acc.list_folders_with_status()
 
 
 def test_folders_roles_and_non_ascii_names_round_trip(server: Dovecot, user: str) -> None:

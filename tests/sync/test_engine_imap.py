@@ -231,6 +231,33 @@ def test_statuses_given_with_the_listing_are_used_and_not_asked_again(store: Sto
     assert_in_step(store, acc, "Archive")
 
 
+def test_an_entry_queued_after_the_listing_voids_the_statuses_it_gave(store: Store) -> None:
+    """An entry queued between the listing (which gave every STATUS) and the folders'
+    turns: its move changes the destination during the run, so no listed answer stands
+    and each folder asks its own; without COPYUID the destination downloads the copy."""
+    from mailcli.accounts.base import Capability
+    acc = fake(IMAP_FULL - {Capability.UIDPLUS}, INBOX={1: (msg(1), set()), 2: (msg(2), set())},
+               Archive={1: (msg(3), set())})
+    sync(store, acc)
+    acc.list_status = True
+    real = acc.list_folders_with_status
+
+    def then_queue():  # noqa: ANN202
+        answer = real()
+        mid = store.id_by_uid(A, "INBOX", 1)
+        store.journal.enqueue(A, MoveUid("INBOX", 1, "Archive", mid))
+        store.move(mid, "Archive")
+        return answer
+
+    acc.list_folders_with_status = then_queue  # type: ignore[method-assign]
+    acc.calls.clear()
+    assert ImapSync(store, acc, A).run().errors == []
+    assert acc.count("list_folders_with_status") == 1 and acc.count("folder_status") >= 2
+    assert sorted(raw for raw, _f in local(store, "Archive").values()) == sorted([msg(1), msg(3)])
+    assert_in_step(store, acc, "Archive")
+    assert_in_step(store, acc, "INBOX")
+
+
 def test_no_statuses_are_asked_with_the_listing_when_entries_are_queued(store: Store) -> None:
     """Queued entries change other folders during the run: the listing asks no STATUS
     (the server would compute them for nothing) and each folder asks its own."""
