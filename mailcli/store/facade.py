@@ -404,6 +404,13 @@ class Store:
         """Storage/sync view of every message of a folder (for the sync planner)."""
         return index.folder_rows(self.db.conn(), account, folder)
 
+    def message_rows_for(self, account: str, folder: str,
+                         uids: Iterable[int]) -> tuple[list[MessageRow], int]:
+        """What an incremental sync plans with: the rows of `uids` and those with local
+        flag changes, and how many cached messages of the folder have a UID (see
+        index.folder_rows_for); reading every row cost ~35 ms per 10,000 messages."""
+        return index.folder_rows_for(self.db.conn(), account, folder, uids)
+
     def has_unsynced_flags(self, account: str, folder: str) -> bool:
         """Whether a cached server message of the folder has local flag changes to push
         (one query; the sync's no-change check reads no rows)."""

@@ -25,6 +25,8 @@ from mailcli.model import Envelope, Flag, Flags, FolderRole, FolderSummary
 from mailcli.store.maildir import flags_to_letters, letters_to_flags
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from mailcli.message.parse import ParsedMessage
     from mailcli.store.contacts import Addresses
 
@@ -194,6 +196,32 @@ def folder_rows(conn: sqlite3.Connection, account: str, folder: str) -> list[Mes
     return [_row(r) for r in conn.execute(
         f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? ORDER BY id",
         (account, folder))]
+
+
+def folder_rows_for(conn: sqlite3.Connection, account: str, folder: str,
+                    uids: Iterable[int]) -> tuple[list[MessageRow], int]:
+    """The rows an incremental sync plans with: those with one of `uids` and those whose
+    flags differ from the last sync's (or have none recorded); and the number of cached
+    messages with a UID in the folder (the deletion guardrail's folder size)."""
+    by_id: dict[int, MessageRow] = {}
+    changed = conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL"
+        " AND (synced_flags IS NULL OR flags != synced_flags)", (account, folder))
+    for r in changed:
+        by_id[r[0]] = _row(r)
+    wanted = sorted(set(uids))
+    for i in range(0, len(wanted), _IN_CHUNK):
+        part = wanted[i:i + _IN_CHUNK]
+        for r in conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ?"
+                f" AND uid IN ({','.join('?' * len(part))})", (account, folder, *part)):
+            by_id[r[0]] = _row(r)
+    cached = int(conn.execute("SELECT count(uid) FROM messages WHERE account = ? AND folder = ?",
+                              (account, folder)).fetchone()[0])
+    return [by_id[k] for k in sorted(by_id)], cached
+
+
+_IN_CHUNK = 500     # UIDs per "uid IN (...)" query
 
 
 def has_unsynced_flags(conn: sqlite3.Connection, account: str, folder: str) -> bool:

@@ -361,7 +361,12 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         from mailcli.sync.actions import format_uids
         from mailcli.sync.plan import plan
 
-        rows = self.store.message_rows(self.name, folder)
+        cached: int | None = None
+        if changes.full:
+            rows = self.store.message_rows(self.name, folder)
+        else:   # only the rows the plan looks at: an incremental sync costs what changed
+            rows, cached = self.store.message_rows_for(
+                self.name, folder, [*(r.uid for r in changes.changed), *changes.vanished])
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
                       if r.uid is not None and r.synced_flags is not None}
@@ -373,7 +378,8 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         remote = {r.uid: r.flags for r in changes.changed
                   if r.uid not in held and r.uid <= MAX_UID}
         the_plan = plan(folder, local_now, local_last, remote, remote_full=changes.full,
-                        vanished=changes.vanished, force=self.force, limits=self.limits)
+                        vanished=changes.vanished, force=self.force, limits=self.limits,
+                        cached=cached)
         for note in the_plan.notes:
             self._note(folder, str(note))
         return the_plan, rows

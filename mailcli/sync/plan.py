@@ -161,7 +161,8 @@ def plan(folder: str,
          vanished: Collection[int] = (),
          local_only: Collection[int] = (),
          force: bool = False,
-         limits: Limits = LIMITS) -> Plan:
+         limits: Limits = LIMITS,
+         cached: int | None = None) -> Plan:
     """Plan one folder's two-way sync. Pure; see the module docstring for every rule.
 
     Args:
@@ -175,6 +176,10 @@ def plan(folder: str,
         local_only: local ids of UID-less local messages to upload.
         force: bypass the deletion guardrail (not the empty-store rule).
         limits: the guardrail thresholds.
+        cached: with a partial view, the caller may pass only the cached messages the
+            plan looks at (those in remote_now or vanished, and those whose flags differ
+            from local_last); `cached` is then how many cached messages have a UID, for
+            the guardrail's folder size. None: local_now holds every one.
 
     Returns:
         The Plan; ``plan.blocked`` is set when the guardrail stopped the folder.
@@ -247,7 +252,10 @@ def plan(folder: str,
     if downloads:
         actions.append(Download(folder, tuple(downloads)))
 
-    size = len(set(local_last) | set(local_now) | set(remote_now))
+    if cached is None or remote_full:
+        size = len(set(local_last) | set(local_now) | set(remote_now))
+    else:
+        size = cached + len(remote_now.keys() - local_now.keys())
     blocked = None if force else _guardrail(folder, len(del_local), len(del_remote),
                                             size, limits)
     return Plan(folder, tuple(actions), synced, frozenset(forget), tuple(notes), blocked)

@@ -83,6 +83,51 @@ def test_no_change_sync_costs_one_status_of_all_folders_with_condstore(store: St
     assert acc.calls == [("list_folders",), ("folder_statuses", ("INBOX", "Sent", "Trash"))]
 
 
+def test_an_incremental_sync_reads_only_the_rows_it_plans_with(store: Store) -> None:
+    """With the server's changes since the last sync (QRESYNC), the plan reads the rows
+    of the UIDs the server reported and those changed here, not the whole folder, and
+    the folder ends in step: a flag pulled, a flag pushed, an expunge, a new message."""
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 301)})
+    sync(store, acc)
+    acc.server_set_flags("INBOX", 10, {SEEN})
+    acc.server_expunge("INBOX", [20])
+    new_uid = acc.server_deliver("INBOX", msg(999))
+    store.set_flags(store.id_by_uid(A, "INBOX", 30), {FLAGGED})
+    read: list[tuple[int, int]] = []
+    every, some = store.message_rows, store.message_rows_for
+
+    def no_full_read(account: str, folder: str) -> list:  # noqa: ANN202
+        raise AssertionError(f"read every row of {folder}")
+
+    def spy(account: str, folder: str, uids):  # noqa: ANN001, ANN202
+        rows, cached = some(account, folder, uids)
+        read.append((len(rows), cached))
+        return rows, cached
+
+    store.message_rows, store.message_rows_for = no_full_read, spy  # type: ignore[method-assign]
+    try:
+        out = ImapSync(store, acc, A).run()
+    finally:
+        store.message_rows, store.message_rows_for = every, some  # type: ignore[method-assign]
+    assert out.errors == [] and out.new == 1
+    assert read == [(3, 300)]          # uids 10, 20 (reported) and 30 (changed here)
+    assert new_uid in local(store) and 20 not in local(store)
+    assert_in_step(store, acc)
+
+
+def test_the_rows_of_many_uids_are_read_in_parts(store: Store) -> None:
+    """message_rows_for: UIDs in "uid IN (...)" parts of 500 (SQLite bounds the number
+    of parameters), each row once, in id order, with the count of cached UIDs."""
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 1201)})
+    sync(store, acc)
+    store.set_flags(store.id_by_uid(A, "INBOX", 1100), {FLAGGED})
+    rows, cached = store.message_rows_for(A, "INBOX", [*range(1, 1051), 1050, 5000])
+    assert cached == 1200
+    assert sorted(r.uid for r in rows) == [*range(1, 1051), 1100]     # each once
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
+    assert [r.id for r in rows] == [r.id for r in store.message_rows(A, "INBOX") if r.uid in {*range(1, 1051), 1100}]
+
+
 def test_no_change_sync_is_one_flag_scan_per_folder_without_condstore(store: Store) -> None:
     acc = fake(IMAP_MINIMAL, INBOX={i: (msg(i), set()) for i in range(1, 50)}, Sent={})
     sync(store, acc)

@@ -538,6 +538,26 @@ def test_partial_view_looks_only_at_what_changed(last: dict[int, Flags],
     assert fast == slow
 
 
+@settings(max_examples=300, deadline=None)
+@given(last=folders, local=folders, remote=folders, gone=st.sets(st.integers(1, 12)))
+def test_partial_view_plans_alike_from_only_the_rows_the_engine_reads(
+        last: dict[int, Flags], local: dict[int, Flags], remote: dict[int, Flags],
+        gone: set[int]) -> None:
+    """An incremental sync reads only the cached rows of the UIDs the server reported
+    (changed or vanished) and those whose flags differ from the last sync's
+    (Store.message_rows_for), with the count of cached UIDs: the same plan as from every
+    row, the guardrail's folder size included. (In the cache the last sync's flags live
+    on the rows, so last's UIDs are a subset of local's.)"""
+    last = {u: f for u, f in last.items() if u in local}
+    read = {u for u, f in local.items() if u in remote or u in gone or last.get(u) != f}
+    some = plan(FOLDER, {u: local[u] for u in read}, {u: last[u] for u in read if u in last},
+                remote, remote_full=False, vanished=gone, cached=len(local),
+                limits=Limits(0.3, 0, 1000))
+    every = plan(FOLDER, local, last, remote, remote_full=False, vanished=gone,
+                 limits=Limits(0.3, 0, 1000))
+    assert some == every
+
+
 def test_partial_view_of_a_large_folder_looks_at_few_uids() -> None:
     import mailcli.sync.plan as planner
 
