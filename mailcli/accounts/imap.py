@@ -1,12 +1,13 @@
 """ImapAccount: the Account interface over imapclient.
 
-Owns: folder names (modified UTF-7 via imapclient, server delimiter <-> "/"), SPECIAL-USE
-roles, flags/status/UID listing, QRESYNC/CONDSTORE resync, the pipelined UID-range
-message fetch streamed to a sink, changes (flags, copy, move, delete, append, folders),
-quota — and translating every imapclient/imaplib/socket/ssl failure into mailcli.errors
-at this boundary (`_errors`, which the mixins use too). Two mixins own the rest: the
-connection itself (connect, login, ENABLE, close, drop, abort) is ImapSession's
-(accounts/imap_session.py); the waits for pushed changes (IDLE, NOTIFY) are ImapPush's
+Owns: folder names (modified UTF-7 via imapclient, server delimiter <-> "/"), flags and
+UID listing, QRESYNC/CONDSTORE resync, the pipelined UID-range message fetch streamed to
+a sink, changes (flags, copy, move, delete, append), quota — and translating every
+imapclient/imaplib/socket/ssl failure into mailcli.errors at this boundary (`_errors`,
+which the mixins use too). Three mixins own the rest: the connection itself (connect,
+login, ENABLE, close, drop, abort) is ImapSession's (accounts/imap_session.py); the
+folders (listing, roles, STATUS, create/delete/rename) are ImapFolders'
+(accounts/imap_folders.py); the waits for pushed changes (IDLE, NOTIFY) are ImapPush's
 (accounts/imap_push.py).
 
 Low-level notes: imapclient has no QRESYNC SELECT and no pipelining, so those two paths
@@ -29,12 +30,12 @@ from mailcli.accounts import _imapclient_version  # noqa: F401 - first: imapclie
 # isort: on
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
-from imapclient.imap_utf7 import decode as decode_utf7
-from imapclient.response_parser import parse_fetch_response, parse_response
+from imapclient.response_parser import parse_fetch_response
 
 from mailcli.accounts import names
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
+from mailcli.accounts.imap_folders import ImapFolders
 from mailcli.accounts.imap_guard import Guard, GuardError, LiteralTooLarge, TooManyResponses
 from mailcli.accounts.imap_push import ImapPush
 from mailcli.accounts.imap_session import ImapSession
@@ -44,8 +45,6 @@ from mailcli.accounts.imap_wire import (
     _one_line,
     _remote_flags,
     _server_text,
-    _status_from_fields,
-    _status_from_items,
     _status_from_select,
     fast_fetch_bodies,
     parse_uid_set,
@@ -55,23 +54,17 @@ from mailcli.accounts.tls import connection_error, is_network_error
 from mailcli.config.credentials import Credentials, as_credentials
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import AuthError, MailcliError, NotFoundError, ProtocolError, TemporaryError
-from mailcli.model import Flags, FolderChanges, FolderInfo, FolderRole, FolderStatus, Quota, RemoteFlags
+from mailcli.model import Flags, FolderChanges, FolderStatus, Quota, RemoteFlags
 
 logger = logging.getLogger(__name__)
 
-_ROLES = {b"\\sent": FolderRole.SENT, b"\\drafts": FolderRole.DRAFTS, b"\\trash": FolderRole.TRASH,
-          b"\\junk": FolderRole.JUNK, b"\\archive": FolderRole.ARCHIVE, b"\\all": FolderRole.ALL,
-          b"\\flagged": FolderRole.FLAGGED}
-_NOT_SELECTABLE = {b"\\noselect", b"\\nonexistent"}
-_STATUS_WINDOW = 100          # STATUS commands per write (the answers are read between)
-_LIST_RENEWALS = 50           # LIST-STATUS: fresh deadlines, one per _STATUS_WINDOW replies
 _MISSING = re.compile(r"NONEXISTENT|doesn't exist|does not exist|not found|no such mailbox|unknown mailbox",
                       re.I)
 _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messages
 _MAX_REFUSED = 5              # over-large messages skipped (one reconnect each) per fetch
 
 
-class ImapAccount(ImapSession, ImapPush, Account):
+class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
     """An IMAP account (see Account for every method's contract)."""
 
     protocol = "imap"
@@ -215,171 +208,7 @@ class ImapAccount(ImapSession, ImapPush, Account):
     def _untagged(self, name: str) -> list[Any]:
         return list(self._c._imap.untagged_responses.pop(name, []))
 
-    # ---------- folders ----------
-    def list_folders(self) -> list[FolderInfo]:
-        with self._errors("LIST"):
-            rows = self._c.list_folders()
-        return self._folder_infos(rows)
-
-    def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
-        """LIST "" "*" RETURN (STATUS (...)) where the server has LIST-STATUS: the resync
-        of unchanged folders saves the round trip of its pipelined STATUS. The selected
-        folder's status is left out (see folder_status), and so is any STATUS reply whose
-        name is not a listed folder or that cannot be read. A server that refuses the
-        RETURN option gets the plain LIST."""
-        if not {"LIST-STATUS", "SPECIAL-USE"} <= set(self._server_caps):
-            # without SPECIAL-USE an extended LIST may leave out the roles a plain one
-            # gives (Dovecot does): the roles matter more than a round trip
-            return self.list_folders(), {}
-        what = b"MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
-        if Capability.CONDSTORE in self.capabilities:
-            what += b" HIGHESTMODSEQ"
-        with self._errors("LIST"):
-            imap = self._c._imap
-            for key in ("LIST", "STATUS"):
-                imap.untagged_responses.pop(key, None)
-            # an extended LIST gives the special-use attributes only when asked (RFC 6154)
-            tag = self._send(b'LIST "" "*" RETURN (SPECIAL-USE STATUS (' + what + b"))")
-            try:
-                self._finish_long_list(tag)
-            except imap_exc.IMAPClientAbortError:
-                raise
-            except imap_exc.IMAPClientError as exc:
-                logger.debug("LIST-STATUS refused (%s); plain LIST", exc)
-                for key in ("LIST", "STATUS"):   # lines sent before the NO: not a listing
-                    imap.untagged_responses.pop(key, None)
-                return self.list_folders(), {}
-            rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
-            replies = imap.untagged_responses.pop("STATUS", [])
-        folders = self._folder_infos(rows)
-        listed = {f.name for f in folders if f.selectable} - {self._selected}
-        statuses: dict[str, FolderStatus] = {}
-        for reply in replies:
-            try:
-                parsed = parse_response([reply])
-                name = self._user(self._decoded_name(parsed[0]))
-                if name.upper() == "INBOX":
-                    name = "INBOX"
-                if name in listed:
-                    statuses[name] = _status_from_items(name, parsed[-1])
-            except (KeyError, ValueError, TypeError, IndexError, imap_exc.IMAPClientError):
-                continue
-        return folders, statuses
-
-    def _finish_long_list(self, tag: bytes) -> None:
-        """_finish for LIST-STATUS: the server opens every folder to answer it, so the
-        command deadline is renewed every _STATUS_WINDOW STATUS replies (as each window of
-        pipelined STATUS commands had its own), at most _LIST_RENEWALS times."""
-        imap, guard = self._c._imap, self._guard
-        seen = renewals = 0
-        while imap.tagged_commands.get(tag) is None:
-            imap._get_response()
-            n = len(imap.untagged_responses.get("STATUS", ()))
-            if guard is not None and n >= seen + _STATUS_WINDOW and renewals < _LIST_RENEWALS:
-                guard.renew("LIST-STATUS")
-                seen, renewals = n, renewals + 1
-        self._finish(tag, "LIST")
-
-    def _decoded_name(self, raw: Any) -> str:
-        """A folder name as a reply carries it (atom, quoted string or literal; modified
-        UTF-7 unless folder_encode is off), as imapclient's LIST gives it."""
-        if isinstance(raw, int):
-            return str(raw)
-        if isinstance(raw, bytes):
-            return decode_utf7(raw) if self._c.folder_encode else raw.decode("utf-8", "replace")
-        return str(raw)
-
-    def _folder_infos(self, rows: list[tuple[Any, Any, Any]]) -> list[FolderInfo]:
-        out = []
-        for flags, _delim, name in rows:
-            lower = {f.lower() for f in flags}
-            role = next((r for f, r in _ROLES.items() if f in lower), None)
-            uname = self._user(str(name))
-            if uname.upper() == "INBOX":
-                uname, role = "INBOX", FolderRole.INBOX
-            out.append(FolderInfo(name=uname, delimiter="/", role=role,
-                                  selectable=not (lower & _NOT_SELECTABLE)))
-        return out
-
-    def personal_prefix(self) -> str:
-        """The personal namespace (RFC 2342) prefix in user form: "INBOX." -> "INBOX/"."""
-        if "NAMESPACE" not in self._server_caps:
-            return ""
-        with self._errors("NAMESPACE"):
-            personal = self._c.namespace().personal or ()
-        if not personal:
-            return ""
-        prefix = personal[0][0]
-        prefix = prefix.decode() if isinstance(prefix, bytes) else str(prefix)
-        return self._user(prefix)
-
-    def create_folder(self, name: str) -> None:
-        with self._errors("CREATE"):
-            self._c.create_folder(self._wire(name))
-
-    def delete_folder(self, name: str) -> None:
-        with self._errors("DELETE", folder=name):
-            if self._selected == name:
-                self._c.close_folder()
-                self._selected = None
-            self._c.delete_folder(self._wire(name))
-
-    def rename_folder(self, old: str, new: str) -> None:
-        with self._errors("RENAME", folder=old):
-            if self._selected in (old, new):
-                self._c.close_folder()
-                self._selected = None
-            self._c.rename_folder(self._wire(old), self._wire(new))
-
     # ---------- reading ----------
-    def folder_status(self, folder: str) -> FolderStatus:
-        what = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"]
-        if Capability.CONDSTORE in self.capabilities:
-            what.append("HIGHESTMODSEQ")
-        with self._errors("STATUS", folder=folder):
-            if folder == self._selected:
-                # Dovecot answers STATUS of the selected folder from this session's view,
-                # which moves only with a command that syncs it: a connection kept open
-                # (mailcli watch) would never see new mail there
-                self._c.noop()
-            st = self._c.folder_status(self._wire(folder), what)
-        return _status_from_fields(folder, st)
-
-    def folder_statuses(self, folders: Sequence[str]) -> dict[str, FolderStatus]:
-        """STATUS of several folders pipelined: one round trip instead of one per folder
-        (a resync of unchanged folders through a 20 ms link spent most of its time
-        there). The selected folder and any whose STATUS fails or cannot be matched are
-        left out (folder_status asks again). Each STATUS line is matched to its command
-        by order (a command's untagged reply arrives before its tagged one)."""
-        todo = [f for f in folders if f != self._selected]
-        if len(todo) < 2:
-            return super().folder_statuses(todo)
-        what = b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
-        what += b" HIGHESTMODSEQ)" if Capability.CONDSTORE in self.capabilities else b")"
-        out: dict[str, FolderStatus] = {}
-        with self._errors("STATUS"):
-            imap = self._c._imap
-            imap.untagged_responses.pop("STATUS", None)
-            for start in range(0, len(todo), _STATUS_WINDOW):
-                window = todo[start:start + _STATUS_WINDOW]
-                tags = self._send_many([b"STATUS " + self._quoted(f) + b" " + what for f in window])
-                for folder, tag in zip(window, tags):
-                    try:
-                        self._finish(tag, "STATUS")
-                    except imap_exc.IMAPClientAbortError:
-                        raise
-                    except imap_exc.IMAPClientError:
-                        imap.untagged_responses.pop("STATUS", None)
-                        continue
-                    lines = imap.untagged_responses.pop("STATUS", [])
-                    if len(lines) != 1:
-                        continue
-                    try:
-                        out[folder] = _status_from_items(folder, parse_response(lines)[-1])
-                    except (KeyError, ValueError, TypeError, IndexError, imap_exc.IMAPClientError):
-                        continue      # a reply we cannot read: folder_status reports it
-        return out
-
     def list_uids(self, folder: str) -> list[int]:
         with self._errors("UID SEARCH", folder=folder):
             self._select(folder)
