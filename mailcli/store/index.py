@@ -204,20 +204,27 @@ def folder_rows_for(conn: sqlite3.Connection, account: str, folder: str,
     flags differ from the last sync's (or have none recorded); and the number of cached
     messages with a UID in the folder (the deletion guardrail's folder size)."""
     by_id: dict[int, MessageRow] = {}
+    wanted = sorted(set(uids))
+    cached = int(conn.execute("SELECT count(uid) FROM messages WHERE account = ? AND folder = ?",
+                              (account, folder)).fetchone()[0])
+    if len(wanted) > max(cached, _IN_CHUNK):
+        # more UIDs than rows (VANISHED may name ranges never cached): one pass over the
+        # folder costs less than many IN queries
+        chosen = set(wanted)
+        rows = [r for r in folder_rows(conn, account, folder) if r.uid is not None
+                and (r.uid in chosen or r.synced_flags is None or r.flags != r.synced_flags)]
+        return rows, cached
     changed = conn.execute(
         f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL"
         " AND (synced_flags IS NULL OR flags != synced_flags)", (account, folder))
     for r in changed:
         by_id[r[0]] = _row(r)
-    wanted = sorted(set(uids))
     for i in range(0, len(wanted), _IN_CHUNK):
         part = wanted[i:i + _IN_CHUNK]
         for r in conn.execute(
                 f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ?"
                 f" AND uid IN ({','.join('?' * len(part))})", (account, folder, *part)):
             by_id[r[0]] = _row(r)
-    cached = int(conn.execute("SELECT count(uid) FROM messages WHERE account = ? AND folder = ?",
-                              (account, folder)).fetchone()[0])
     return [by_id[k] for k in sorted(by_id)], cached
 
 

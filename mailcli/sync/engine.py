@@ -365,8 +365,9 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         if changes.full:
             rows = self.store.message_rows(self.name, folder)
         else:   # only the rows the plan looks at: an incremental sync costs what changed
+            named = [*(r.uid for r in changes.changed), *changes.vanished]
             rows, cached = self.store.message_rows_for(
-                self.name, folder, [*(r.uid for r in changes.changed), *changes.vanished])
+                self.name, folder, [u for u in named if 0 < u <= MAX_UID])  # no row has more
         local_now = {r.uid: r.flags for r in rows if r.uid is not None}
         local_last = {r.uid: r.synced_flags for r in rows
                       if r.uid is not None and r.synced_flags is not None}

@@ -6,7 +6,8 @@ executes a Plan; `mailcli fetch --dry-run` prints it.
 
 Inputs for one folder (all keyed by the server UID of the current UIDVALIDITY):
 
-- ``local_now``   uid -> flags of every cached message that has a UID.
+- ``local_now``   uid -> flags of every cached message that has a UID (with a partial view,
+                 ``cached=`` may stand for those the plan does not look at: see plan()).
 - ``local_last``  uid -> flags both sides agreed on at the last sync (the merge base;
   its keys are the UIDs known at the last sync). There is one base for both sides
   ("remote_last" == "local_last"): a record is written only once both sides agree,

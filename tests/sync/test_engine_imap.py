@@ -83,36 +83,49 @@ def test_no_change_sync_costs_one_status_of_all_folders_with_condstore(store: St
     assert acc.calls == [("list_folders",), ("folder_statuses", ("INBOX", "Sent", "Trash"))]
 
 
-def test_an_incremental_sync_reads_only_the_rows_it_plans_with(store: Store) -> None:
+@pytest.mark.parametrize("only_some", [True, False], ids=["changed-rows", "every-row"])
+def test_an_incremental_sync_reads_only_the_rows_it_plans_with(tmp_path: Path, only_some: bool) -> None:
     """With the server's changes since the last sync (QRESYNC), the plan reads the rows
-    of the UIDs the server reported and those changed here, not the whole folder, and
-    the folder ends in step: a flag pulled, a flag pushed, an expunge, a new message."""
+    of the UIDs the server reported and those changed here, not the whole folder; the
+    run does what it did reading every row (the "every-row" case feeds the planner all
+    of them): a flag pulled, a flag pushed, an expunge, a new message, a row without a
+    sync record noted and left alone, a local-only message left to its upload."""
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 301)})
-    sync(store, acc)
-    acc.server_set_flags("INBOX", 10, {SEEN})
-    acc.server_expunge("INBOX", [20])
-    new_uid = acc.server_deliver("INBOX", msg(999))
-    store.set_flags(store.id_by_uid(A, "INBOX", 30), {FLAGGED})
-    read: list[tuple[int, int]] = []
-    every, some = store.message_rows, store.message_rows_for
+    with Store(tmp_path / ("some" if only_some else "every")) as store:
+        sync(store, acc)
+        acc.server_set_flags("INBOX", 10, {SEEN})
+        acc.server_expunge("INBOX", [20])
+        new_uid = acc.server_deliver("INBOX", msg(999))
+        store.set_flags(store.id_by_uid(A, "INBOX", 30), {FLAGGED})
+        store.set_synced_flags(store.id_by_uid(A, "INBOX", 40), None)   # no sync record
+        local_only = store.deliver(A, "INBOX", msg(500))                # no UID
+        read: list[tuple[int, int]] = []
+        every, some = store.message_rows, store.message_rows_for
 
-    def no_full_read(account: str, folder: str) -> list:  # noqa: ANN202
-        raise AssertionError(f"read every row of {folder}")
+        def no_full_read(account: str, folder: str) -> list:  # noqa: ANN202
+            raise AssertionError(f"read every row of {folder}")
 
-    def spy(account: str, folder: str, uids):  # noqa: ANN001, ANN202
-        rows, cached = some(account, folder, uids)
-        read.append((len(rows), cached))
-        return rows, cached
+        def spy(account: str, folder: str, uids):  # noqa: ANN001, ANN202
+            rows, cached = some(account, folder, uids)
+            read.append((len(rows), cached))
+            if only_some:
+                return rows, cached
+            return every(account, folder), None
 
-    store.message_rows, store.message_rows_for = no_full_read, spy  # type: ignore[method-assign]
-    try:
-        out = ImapSync(store, acc, A).run()
-    finally:
-        store.message_rows, store.message_rows_for = every, some  # type: ignore[method-assign]
-    assert out.errors == [] and out.new == 1
-    assert read == [(3, 300)]          # uids 10, 20 (reported) and 30 (changed here)
-    assert new_uid in local(store) and 20 not in local(store)
-    assert_in_step(store, acc)
+        store.message_rows, store.message_rows_for = (  # type: ignore[method-assign]
+            no_full_read if only_some else every, spy)
+        try:
+            out = ImapSync(store, acc, A).run()
+        finally:
+            store.message_rows, store.message_rows_for = every, some  # type: ignore[method-assign]
+        assert read == [(4, 300)]          # uids 10, 20 (reported), 30 (changed here), 40
+        assert (out.errors, out.new, out.updated, out.uploaded) == ([], 1, 2, 0)
+        assert any("uid 40" in n and "no sync record" in n for n in out.notes), out.notes
+        assert local(store) == server(acc) and new_uid in local(store) and 20 not in local(store)
+        assert store.message_row(local_only).uid is None
+        for r in store.message_rows(A, "INBOX"):
+            if r.uid not in (None, 40):
+                assert r.synced_flags == r.flags, r
 
 
 def test_the_rows_of_many_uids_are_read_in_parts(store: Store) -> None:
@@ -126,6 +139,9 @@ def test_the_rows_of_many_uids_are_read_in_parts(store: Store) -> None:
     assert sorted(r.uid for r in rows) == [*range(1, 1051), 1100]     # each once
     assert [r.id for r in rows] == sorted(r.id for r in rows)
     assert [r.id for r in rows] == [r.id for r in store.message_rows(A, "INBOX") if r.uid in {*range(1, 1051), 1100}]
+    # more UIDs than cached rows (VANISHED may name whole ranges): one pass, same answer
+    many, cached = store.message_rows_for(A, "INBOX", [*range(1, 1051), *range(5000, 9000)])
+    assert cached == 1200 and [r.id for r in many] == [r.id for r in rows]
 
 
 def test_no_change_sync_is_one_flag_scan_per_folder_without_condstore(store: Store) -> None:
