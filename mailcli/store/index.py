@@ -215,8 +215,8 @@ def folder_rows_for(conn: sqlite3.Connection, account: str, folder: str,
                 and (r.uid in chosen or r.synced_flags is None or r.flags != r.synced_flags)]
         return rows, cached
     changed = conn.execute(
-        f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL"
-        " AND (synced_flags IS NULL OR flags != synced_flags)", (account, folder))
+        f"SELECT {_ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ? AND {_UNSYNCED}",
+        (account, folder))
     for r in changed:
         by_id[r[0]] = _row(r)
     for i in range(0, len(wanted), _IN_CHUNK):
@@ -229,14 +229,15 @@ def folder_rows_for(conn: sqlite3.Connection, account: str, folder: str,
 
 
 _IN_CHUNK = 500     # UIDs per "uid IN (...)" query
+# a cached server message whose flags changed here since the last sync (or never synced)
+_UNSYNCED = "uid IS NOT NULL AND (synced_flags IS NULL OR flags != synced_flags)"
 
 
 def has_unsynced_flags(conn: sqlite3.Connection, account: str, folder: str) -> bool:
     """Whether a message of the folder with a UID has flags not yet synced (flags differ
     from synced_flags, or synced_flags unknown). Both columns hold canonical letters."""
     return conn.execute(
-        "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL"
-        " AND (synced_flags IS NULL OR flags != synced_flags) LIMIT 1",
+        f"SELECT 1 FROM messages WHERE account = ? AND folder = ? AND {_UNSYNCED} LIMIT 1",
         (account, folder)).fetchone() is not None
 
 

@@ -152,13 +152,13 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         LIST failed); folder failures are collected in `outcome.errors`."""
         if not self.dry_run:
             self.folder_actions_first()
-        server = self._list_folders()
+        known = {s.name: s for s in self.store.folder_states(self.name)}
+        server = self._list_folders(known)
         doomed = self.pending_folder_deletes()
         server = [f for f in server if f.name not in doomed]
         # a \\Noselect folder (Courier: a deleted parent that still has children) holds no
         # mail on the server: removed, with the removal's protections (step 1)
         on_server = {f.name: f for f in server if f.selectable}
-        known = {s.name: s for s in self.store.folder_states(self.name)}
         self._first_sync = not known
         wanted = [f for f in server if f.selectable and folder_selected(f.name, self.patterns)]
         wanted.sort(key=lambda f: (f.name != "INBOX", f.name))

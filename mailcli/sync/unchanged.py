@@ -36,11 +36,10 @@ class UnchangedFolders:
     def _queued(self, folder: str | None = None) -> list[JournalAction]:
         raise NotImplementedError
 
-    def _list_folders(self) -> list[FolderInfo]:
+    def _list_folders(self, known: dict[str, FolderState]) -> list[FolderInfo]:
         """The server's folders; with their STATUS kept as early answers when the server
         gives both in one command and the run will use them (_prefetch_statuses)."""
-        known = self.store.folder_states(self.name)
-        if self._queued() or sum(1 for s in known if _has_modseq(s, self.account)) < 2:
+        if self._queued() or sum(1 for s in known.values() if _has_modseq(s, self.account)) < 2:
             self._statuses = {}
             return self.account.list_folders()
         folders, self._statuses = self.account.list_folders_with_status()
