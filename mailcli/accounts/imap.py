@@ -78,7 +78,8 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
         self._dropped = False         # dropped on purpose (a broken bound): reconnect on use
         self._server_caps: tuple[str, ...] = ()
         self._selected: str | None = None
-        self._delim = "/"
+        self._delimiter = "/"         # the server's, once its LIST "" "" is read
+        self._prelude: list[bytes] = []
         self.capabilities = frozenset()
 
     # ---------- lifecycle: connect, close, abort (accounts/imap_session.py) ----------

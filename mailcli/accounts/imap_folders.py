@@ -41,6 +41,8 @@ class ImapFolders:
     _guard: Guard | None
     _server_caps: tuple[str, ...]
     _selected: str | None
+    _prelude: list[bytes]
+    _client: IMAPClient | None
 
     if TYPE_CHECKING:   # provided by ImapAccount
         @property
@@ -48,6 +50,7 @@ class ImapFolders:
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send(self, line: bytes) -> bytes: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
+        def _settle(self, lines: list[bytes]) -> list[bytes]: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
         def _quoted(self, folder: str) -> bytes: ...
         def _wire(self, name: str) -> str: ...
@@ -55,8 +58,23 @@ class ImapFolders:
 
     def list_folders(self) -> list[FolderInfo]:
         with self._errors("LIST"):
-            rows = self._c.list_folders()
+            tag = self._first_or_send(b'LIST "" "*"', ("LIST",))
+            imap = self._c._imap
+            self._finish(tag, "LIST")
+            rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
         return self._folder_infos(rows)
+
+    def _first_or_send(self, line: bytes, replies: tuple[str, ...]) -> bytes:
+        """Send a listing command (its earlier `replies` dropped); the connection's first
+        command goes out with its pending ENABLE and LIST "" "" (ImapSession._settle)."""
+        client = self._client
+        if client is not None:
+            for key in replies:
+                client._imap.untagged_responses.pop(key, None)
+        if self._prelude:
+            (tag,) = self._settle([line])
+            return tag
+        return self._send(line)
 
     def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
         """LIST "" "*" RETURN (STATUS (...)) where the server has LIST-STATUS: the resync
@@ -72,11 +90,10 @@ class ImapFolders:
         if Capability.CONDSTORE in self.capabilities:
             what += b" HIGHESTMODSEQ"
         with self._errors("LIST"):
-            imap = self._c._imap
-            for key in ("LIST", "STATUS"):
-                imap.untagged_responses.pop(key, None)
             # an extended LIST gives the special-use attributes only when asked (RFC 6154)
-            tag = self._send(b'LIST "" "*" RETURN (SPECIAL-USE STATUS (' + what + b"))")
+            tag = self._first_or_send(b'LIST "" "*" RETURN (SPECIAL-USE STATUS (' + what + b"))",
+                                      ("LIST", "STATUS"))
+            imap = self._c._imap
             try:
                 self._finish_long_list(tag)
             except imap_exc.IMAPClientAbortError:

@@ -50,7 +50,8 @@ class ImapSession:
     _dropped: bool
     _server_caps: tuple[str, ...]
     _selected: str | None
-    _delim: str
+    _delimiter: str
+    _prelude: list[bytes]             # ENABLE / LIST "" "": sent with the first command
 
     if TYPE_CHECKING:   # provided by ImapAccount
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
@@ -76,13 +77,16 @@ class ImapSession:
             caps = tuple(c.decode("ascii", "replace").upper() for c in client.capabilities())
             self._server_caps = caps
             enable = [c for c in ("CONDSTORE", "QRESYNC") if c in caps]
-            enabled: set[str] = set()
+            # ENABLE and the delimiter's LIST "" "" wait for the connection's first command
+            # and go out in its write (_settle): one round trip less per connection. Until
+            # their answers are read, the capabilities are what ENABLE asks for.
             if enable and "ENABLE" in caps:
-                enabled, self._delim = self._enable_and_delimiter(client, enable)
+                enabled = set(enable)
+                self._prelude = [b"ENABLE " + " ".join(enable).encode("ascii"), b'LIST "" ""']
             else:
-                if "CONDSTORE" in caps:
-                    enabled = {"CONDSTORE"}   # CONDSTORE is also enabled by its first use
-                self._delim = self._find_delimiter(client)
+                # CONDSTORE is also enabled by its first use
+                enabled = {"CONDSTORE"} if "CONDSTORE" in caps else set()
+                self._prelude = [b'LIST "" ""']
             self.capabilities = self._declare(caps, enabled)
         logger.debug("connected to %s:%s as %s; capabilities %s", cfg.host, cfg.port, cfg.username,
                      sorted(c.value for c in self.capabilities))
@@ -164,31 +168,53 @@ class ImapSession:
         # `server_capabilities` tells whether it is atomic.
         return frozenset(have)
 
-    def _enable_and_delimiter(self, client: IMAPClient, enable: list[str]) -> tuple[set[str], str]:
-        """ENABLE and the delimiter's LIST "" "" in one write: one round trip, not two
-        (a failed ENABLE fails the connection, as imapclient's enable() did; a failed
-        LIST means "/", as in _find_delimiter)."""
+    def _settle(self, lines: list[bytes]) -> list[bytes]:
+        """Send `lines` (may be none) behind the connection's pending ENABLE and delimiter
+        LIST, all in one write; read the prelude's answers and return the tags of `lines`
+        (their answers are the caller's to read). A failed ENABLE fails the connection, as
+        imapclient's enable() did (the commands behind it are not read: the connection is
+        dropped); a failed LIST means "/". With nothing pending: just sends `lines`."""
+        prelude, self._prelude = self._prelude, []
+        if not prelude:
+            return self._send_many(lines) if lines else []
+        tags = self._send_many(prelude + lines)
+        client = self._c
         imap = client._imap
-        for name in ("ENABLED", "LIST"):
-            imap.untagged_responses.pop(name, None)
-        t_enable, t_list = self._send_many([b"ENABLE " + " ".join(enable).encode("ascii"),
-                                            b'LIST "" ""'])
-        self._finish_before(t_enable, "ENABLE", t_list, "LIST")
-        enabled = {w.decode("ascii", "replace").upper()
-                   for line in imap.untagged_responses.pop("ENABLED", []) if isinstance(line, bytes)
-                   for w in line.split()}
+        t_list = tags[len(prelude) - 1]
+        if len(prelude) == 2:
+            for name in ("ENABLED", "LIST"):
+                imap.untagged_responses.pop(name, None)
+            try:
+                self._finish_before(tags[0], "ENABLE", t_list, "LIST")
+            except imap_exc.IMAPClientAbortError:
+                raise
+            except imap_exc.IMAPClientError as exc:
+                if lines:
+                    self._drop()   # answers behind it not read: the stream is out of step
+                raise ProtocolError(f"ENABLE failed on {self.config.host}: {_server_text(exc)}") from exc
+            enabled = {w.decode("ascii", "replace").upper()
+                       for line in imap.untagged_responses.pop("ENABLED", []) if isinstance(line, bytes)
+                       for w in line.split()}
+            self.capabilities = self._declare(self._server_caps, enabled)
+        else:
+            imap.untagged_responses.pop("LIST", None)
         try:
             self._finish(t_list, "LIST")
             rows = client._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+            self._delimiter = _delimiter(rows)
+        except imap_exc.IMAPClientAbortError:
+            raise
         except (ValueError, imap_exc.IMAPClientError):
-            return enabled, "/"
-        return enabled, _delimiter(rows)
+            self._delimiter = "/"
+        return tags[len(prelude):]
 
-    def _find_delimiter(self, client: IMAPClient) -> str:
-        try:
-            return _delimiter(client.list_folders("", ""))
-        except imap_exc.IMAPClientError:
-            return "/"
+    @property
+    def _delim(self) -> str:
+        """The server's hierarchy delimiter (its LIST "" "" is read first if pending)."""
+        if self._prelude and self._client is not None:
+            with self._errors("LIST"):
+                self._settle([])
+        return self._delimiter
 
     # ---------- the live client ----------
     @property
@@ -200,12 +226,15 @@ class ImapSession:
             self._dropped = False
             self.connect()
         assert self._client is not None
+        if self._prelude:       # a command other than a listing comes first
+            self._settle([])
         return self._client
 
     # ---------- the end: LOGOUT, a drop, an abort ----------
     def close(self) -> None:
         client = self._client
         self._selected = None
+        self._prelude = []          # never sent: nothing asked needs it now
         if client is None:
             return
         self._closing = client      # abort() from another thread reaches it still: set
@@ -230,6 +259,7 @@ class ImapSession:
         the next call connects again."""
         client, self._client = self._client, None
         self._selected = None
+        self._prelude = []
         self._dropped = True
         if client is not None:
             try:
@@ -243,6 +273,7 @@ class ImapSession:
         own shutdown closes its file object, which waits for the reader blocked in it."""
         client, self._client = self._client or self._closing, None
         self._selected = None
+        self._prelude = []
         if client is None:
             return
         try:

@@ -140,20 +140,64 @@ def test_status_of_several_folders_goes_out_before_the_first_answer(dovecot: Dov
     assert sum(n for kind, n in events[:first_answer] if kind == "sent") == 4
 
 
-def test_enable_and_the_delimiter_list_share_one_write(dovecot: Dovecot) -> None:
-    """At login, ENABLE and LIST "" "" (the delimiter) go out together: one round trip."""
+@pytest.mark.parametrize("first", ["list", "list-status", "status"])
+def test_enable_the_delimiter_list_and_the_first_command_share_one_write(
+        dovecot: Dovecot, first: str) -> None:
+    """After login, ENABLE and LIST "" "" (the delimiter) wait for the connection's first
+    command: a listing (plain, or LIST-STATUS) goes out in the same write, one round trip
+    for all three; any other first command goes right behind them. The capabilities and
+    the delimiter are those the answers give."""
     from mailcli.accounts.registry import open_account as opener
     from tests.fakes.accounts import account_config
     from tests.fakes.proxy import FaultProxy
 
     user = dovecot.add_user()
+    with account(dovecot, user) as acc:
+        acc.create_folder("A/B")
     chunks: list[bytes] = []
     with FaultProxy(dovecot.ports.imap, on_client=chunks.append) as proxy:
         with opener(account_config("imap", proxy.port, user, security="none"), creds(PASSWORD)) as acc:
             assert Capability.QRESYNC in acc.capabilities and Capability.CONDSTORE in acc.capabilities
-            acc.create_folder("A/B")
-            assert "A/B" in {f.name for f in acc.list_folders()}
-    assert any(b"ENABLE CONDSTORE QRESYNC" in c and b'LIST "" ""' in c for c in chunks), chunks[:4]
+            if first == "list":
+                assert "A/B" in {f.name for f in acc.list_folders()}
+            elif first == "list-status":
+                folders, statuses = acc.list_folders_with_status()
+                assert "A/B" in {f.name for f in folders} and "A/B" in statuses
+            else:
+                assert acc.folder_status("A/B").messages == 0
+            assert Capability.QRESYNC in acc.capabilities and acc._delim == "/"
+    login = next(i for i, c in enumerate(chunks) if b"LOGIN" in c)
+    after = b"".join(chunks[login + 1:])
+    prelude = next(c for c in chunks[login + 1:] if b"ENABLE" in c)
+    assert b"ENABLE CONDSTORE QRESYNC" in prelude and b'LIST "" ""' in prelude, chunks
+    if first == "status":
+        assert after.index(b'LIST "" ""') < after.index(b"STATUS"), chunks
+    else:
+        assert b'LIST "" "*"' in prelude, chunks
+
+
+def test_a_refused_enable_fails_the_first_command_and_is_not_believed() -> None:
+    """ENABLE's answer is read with the first command's: a server that refuses it fails
+    that command (as a failed ENABLE failed the connection before), and a server that
+    enables less than asked is taken at its word (no QRESYNC without its ENABLED)."""
+    from mailcli.errors import MailcliError
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN ENABLE CONDSTORE QRESYNC\r\n{tag} OK done\r\n"
+    with FakeImapServer({"CAPABILITY": caps, "ENABLE": "{tag} NO not today\r\n"}) as server:
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            with pytest.raises(MailcliError, match="ENABLE"):
+                acc.list_folders()
+    with FakeImapServer({"CAPABILITY": caps,
+                         "ENABLE": "* ENABLED CONDSTORE\r\n{tag} OK done\r\n"}) as server:
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            assert Capability.QRESYNC in acc.capabilities          # as asked, until answered
+            assert [f.name for f in acc.list_folders()] == ["INBOX"]
+            assert Capability.QRESYNC not in acc.capabilities
+            assert Capability.CONDSTORE in acc.capabilities
+        sent = [line.split(" ", 1)[1] for line in server.received]
+    assert sent[-4:] == ["ENABLE CONDSTORE QRESYNC", 'LIST "" ""', 'LIST "" "*"', "LOGOUT"], sent
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls", "none"])
