@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mailcli.accounts.base import Account
@@ -29,9 +30,6 @@ from mailcli.store import Store
 from mailcli.sync.events import MessageFetched, Reporter
 from mailcli.sync.outcome import Tally
 from mailcli.sync.staging import Deliveries, RollingBatch, open_pool
-
-if TYPE_CHECKING:
-    from mailcli.store.parsepool import ParsePool
 
 # the log lines keep the name they always had (sync/engine.py wrote them before the split)
 logger = logging.getLogger("mailcli.sync.engine")
@@ -64,16 +62,8 @@ class Downloads:
     def _download(self, folder: str, uids: Sequence[int], tally: Tally) -> bool:
         """Fetch newest first in chunks, each chunk one store transaction; True if all
         arrived. From POOL_MIN messages on, the index parse runs in a ParsePool on the
-        other cores while this process downloads (sync/staging.py)."""
-        pool = open_pool(len(uids), self.parse_workers)
-        try:
-            return self._download_with(folder, uids, tally, pool)
-        finally:
-            if pool is not None:
-                pool.close()
-
-    def _download_with(self, folder: str, uids: Sequence[int], tally: Tally,
-                       pool: ParsePool | None) -> bool:
+        other cores while this process downloads (sync/staging.py), opened when the first
+        message has come (its fork overlaps the first FETCH's round trip)."""
         from mailcli.sync.actions import format_uids
 
         store, name, kill = self.store, self.name, self._kill
@@ -95,28 +85,12 @@ class Downloads:
             failed.append(uid)
             logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
 
-        out: Deliveries[int] = Deliveries(store, name, folder, pool, stored, lost)
-
-        counted = [0]
-
-        def committed() -> None:
-            tally.new += len(got) - counted[0]
-            counted[0] = len(got)
-            if kill is not None:
-                kill("commit")
-
-        parts = newest_first(uids, self.chunk)
-        txn = RollingBatch(store, [len(p) for p in parts], out.drain, committed)
-
-        def sink(uid: int, raw: bytes, flags: Flags) -> None:
-            txn.begin()
-            if folder in self._leftovers:
-                digests[uid] = _digest(raw)
-            out.put(uid, raw, flags=flags, uid=uid)
-            txn.count()
-
-        error = txn.stream(lambda: self.account.fetch_messages(
-            folder, [u for p in parts for u in p], sink, batch_size=self.fetch_batch))
+        out: Deliveries[int] = Deliveries(store, name, folder, None, stored, lost,
+                                          opener=partial(open_pool, len(uids), self.parse_workers))
+        try:
+            error = self._stream(folder, uids, tally, out, got, digests)
+        finally:
+            out.close()
         if error is not None:
             raise error   # after committing what arrived: fail the folder
         if failed:
@@ -128,6 +102,33 @@ class Downloads:
             logger.info("%s/%s: %d message(s) vanished during the download", name, folder,
                         len(missing))
         return not failed and not missing
+
+    def _stream(self, folder: str, uids: Sequence[int], tally: Tally, out: Deliveries[int],
+                got: set[int], digests: dict[int, str]) -> MailcliError | None:
+        """The pipelined fetch into `out`, committed in chunks (RollingBatch); the
+        account error that ended it, if any, after committing what arrived."""
+        kill = self._kill
+        counted = [0]
+
+        def committed() -> None:
+            tally.new += len(got) - counted[0]
+            counted[0] = len(got)
+            if kill is not None:
+                kill("commit")
+
+        parts = newest_first(uids, self.chunk)
+        txn = RollingBatch(self.store, [len(p) for p in parts], out.drain, committed)
+
+        def sink(uid: int, raw: bytes, flags: Flags) -> None:
+            out.open()          # the pool, at the first message: before its transaction
+            txn.begin()
+            if folder in self._leftovers:
+                digests[uid] = _digest(raw)
+            out.put(uid, raw, flags=flags, uid=uid)
+            txn.count()
+
+        return txn.stream(lambda: self.account.fetch_messages(
+            folder, [u for p in parts for u in p], sink, batch_size=self.fetch_batch))
 
     def _drop_leftovers(self, folder: str) -> None:
         """After a UIDVALIDITY change and the download: a cached copy the rematch missed

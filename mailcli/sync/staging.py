@@ -47,17 +47,39 @@ class Deliveries(Generic[K]):
         pool: the parse pool, or None to parse inline (Store.deliver).
         stored: called with (key, new id, size in bytes) once a message's row is written.
         lost: called with (key, exception) when a message could not be stored.
+        opener: with pool None, opens the pool at the first message (see open()); that
+            pool is this object's to close (close()).
     """
 
     def __init__(self, store: Store, account: str, folder: str, pool: ParsePool | None,
                  stored: Callable[[K, int, int], None],
-                 lost: Callable[[K, Exception], None]) -> None:
+                 lost: Callable[[K, Exception], None], *,
+                 opener: Callable[[], ParsePool | None] | None = None) -> None:
         self.store, self.account, self.folder, self.pool = store, account, folder, pool
         self._stored, self._lost = stored, lost
         self._waiting: deque[tuple[K, Staged, int]] = deque()
+        self._opener = opener if pool is None else None
+        self._owned: ParsePool | None = None
+
+    def open(self) -> None:
+        """Open the pool the opener gives, once (call before the store transaction of the
+        first message: it forks). A download opens it when its first message has come,
+        so the fork and the parser's import overlap the round trip of the first FETCH."""
+        opener, self._opener = self._opener, None
+        if opener is not None:
+            self.pool = self._owned = opener()
+
+    def close(self) -> None:
+        """Stop the pool this object opened (if any)."""
+        self._opener = None
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            owned.close()
 
     def put(self, key: K, raw: bytes, **where: Any) -> None:
         """Deliver one message (`where`: flags/uid, or uidl/size, as for Store.deliver)."""
+        if self._opener is not None:
+            self.open()
         store, pool = self.store, self.pool
         try:
             if pool is None:

@@ -197,7 +197,8 @@ def test_a_refused_enable_fails_the_first_command_and_is_not_believed() -> None:
             assert Capability.QRESYNC not in acc.capabilities
             assert Capability.CONDSTORE in acc.capabilities
         sent = [line.split(" ", 1)[1] for line in server.received]
-    assert sent[-4:] == ["ENABLE CONDSTORE QRESYNC", 'LIST "" ""', 'LIST "" "*"', "LOGOUT"], sent
+    start = sent.index("ENABLE CONDSTORE QRESYNC")      # (the LOGOUT may not be read yet)
+    assert sent[start:start + 3] == ["ENABLE CONDSTORE QRESYNC", 'LIST "" ""', 'LIST "" "*"'], sent
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls", "none"])

@@ -752,6 +752,40 @@ def test_the_parse_pool_indexes_everything_like_inline_parsing(store: Store,
                                   for c in other.contacts())
 
 
+def test_the_parse_pool_starts_once_the_first_message_has_come(store: Store) -> None:
+    """The workers are forked when the first message arrives, not before the FETCH goes
+    out: their fork and the parser's import overlap the FETCH's round trip. They are gone
+    when the download ends."""
+    import glob
+
+    from mailcli.sync.staging import POOL_MIN
+
+    def children() -> set[str]:
+        return {pid for f in glob.glob("/proc/self/task/*/children")
+                for pid in Path(f).read_text().split()}
+
+    before = children()
+    acc = fake(INBOX={i: (wordy(i), set()) for i in range(1, POOL_MIN + 11)})
+    real_fetch = acc.fetch_messages
+    seen: list[set[str]] = []
+
+    def fetch(folder, uids, sink, batch_size=200):  # noqa: ANN001, ANN202
+        seen.append(children() - before)         # the FETCH goes out
+
+        def watching(uid, raw, flags):  # noqa: ANN001, ANN202
+            sink(uid, raw, flags)
+            if len(seen) == 1:
+                seen.append(children() - before)   # the first message is in
+        return real_fetch(folder, uids, watching, batch_size)
+
+    acc.fetch_messages = fetch  # type: ignore[method-assign]
+    out = ImapSync(store, acc, A, parse_workers=2).run()
+    assert out.errors == [] and out.new == POOL_MIN + 10
+    assert seen[0] == set() and len(seen[1]) == 2, seen
+    assert children() - before == set()
+    assert_fully_indexed(store, POOL_MIN + 10)
+
+
 def test_a_parse_worker_killed_mid_batch_loses_nothing(store: Store,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGKILL every parse worker in the middle of a chunk's transaction: the downloader
