@@ -1,0 +1,112 @@
+"""A fetch's first connection, opened on a thread while the fetch loads the rest.
+
+Before `mailcli fetch` talks to a server it imports the store and the sync engine, opens
+the index, takes the account's lock and tidies the cache: tens of milliseconds of CPU.
+The connection's set-up is waiting: TCP, TLS, the greeting and the login are one round
+trip each (more on a real link than all that CPU). A HeadStart runs Account.connect()
+for the first account on a thread meanwhile (the account's module is imported before, in
+the caller's thread: two threads importing at once only share one core's worth of the
+GIL, and the connection would start no earlier); the runner's connect for that account then
+takes the connected Account (`take`), or the error its connect raised, re-raised in the
+caller's thread as if it had connected there (same exceptions, same exit codes).
+
+Only where nothing can differ from connecting later: the password comes from a command,
+an environment variable or OAuth2 (no prompt on a terminal from a background thread), and
+no other process holds the account's lock (probed first; a fetch that then finds the
+lock held never takes the connection, and `discard` closes it). A connection never
+taken is closed by `discard`, which does not wait for a connect still under way: the
+thread closes its own connection when it is done (it is a daemon: at exit the OS closes
+the socket).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailcli.accounts.base import Account
+    from mailcli.config.credentials import Credentials
+    from mailcli.config.schema import AccountConfig
+
+logger = logging.getLogger(__name__)
+
+
+def worth_it(cfg: AccountConfig, creds: Credentials, busy: Callable[[str], bool]) -> bool:
+    """Whether `cfg`'s connection may be opened ahead: no prompt can be needed and no
+    other process syncs the account right now."""
+    from mailcli.config.credentials import PasswordCredentials
+
+    if isinstance(creds, PasswordCredentials):
+        secret = cfg.secret
+        if not (secret.command or secret.env):
+            return False      # the keyring: it may prompt on a terminal
+    return not busy(cfg.name)
+
+
+class HeadStart:
+    """Account.connect() of one account on a thread, started at once."""
+
+    def __init__(self, name: str, account: Account) -> None:
+        self.name = name
+        self._unconnected: Account | None = account
+        self._account: Account | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._taken = False
+        self._thread = threading.Thread(target=self._run, name=f"mailcli-connect-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        account, self._unconnected = self._unconnected, None
+        assert account is not None
+        try:
+            account.connect()
+        except BaseException as exc:  # noqa: BLE001 - handed to the taker as it is
+            self._error = exc
+            return
+        with self._lock:
+            if not self._abandoned:
+                self._account = account
+                return
+        account.close()
+
+    def take(self) -> AbstractContextManager[Account]:
+        """The connected Account as a context manager (closed on exit), or the error its
+        connect raised. Once."""
+        if self._taken:
+            raise RuntimeError("HeadStart.take() twice")
+        self._taken = True
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        assert self._account is not None
+        account, self._account = self._account, None
+        return _closing(account)
+
+    @property
+    def taken(self) -> bool:
+        return self._taken
+
+    def discard(self) -> None:
+        """Close the connection if it was never taken (at once, or when its connect ends)."""
+        with self._lock:
+            self._abandoned = True
+            account, self._account = self._account, None
+        if account is not None:
+            logger.debug("%s: the connection opened ahead was not used; closed", self.name)
+            account.close()
+
+
+@contextlib.contextmanager
+def _closing(account: Account) -> Iterator[Account]:
+    try:
+        yield account
+    finally:
+        account.close()

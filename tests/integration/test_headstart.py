@@ -1,0 +1,125 @@
+"""The fetch's first connection, opened on a thread while the fetch loads the rest
+(service/headstart.py): the sync uses it, a failure is the same failure, it is never
+opened where a prompt or another process's lock could make a difference, and one that
+is not used is logged out."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from mailcli.accounts.imap import ImapAccount
+from mailcli.config.credentials import PasswordCredentials
+from mailcli.config.schema import Secret
+from mailcli.sync.lock import account_lock
+from tests.fakes.accounts import account_config
+from tests.integration.mailboxes import data_dir, fetch, message
+from tests.servers.dovecot import Dovecot
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.fixture
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread each IMAP connect ran on."""
+    threads: list[str] = []
+    real = ImapAccount.connect
+
+    def connect(self: ImapAccount) -> None:
+        threads.append(threading.current_thread().name)
+        real(self)
+
+    monkeypatch.setattr(ImapAccount, "connect", connect)
+    return threads
+
+
+def _sessions(rawlog) -> int:  # noqa: ANN001
+    return sum(1 for f in rawlog.iterdir() if f.name.endswith(".in"))
+
+
+def test_the_sync_runs_on_the_connection_opened_ahead(dovecot: Dovecot, write_config,  # noqa: ANN001
+                                                       connects: list[str]) -> None:
+    spec = write_config(protocol="imap", security="starttls")
+    dovecot.seed(spec.user, [message(i) for i in range(1, 4)])
+    rawlog = dovecot.start_rawlog(spec.user)
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 3, r.accounts[0].error
+    assert connects == ["mailcli-connect-work"]
+    assert _sessions(rawlog) == 1
+
+
+def test_only_the_first_account_connects_ahead(dovecot: Dovecot, write_config,  # noqa: ANN001
+                                              connects: list[str]) -> None:
+    write_config(protocol="imap", name="one")
+    write_config(protocol="imap", name="two")
+    r = fetch()
+    assert r.exit_code == 0, [a.error for a in r.accounts]
+    assert connects == ["mailcli-connect-one", threading.current_thread().name]
+
+
+def test_a_login_refused_ahead_fails_the_fetch_as_before(dovecot: Dovecot, write_config,  # noqa: ANN001
+                                                        connects: list[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(protocol="imap")
+    monkeypatch.setenv("MAILCLI_TEST_PASSWORD", "wrong")
+    r = fetch()
+    assert connects == ["mailcli-connect-work"]
+    assert r.exit_code == 3 and "refused the login" in (r.accounts[0].error or ""), r.accounts[0]
+
+
+def test_no_connection_ahead_while_another_process_syncs_the_account(  # noqa: ANN001
+        dovecot: Dovecot, write_config, connects: list[str]) -> None:
+    spec = write_config(protocol="imap")
+    rawlog = dovecot.start_rawlog(spec.user)
+    with account_lock(data_dir(), "work"):
+        r = fetch()
+    assert r.exit_code == 75 and connects == [], r.accounts[0].error
+    assert _sessions(rawlog) == 0
+
+
+def test_a_password_from_the_keyring_is_not_asked_for_on_another_thread() -> None:
+    """The keyring may prompt on a terminal: such an account connects in the fetch itself."""
+    from mailcli.service.headstart import worth_it
+
+    cfg = account_config("imap", 1, "u")
+    free = lambda name: False   # noqa: E731
+    assert worth_it(cfg, PasswordCredentials("u", cfg.secret, "work"), free)
+    command = dataclasses.replace(cfg, secret=Secret(command="echo pw"))
+    assert worth_it(command, PasswordCredentials("u", command.secret, "work"), free)
+    keyring = dataclasses.replace(cfg, secret=Secret())
+    assert not worth_it(keyring, PasswordCredentials("u", keyring.secret, "work", print), free)
+    assert not worth_it(cfg, PasswordCredentials("u", cfg.secret, "work"), lambda name: True)
+
+
+def test_a_connection_opened_ahead_and_not_taken_is_logged_out() -> None:
+    """discard() does not wait for a connect still under way; the connection logs out
+    when its login is done, and at once when it already was."""
+    from mailcli.service.headstart import HeadStart
+    from tests.fakes.imap import FakeImapServer
+
+    release = threading.Event()
+
+    def slow_login(conn, tag: str, args: str) -> None:  # noqa: ANN001
+        release.wait(20)
+        conn.sendall(f"{tag} OK logged in\r\n".encode())
+
+    for slow in (True, False):
+        with FakeImapServer({"LOGIN": slow_login} if slow else {}) as server:
+            head = HeadStart("work", ImapAccount(account_config("imap", server.port, "u",
+                                                                security="none"), "pw"))
+            if not slow:
+                deadline = time.monotonic() + 5
+                while not any("LOGIN" in c for c in server.received) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(0.2)
+            t0 = time.monotonic()
+            head.discard()
+            assert time.monotonic() - t0 < 1.0
+            release.set()
+            deadline = time.monotonic() + 5
+            while not any(c.endswith("LOGOUT") for c in server.received) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert any(c.endswith("LOGOUT") for c in server.received), server.received
+        release.clear()
