@@ -80,6 +80,7 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
         self._selected: str | None = None
         self._delimiter = "/"         # the server's, once its LIST "" "" is read
         self._prelude: list[bytes] = []
+        self._delimiter_pending = False
         self.capabilities = frozenset()
 
     # ---------- lifecycle: connect, close, abort (accounts/imap_session.py) ----------

@@ -50,7 +50,8 @@ class ImapFolders:
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send(self, line: bytes) -> bytes: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
-        def _settle(self, lines: list[bytes]) -> list[bytes]: ...
+        def _settle(self, lines: list[bytes], listing: bool = False) -> list[bytes]: ...
+        def _delimiter_from(self, rows: list[tuple[Any, Any, Any]]) -> None: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
         def _quoted(self, folder: str) -> bytes: ...
         def _wire(self, name: str) -> str: ...
@@ -62,6 +63,7 @@ class ImapFolders:
             imap = self._c._imap
             self._finish(tag, "LIST")
             rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+            self._delimiter_from(rows)
         return self._folder_infos(rows)
 
     def _first_or_send(self, line: bytes, replies: tuple[str, ...]) -> bytes:
@@ -72,7 +74,7 @@ class ImapFolders:
             for key in replies:
                 client._imap.untagged_responses.pop(key, None)
         if self._prelude:
-            (tag,) = self._settle([line])
+            (tag,) = self._settle([line], listing=True)
             return tag
         return self._send(line)
 
@@ -105,6 +107,7 @@ class ImapFolders:
                 return self.list_folders(), {}
             rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
             replies = imap.untagged_responses.pop("STATUS", [])
+            self._delimiter_from(rows)
         folders = self._folder_infos(rows)
         listed = {f.name for f in folders if f.selectable} - {self._selected}
         statuses: dict[str, FolderStatus] = {}

@@ -112,6 +112,7 @@ class ImapPush:
         @property
         def _c(self) -> IMAPClient: ...
         def _require(self, cap: Capability) -> None: ...
+        def _ready(self) -> None: ...
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _select(self, folder: str) -> None: ...
         def _quoted(self, folder: str) -> bytes: ...
@@ -121,8 +122,9 @@ class ImapPush:
 
     def idle(self, folder: str, timeout: float) -> bool:
         self._require(Capability.IDLE)
-        c = self._c
+        self._ready()
         with self._errors("IDLE", folder=folder):
+            c = self._c
             self._select(folder)
             deadline = time.monotonic() + timeout
             c.idle()
@@ -149,6 +151,7 @@ class ImapPush:
     def idle_wait(self, folder: str, timeout: float, stop: Callable[[], bool],
                   started: Callable[[], None] | None = None) -> bool:
         self._require(Capability.IDLE)
+        self._ready()
         with self._errors("IDLE", folder=folder):
             self._select(folder)
             got = self._idle_collect(timeout, stop,
@@ -157,6 +160,7 @@ class ImapPush:
 
     def notify_set(self, folders: Sequence[str]) -> None:
         self._require(Capability.NOTIFY)
+        self._ready()                  # the connection's own set-up: not NOTIFY's failure
         with self._errors("NOTIFY"):   # on a connection of its own: nothing selected
             tag = self._send(notify_line(self._quoted(f) for f in folders))
             self._finish(tag, "NOTIFY")
@@ -164,6 +168,7 @@ class ImapPush:
     def notify_wait(self, timeout: float, stop: Callable[[], bool],
                     started: Callable[[], None] | None = None) -> set[str]:
         self._require(Capability.NOTIFY)
+        self._ready()
         with self._errors("IDLE"):
             got = self._idle_collect(timeout, stop,
                                      lambda rs: any(status_folder(r) for r in rs),

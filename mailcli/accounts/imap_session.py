@@ -35,6 +35,7 @@ from mailcli.errors import AuthError, ProtocolError, TLSError
 # the account's log lines keep the name they always had, whichever module writes them
 logger = logging.getLogger("mailcli.accounts.imap")
 _trace = logging.getLogger("imapclient.imaplib")
+_DELIMITER_LIST = b'LIST "" ""'
 
 
 class ImapSession:
@@ -52,6 +53,7 @@ class ImapSession:
     _selected: str | None
     _delimiter: str
     _prelude: list[bytes]             # ENABLE / LIST "" "": sent with the first command
+    _delimiter_pending: bool          # the first listing names the delimiter (_delimiter_from)
 
     if TYPE_CHECKING:   # provided by ImapAccount
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
@@ -80,13 +82,14 @@ class ImapSession:
             # ENABLE and the delimiter's LIST "" "" wait for the connection's first command
             # and go out in its write (_settle): one round trip less per connection. Until
             # their answers are read, the capabilities are what ENABLE asks for.
+            self._delimiter_pending = False
             if enable and "ENABLE" in caps:
                 enabled = set(enable)
-                self._prelude = [b"ENABLE " + " ".join(enable).encode("ascii"), b'LIST "" ""']
+                self._prelude = [b"ENABLE " + " ".join(enable).encode("ascii"), _DELIMITER_LIST]
             else:
                 # CONDSTORE is also enabled by its first use
                 enabled = {"CONDSTORE"} if "CONDSTORE" in caps else set()
-                self._prelude = [b'LIST "" ""']
+                self._prelude = [_DELIMITER_LIST]
             self.capabilities = self._declare(caps, enabled)
         logger.debug("connected to %s:%s as %s; capabilities %s", cfg.host, cfg.port, cfg.username,
                      sorted(c.value for c in self.capabilities))
@@ -168,53 +171,80 @@ class ImapSession:
         # `server_capabilities` tells whether it is atomic.
         return frozenset(have)
 
-    def _settle(self, lines: list[bytes]) -> list[bytes]:
+    def _settle(self, lines: list[bytes], listing: bool = False) -> list[bytes]:
         """Send `lines` (may be none) behind the connection's pending ENABLE and delimiter
         LIST, all in one write; read the prelude's answers and return the tags of `lines`
-        (their answers are the caller's to read). A failed ENABLE fails the connection, as
-        imapclient's enable() did (the commands behind it are not read: the connection is
-        dropped); a failed LIST means "/". With nothing pending: just sends `lines`."""
+        (their answers are the caller's to read). With `listing` (`lines` is the folder
+        listing) the delimiter's LIST is not sent: two LISTs in flight would make their
+        answers ambiguous (RFC 3501 5.5); the caller takes the delimiter from the
+        listing's rows (_delimiter_from). A failed ENABLE fails the connection, as
+        imapclient's enable() did: it is dropped (its capabilities were only what ENABLE
+        asked for); a failed LIST "" "" means "/". With nothing pending: sends `lines`."""
         prelude, self._prelude = self._prelude, []
         if not prelude:
             return self._send_many(lines) if lines else []
+        if listing:
+            prelude = [line for line in prelude if line != _DELIMITER_LIST]
+            self._delimiter_pending = True
         tags = self._send_many(prelude + lines)
         client = self._c
         imap = client._imap
-        t_list = tags[len(prelude) - 1]
-        if len(prelude) == 2:
-            for name in ("ENABLED", "LIST"):
-                imap.untagged_responses.pop(name, None)
+        behind = tags[1] if len(tags) > 1 else None
+        if prelude and prelude[0].startswith(b"ENABLE "):
+            imap.untagged_responses.pop("ENABLED", None)
             try:
-                self._finish_before(tags[0], "ENABLE", t_list, "LIST")
+                if behind is None:
+                    self._finish(tags[0], "ENABLE")
+                else:
+                    self._finish_before(tags[0], "ENABLE", behind, "LIST")
             except imap_exc.IMAPClientAbortError:
                 raise
             except imap_exc.IMAPClientError as exc:
-                if lines:
-                    self._drop()   # answers behind it not read: the stream is out of step
+                self._drop()   # answers behind it unread, capabilities unknown: start over
                 raise ProtocolError(f"ENABLE failed on {self.config.host}: {_server_text(exc)}") from exc
             enabled = {w.decode("ascii", "replace").upper()
                        for line in imap.untagged_responses.pop("ENABLED", []) if isinstance(line, bytes)
                        for w in line.split()}
             self.capabilities = self._declare(self._server_caps, enabled)
-        else:
+        if _DELIMITER_LIST in prelude:
             imap.untagged_responses.pop("LIST", None)
-        try:
-            self._finish(t_list, "LIST")
-            rows = client._proc_folder_list(imap.untagged_responses.pop("LIST", []))
-            self._delimiter = _delimiter(rows)
-        except imap_exc.IMAPClientAbortError:
-            raise
-        except (ValueError, imap_exc.IMAPClientError):
-            self._delimiter = "/"
+            try:
+                self._finish(tags[prelude.index(_DELIMITER_LIST)], "LIST")
+                rows = client._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+                self._delimiter = _delimiter(rows)
+            except imap_exc.IMAPClientAbortError:
+                raise
+            except (ValueError, imap_exc.IMAPClientError):
+                self._delimiter = "/"
         return tags[len(prelude):]
+
+    def _delimiter_from(self, rows: list[tuple[Any, Any, Any]]) -> None:
+        """After a listing sent with `_settle(..., listing=True)`: the delimiter is INBOX's
+        (the personal namespace's, what LIST "" "" names), else the first row's."""
+        if self._delimiter_pending:
+            inbox = [r for r in rows if isinstance(r[2], str) and r[2].upper() == "INBOX"]
+            self._delimiter = _delimiter(inbox + rows)
+            self._delimiter_pending = False
 
     @property
     def _delim(self) -> str:
         """The server's hierarchy delimiter (its LIST "" "" is read first if pending)."""
-        if self._prelude and self._client is not None:
+        if self._client is not None and (self._prelude or self._delimiter_pending):
             with self._errors("LIST"):
-                self._settle([])
+                if self._prelude:
+                    self._settle([])
+                else:   # a listing that was to name it failed: ask on its own
+                    self._delimiter_pending = False
+                    self._prelude = [_DELIMITER_LIST]
+                    self._settle([])
         return self._delimiter
+
+    def _ready(self) -> None:
+        """Settle what the connection has pending before a command whose own errors mean
+        something to the caller (NOTIFY refused, IDLE failed)."""
+        if self._prelude and self._client is not None:
+            with self._errors("ENABLE"):
+                self._settle([])
 
     # ---------- the live client ----------
     @property
@@ -235,6 +265,7 @@ class ImapSession:
         client = self._client
         self._selected = None
         self._prelude = []          # never sent: nothing asked needs it now
+        self._delimiter_pending = False
         if client is None:
             return
         self._closing = client      # abort() from another thread reaches it still: set
@@ -260,6 +291,7 @@ class ImapSession:
         client, self._client = self._client, None
         self._selected = None
         self._prelude = []
+        self._delimiter_pending = False
         self._dropped = True
         if client is not None:
             try:

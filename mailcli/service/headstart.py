@@ -13,10 +13,12 @@ caller's thread as if it had connected there (same exceptions, same exit codes).
 Only where nothing can differ from connecting later: the password comes from a command,
 an environment variable or OAuth2 (no prompt on a terminal from a background thread), and
 no other process holds the account's lock (probed first; a fetch that then finds the
-lock held never takes the connection, and `discard` closes it). A connection never
-taken is closed by `discard`, which does not wait for a connect still under way: the
-thread closes its own connection when it is done (it is a daemon: at exit the OS closes
-the socket).
+lock held never takes the connection, and `discard` closes it), and not with OAuth2
+tokens in the keyring (some backends prompt). A connection never taken is closed by
+`discard`, which waits for a connect still under way up to the account's timeout (the
+thread then logs out itself; it is a daemon, so a hung connect does not hold the exit).
+Known cost: the connection is idle while the fetch sends what waits in the outbox
+(SMTP) before the sync; servers keep an idle login for 30 minutes (RFC 9051 5.4).
 """
 from __future__ import annotations
 
@@ -44,14 +46,18 @@ def worth_it(cfg: AccountConfig, creds: Credentials, busy: Callable[[str], bool]
         secret = cfg.secret
         if not (secret.command or secret.env):
             return False      # the keyring: it may prompt on a terminal
+    elif cfg.oauth2 is not None and not cfg.oauth2.token_command \
+            and cfg.oauth2.token_store == "keyring":
+        return False          # some keyring backends prompt too
     return not busy(cfg.name)
 
 
 class HeadStart:
     """Account.connect() of one account on a thread, started at once."""
 
-    def __init__(self, name: str, account: Account) -> None:
+    def __init__(self, name: str, account: Account, timeout: float) -> None:
         self.name = name
+        self._timeout = timeout
         self._unconnected: Account | None = account
         self._account: Account | None = None
         self._error: BaseException | None = None
@@ -95,13 +101,17 @@ class HeadStart:
         return self._taken
 
     def discard(self) -> None:
-        """Close the connection if it was never taken (at once, or when its connect ends)."""
+        """Close the connection if it was never taken. A connect still under way is waited
+        for up to the account's timeout (its password command or OAuth2 token refresh is
+        not cut off by the process's exit, and it logs out itself when done)."""
         with self._lock:
             self._abandoned = True
             account, self._account = self._account, None
         if account is not None:
             logger.debug("%s: the connection opened ahead was not used; closed", self.name)
             account.close()
+        elif not self._taken:
+            self._thread.join(self._timeout)
 
 
 @contextlib.contextmanager

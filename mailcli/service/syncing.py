@@ -94,7 +94,8 @@ class Syncing:
         core = self.core
         if not worth_it(cfg, core.credentials(cfg), lambda name: bool(self.busy_accounts([name]))):
             return None
-        return HeadStart(cfg.name, core.open_account(cfg))   # (imports the account's module here)
+        # open_account imports the account's module here, not on the thread
+        return HeadStart(cfg.name, core.open_account(cfg), cfg.timeout)
 
     def fetch_full(self, ref: str | int) -> Envelope:
         """Download the body of a headers-only POP3 message (max_message_size).

@@ -144,9 +144,10 @@ def test_status_of_several_folders_goes_out_before_the_first_answer(dovecot: Dov
 def test_enable_the_delimiter_list_and_the_first_command_share_one_write(
         dovecot: Dovecot, first: str) -> None:
     """After login, ENABLE and LIST "" "" (the delimiter) wait for the connection's first
-    command: a listing (plain, or LIST-STATUS) goes out in the same write, one round trip
-    for all three; any other first command goes right behind them. The capabilities and
-    the delimiter are those the answers give."""
+    command. A listing (plain, or LIST-STATUS) goes out in ENABLE's write, one round trip
+    for both, and names the delimiter itself (no LIST "" "": two LISTs in flight would
+    make their answers ambiguous); any other first command goes right behind ENABLE and
+    LIST "" "". The capabilities and the delimiter are those the answers give."""
     from mailcli.accounts.registry import open_account as opener
     from tests.fakes.accounts import account_config
     from tests.fakes.proxy import FaultProxy
@@ -169,11 +170,11 @@ def test_enable_the_delimiter_list_and_the_first_command_share_one_write(
     login = next(i for i, c in enumerate(chunks) if b"LOGIN" in c)
     after = b"".join(chunks[login + 1:])
     prelude = next(c for c in chunks[login + 1:] if b"ENABLE" in c)
-    assert b"ENABLE CONDSTORE QRESYNC" in prelude and b'LIST "" ""' in prelude, chunks
+    assert b"ENABLE CONDSTORE QRESYNC" in prelude, chunks
     if first == "status":
-        assert after.index(b'LIST "" ""') < after.index(b"STATUS"), chunks
+        assert b'LIST "" ""' in prelude and after.index(b'LIST "" ""') < after.index(b"STATUS"), chunks
     else:
-        assert b'LIST "" "*"' in prelude, chunks
+        assert b'LIST "" "*"' in prelude and b'LIST "" ""' not in after, chunks
 
 
 def test_a_refused_enable_fails_the_first_command_and_is_not_believed() -> None:
@@ -198,7 +199,44 @@ def test_a_refused_enable_fails_the_first_command_and_is_not_believed() -> None:
             assert Capability.CONDSTORE in acc.capabilities
         sent = [line.split(" ", 1)[1] for line in server.received]
     start = sent.index("ENABLE CONDSTORE QRESYNC")      # (the LOGOUT may not be read yet)
-    assert sent[start:start + 3] == ["ENABLE CONDSTORE QRESYNC", 'LIST "" ""', 'LIST "" "*"'], sent
+    assert sent[start:start + 2] == ["ENABLE CONDSTORE QRESYNC", 'LIST "" "*"'], sent
+
+
+def test_a_refused_enable_before_another_first_command_drops_the_connection() -> None:
+    """ENABLE refused with a SELECT or STATUS behind it: the connection is dropped (its
+    capabilities were only those asked for, its delimiter unread); the next command
+    connects again and meets the same refusal, not a stream out of step."""
+    from mailcli.errors import MailcliError
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN ENABLE CONDSTORE QRESYNC\r\n{tag} OK done\r\n"
+    with FakeImapServer({"CAPABILITY": caps, "ENABLE": "{tag} NO not today\r\n"}) as server:
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            for _ in range(2):
+                with pytest.raises(MailcliError, match="ENABLE failed"):
+                    acc.folder_status("INBOX")
+                assert acc._client is None
+        logins = [c for c in server.received if "LOGIN" in c]
+    assert len(logins) == 2, server.received
+
+
+def test_a_listing_without_the_delimiter_list_maps_dotted_names() -> None:
+    """A "." server's first listing names the delimiter (INBOX's row): the listing's
+    names map to "/" and back, as with LIST "" ""."""
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    caps = "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n"
+    listing = ('* LIST (\\HasChildren) "." INBOX\r\n* LIST () "." INBOX.Archiv.2024\r\n'
+               '* LIST () "." INBOX.Gesendet\r\n{tag} OK done\r\n')
+    with FakeImapServer({"CAPABILITY": caps, "LIST": listing}) as server:
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            names = {f.name for f in acc.list_folders()}
+            assert names == {"INBOX", "INBOX/Archiv/2024", "INBOX/Gesendet"}
+            assert acc._wire("INBOX/Archiv/2024") == "INBOX.Archiv.2024"
+        sent = [c.split(" ", 1)[1] for c in server.received]
+    assert 'LIST "" ""' not in sent and 'LIST "" "*"' in sent, sent
 
 
 @pytest.mark.parametrize("security", ["tls", "starttls", "none"])

@@ -94,8 +94,9 @@ def test_a_password_from_the_keyring_is_not_asked_for_on_another_thread() -> Non
 
 
 def test_a_connection_opened_ahead_and_not_taken_is_logged_out() -> None:
-    """discard() does not wait for a connect still under way; the connection logs out
-    when its login is done, and at once when it already was."""
+    """discard() logs out a connection never taken: at once when it is up, and when its
+    login ends for one still under way (waited for, up to the account's timeout, so that
+    no password command or token refresh is cut off by the exit)."""
     from mailcli.service.headstart import HeadStart
     from tests.fakes.imap import FakeImapServer
 
@@ -108,18 +109,34 @@ def test_a_connection_opened_ahead_and_not_taken_is_logged_out() -> None:
     for slow in (True, False):
         with FakeImapServer({"LOGIN": slow_login} if slow else {}) as server:
             head = HeadStart("work", ImapAccount(account_config("imap", server.port, "u",
-                                                                security="none"), "pw"))
-            if not slow:
-                deadline = time.monotonic() + 5
-                while not any("LOGIN" in c for c in server.received) and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                                                                security="none"), "pw"), 10)
+            deadline = time.monotonic() + 5
+            while not any("LOGIN" in c for c in server.received) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if slow:
+                threading.Timer(0.3, release.set).start()
+            else:
                 time.sleep(0.2)
             t0 = time.monotonic()
             head.discard()
-            assert time.monotonic() - t0 < 1.0
-            release.set()
+            waited = time.monotonic() - t0
+            assert (0.2 < waited < 5) if slow else waited < 1.0, waited
             deadline = time.monotonic() + 5
             while not any(c.endswith("LOGOUT") for c in server.received) and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert any(c.endswith("LOGOUT") for c in server.received), server.received
         release.clear()
+
+
+def test_oauth2_tokens_in_the_keyring_are_not_read_on_another_thread() -> None:
+    from mailcli.config.schema import OAuth2Config
+    from mailcli.service.headstart import worth_it
+
+    free = lambda name: False   # noqa: E731
+    base = account_config("imap", 1, "u")
+    for store, command, ahead in (("keyring", None, False), ("file", None, True),
+                                  ("keyring", "print-token", True)):
+        cfg = dataclasses.replace(base, auth="oauth2", oauth2=OAuth2Config(
+            provider="custom", token_store=store, token_command=command))
+        from mailcli.config.credentials import credentials_for
+        assert worth_it(cfg, credentials_for(cfg, "work"), free) is ahead, (store, command)
