@@ -81,7 +81,7 @@ from mailcli.sync import killpoint
 from mailcli.sync.download import CHUNK, FETCH_BATCH, Downloads, _digest
 from mailcli.sync.events import FolderDone, FolderStarted, NullReporter, Reporter, SyncWarning
 from mailcli.sync.folder_actions import FolderActions
-from mailcli.sync.limits import LIMITS, MAX_UID, Limits
+from mailcli.sync.limits import LIMITS, Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.replay import LocalChanges
 from mailcli.sync.unchanged import UnchangedFolders, folder_unchanged
@@ -95,6 +95,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 FOLDER_LIMITS = Limits(fraction=0.25, floor=3, ceiling=20)   # folders one listing may drop
 
 _T = TypeVar("_T")
@@ -288,9 +289,6 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
                 and not self.store.has_unsynced_flags(self.name, folder):
             logger.debug("%s/%s: unchanged (STATUS)", self.name, folder)
             self._dry(f"{folder}: nothing to do")
-            self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
-            return
-        if status is not None and not (queued or ext) and self._bookmark_if_empty(info, state, status):
             self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
             return
         held: frozenset[int] = frozenset()

@@ -1,12 +1,9 @@
-"""The sync's numbers: the deletion guardrail's (sync/plan.py's planner and the engine's
-folder-removal check use them) and the largest UID the cache can hold. Its own small
-module so that a sync with nothing to plan does not load the planner (start-up time,
-issue 15)."""
+"""The deletion guardrail's numbers (sync/plan.py's planner and the engine's folder-removal
+check use them). Its own small module so that a sync with nothing to plan does not load
+the planner (start-up time, issue 15)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-MAX_UID = (1 << 63) - 1   # the index stores UIDs as SQLite INTEGER (signed 64-bit)
 
 
 @dataclass(frozen=True)

@@ -10,23 +10,16 @@ this run's own work before its folder's turn (a queued move or append would chan
 another folder; an entry queued after this point, by the TUI or another command, voids
 every answer not used yet when its folder replays it). Each answer is used once, by its
 folder's sync; a folder without one asks its own STATUS.
-
-A first sync lists with the statuses too where the server gives them with the listing: a
-folder they show empty, that the cache holds nothing of, is bookmarked from its STATUS
-and never selected (one round trip less per empty folder, the Drafts and Trash of most
-new accounts).
 """
 from __future__ import annotations
 
 import logging
-import time
 
 from mailcli.accounts.base import Account, Capability
 from mailcli.errors import MailcliError, TemporaryError
 from mailcli.model import FolderInfo, FolderStatus
 from mailcli.store import Action as JournalAction
 from mailcli.store import FolderState, Store
-from mailcli.sync.limits import MAX_UID
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +36,10 @@ class UnchangedFolders:
     def _queued(self, folder: str | None = None) -> list[JournalAction]:
         raise NotImplementedError
 
-    def _dry(self, *plans: object) -> bool:
-        raise NotImplementedError
-
     def _list_folders(self, known: dict[str, FolderState]) -> list[FolderInfo]:
         """The server's folders; with their STATUS kept as early answers when the server
-        gives both in one command and the run will use them (_prefetch_statuses): on a
-        first sync, where they tell which folders are empty (no SELECT for those)."""
-        bookmarked = sum(1 for s in known.values() if _has_modseq(s, self.account))
-        if self._queued() or (known and bookmarked < 2):
+        gives both in one command and the run will use them (_prefetch_statuses)."""
+        if self._queued() or sum(1 for s in known.values() if _has_modseq(s, self.account)) < 2:
             self._statuses = {}
             return self.account.list_folders()
         folders, self._statuses = self.account.list_folders_with_status()
@@ -66,9 +54,6 @@ class UnchangedFolders:
             return
         names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
         early = {n: listed[n] for n in names if n in listed}
-        # a folder new to the cache keeps its listed answer (used only if it says "empty")
-        early.update((f.name, listed[f.name]) for f in wanted
-                     if f.name in listed and f.name in known and not known[f.name].uidvalidity)
         rest = [n for n in names if n not in early]
         if len(rest) >= 2:
             try:
@@ -87,41 +72,15 @@ class UnchangedFolders:
             # entries queued since run() began (the TUI, another command): replaying them
             # may change other folders (a move's destination), so no early answer stands
             self._statuses.clear()
-        if not state.uidvalidity and not queued:   # new here: only an early answer, never asked
-            return self._statuses.pop(folder, None)
         if not (queued or _has_modseq(state, self.account)):
             return None
         return self._statuses.pop(folder, None) or self.account.folder_status(folder)
-
-
-    def _bookmark_if_empty(self, info: FolderInfo, state: FolderState, status: FolderStatus) -> bool:
-        """A folder new here, empty on both sides (empty_on_both_sides): its bookmark is
-        recorded from the STATUS, no SELECT. True if so (the folder is done)."""
-        folder = info.name
-        if not empty_on_both_sides(state, status, self.store.count(self.name, folder)):
-            return False
-        logger.debug("%s/%s: empty (STATUS)", self.name, folder)
-        if not self._dry(f"{folder}: nothing to do"):
-            self.store.put_folder_state(FolderState(
-                self.name, folder, info.role, status.uidvalidity,
-                status.uidnext if status.uidnext <= MAX_UID else None,
-                status.highestmodseq, time.time()))
-        return True
 
 
 def _has_modseq(state: FolderState, account: Account) -> bool:
     """Whether one STATUS can prove the folder unchanged (CONDSTORE and a full bookmark)."""
     return bool(state.uidvalidity and state.highestmodseq
                 and Capability.CONDSTORE in account.capabilities)
-
-
-def empty_on_both_sides(state: FolderState, status: FolderStatus, cached: int) -> bool:
-    """A folder new to the cache (no UIDVALIDITY recorded) that the cache holds nothing of
-    and whose STATUS counts no message: its bookmark is the STATUS itself, as a SELECT and
-    an empty flag scan would have recorded it (a message delivered meanwhile moves UIDNEXT
-    and HIGHESTMODSEQ past the bookmark: the next run fetches it)."""
-    return not state.uidvalidity and bool(status.uidvalidity) and status.messages == 0 \
-        and cached == 0
 
 
 def folder_unchanged(state: FolderState, status: FolderStatus) -> bool:

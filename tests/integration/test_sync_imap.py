@@ -320,31 +320,6 @@ def _lines(rawlog) -> list[str]:  # noqa: ANN001
     return out
 
 
-def test_a_first_sync_leaves_the_empty_folders_unselected_where_the_listing_has_statuses(
-        server: Dovecot, user: str) -> None:
-    """On a server with LIST-STATUS (Dovecot, Cyrus) the first sync lists with the
-    statuses and selects only the folders that hold mail; an empty one is bookmarked from
-    its STATUS, and mail that arrives there later is fetched. Elsewhere, as before."""
-    server.create_folder(user, "Leer")
-    server.seed(user, [message(i) for i in range(1, 4)])
-    rawlog = server.start_rawlog(user) if server.name == "dovecot" else None
-    r = fetch()
-    assert r.exit_code == 0 and r.accounts[0].new == 3, r.accounts[0].error
-    if rawlog is not None:
-        selected = [c.split()[1].strip('"') for c in _commands(rawlog) if c.startswith("SELECT")]
-        if "list-status" in server.has:
-            assert selected == ["INBOX"], selected
-        else:
-            assert "Leer" in selected and "INBOX" in selected, selected
-    with Store(data_dir()) as st:
-        state = st.folder_state("work", server.local_name("Leer"))
-    assert state is not None and state.uidvalidity
-    server.deliver(user, message(9), folder="Leer")
-    r = fetch()
-    assert r.exit_code == 0 and r.accounts[0].new == 1, r.accounts[0].error
-    assert_cache_matches(server, user, "work", "Leer")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("server", ["dovecot", "dovecot-minimal"], indirect=True)   # counts Dovecot's rawlog
 def test_no_change_sync_of_5000_messages_costs_o1_commands_per_folder(server: Dovecot, user: str) -> None:

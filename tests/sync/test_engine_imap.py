@@ -292,48 +292,6 @@ def test_statuses_given_with_the_listing_are_used_and_not_asked_again(store: Sto
     assert_in_step(store, acc, "Archive")
 
 
-def test_a_first_sync_selects_no_folder_the_listing_shows_empty(store: Store,
-                                                               tmp_path: Path) -> None:
-    """A first sync on a server with LIST-STATUS lists with the statuses: a folder they
-    show empty (and the cache holds nothing of) is not selected; its bookmark is the
-    STATUS, the same one a SELECT would have given. A message delivered there later is
-    fetched by the next run; the other folders sync as before."""
-    def first_run(into: Store, list_status: bool) -> tuple[FakeAccount, dict[str, object]]:
-        acc = fake(INBOX={1: (msg(1), set())}, Drafts={}, Trash={})
-        acc.list_status = list_status
-        assert ImapSync(into, acc, A).run().errors == []
-        states = {s.name: (s.uidvalidity, s.uidnext, s.highestmodseq)
-                  for s in into.folder_states(A)}
-        return acc, states
-
-    with Store(tmp_path / "plain") as other:
-        plain, selected = first_run(other, False)
-    assert sorted(c[1] for c in plain.calls if c[0] == "changes_since") == ["Drafts", "INBOX", "Trash"]
-    acc, listed = first_run(store, True)
-    assert acc.calls[1] == ("list_folders_with_status",)   # after connect
-    assert [c[1] for c in acc.calls if c[0] == "changes_since"] == ["INBOX"]
-    assert acc.count("folder_status") == acc.count("folder_statuses") == 0
-    assert listed == selected and all(listed["Trash"])
-    acc.server_deliver("Trash", msg(2))
-    acc.calls.clear()
-    out = ImapSync(store, acc, A).run()
-    assert out.new == 1 and [c[1] for c in acc.calls if c[0] == "changes_since"] == ["Trash"]
-    assert_in_step(store, acc, "Trash")
-
-
-def test_a_new_folder_is_selected_when_the_cache_or_its_status_holds_mail(store: Store) -> None:
-    """The empty shortcut needs both sides empty: a folder the STATUS shows with mail, or
-    one the cache already holds files of, is selected and synced as before."""
-    acc = fake(INBOX={}, Drafts={1: (msg(1), set())}, Trash={})
-    acc.list_status = True
-    mid = store.deliver(A, "Trash", msg(9))    # e.g. adopted from a Maildir copied in
-    assert store.folder_states(A) == []          # still a first sync
-    assert ImapSync(store, acc, A).run().errors == []
-    assert sorted(c[1] for c in acc.calls if c[0] == "changes_since") == ["Drafts", "Trash"]
-    assert store.get(mid).folder == "Trash"
-    assert_in_step(store, acc, "Drafts")
-
-
 def test_an_entry_queued_after_the_listing_voids_the_statuses_it_gave(store: Store) -> None:
     """An entry queued between the listing (which gave every STATUS) and the folders'
     turns: its move changes the destination during the run, so no listed answer stands
