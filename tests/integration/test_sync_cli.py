@@ -47,6 +47,9 @@ def test_two_concurrent_fetches_one_exits_75_the_other_finishes(dovecot: Dovecot
                                  stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         assert proxy.waiting.wait(30), "the first fetch never connected"
         lock = data_dir() / "locks" / "work.lock"
+        deadline = time.monotonic() + 10   # (it connects while it loads, then locks)
+        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+            time.sleep(0.02)
         assert lock.read_text().strip() == str(first.pid)       # it holds the lock
         t0 = time.monotonic()
         second = run_cli("fetch")
