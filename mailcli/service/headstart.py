@@ -100,17 +100,18 @@ class HeadStart:
     def taken(self) -> bool:
         return self._taken
 
-    def discard(self) -> None:
+    def discard(self, wait: bool = True) -> None:
         """Close the connection if it was never taken. A connect still under way is waited
         for up to the account's timeout (its password command or OAuth2 token refresh is
-        not cut off by the process's exit, and it logs out itself when done)."""
+        not cut off by the process's exit, and it logs out itself when done), unless not
+        `wait` (Ctrl-C). Idempotent."""
         with self._lock:
             self._abandoned = True
             account, self._account = self._account, None
         if account is not None:
             logger.debug("%s: the connection opened ahead was not used; closed", self.name)
             account.close()
-        elif not self._taken:
+        elif wait and not self._taken:
             self._thread.join(self._timeout)
 
 

@@ -82,6 +82,10 @@ class Syncing:
             return fetch_accounts(configs, store=core.store, data_dir=core.data_dir,
                                   connect=connect, reporter=reporter, dry_run=dry_run,
                                   force=force, before_sync=before)
+        except (KeyboardInterrupt, SystemExit):
+            if head is not None:
+                head.discard(wait=False)   # Ctrl-C ends the run now, not after a connect
+            raise
         finally:
             if head is not None:
                 head.discard()

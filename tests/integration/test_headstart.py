@@ -140,3 +140,48 @@ def test_oauth2_tokens_in_the_keyring_are_not_read_on_another_thread() -> None:
             provider="custom", token_store=store, token_command=command))
         from mailcli.config.credentials import credentials_for
         assert worth_it(cfg, credentials_for(cfg, "work"), free) is ahead, (store, command)
+
+
+def test_ctrl_c_while_the_connection_ahead_hangs_ends_the_fetch_at_once(tmp_path) -> None:  # noqa: ANN001
+    """Ctrl-C while the login opened ahead is unanswered: `fetch` exits at once with the
+    interrupted code, without waiting for the connect (the account's timeout is 60 s)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from mailcli.errors import ExitCode
+    from tests.fakes.imap import FakeImapServer
+
+    hang = threading.Event()
+
+    def never(conn, tag: str, args: str) -> None:  # noqa: ANN001
+        hang.wait(30)
+
+    with FakeImapServer({"LOGIN": never}) as server:
+        (tmp_path / "config.toml").write_text(f"""
+[accounts.work]
+protocol = "imap"
+host = "127.0.0.1"
+port = {server.port}
+security = "none"
+username = "u"
+password_env = "MAILCLI_TEST_PASSWORD"
+email = "u@example.test"
+timeout = 60
+""")
+        env = {**os.environ, "MAILCLI_CONFIG": str(tmp_path / "config.toml"),
+               "MAILCLI_DATA": str(tmp_path / "data"), "MAILCLI_TEST_PASSWORD": "pw"}
+        proc = subprocess.Popen([sys.executable, "-m", "mailcli", "fetch"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not any("LOGIN" in c for c in server.received) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)                       # the fetch is waiting for that login now
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=20)
+        hang.set()
+    assert time.monotonic() - t0 < 5, err
+    assert proc.returncode == int(ExitCode.INTERRUPTED), err
+    assert "Traceback" not in err
