@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -94,7 +94,7 @@ class HeadStart:
             raise error
         assert self._account is not None
         account, self._account = self._account, None
-        return _closing(account)
+        return contextlib.closing(account)
 
     @property
     def taken(self) -> bool:
@@ -113,11 +113,3 @@ class HeadStart:
             account.close()
         elif wait and not self._taken:
             self._thread.join(self._timeout)
-
-
-@contextlib.contextmanager
-def _closing(account: Account) -> Iterator[Account]:
-    try:
-        yield account
-    finally:
-        account.close()

@@ -47,8 +47,9 @@ class Deliveries(Generic[K]):
         pool: the parse pool, or None to parse inline (Store.deliver).
         stored: called with (key, new id, size in bytes) once a message's row is written.
         lost: called with (key, exception) when a message could not be stored.
-        opener: with pool None, opens the pool at the first message (see open()); that
-            pool is this object's to close (close()).
+        opener: with pool None, the pool open() opens (the caller calls it before the
+            first message's transaction; never called: the parse is inline); that pool
+            is this object's to close (close()).
     """
 
     def __init__(self, store: Store, account: str, folder: str, pool: ParsePool | None,
@@ -78,8 +79,6 @@ class Deliveries(Generic[K]):
 
     def put(self, key: K, raw: bytes, **where: Any) -> None:
         """Deliver one message (`where`: flags/uid, or uidl/size, as for Store.deliver)."""
-        if self._opener is not None:
-            self.open()
         store, pool = self.store, self.pool
         try:
             if pool is None:

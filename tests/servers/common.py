@@ -169,15 +169,7 @@ class ImapSeeding:
     def delete_folder(self, user: str, folder: str) -> None:
         def go(m: imaplib.IMAP4) -> None:
             m.unsubscribe(quote(self.server_name(folder)))
-            for attempt in range(5):
-                typ, data = m.delete(quote(self.server_name(folder)))
-                # Cyrus 3.6 now and then refuses a DELETE with "SPECIAL-USE flag conflict"
-                # for a folder that has no special use (2 of ~10 full runs), right after a
-                # sync's session ended; likely its imapd still finishing (the client does
-                # not wait for LOGOUT's answer). Asked again a moment later, it deletes.
-                if typ == "OK" or b"SPECIAL-USE" not in b" ".join(d for d in data if d):
-                    break
-                time.sleep(0.2 * (attempt + 1))
+            typ, data = m.delete(quote(self.server_name(folder)))
             if typ != "OK":
                 raise RuntimeError(f"DELETE {folder} refused: {data!r}")
         self._run(user, go)
