@@ -17,14 +17,18 @@ lock held never takes the connection, and `discard` closes it), and not with OAu
 tokens in the keyring (some backends prompt). A connection never taken is closed by
 `discard`, which waits for a connect still under way up to the account's timeout (the
 thread then logs out itself; it is a daemon, so a hung connect does not hold the exit).
-Known cost: the connection is idle while the fetch sends what waits in the outbox
-(SMTP) before the sync; servers keep an idle login for 30 minutes (RFC 9051 5.4).
+The connection is idle while the fetch sends what waits in the outbox (SMTP) before the
+sync. Servers keep an idle login for 30 minutes (RFC 9051 5.4), but a NAT or firewall
+between may forget an idle flow much sooner, and the sync would then wait for its timeout
+on a dead connection: a connection idle for more than MAX_IDLE seconds when the runner
+asks for it is logged out and a fresh one opened (`stale`).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
 
 logger = logging.getLogger(__name__)
+
+MAX_IDLE = 60.0   # seconds a connection opened ahead may wait for the runner (see above)
 
 
 def worth_it(cfg: AccountConfig, creds: Credentials, busy: Callable[[str], bool]) -> bool:
@@ -64,6 +70,7 @@ class HeadStart:
         self._lock = threading.Lock()
         self._abandoned = False
         self._taken = False
+        self._ready_at: float | None = None   # time.monotonic() when the login was done
         self._thread = threading.Thread(target=self._run, name=f"mailcli-connect-{name}",
                                         daemon=True)
         self._thread.start()
@@ -79,6 +86,7 @@ class HeadStart:
         with self._lock:
             if not self._abandoned:
                 self._account = account
+                self._ready_at = time.monotonic()
                 return
         account.close()
 
@@ -97,8 +105,17 @@ class HeadStart:
         return contextlib.closing(account)
 
     @property
-    def taken(self) -> bool:
-        return self._taken
+    def available(self) -> bool:
+        """Neither taken nor discarded yet."""
+        return not self._taken and not self._abandoned
+
+    def stale(self) -> bool:
+        """Whether the connection is up and has been idle longer than MAX_IDLE (the
+        caller then discards it and connects anew). A connect still under way, or one
+        that failed, is not stale: `take` waits for it or re-raises its error."""
+        with self._lock:
+            ready_at = self._ready_at if self._account is not None else None
+        return ready_at is not None and time.monotonic() - ready_at > MAX_IDLE
 
     def discard(self, wait: bool = True) -> None:
         """Close the connection if it was never taken. A connect still under way is waited

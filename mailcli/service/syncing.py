@@ -75,8 +75,12 @@ class Syncing:
                 self.flush_outbox(cfg.name)
 
             def connect(cfg: AccountConfig) -> AbstractContextManager[Account]:
-                if head is not None and cfg.name == head.name and not head.taken:
-                    return head.take()
+                if head is not None and cfg.name == head.name and head.available:
+                    if not head.stale():
+                        return head.take()
+                    logger.debug("%s: the connection opened ahead was idle too long "
+                                 "(the outbox was being sent); connecting anew", cfg.name)
+                    head.discard()
                 return core.open_account(cfg)
 
             return fetch_accounts(configs, store=core.store, data_dir=core.data_dir,

@@ -50,6 +50,44 @@ def test_the_sync_runs_on_the_connection_opened_ahead(dovecot: Dovecot, write_co
     assert _sessions(rawlog) == 1
 
 
+def test_a_connection_left_idle_by_a_long_outbox_flush_is_replaced(  # noqa: ANN001
+        dovecot: Dovecot, write_config, connects: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox is sent (SMTP) before the sync while the connection opened ahead waits:
+    one idle longer than MAX_IDLE (a NAT may have forgotten it) is logged out unused and
+    the sync connects anew."""
+    from mailcli.service import headstart
+    from mailcli.service.flushing import Flushing
+
+    spec = write_config(protocol="imap")
+    dovecot.seed(spec.user, [message(i) for i in range(1, 3)])
+    rawlog = dovecot.start_rawlog(spec.user)
+    logged_in = threading.Event()
+    real_connect, real_flush = ImapAccount.connect, Flushing.flush_outbox
+
+    def connect(self: ImapAccount) -> None:
+        real_connect(self)
+        logged_in.set()
+
+    def slow_flush(self: Flushing, *args: object, **kw: object) -> object:
+        assert logged_in.wait(10)     # the login ahead is done; the flush takes a while
+        time.sleep(0.2)
+        return real_flush(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImapAccount, "connect", connect)
+    monkeypatch.setattr(Flushing, "flush_outbox", slow_flush)
+    monkeypatch.setattr(headstart, "MAX_IDLE", 0.1)
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 2, r.accounts[0].error
+    assert connects == ["mailcli-connect-work", threading.current_thread().name]
+    sessions = sorted((f for f in rawlog.iterdir() if f.name.endswith(".in")),
+                      key=lambda f: f.stat().st_mtime)
+    assert len(sessions) == 2
+    texts = [f.read_text(errors="replace").upper() for f in sessions]
+    unused = [t for t in texts if "SELECT" not in t]
+    assert len(unused) == 1 and "LOGOUT" in unused[0], texts
+
+
 def test_only_the_first_account_connects_ahead(dovecot: Dovecot, write_config,  # noqa: ANN001
                                               connects: list[str]) -> None:
     write_config(protocol="imap", name="one")
