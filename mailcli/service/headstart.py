@@ -1,7 +1,7 @@
 """A fetch's first connection, opened on a thread while the fetch loads the rest.
 
 Before `mailcli fetch` talks to a server it imports the store and the sync engine, opens
-the index, takes the account's lock and tidies the cache: tens of milliseconds of CPU.
+the index and tidies the cache: tens of milliseconds of CPU.
 The connection's set-up is waiting: TCP, TLS, the greeting and the login are one round
 trip each (more on a real link than all that CPU). A HeadStart runs Account.connect()
 for the first account on a thread meanwhile (the account's module is imported before, in
@@ -11,10 +11,11 @@ takes the connected Account (`take`), or the error its connect raised, re-raised
 caller's thread as if it had connected there (same exceptions, same exit codes).
 
 Only where nothing can differ from connecting later: the password comes from a command,
-an environment variable or OAuth2 (no prompt on a terminal from a background thread), and
-no other process holds the account's lock (probed first; a fetch that then finds the
-lock held never takes the connection, and `discard` closes it), and not with OAuth2
-tokens in the keyring (some backends prompt). A connection never taken is closed by
+an environment variable or OAuth2 (no prompt on a terminal from a background thread),
+not with OAuth2 tokens in the keyring (some backends prompt), and only once the caller
+holds the account's lock (taken before the thread starts and handed to the runner: no
+login while another process syncs the account, not even one that began in the same
+instant). A connection never taken is closed by
 `discard`, which waits for a connect still under way up to the account's timeout (the
 thread then logs out itself; it is a daemon, so a hung connect does not hold the exit).
 The connection is idle while the fetch sends what waits in the outbox (SMTP) before the
@@ -29,7 +30,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 MAX_IDLE = 60.0   # seconds a connection opened ahead may wait for the runner (see above)
 
 
-def worth_it(cfg: AccountConfig, creds: Credentials, busy: Callable[[str], bool]) -> bool:
-    """Whether `cfg`'s connection may be opened ahead: no prompt can be needed and no
-    other process syncs the account right now."""
+def worth_it(cfg: AccountConfig, creds: Credentials) -> bool:
+    """Whether `cfg`'s connection may be opened ahead: no prompt can be needed (the
+    caller also takes the account's lock first)."""
     from mailcli.config.credentials import PasswordCredentials
 
     if isinstance(creds, PasswordCredentials):
@@ -55,7 +55,7 @@ def worth_it(cfg: AccountConfig, creds: Credentials, busy: Callable[[str], bool]
     elif cfg.oauth2 is not None and not cfg.oauth2.token_command \
             and cfg.oauth2.token_store == "keyring":
         return False          # some keyring backends prompt too
-    return not busy(cfg.name)
+    return True
 
 
 class HeadStart:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailcli.accounts.base import Account, Maildrop
 from mailcli.accounts.registry import traits_for
-from mailcli.errors import MailcliError, UsageError
+from mailcli.errors import LockHeld, MailcliError, UsageError
 from mailcli.model import Envelope, Quota
+from mailcli.sync.lock import account_lock
 
 if TYPE_CHECKING:
     from mailcli.config.schema import AccountConfig
@@ -63,7 +65,9 @@ class Syncing:
         """
         core = self.core
         configs = core.account_configs(accounts or None)
-        head = self._head_start(configs[0]) if configs else None
+        held = ExitStack()   # the first account's lock, taken ahead for the head start
+        head = self._head_start(configs[0], held) if configs else None
+        handed = False
         try:
             # (while the head start connects)
             from mailcli.sync.runner import fetch_accounts
@@ -83,9 +87,16 @@ class Syncing:
                     head.discard()
                 return core.open_account(cfg)
 
+            def lock(data_dir: Path, name: str) -> AbstractContextManager[object]:
+                nonlocal handed
+                if head is not None and name == head.name and not handed:
+                    handed = True
+                    return held.pop_all()   # released when the runner is done with it
+                return account_lock(data_dir, name)
+
             return fetch_accounts(configs, store=core.store, data_dir=core.data_dir,
                                   connect=connect, reporter=reporter, dry_run=dry_run,
-                                  force=force, before_sync=before)
+                                  force=force, before_sync=before, lock=lock)
         except (KeyboardInterrupt, SystemExit):
             if head is not None:
                 head.discard(wait=False)   # Ctrl-C ends the run now, not after a connect
@@ -93,14 +104,21 @@ class Syncing:
         finally:
             if head is not None:
                 head.discard()
+            held.close()
 
-    def _head_start(self, cfg: AccountConfig) -> HeadStart | None:
+    def _head_start(self, cfg: AccountConfig, held: ExitStack) -> HeadStart | None:
         """The first account's connection, opened on a thread while the fetch loads the
-        rest (service/headstart.py), where that changes nothing but the time."""
+        rest (service/headstart.py), where that changes nothing but the time: the
+        account's lock is taken first (into `held`), so that no login happens while
+        another process syncs the account (the runner then reports the lock as before)."""
         from mailcli.service.headstart import HeadStart, worth_it
 
         core = self.core
-        if not worth_it(cfg, core.credentials(cfg), lambda name: bool(self.busy_accounts([name]))):
+        if not worth_it(cfg, core.credentials(cfg)):
+            return None
+        try:
+            held.enter_context(account_lock(core.data_dir, cfg.name))
+        except (LockHeld, OSError):   # the runner meets (and reports) the same
             return None
         # open_account imports the account's module here, not on the thread
         return HeadStart(cfg.name, core.open_account(cfg), cfg.timeout)

@@ -50,6 +50,8 @@ TMP_CLEAN_EVERY = 12 * 3600   # seconds between two tmp/ cleanings of one accoun
 
 Connect = Callable[[AccountConfig], AbstractContextManager[Account]]
 """Given an account's config, a context manager yielding a connected Account."""
+Lock = Callable[[Path, str], AbstractContextManager[object]]
+"""Given the data dir and an account's name, a context manager holding its sync lock."""
 
 
 @dataclass
@@ -95,7 +97,8 @@ def combine_exit_codes(failures: list[int], total: int) -> int:
 def fetch_accounts(configs: Iterable[AccountConfig], *, store: Store, data_dir: Path,
                    connect: Connect, reporter: Reporter | None = None, dry_run: bool = False,
                    force: bool = False,
-                   before_sync: Callable[[AccountConfig], object] | None = None) -> FetchResult:
+                   before_sync: Callable[[AccountConfig], object] | None = None,
+                   lock: Lock = account_lock) -> FetchResult:
     """Sync each account in turn, isolated from the others.
 
     Args:
@@ -108,6 +111,8 @@ def fetch_accounts(configs: Iterable[AccountConfig], *, store: Store, data_dir: 
         force: bypass the deletion guardrail.
         before_sync: called with the config once the lock is held, before connecting
             (e.g. flush the outbox); its failure is a note, not the account's failure.
+        lock: holds an account's lock for the block (account_lock; a caller that took
+            one ahead hands it over here).
 
     Returns:
         FetchResult with one AccountReport per account.
@@ -115,7 +120,8 @@ def fetch_accounts(configs: Iterable[AccountConfig], *, store: Store, data_dir: 
     rep = reporter or NullReporter()
     result = FetchResult()
     for cfg in configs:
-        report, plans, error = _one(cfg, store, data_dir, connect, rep, dry_run, force, before_sync)
+        report, plans, error = _one(cfg, store, data_dir, connect, rep, dry_run, force, before_sync,
+                                    lock)
         result.accounts.append(report)
         result.plans.extend(f"{cfg.name}: {line}" for line in plans)
         if error is not None:
@@ -125,12 +131,12 @@ def fetch_accounts(configs: Iterable[AccountConfig], *, store: Store, data_dir: 
 
 
 def _one(cfg: AccountConfig, store: Store, data_dir: Path, connect: Connect, rep: Reporter,
-         dry_run: bool, force: bool, before_sync: Callable[[AccountConfig], object] | None
-         ) -> tuple[AccountReport, list[str], MailcliError | None]:
+         dry_run: bool, force: bool, before_sync: Callable[[AccountConfig], object] | None,
+         lock: Lock) -> tuple[AccountReport, list[str], MailcliError | None]:
     outcome = SyncOutcome(cfg.name, cfg.protocol)
     error: MailcliError | None = None
     try:
-        with account_lock(data_dir, cfg.name):
+        with lock(data_dir, cfg.name):
             rep.event(AccountStarted(cfg.name, cfg.protocol))
             if not dry_run:
                 _tidy(store, data_dir, cfg.name)

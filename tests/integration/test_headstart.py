@@ -117,18 +117,43 @@ def test_no_connection_ahead_while_another_process_syncs_the_account(  # noqa: A
     assert _sessions(rawlog) == 0
 
 
+def test_the_connection_ahead_logs_in_only_under_the_account_lock(  # noqa: ANN001
+        dovecot: Dovecot, write_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock is taken before the thread starts (and handed to the runner): two fetches
+    started in the same instant never both log in; the second finds the lock held."""
+    from mailcli.errors import LockHeld
+
+    write_config(protocol="imap")
+    seen: list[tuple[str, bool]] = []
+    real = ImapAccount.connect
+
+    def connect(self: ImapAccount) -> None:
+        try:
+            with account_lock(data_dir(), "work"):   # another descriptor: conflicts if held
+                held = False
+        except LockHeld:
+            held = True
+        seen.append((threading.current_thread().name, held))
+        real(self)
+
+    monkeypatch.setattr(ImapAccount, "connect", connect)
+    r = fetch()
+    assert r.exit_code == 0, r.accounts[0].error
+    assert seen == [("mailcli-connect-work", True)]
+    with account_lock(data_dir(), "work"):   # released at the end
+        pass
+
+
 def test_a_password_from_the_keyring_is_not_asked_for_on_another_thread() -> None:
     """The keyring may prompt on a terminal: such an account connects in the fetch itself."""
     from mailcli.service.headstart import worth_it
 
     cfg = account_config("imap", 1, "u")
-    free = lambda name: False   # noqa: E731
-    assert worth_it(cfg, PasswordCredentials("u", cfg.secret, "work"), free)
+    assert worth_it(cfg, PasswordCredentials("u", cfg.secret, "work"))
     command = dataclasses.replace(cfg, secret=Secret(command="echo pw"))
-    assert worth_it(command, PasswordCredentials("u", command.secret, "work"), free)
+    assert worth_it(command, PasswordCredentials("u", command.secret, "work"))
     keyring = dataclasses.replace(cfg, secret=Secret())
-    assert not worth_it(keyring, PasswordCredentials("u", keyring.secret, "work", print), free)
-    assert not worth_it(cfg, PasswordCredentials("u", cfg.secret, "work"), lambda name: True)
+    assert not worth_it(keyring, PasswordCredentials("u", keyring.secret, "work", print))
 
 
 def test_a_connection_opened_ahead_and_not_taken_is_logged_out() -> None:
@@ -170,14 +195,13 @@ def test_oauth2_tokens_in_the_keyring_are_not_read_on_another_thread() -> None:
     from mailcli.config.schema import OAuth2Config
     from mailcli.service.headstart import worth_it
 
-    free = lambda name: False   # noqa: E731
     base = account_config("imap", 1, "u")
     for store, command, ahead in (("keyring", None, False), ("file", None, True),
                                   ("keyring", "print-token", True)):
         cfg = dataclasses.replace(base, auth="oauth2", oauth2=OAuth2Config(
             provider="custom", token_store=store, token_command=command))
         from mailcli.config.credentials import credentials_for
-        assert worth_it(cfg, credentials_for(cfg, "work"), free) is ahead, (store, command)
+        assert worth_it(cfg, credentials_for(cfg, "work")) is ahead, (store, command)
 
 
 def test_ctrl_c_while_the_connection_ahead_hangs_ends_the_fetch_at_once(tmp_path) -> None:  # noqa: ANN001
