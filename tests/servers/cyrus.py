@@ -8,12 +8,12 @@ top-level folders with "/"). Binaries come from the extracted Debian packages
 """
 from __future__ import annotations
 
+import imaplib
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,18 +168,24 @@ EVENTS {{
         return base + (s + folder.replace("/", s) if folder else "")
 
     def delete_folder(self, user: str, folder: str) -> None:
-        """Cyrus 3.6 now and then refuses a DELETE with "SPECIAL-USE flag conflict" for a
-        folder that has no special use (2 of ~10 full runs), right after a sync's session
-        ended; likely its imapd still finishing (the client does not wait for LOGOUT's
-        answer). Asked again a moment later, it deletes: up to 5 tries, for that answer only."""
-        for attempt in range(5):
-            try:
-                super().delete_folder(user, folder)
-                return
-            except RuntimeError as exc:
-                if "SPECIAL-USE" not in str(exc) or attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
+        """Cyrus 3.6 now and then (~1 in 10 full runs, in different tests) refuses the
+        user's DELETE with "SPECIAL-USE flag conflict" for a folder nobody gave a special
+        use: its check found a /specialuse annotation the folder should not have, and
+        asking again for 2 s was refused too (session 11; a retry was tried first). An
+        administrator's DELETE skips that check: the folder goes as it would for the user."""
+        try:
+            super().delete_folder(user, folder)
+        except RuntimeError as exc:
+            if "SPECIAL-USE" not in str(exc):
+                raise
+            mailbox, refused = quote(self._mailbox(user, folder)), exc
+
+            def go(m: imaplib.IMAP4) -> None:
+                m.setacl(mailbox, ADMIN, "lrswipkxtecda")
+                typ, data = m.delete(mailbox)
+                if typ != "OK":
+                    raise RuntimeError(f"DELETE {folder} refused to the admin too: {data!r}") from refused
+            self.admin(go)
 
     def admin(self, fn):  # noqa: ANN001, ANN201
         return self._run(ADMIN, fn)
