@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mailcli.errors import NotFoundError
 from mailcli.model import Contact, Envelope, Flag, FolderSummary
-from mailcli.store import index, reconcile, state
+from mailcli.store import fts, index, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store.db import Database
 from mailcli.store.index import MessageRow
@@ -303,7 +303,7 @@ class Store:
             md = self.maildir(r.account, r.folder)
             old = self._locate(conn, r, md)
             rel = md.deliver(raw, r.flags, uid=r.uid, uidl=r.uidl, fsync=fsync)
-            index.replace_content(conn, id, rel, parsed, len(raw), partial)
+            index.replace_content(conn, id, rel, parsed, len(raw), partial, self._words(md, old))
         md.remove(old)
 
     def set_flags(self, id: int, flags: Iterable[Flag]) -> None:
@@ -319,7 +319,15 @@ class Store:
     def index_body(self, id: int, text: str) -> None:
         """Add text to a message's searchable body (decrypted text, index_decrypted only)."""
         with self.db.write() as conn:
-            index.add_body_text(conn, id, text)
+            r = index.row(conn, id)
+            md = self.maildir(r.account, r.folder)
+
+            def now() -> fts.Values | None:
+                try:
+                    return self._words(md, self._locate(conn, r, md))
+                except NotFoundError:
+                    return None
+            index.add_body_text(conn, id, text, now)
 
     def set_synced_flags(self, id: int, flags: Iterable[Flag] | None) -> None:
         """Record the flags both sides agreed on at the last sync (None: never synced)."""
@@ -359,9 +367,22 @@ class Store:
         with self.db.write() as conn:
             r = index.row(conn, id)
             md = self.maildir(r.account, r.folder)
+            now = None
             with contextlib.suppress(NotFoundError):
-                md.remove(self._locate(conn, r, md))
-            index.delete_message(conn, id)
+                rel = self._locate(conn, r, md)
+                now = self._words(md, rel)
+                md.remove(rel)
+            index.delete_message(conn, id, now)
+
+    @staticmethod
+    def _words(md: Maildir, rel: str) -> fts.Values | None:
+        """What the index holds for the message in file `rel` (read and parsed again: the
+        full-text index has no copy of it, see mailcli.store.fts); None if unreadable."""
+        try:
+            raw = md.read(rel)
+        except OSError:
+            return None
+        return fts.values(safe_parse(raw))
 
     # ------------------------------------------------------------------- reading
     def read_raw(self, id: int) -> bytes:
@@ -511,8 +532,9 @@ class Store:
         kept = self.keep_unknown(account, folder, keep_in)
         with self.db.write() as conn:
             for r in index.folder_rows(conn, account, folder):
+                now = self._words(md, r.filename)
                 md.remove(r.filename)
-                index.delete_message(conn, r.id)
+                index.delete_message(conn, r.id, now)
             state.delete_folder(conn, account, folder)
         tmp = md.path / "tmp"
         if tmp.is_dir():

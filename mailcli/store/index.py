@@ -1,16 +1,16 @@
 """The SQLite index of cached messages: rows, full-text rows, and the paged queries.
 
-Owns every SQL statement on ``messages`` and ``messages_fts``: inserting a parsed message,
+Owns every SQL statement on ``messages``: inserting a parsed message (and its words),
 reading envelopes page by page, counts, folder summaries, lookups by id/UID/UIDL, flag and
 file-name updates, deletion. Functions take a ``sqlite3.Connection`` (the caller owns the
 transaction, see :mod:`mailcli.store.db`). The Maildir file is the truth for the bytes; the
 ``flags`` column (Maildir letters) is the local truth for flags and always matches the
 file name's ``:2,`` suffix.
 
-``messages_fts`` is an ordinary FTS5 table (it keeps its own copy of the indexed text,
-body capped at BODY_CAP characters) with rowid = ``messages.id``: SQLite 3.40 lacks
-``contentless_delete``, and an external-content table would need the body text stored in
-``messages`` anyway.
+The full-text rows (``messages_fts``, ``messages_fts_kept``) are written through
+:mod:`mailcli.store.fts`, which owns which table holds a message's words: functions that
+remove or replace a message take its file's text now (``fts.values`` of a fresh parse, or
+None when the file is gone) so that its words can be removed from the contentless table.
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from mailcli.errors import NotFoundError, UsageError
 from mailcli.model import Envelope, Flag, Flags, FolderRole, FolderSummary
+from mailcli.store import fts
 from mailcli.store.maildir import flags_to_letters, letters_to_flags
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from mailcli.message.parse import ParsedMessage
     from mailcli.store.contacts import Addresses
@@ -44,8 +45,6 @@ ORDERS = {
     "subject asc": "m.subject COLLATE NOCASE ASC, m.date DESC, m.id DESC",
     "size desc": "m.size DESC, m.id DESC",
 }
-
-BODY_CAP = 64 * 1024  # characters of body text put in the full-text index
 
 
 @dataclass(frozen=True)
@@ -110,20 +109,24 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
     """Insert one message row and its full-text row; returns the id. `addresses`: the
     From/To/Cc already parsed for the address book (contacts.address_pairs);
     `sent_folder`: contacts.is_sent_folder of the folder, if the caller knows it."""
+    vals = fts.values(parsed)
+    fts_sum = fts.checksum(vals) if id is None else None   # a fresh id: the contentless table
     cur = conn.execute(
         "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
         " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
-        " has_attachments, partial, added_at, seen)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " has_attachments, partial, added_at, seen, fts_sum)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (id, account, folder, uid, uidl, filename, flags_to_letters(flags),
          None if synced_flags is None else flags_to_letters(synced_flags),
          parsed.message_id, _ts(parsed.date), parsed.from_ or "", parsed.to or "",
          parsed.cc or "", parsed.subject or "", parsed.in_reply_to,
          " ".join(parsed.references or ()), size, int(bool(parsed.has_attachments)),
          int(partial), added_at if added_at is not None else time.time(),
-         int(Flag.SEEN in flags)))
+         int(Flag.SEEN in flags), fts_sum))
     new_id = int(cur.lastrowid or 0)
-    _insert_fts(conn, new_id, parsed)
+    put = fts.put(conn, new_id, vals, fresh=id is None)
+    if put != fts_sum:
+        conn.execute("UPDATE messages SET fts_sum = ? WHERE id = ?", (put, new_id))
     from mailcli.store import contacts
 
     contacts.note(conn, account, folder, parsed.message_id, _ts(parsed.date), parsed.from_ or "",
@@ -131,35 +134,33 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
     return new_id
 
 
-def _insert_fts(conn: sqlite3.Connection, id: int, parsed: ParsedMessage) -> None:
-    conn.execute(
-        "INSERT INTO messages_fts (rowid, from_, to_, cc, subject, body) VALUES (?,?,?,?,?,?)",
-        (id, parsed.from_ or "", parsed.to or "", parsed.cc or "", parsed.subject or "",
-         (parsed.body_text or "")[:BODY_CAP]))
-
-
 def replace_content(conn: sqlite3.Connection, id: int, filename: str, parsed: ParsedMessage,
-                    size: int, partial: bool) -> None:
-    """New bytes for an existing message (e.g. full body after headers-only)."""
+                    size: int, partial: bool, old: fts.Values | None) -> None:
+    """New bytes for an existing message (e.g. full body after headers-only). `old`: the
+    text of the file being replaced (fts.values; None if it is gone)."""
+    fts.drop(conn, id, _fts_sum(conn, id), old)
+    fts_sum = fts.put(conn, id, fts.values(parsed))
     conn.execute(
         "UPDATE messages SET filename=?, message_id=?, date=?, from_=?, to_=?, cc=?, subject=?,"
-        " in_reply_to=?, references_=?, size=?, has_attachments=?, partial=? WHERE id=?",
+        " in_reply_to=?, references_=?, size=?, has_attachments=?, partial=?, fts_sum=?"
+        " WHERE id=?",
         (filename, parsed.message_id, _ts(parsed.date), parsed.from_ or "", parsed.to or "",
          parsed.cc or "", parsed.subject or "", parsed.in_reply_to,
          " ".join(parsed.references or ()), size, int(bool(parsed.has_attachments)),
-         int(partial), id))
-    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (id,))
-    _insert_fts(conn, id, parsed)
+         int(partial), fts_sum, id))
 
 
-def add_body_text(conn: sqlite3.Connection, id: int, text: str) -> None:
+def add_body_text(conn: sqlite3.Connection, id: int, text: str,
+                  now: Callable[[], fts.Values | None]) -> None:
     """Make `text` searchable as part of the message's body (decrypted text, only with
-    index_decrypted = true); idempotent."""
-    r = conn.execute("SELECT body FROM messages_fts WHERE rowid = ?", (id,)).fetchone()
-    if r is None or not text or text in (r[0] or ""):
-        return
-    conn.execute("UPDATE messages_fts SET body = ? WHERE rowid = ?",
-                 (((r[0] or "") + "\n" + text)[:BODY_CAP], id))
+    index_decrypted = true); idempotent. `now`: the file's text (fts.values), asked for
+    only when needed."""
+    fts.add_text(conn, id, _fts_sum(conn, id), now, text)
+
+
+def _fts_sum(conn: sqlite3.Connection, id: int) -> int | None:
+    r = conn.execute("SELECT fts_sum FROM messages WHERE id = ?", (id,)).fetchone()
+    return None if r is None or r[0] is None else int(r[0])
 
 
 def update_file(conn: sqlite3.Connection, id: int, filename: str, flags: Flags) -> None:
@@ -179,9 +180,12 @@ def update_fields(conn: sqlite3.Connection, id: int, **fields: object) -> None:
                  (*values, id))
 
 
-def delete_message(conn: sqlite3.Connection, id: int) -> None:
+def delete_message(conn: sqlite3.Connection, id: int, now: fts.Values | None) -> None:
+    """Delete a message's row and its words. `now`: the text of its file, read before the
+    file went (fts.values; None if another program deleted it: the words then stay,
+    see mailcli.store.fts)."""
+    fts.drop(conn, id, _fts_sum(conn, id), now)
     conn.execute("DELETE FROM messages WHERE id = ?", (id,))
-    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (id,))
 
 
 # -------------------------------------------------------------------------- reads

@@ -153,6 +153,13 @@ def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
+def _fts_contentless(conn: sqlite3.Connection) -> None:
+    """The full-text index without its own copy of the text (mailcli.store.fts)."""
+    from mailcli.store import fts
+
+    fts.migrate(conn)
+
+
 def _contacts(conn: sqlite3.Connection) -> None:
     """The address book (mailcli.store.contacts), filled from the messages indexed so far."""
     from mailcli.store import contacts
@@ -166,6 +173,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m003_maildir_stamp", _statements(M003_MAILDIR_STAMP)),
     ("m004_pop_identity", _statements(M004_POP_IDENTITY)),
     ("m005_contacts", _contacts),
+    ("m006_fts_contentless", _fts_contentless),
 ]
 
 

@@ -1,6 +1,6 @@
 """Rebuilding the index from the Maildirs (``mailcli index rebuild``).
 
-Owns re-deriving the ``messages`` and ``messages_fts`` tables from the files under
+Owns re-deriving the ``messages`` table and the full-text index from the files under
 ``<data>/mail``. Where sync state survives a rebuild:
 
 * ``folders`` (UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ), ``pop_ledger`` and ``journal`` are not
@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mailcli.store import index, state
+from mailcli.store import fts, index, state
 from mailcli.store.maildir import (
     Maildir,
     MaildirName,
@@ -67,7 +67,7 @@ def rebuild_index(store: Store) -> RebuildReport:
             base = MaildirName.parse(r[3].partition("/")[2]).base
             old[(r[1], r[2], base)] = r
         conn.execute("DELETE FROM messages")
-        conn.execute("DELETE FROM messages_fts")
+        fts.clear(conn)
         contacts.clear(conn)   # refilled by insert_message, message by message
         messages = folders = kept = 0
         names: dict[tuple[str, str], str] = {}   # hashed paths: the index knows the name
@@ -108,6 +108,6 @@ def rebuild_index(store: Store) -> RebuildReport:
                             state.ledger_record(conn, account, uidl, new_id, size=None,
                                                 sha256=hashlib.sha256(raw).hexdigest())
                     messages += 1
-        conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+        fts.optimize(conn)
     logger.info("index rebuilt: %d messages in %d folders (%d ids kept)", messages, folders, kept)
     return RebuildReport(messages, folders, kept, messages - kept)

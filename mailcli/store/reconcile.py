@@ -108,7 +108,7 @@ def scan_external_changes(store: Store, account: str, folder: str) -> ExternalCh
         for base, r in by_base.items():
             if base not in seen:
                 env = index.get(conn, r.id)
-                index.delete_message(conn, r.id)
+                index.delete_message(conn, r.id, None)   # the file is gone: see store.fts
                 removed.append(RemovedMessage(r.id, r.uid, r.uidl, env.message_id))
         taken = {r.uid for r in rows if r.uid is not None and _base_of(r.filename) in seen}
         used = set(seen)

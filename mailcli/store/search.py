@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from mailcli.errors import UsageError
+from mailcli.store import fts
 
 TEXT_FIELDS = {"from": "{from_}", "to": "{to_ cc}", "cc": "{cc}", "subject": "{subject}",
                "body": "{body}"}
@@ -297,7 +298,6 @@ def _day(value: str, col: int) -> int:
         return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
-_FTS_SQL = "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
 
 
 def _is_fts(node: Node) -> bool:
@@ -314,7 +314,7 @@ def _match(t: Term) -> str:
 def _term(t: Term) -> tuple[str, list[object]]:
     f = t.field
     if _is_fts(t):
-        return _FTS_SQL, [_match(t)]
+        return fts.MATCH_SQL, fts.match_params(_match(t))
     if f == "folder":
         return ("(m.folder = ? COLLATE NOCASE OR substr(m.folder, 1, ?) = ? COLLATE NOCASE)",
                 [t.value, len(t.value) + 1, t.value + "/"])
@@ -345,12 +345,13 @@ def compile_node(node: Node) -> tuple[str, list[object]]:
         return f"NOT ({sql})", params
     # Text terms joined by the same operator become one FTS5 MATCH (FTS5 intersects or
     # unites its doclists far faster than SQL can combine several IN (...) sets).
-    fts = [n for n in node.nodes if _is_fts(n)]
+    text = [n for n in node.nodes if _is_fts(n)]
     rest = [n for n in node.nodes if not _is_fts(n)]
     word = " AND " if isinstance(node, And) else " OR "
     parts: list[tuple[str, list[object]]] = []
-    if len(fts) > 1 and (isinstance(node, And) or not rest):
-        parts.append((_FTS_SQL, [word.join(f"({_match(t)})" for t in fts)]))  # type: ignore[arg-type]
+    if len(text) > 1 and (isinstance(node, And) or not rest):
+        parts.append((fts.MATCH_SQL, fts.match_params(
+            word.join(f"({_match(t)})" for t in text))))  # type: ignore[arg-type]
     else:
         rest = list(node.nodes)
     parts += [compile_node(n) for n in rest]

@@ -255,9 +255,11 @@ def _index_bytes(data: Path) -> bytes:
 
 
 def _fts_text(data: Path) -> str:
+    """The text the full-text index keeps a copy of: decrypted text goes to the kept
+    table (the contentless one holds no text to read back; see mailcli.store.fts)."""
     conn = sqlite3.connect(data / "index.sqlite3")
     try:
-        return " ".join(str(r) for r in conn.execute("SELECT * FROM messages_fts"))
+        return " ".join(str(r) for r in conn.execute("SELECT * FROM messages_fts_kept"))
     finally:
         conn.close()
 

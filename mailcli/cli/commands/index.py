@@ -17,7 +17,8 @@ def index() -> None:
 @click.pass_context
 def rebuild(ctx: click.Context, as_json: bool) -> None:
     """Rebuild the index from the Maildirs (after a crash, or edits by other programs);
-    queued outgoing mail is restored from its records."""
+    queued outgoing mail is restored from its records. The search index starts afresh:
+    words of messages other programs deleted from the Maildir leave it."""
     report = settings(ctx).service().rebuild_index()
     doc = {"messages": report.messages, "folders": report.folders,
            "kept_ids": report.kept_ids, "new_ids": report.new_ids,
