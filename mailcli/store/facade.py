@@ -532,8 +532,12 @@ class Store:
         kept = self.keep_unknown(account, folder, keep_in)
         with self.db.write() as conn:
             for r in index.folder_rows(conn, account, folder):
-                now = self._words(md, r.filename)
-                md.remove(r.filename)
+                try:
+                    rel = self._locate(conn, r, md)   # renamed by another client meanwhile?
+                except NotFoundError:
+                    rel = r.filename
+                now = self._words(md, rel)
+                md.remove(rel)
                 index.delete_message(conn, r.id, now)
             state.delete_folder(conn, account, folder)
         tmp = md.path / "tmp"
