@@ -97,7 +97,7 @@ class Reading:
             found = self.core.store.id_by_uid(account, folder, int(uid))
             if found is not None:
                 return self.core.store.get(found)
-        entry = self.core.store.pop_ledger(account).get(uid)
+        entry = self.core.store.ledger.entries(account).get(uid)
         if entry is not None and entry.message is not None and entry.local_present:
             env = self.core.store.get(entry.message)
             if env.folder == folder:

@@ -50,9 +50,10 @@ Reading
 
 Sync state
     ``folder_state``/``put_folder_state``/``folder_states``/``delete_folder``
-    (:class:`FolderState`), the POP3 ledger (``pop_ledger``, ``pop_ledger_rows``,
-    ``pop_skip``, ``pop_confirm_size``, ``pop_mark_server_deleted``, ``pop_forget``; a
-    message's identity is UIDL + announced size), ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
+    (:class:`FolderState`), the POP3 ledger ``store.ledger`` (:class:`PopLedger`:
+    ``entries``, ``rows``, ``skip``, ``confirm_size``, ``mark_server_deleted``,
+    ``forget``; a message's identity is UIDL + announced size),
+    ``scan_external_changes(account, folder) -> ExternalChanges`` (flag
     renames, deletions and new files made by neomutt/notmuch, applied to the index and
     returned so the sync engine can push them), and ``store.journal`` (:class:`Journal`:
     enqueue / pending / mark_done / mark_failed / purge_done, write-ahead order) holding
@@ -86,6 +87,7 @@ from mailcli.store.journal import (
                                    MoveUid,
                                    RenameFolder,
 )
+from mailcli.store.ledger import PopLedger
 from mailcli.store.maildir import uidl_fits_name
 from mailcli.store.reconcile import ExternalChanges, FlagChange, RemovedMessage
 from mailcli.store.state import FolderState, PopLedgerEntry
@@ -98,7 +100,7 @@ __all__ = [
     "Action", "ActionKind", "ActionState", "Append", "CreateFolder", "DeleteFolder", "DeleteUid",
     "DeleteUidl", "Entry", "RenameFolder",
     "ExternalChanges", "FlagChange", "FolderState", "Journal", "MoveUid", "MessageRow",
-    "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
+    "PopLedger", "PopLedgerEntry", "RebuildReport", "RemovedMessage", "Store",
     "rebuild_index", "uidl_fits_name",
 ]
 

@@ -22,9 +22,10 @@ from mailcli.store import maildir as md_mod
 from mailcli.store.db import Database
 from mailcli.store.index import MessageRow
 from mailcli.store.journal import Journal
+from mailcli.store.ledger import PopLedger
 from mailcli.store.maildir import Maildir, encode_component, folder_to_relpath
 from mailcli.store.reconcile import ExternalChanges, _base_of
-from mailcli.store.state import FolderState, PopLedgerEntry
+from mailcli.store.state import FolderState
 
 if TYPE_CHECKING:
     import sqlite3
@@ -78,6 +79,7 @@ class Store:
         self.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db = Database(self.data_dir / "index.sqlite3")
         self.journal = Journal(self.db.conn, self.db.write)
+        self.ledger = PopLedger(self.db.conn, self.db.write)   # POP3: the UIDLs seen
         self._tl = threading.local()
         self._maildirs: dict[tuple[str, str], Maildir] = {}
 
@@ -559,33 +561,6 @@ class Store:
                 break
             parent = parent.parent
         return kept
-
-    def pop_ledger(self, account: str) -> dict[str, PopLedgerEntry]:
-        """Every UIDL downloaded for a POP3 account (survives local deletion); its newest
-        stored row (see `pop_ledger_rows` for all)."""
-        return state.ledger(self.db.conn(), account)
-
-    def pop_ledger_rows(self, account: str, *, settled_only: bool = False) -> list[PopLedgerEntry]:
-        """Every POP3 ledger row of the account (several per UIDL possible; skipped ones);
-        `settled_only`: only those deleted on the server or skipped."""
-        return state.ledger_rows(self.db.conn(), account, settled_only=settled_only)
-
-    def pop_skip(self, account: str, uidl: str, size: int, reason: str) -> None:
-        """Record a server message reported once and never downloaded nor deleted."""
-        with self.db.write() as conn:
-            state.ledger_record(conn, account, uidl, None, size=size, skipped=reason)
-
-    def pop_confirm_size(self, row: int, size: int) -> None:
-        with self.db.write() as conn:
-            state.ledger_set_size(conn, row, size)
-
-    def pop_mark_server_deleted(self, rows: list[int]) -> None:
-        with self.db.write() as conn:
-            state.ledger_mark_server_deleted(conn, rows)
-
-    def pop_forget(self, rows: list[int]) -> None:
-        with self.db.write() as conn:
-            state.ledger_forget(conn, rows)
 
     # ------------------------------------------------------------ housekeeping
     def clean_tmp(self, account: str, max_age: float = md_mod.TMP_MAX_AGE) -> int:

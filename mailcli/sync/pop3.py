@@ -154,7 +154,7 @@ class Pop3Sync:
         plan = _Plan()
         skipped: set[tuple[str, int | None]] = set()
         free: dict[str, list[PopLedgerEntry]] = {}
-        for r in self.store.pop_ledger_rows(self.name):
+        for r in self.store.ledger.rows(self.name):
             if r.skipped is None:
                 free.setdefault(r.uidl, []).append(r)
             else:
@@ -177,7 +177,7 @@ class Pop3Sync:
                 continue
             rows.remove(row)
             if row.size is None and self._confirms(row, e.size):
-                self.store.pop_confirm_size(row.id, e.size)
+                self.store.ledger.confirm_size(row.id, e.size)
                 row = dataclasses.replace(row, size=e.size)
             plan.stored.append((e, row))
         return plan
@@ -194,7 +194,7 @@ class Pop3Sync:
 
     def _report_unusable(self, plan: _Plan) -> None:
         for entry, reason in plan.unusable:
-            self.store.pop_skip(self.name, entry.uidl, entry.size, reason)
+            self.store.ledger.skip(self.name, entry.uidl, entry.size, reason)
             self._error(f"message {entry.number} ({entry.size} bytes) has an unusable UIDL "
                         f"({reason}): skipped and left on the server; reported once")
 
@@ -316,7 +316,7 @@ class Pop3Sync:
         skipped (never downloaded again, never deleted) so the next run gets the others."""
         entry = next((e for e in entries if e.number == error.number), None)
         if entry is not None:
-            self.store.pop_skip(self.name, entry.uidl, entry.size, "reply too large")
+            self.store.ledger.skip(self.name, entry.uidl, entry.size, "reply too large")
 
     def _to_delete(self, plan: _Plan, simulate: list[PopEntry] = [],  # noqa: B006
                    queued: dict[str, dict[int, int | None]] | None = None) -> list[tuple[PopEntry, int]]:
@@ -375,7 +375,7 @@ class Pop3Sync:
             self.account.pop_commit()        # QUIT: only now does the server delete
             if self._kill is not None:
                 self._kill("quit")
-            self.store.pop_mark_server_deleted([row for _e, row in doomed])
+            self.store.ledger.mark_server_deleted([row for _e, row in doomed])
             tally.deleted += len(doomed)
         # Queued local deletes are settled: done on the server now, gone already (or the
         # UIDL now names another message), or the policy keeps server copies
@@ -393,10 +393,10 @@ class Pop3Sync:
                 self.store.journal.mark_done(aid)
         # Rows of messages no longer listed: deleted ones, and skipped ones, are forgotten.
         listed = {(e.uidl, e.size) for e in entries}
-        stale = [r.id for r in self.store.pop_ledger_rows(self.name, settled_only=True)
+        stale = [r.id for r in self.store.ledger.rows(self.name, settled_only=True)
                  if (r.uidl, r.size) not in listed]
         if stale:
-            self.store.pop_forget(stale)
+            self.store.ledger.forget(stale)
 
     def _note(self, text: str) -> None:
         logger.info("%s: %s", self.name, text)
@@ -421,7 +421,7 @@ def fetch_full(store: Store, account: Maildrop, message_id: int) -> None:
         raise ProtocolError(f"message {message_id} has no POP3 UIDL; cannot fetch its body")
     # the server message with this UIDL and the size recorded for this copy (the UIDL
     # alone may name another message now: reused, or listed twice)
-    size = next((r.size for r in store.pop_ledger_rows(row.account)
+    size = next((r.size for r in store.ledger.rows(row.account)
                  if r.message == message_id and r.uidl == row.uidl and r.size is not None), None)
     found = [e for e in account.pop_list() if e.uidl == row.uidl and size in (None, e.size)]
     if len(found) > 1:

@@ -217,5 +217,5 @@ def test_sigkill_during_pop3_delete_mode_download(mail_server: Dovecot, tmp_path
         assert local == Counter(map(h, msgs)), f"{w.kills}: lost or duplicated messages"
         with Store(w.data) as st:
             assert len(st.message_rows("acct", "INBOX")) == 40
-            assert len(st.pop_ledger("acct")) in (0, 40)
+            assert len(st.ledger.entries("acct")) in (0, 40)
     assert sum(w.killed for w in worlds) >= 15, [w.kills for w in worlds]

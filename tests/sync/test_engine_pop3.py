@@ -62,7 +62,7 @@ def test_delete_mode_downloads_once_then_deletes_on_the_server(store: Store) -> 
     out = run(store, acc, cfg())
     assert (out.new, out.deleted, out.errors) == (5, 5, [])
     assert acc.maildrop == [] and cached(store) == sorted(msg(i) for i in range(1, 6))
-    assert all(e.server_deleted for e in store.pop_ledger(A).values()) is True or store.pop_ledger(A) == {}
+    assert all(e.server_deleted for e in store.ledger.entries(A).values()) is True or store.ledger.entries(A) == {}
     acc.server_pop_deliver(msg(6), uidl="U0006")
     out = run(store, acc, cfg())
     assert out.new == 1 and len(cached(store)) == 6
@@ -86,7 +86,7 @@ def test_dele_happens_only_after_the_batch_committed(store: Store, monkeypatch: 
 
     def pop_delete(entries):  # noqa: ANN001, ANN202
         entries = list(entries)
-        ledger = store.pop_ledger(A)
+        ledger = store.ledger.entries(A)
         seen_at_dele.extend(1 for e in entries if e.uidl in ledger and ledger[e.uidl].local_present)
         return real(entries)
 
@@ -267,7 +267,7 @@ def test_ledger_rows_from_before_sizes_are_confirmed_by_the_local_copy(tmp_path:
         st.remove(next(r.id for r in st.message_rows(A, "INBOX") if r.uidl == "U0003"))
         out = run(st, acc, c, now=time.time())
         assert (out.new, out.deleted) == (0, 2) and [u for u, _r in acc.maildrop] == ["U0003"]
-        assert {e.uidl: e.size for e in st.pop_ledger_rows(A)}["U0003"] is None
+        assert {e.uidl: e.size for e in st.ledger.rows(A)}["U0003"] is None
         assert run(st, acc, c, now=time.time()).new == 0 and len(acc.maildrop) == 1
 
 
@@ -278,7 +278,7 @@ def test_migration_m004_keeps_the_old_ledger_rows(tmp_path: Path) -> None:
                " VALUES ('home', 'old-1', NULL, 5.0, 1), ('home', 'old 2', NULL, 6.0, 0)")
     db.close()
     with Store(data) as st:
-        rows = st.pop_ledger_rows("home")
+        rows = st.ledger.rows("home")
     assert [(r.uidl, r.downloaded_at, r.server_deleted, r.size, r.skipped) for r in rows] == [
         ("old-1", 5.0, True, None, None), ("old 2", 6.0, False, None, None)]
 
@@ -301,9 +301,9 @@ def test_ledger_rows_of_deleted_messages_are_forgotten_once_unlisted_kept_ones_s
     acc = maildrop(3)
     assert run(store, acc, cfg(leave_on_server=True)).new == 3
     assert run(store, acc, cfg(leave_on_server=True)).new == 0
-    assert len(store.pop_ledger_rows(A)) == 3 and store.pop_ledger_rows(A, settled_only=True) == []
+    assert len(store.ledger.rows(A)) == 3 and store.ledger.rows(A, settled_only=True) == []
     out = run(store, acc, cfg())                       # delete mode: all three go
     assert out.deleted == 3 and acc.maildrop == []
-    assert len(store.pop_ledger_rows(A, settled_only=True)) == 3
+    assert len(store.ledger.rows(A, settled_only=True)) == 3
     assert run(store, acc, cfg()).new == 0             # no longer listed: forgotten
-    assert store.pop_ledger_rows(A) == []
+    assert store.ledger.rows(A) == []

@@ -68,7 +68,7 @@ def test_deliver_is_idempotent_per_uid_and_uidl(store: Store) -> None:
     store.remove(b)  # deleted locally: the ledger still prevents a second download
     assert store.deliver("pop", "INBOX", msg(2), uidl="UID-2") == b
     assert store.count("pop") == 0
-    entry = store.pop_ledger("pop")["UID-2"]
+    entry = store.ledger.entries("pop")["UID-2"]
     assert entry.message == b and not entry.local_present
     files = list((store.maildir("work", "INBOX").path / "cur").iterdir()) + \
         list((store.maildir("work", "INBOX").path / "new").iterdir())
@@ -285,7 +285,7 @@ def test_rebuild_after_losing_the_index_recovers_uids_and_ledger(tmp_path: Path)
         assert s.by_uid("work", "INBOX", 101).subject == "message 1"
         assert s.by_uid("work", ".hidden/cur", 102).subject == "message 2"
         assert s.message_row(s.by_uid("work", "INBOX", 101).id).synced_flags == {Flag.SEEN}
-        assert s.pop_ledger("pop")["X/1"].local_present
+        assert s.ledger.entries("pop")["X/1"].local_present
         assert s.deliver("pop", "INBOX", msg(3), uidl="X/1") == s.list_envelopes("pop")[0].id
 
 
