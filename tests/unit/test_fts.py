@@ -72,6 +72,15 @@ def test_a_removed_folder_takes_its_words(store: Store) -> None:
     assert _leftovers(store) == 0
 
 
+def test_a_removed_folder_takes_the_words_of_files_another_client_renamed(store: Store) -> None:
+    i = store.deliver("work", "Lists", msg(1, body="dunnart"), uid=1)
+    path = store.path(i)
+    base = path.name.split(":2,")[0]
+    path.rename(path.parent.parent / "cur" / f"{base}:2,S")   # neomutt marked it seen
+    store.delete_folder("work", "Lists")
+    assert _hits(store, "messages_fts", "dunnart") == 0 and _leftovers(store) == 0
+
+
 def test_words_of_a_file_deleted_by_another_program_stay_unfound_until_rebuild(
         store: Store) -> None:
     i = store.deliver("work", "INBOX", msg(1, body="numbat"), uid=1)
