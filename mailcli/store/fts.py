@@ -41,7 +41,10 @@ Values = tuple[str, str, str, str, str]
 """What one message puts in the index: from_, to_, cc, subject, body (capped)."""
 
 MATCH_SQL = ("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+             " AND rowid NOT IN (SELECT id FROM fts_leftovers)"
              " UNION ALL SELECT rowid FROM messages_fts_kept WHERE messages_fts_kept MATCH ?)")
+# (a leftover id's words in the contentless table are not its words any more: a live
+# message with leftovers has its current text in the kept table)
 """A search condition on ``messages m``: takes the MATCH expression twice (`match_params`)."""
 
 
@@ -56,7 +59,7 @@ def values(parsed: ParsedMessage) -> Values:
 
 def checksum(vals: Values) -> int:
     """Length and CRC-32 of the text as one 64-bit integer (what ``fts_sum`` holds)."""
-    data = "\x1f".join(vals).encode("utf-8", "surrogatepass")
+    data = "".join(f"{len(v)}:{v}" for v in vals).encode("utf-8", "surrogatepass")
     return (len(data) << 32) | zlib.crc32(data)
 
 
