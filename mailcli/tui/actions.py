@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.notifications import SeverityLevel
 
 from mailcli.errors import MailcliError, SendError
-from mailcli.message.sanitize import safe_line, safe_text
+from mailcli.message.sanitize import safe_line
 from mailcli.model import Envelope, Flag, Flags
 from mailcli.tui.messages import MailChanged
 from mailcli.tui.syncing import SyncActions
@@ -51,15 +50,6 @@ class MailActions(SyncActions):
     undo_stack: list[Undo]
 
     # ------------------------------------------------------------------ helpers
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification is plain text, never Textual markup: they quote attachment
-        names, folder names and server replies, and `[@click=app.screenshot(...)]` in one
-        would be a live action (`[a='x]` or `[/]` a crash). `markup` is accepted for
-        Textual's signature and ignored. Control characters are neutralized too."""
-        super().notify(safe_text(str(message)), title=safe_line(str(title)),
-                       severity=severity, timeout=timeout, markup=False)
-
     @property
     def current_envelope(self) -> Envelope | None:
         return getattr(self.screen, "current_envelope", None)

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
 from mailcli.errors import ExitCode, LockHeld, MailcliError
+from mailcli.message.sanitize import safe_line, safe_text
 from mailcli.tui.messages import MailChanged
 
 if TYPE_CHECKING:
@@ -58,6 +60,16 @@ class SyncActions(App[None]):
     service: Service
     main: MainScreen
     clock: Callable[[], datetime]
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification of the app is plain text, never Textual markup: they quote
+        folder names, server replies and attachment names, and `[@click=app.screenshot(...)]`
+        in one would be a live action (`[a='x]` or `[/]` a crash). `markup` is accepted for
+        Textual's signature and ignored. Control characters are neutralized too. (Here, in
+        the base class, because the sync's own notifications carry server text.)"""
+        super().notify(safe_text(str(message)), title=safe_line(str(title)),
+                       severity=severity, timeout=timeout, markup=False)
     sync_running: bool = False
     _busy_timer: Timer | None = None
     busy_check: float = BUSY_CHECK
