@@ -5,8 +5,8 @@ Two FTS5 tables over the same five columns (from_, to_, cc, subject, body), one 
 message, rowid = ``messages.id``; a message is in exactly one of them, so a MATCH over
 both (MATCH_SQL) is a MATCH over one index:
 
-- ``messages_fts`` is contentless (``content=''``): it keeps the index of the words, not
-  a copy of the text. The copy was about 70 % of the index's pages and ~6 % of a first
+- ``messages_words`` (WORDS) is contentless (``content=''``): it keeps the index of the
+  words, not a copy of the text. The copy was about 70 % of the index's pages and ~6 % of a first
   sync's time (benchmarks/README.md, session 11). ``messages.fts_sum`` holds a checksum
   (length and CRC-32) of the exact text indexed. SQLite before 3.43 deletes a contentless
   row only when handed that exact text again, so whoever removes or replaces a message
@@ -16,11 +16,17 @@ both (MATCH_SQL) is a MATCH over one index:
   search ever returns them (results are rows of ``messages``, and ids are never reused),
   and the id is listed in ``fts_leftovers`` until `mailcli index rebuild` starts the
   index afresh.
-- ``messages_fts_kept`` is an ordinary FTS5 table with its own copy of the text, for
+- ``messages_fts`` (KEPT) is an ordinary FTS5 table with its own copy of the text, for
   what cannot be derived from the file again: decrypted text added with
-  ``index_decrypted`` (`add_text`), and the messages indexed before this table split
-  (migration m006 renamed the old table to this one). ``messages.fts_sum`` is NULL for
-  these; deleting them needs nothing.
+  ``index_decrypted`` (`add_text`), and the messages indexed before this table split.
+  ``messages.fts_sum`` is NULL for these; deleting them needs nothing.
+
+KEPT keeps the name the one table had before the split (0.2.0 and older): a mailcli of
+that age still running when a newer one migrates the index (a `watch` across an upgrade)
+goes on writing a table that behaves as it expects. Its rows get ``fts_sum`` NULL, which
+is what they are here (in KEPT); a message it deletes leaves its WORDS row under a dead
+id, never returned. (The first form of the split, m006, gave the contentless table the
+old name: the old process's deletes failed on it. m007 swaps the names.)
 """
 from __future__ import annotations
 
@@ -37,12 +43,15 @@ BODY_CAP = 64 * 1024  # characters of body text put in the full-text index
 COLUMNS = "from_, to_, cc, subject, body"
 TOKENIZE = 'tokenize = "unicode61 remove_diacritics 2"'
 
+WORDS = "messages_words"
+KEPT = "messages_fts"
+
 Values = tuple[str, str, str, str, str]
 """What one message puts in the index: from_, to_, cc, subject, body (capped)."""
 
-MATCH_SQL = ("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+MATCH_SQL = (f"m.id IN (SELECT rowid FROM {WORDS} WHERE {WORDS} MATCH ?"
              " AND rowid NOT IN (SELECT id FROM fts_leftovers)"
-             " UNION ALL SELECT rowid FROM messages_fts_kept WHERE messages_fts_kept MATCH ?)")
+             f" UNION ALL SELECT rowid FROM {KEPT} WHERE {KEPT} MATCH ?)")
 # (a leftover id's words in the contentless table are not its words any more: a live
 # message with leftovers has its current text in the kept table)
 """A search condition on ``messages m``: takes the MATCH expression twice (`match_params`)."""
@@ -66,13 +75,13 @@ def checksum(vals: Values) -> int:
 def put(conn: sqlite3.Connection, id: int, vals: Values, fresh: bool = False) -> int | None:
     """Index message `id`'s words; returns what its row's ``fts_sum`` becomes. Into the
     contentless table with their checksum, unless words of an older text of the same id
-    stayed there (a leftover): FTS5 gets each rowid once, and the text goes to the kept
-    table (None). `fresh`: an id just allocated (never a leftover's: ids are not reused)."""
+    stayed there (a leftover): FTS5 gets each rowid once, and the text goes to KEPT (None).
+    `fresh`: an id just allocated (never a leftover's: ids are not reused)."""
     if fresh or conn.execute("SELECT 1 FROM fts_leftovers WHERE id = ?", (id,)).fetchone() is None:
-        conn.execute(f"INSERT INTO messages_fts (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
+        conn.execute(f"INSERT INTO {WORDS} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                      (id, *vals))
         return checksum(vals)
-    conn.execute(f"INSERT INTO messages_fts_kept (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
+    conn.execute(f"INSERT INTO {KEPT} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                  (id, *vals))
     return None
 
@@ -82,10 +91,13 @@ def drop(conn: sqlite3.Connection, id: int, fts_sum: int | None, vals: Values | 
     its row's checksum; `vals`: its file's text now (None: the file is gone). Returns
     False when the words had to stay (the id is then listed in fts_leftovers)."""
     if fts_sum is None:
-        conn.execute("DELETE FROM messages_fts_kept WHERE rowid = ?", (id,))
+        conn.execute(f"DELETE FROM {KEPT} WHERE rowid = ?", (id,))
         return True
+    # (a KEPT row too, if any: an older mailcli writing this index (see above) may have
+    # put one there for a message that had its words in WORDS already; one lookup)
+    conn.execute(f"DELETE FROM {KEPT} WHERE rowid = ?", (id,))
     if vals is not None and checksum(vals) == fts_sum:
-        conn.execute(f"INSERT INTO messages_fts (messages_fts, rowid, {COLUMNS})"
+        conn.execute(f"INSERT INTO {WORDS} ({WORDS}, rowid, {COLUMNS})"
                      " VALUES ('delete',?,?,?,?,?,?)", (id, *vals))
         return True
     conn.execute("INSERT OR IGNORE INTO fts_leftovers (id) VALUES (?)", (id,))
@@ -95,18 +107,18 @@ def drop(conn: sqlite3.Connection, id: int, fts_sum: int | None, vals: Values | 
 def add_text(conn: sqlite3.Connection, id: int, fts_sum: int | None,
              file_values: Callable[[], Values | None], text: str) -> bool:
     """Make `text` searchable as part of message `id`'s body (idempotent): its words move
-    to messages_fts_kept with the text appended (the file cannot give them again).
+    to KEPT with the text appended (the file cannot give them again).
     `file_values`: the file's text now, as `drop` takes it (asked only when needed).
     Returns False if nothing changed."""
     if not text:
         return False
     if fts_sum is None:
-        r = conn.execute(f"SELECT {COLUMNS} FROM messages_fts_kept WHERE rowid = ?",
+        r = conn.execute(f"SELECT {COLUMNS} FROM {KEPT} WHERE rowid = ?",
                          (id,)).fetchone()
         if r is not None:
             if text in (r[4] or ""):
                 return False
-            conn.execute("UPDATE messages_fts_kept SET body = ? WHERE rowid = ?",
+            conn.execute(f"UPDATE {KEPT} SET body = ? WHERE rowid = ?",
                          (((r[4] or "") + "\n" + text)[:BODY_CAP], id))
             return True
         base = file_values() or ("", "", "", "", "")
@@ -117,7 +129,7 @@ def add_text(conn: sqlite3.Connection, id: int, fts_sum: int | None,
         drop(conn, id, fts_sum, vals)
         base = vals
     body = (base[4] + "\n" + text if base[4] else text)[:BODY_CAP]
-    conn.execute(f"INSERT INTO messages_fts_kept (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
+    conn.execute(f"INSERT INTO {KEPT} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                  (id, *base[:4], body))
     conn.execute("UPDATE messages SET fts_sum = NULL WHERE id = ?", (id,))
     return True
@@ -125,13 +137,13 @@ def add_text(conn: sqlite3.Connection, id: int, fts_sum: int | None,
 
 def clear(conn: sqlite3.Connection) -> None:
     """Empty both tables and the leftovers (index rebuild, before re-adding every message)."""
-    conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')")
-    conn.execute("DELETE FROM messages_fts_kept")
+    conn.execute(f"INSERT INTO {WORDS} ({WORDS}) VALUES ('delete-all')")
+    conn.execute(f"DELETE FROM {KEPT}")
     conn.execute("DELETE FROM fts_leftovers")
 
 
 def optimize(conn: sqlite3.Connection) -> None:
-    for table in ("messages_fts", "messages_fts_kept"):
+    for table in (WORDS, KEPT):
         conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
 
 
@@ -141,13 +153,22 @@ def leftovers(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """m006: the existing table, with its copy of the text, becomes messages_fts_kept (every
-    message indexed so far stays there, deleted as before: no re-indexing, no loss of
-    decrypted text already added); new messages go to the contentless messages_fts."""
+    """m006 (first form): the existing table, with its copy of the text, became
+    messages_fts_kept (every message indexed so far stays there, deleted as before: no
+    re-indexing, no loss of decrypted text already added); new messages went to a new
+    contentless table under the old name. Kept as it was (indexes of a development build
+    recorded it); `swap_names` (m007) follows it."""
     conn.execute("ALTER TABLE messages_fts RENAME TO messages_fts_kept")
     # (columnsize kept: one small row per message, so that the table can be scanned,
-    # e.g. `SELECT rowid FROM messages_fts` in the sqlite3 shell; its columns read NULL)
+    # e.g. `SELECT rowid FROM messages_words` in the sqlite3 shell; its columns read NULL)
     conn.execute(f"CREATE VIRTUAL TABLE messages_fts USING fts5 ({COLUMNS}, {TOKENIZE},"
                  " content='')")
     conn.execute("ALTER TABLE messages ADD COLUMN fts_sum INTEGER")
     conn.execute("CREATE TABLE fts_leftovers (id INTEGER PRIMARY KEY)")
+
+
+def swap_names(conn: sqlite3.Connection) -> None:
+    """m007: the table with the copy of the text takes back the name it had before m006
+    (KEPT), the contentless one becomes WORDS (why: the module's docstring)."""
+    conn.execute(f"ALTER TABLE messages_fts RENAME TO {WORDS}")
+    conn.execute(f"ALTER TABLE messages_fts_kept RENAME TO {KEPT}")

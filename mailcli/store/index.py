@@ -7,7 +7,7 @@ transaction, see :mod:`mailcli.store.db`). The Maildir file is the truth for the
 ``flags`` column (Maildir letters) is the local truth for flags and always matches the
 file name's ``:2,`` suffix.
 
-The full-text rows (``messages_fts``, ``messages_fts_kept``) are written through
+The full-text rows (``messages_words``, ``messages_fts``) are written through
 :mod:`mailcli.store.fts`, which owns which table holds a message's words: functions that
 remove or replace a message take its file's text now (``fts.values`` of a fresh parse, or
 None when the file is gone) so that its words can be removed from the contentless table.

@@ -10,6 +10,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from mailcli.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 M001_INITIAL = [
@@ -160,6 +162,14 @@ def _fts_contentless(conn: sqlite3.Connection) -> None:
     fts.migrate(conn)
 
 
+def _fts_names(conn: sqlite3.Connection) -> None:
+    """The two full-text tables swap names so that an older mailcli still running keeps
+    writing a table that behaves as it expects (mailcli.store.fts)."""
+    from mailcli.store import fts
+
+    fts.swap_names(conn)
+
+
 def _contacts(conn: sqlite3.Connection) -> None:
     """The address book (mailcli.store.contacts), filled from the messages indexed so far."""
     from mailcli.store import contacts
@@ -174,6 +184,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m004_pop_identity", _statements(M004_POP_IDENTITY)),
     ("m005_contacts", _contacts),
     ("m006_fts_contentless", _fts_contentless),
+    ("m007_fts_names", _fts_names),
 ]
 
 
@@ -190,6 +201,14 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         if "no such table" not in str(exc):
             raise
         done = set()
+    newer = done - {name for name, _fn in MIGRATIONS}
+    if newer:
+        # a newer mailcli changed this index in ways this one does not know: writing it
+        # could undo what that one keeps consistent (as a 0.2.0 would have, writing the
+        # full-text tables of m006 before m007); reading it could misread it.
+        raise ConfigError(f"the index was changed by a newer mailcli"
+                          f" ({', '.join(sorted(newer))})",
+                          hint="use that version of mailcli or a later one")
     if all(name in done for name, _fn in MIGRATIONS):
         return []
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")

@@ -259,7 +259,7 @@ def _fts_text(data: Path) -> str:
     table (the contentless one holds no text to read back; see mailcli.store.fts)."""
     conn = sqlite3.connect(data / "index.sqlite3")
     try:
-        return " ".join(str(r) for r in conn.execute("SELECT * FROM messages_fts_kept"))
+        return " ".join(str(r) for r in conn.execute("SELECT * FROM messages_fts"))
     finally:
         conn.close()
 

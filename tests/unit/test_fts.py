@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailcli.store import Store, rebuild_index
+from mailcli.errors import ConfigError
+from mailcli.store import Store, fts, rebuild_index
+from mailcli.store.facade import safe_parse
 from mailcli.store.migrations import MIGRATIONS, migrate
 from tests.unit.test_index import msg
 
@@ -36,9 +38,33 @@ def _leftovers(store: Store) -> int:
 
 
 def _integrity(store: Store) -> None:
-    with store.db.write() as conn:
-        for table in ("messages_fts", "messages_fts_kept"):
-            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+    """The index holds exactly the words of the messages there are: every term instance
+    (term, document, column, offset) of the contentless table, leftover ids aside, is one
+    that indexing each live message's file afresh gives, and no other (an FTS5
+    'integrity-check' passes on a contentless table whatever 'delete' it was given); a
+    message is in one table only; KEPT's own check passes."""
+    db = sqlite3.connect(store.db.path)
+    try:
+        db.execute(f"CREATE VIRTUAL TABLE temp.expect USING fts5 ({fts.COLUMNS}, {fts.TOKENIZE})")
+        rows = db.execute("SELECT id FROM messages WHERE fts_sum IS NOT NULL").fetchall()
+        for (id,) in rows:
+            vals = fts.values(safe_parse(store.path(id).read_bytes()))
+            assert fts.checksum(vals) == db.execute(
+                "SELECT fts_sum FROM messages WHERE id = ?", (id,)).fetchone()[0]
+            db.execute(f"INSERT INTO temp.expect (rowid, {fts.COLUMNS}) VALUES (?,?,?,?,?,?)",
+                       (id, *vals))
+        db.execute(f"CREATE VIRTUAL TABLE temp.vw USING fts5vocab(main, {fts.WORDS}, instance)")
+        db.execute("CREATE VIRTUAL TABLE temp.ve USING fts5vocab(temp, expect, instance)")
+        have = db.execute("SELECT term, doc, col, offset FROM temp.vw"
+                          " WHERE doc NOT IN (SELECT id FROM fts_leftovers)").fetchall()
+        want = db.execute("SELECT term, doc, col, offset FROM temp.ve").fetchall()
+        assert sorted(have) == sorted(want)
+        both = db.execute(f"SELECT count(*) FROM {fts.KEPT} k JOIN messages m ON m.id = k.rowid"
+                          " WHERE m.fts_sum IS NOT NULL").fetchone()[0]
+        assert both == 0
+        db.execute(f"INSERT INTO {fts.KEPT} ({fts.KEPT}) VALUES ('integrity-check')")
+    finally:
+        db.close()
 
 
 def test_the_index_keeps_no_copy_of_the_text(store: Store) -> None:
@@ -46,9 +72,9 @@ def test_the_index_keeps_no_copy_of_the_text(store: Store) -> None:
     assert _found(store, "quokka") == [i] and _found(store, "body:habitat") == [i]
     conn = store.db.conn()
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert "messages_fts_content" not in tables and "messages_fts_kept" in tables
+    assert f"{fts.WORDS}_content" not in tables and f"{fts.KEPT}_content" in tables
     # still a table a person can look at (the sqlite3 shell): rows, no text
-    assert conn.execute("SELECT rowid, body, subject FROM messages_fts").fetchall() == [
+    assert conn.execute(f"SELECT rowid, body, subject FROM {fts.WORDS}").fetchall() == [
         (i, None, None)]
     assert conn.execute("SELECT fts_sum FROM messages WHERE id = ?", (i,)).fetchone()[0]
 
@@ -56,10 +82,10 @@ def test_the_index_keeps_no_copy_of_the_text(store: Store) -> None:
 def test_removing_a_message_removes_its_words(store: Store) -> None:
     keep = store.deliver("work", "INBOX", msg(1, body="wombat"), uid=1)
     gone = store.deliver("work", "INBOX", msg(2, body="platypus wombat"), uid=2)
-    assert _hits(store, "messages_fts", "platypus") == 1
+    assert _hits(store, fts.WORDS, "platypus") == 1
     store.remove(gone)
-    assert _hits(store, "messages_fts", "platypus") == 0
-    assert _hits(store, "messages_fts", "wombat") == 1 and _found(store, "wombat") == [keep]
+    assert _hits(store, fts.WORDS, "platypus") == 0
+    assert _hits(store, fts.WORDS, "wombat") == 1 and _found(store, "wombat") == [keep]
     assert _leftovers(store) == 0
     _integrity(store)
 
@@ -68,7 +94,7 @@ def test_a_removed_folder_takes_its_words(store: Store) -> None:
     for n in range(1, 4):
         store.deliver("work", "Lists", msg(n, body=f"echidna{n}"), uid=n)
     store.delete_folder("work", "Lists")
-    assert sum(_hits(store, "messages_fts", f"echidna{n}") for n in range(1, 4)) == 0
+    assert sum(_hits(store, fts.WORDS, f"echidna{n}") for n in range(1, 4)) == 0
     assert _leftovers(store) == 0
 
 
@@ -78,7 +104,7 @@ def test_a_removed_folder_takes_the_words_of_files_another_client_renamed(store:
     base = path.name.split(":2,")[0]
     path.rename(path.parent.parent / "cur" / f"{base}:2,S")   # neomutt marked it seen
     store.delete_folder("work", "Lists")
-    assert _hits(store, "messages_fts", "dunnart") == 0 and _leftovers(store) == 0
+    assert _hits(store, fts.WORDS, "dunnart") == 0 and _leftovers(store) == 0
 
 
 def test_words_of_a_file_deleted_by_another_program_stay_unfound_until_rebuild(
@@ -87,11 +113,11 @@ def test_words_of_a_file_deleted_by_another_program_stay_unfound_until_rebuild(
     store.path(i).unlink()                      # neomutt deleted it
     store.scan_external_changes("work", "INBOX")
     assert _found(store, "numbat") == []        # never a result: no such message
-    assert _hits(store, "messages_fts", "numbat") == 1 and _leftovers(store) == 1
+    assert _hits(store, fts.WORDS, "numbat") == 1 and _leftovers(store) == 1
     new = store.deliver("work", "INBOX", msg(2, body="numbat too"), uid=2)
     assert _found(store, "numbat") == [new]     # ids are not reused
     rebuild_index(store)
-    assert _hits(store, "messages_fts", "numbat") == 1 and _leftovers(store) == 0
+    assert _hits(store, fts.WORDS, "numbat") == 1 and _leftovers(store) == 0
     assert _found(store, "numbat") == [new]
 
 
@@ -102,7 +128,7 @@ def test_a_text_that_no_longer_matches_its_checksum_is_left_not_guessed(store: S
     with store.db.write() as conn:
         conn.execute("UPDATE messages SET fts_sum = fts_sum + 1 WHERE id = ?", (i,))
     store.remove(i)
-    assert _leftovers(store) == 1 and _hits(store, "messages_fts", "bilby") == 1
+    assert _leftovers(store) == 1 and _hits(store, fts.WORDS, "bilby") == 1
     assert _found(store, "bilby") == []
     _integrity(store)
 
@@ -110,10 +136,10 @@ def test_a_text_that_no_longer_matches_its_checksum_is_left_not_guessed(store: S
 def test_new_bytes_replace_the_words(store: Store) -> None:
     i = store.deliver("work", "INBOX", msg(1, body="headonly"), uid=1, partial=True)
     store.replace_raw(i, msg(1, body="fullbody dingo"))
-    assert _hits(store, "messages_fts", "headonly") == 0
+    assert _hits(store, fts.WORDS, "headonly") == 0
     assert _found(store, "dingo") == [i] and _found(store, "headonly") == []
     store.remove(i)
-    assert _hits(store, "messages_fts", "dingo") == 0 and _leftovers(store) == 0
+    assert _hits(store, fts.WORDS, "dingo") == 0 and _leftovers(store) == 0
     _integrity(store)
 
 
@@ -123,11 +149,11 @@ def test_replaced_after_a_leftover_goes_to_the_kept_table(store: Store) -> None:
     with store.db.write() as conn:
         conn.execute("UPDATE messages SET fts_sum = 1 WHERE id = ?", (i,))
     store.replace_raw(i, msg(1, body="kowari"))
-    assert _leftovers(store) == 1 and _hits(store, "messages_fts_kept", "kowari") == 1
+    assert _leftovers(store) == 1 and _hits(store, fts.KEPT, "kowari") == 1
     assert _found(store, "kowari") == [i]
     assert _found(store, "quoll") == []          # its old words are not its words any more
     store.remove(i)
-    assert _hits(store, "messages_fts_kept", "kowari") == 0
+    assert _hits(store, fts.KEPT, "kowari") == 0
     _integrity(store)
 
 
@@ -135,39 +161,94 @@ def test_decrypted_text_moves_the_words_to_the_kept_table(store: Store) -> None:
     i = store.deliver("work", "INBOX", msg(1, subject="sealed", body="armour"), uid=1)
     store.index_body(i, "secret quokka plan")
     store.index_body(i, "secret quokka plan")         # idempotent
-    assert _hits(store, "messages_fts", "armour") == 0   # left exactly
-    assert _hits(store, "messages_fts_kept", "quokka") == 1
+    assert _hits(store, fts.WORDS, "armour") == 0   # left exactly
+    assert _hits(store, fts.KEPT, "quokka") == 1
     assert _found(store, "subject:sealed quokka armour") == [i]   # one document still
-    kept = store.db.conn().execute("SELECT body FROM messages_fts_kept").fetchone()[0]
+    kept = store.db.conn().execute(f"SELECT body FROM {fts.KEPT}").fetchone()[0]
     assert kept.count("quokka") == 1
     store.remove(i)
-    assert _hits(store, "messages_fts_kept", "quokka") == 0 and _leftovers(store) == 0
+    assert _hits(store, fts.KEPT, "quokka") == 0 and _leftovers(store) == 0
+
+
+def _as_0_2_0_wrote_it(data: Path) -> sqlite3.Connection:
+    """The index as mailcli 0.2.0 left it (m001-m005): one FTS5 table, messages_fts, with
+    its copy of the text."""
+    conn = sqlite3.connect(data / "index.sqlite3", isolation_level=None)
+    conn.execute("DROP TABLE fts_leftovers")
+    conn.execute(f"DROP TABLE {fts.WORDS}")
+    conn.execute("ALTER TABLE messages DROP COLUMN fts_sum")
+    conn.execute("DELETE FROM _migrations WHERE name IN ('m006_fts_contentless', 'm007_fts_names')")
+    return conn
 
 
 def test_an_index_from_before_the_split_is_migrated_without_loss(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Store(data) as s:
         old = s.deliver("work", "INBOX", msg(1, body="bandicoot"), uid=1)
-    # the same index as mailcli wrote it before m006: the table with its copy of the text
-    conn = sqlite3.connect(data / "index.sqlite3", isolation_level=None)
-    conn.execute("DROP TABLE fts_leftovers")
-    conn.execute("DROP TABLE messages_fts")
-    conn.execute("ALTER TABLE messages_fts_kept RENAME TO messages_fts")
-    conn.execute("ALTER TABLE messages DROP COLUMN fts_sum")
+    conn = _as_0_2_0_wrote_it(data)
     conn.execute("INSERT INTO messages_fts (rowid, from_, to_, cc, subject, body)"
                  " VALUES (?, 'Sender 1 <alice@example.org>', 'bob@example.org', '',"
                  " 'message 1', 'bandicoot 1')", (old,))
-    conn.execute("DELETE FROM _migrations WHERE name = 'm006_fts_contentless'")
-    assert migrate(conn) == ["m006_fts_contentless"]
+    assert migrate(conn) == ["m006_fts_contentless", "m007_fts_names"]
     conn.close()
     with Store(data) as s:
         assert [e.id for e in s.search("bandicoot")] == [old]
         new = s.deliver("work", "INBOX", msg(2, body="bandicoot again"), uid=2)
         assert sorted(e.id for e in s.search("bandicoot")) == [old, new]
-        assert _hits(s, "messages_fts", "bandicoot") == 1
-        assert _hits(s, "messages_fts_kept", "bandicoot") == 1
+        assert _hits(s, fts.WORDS, "bandicoot") == 1
+        assert _hits(s, fts.KEPT, "bandicoot") == 1
         s.remove(old)
-        assert _hits(s, "messages_fts_kept", "bandicoot") == 0 and _leftovers(s) == 0
+        assert _hits(s, fts.KEPT, "bandicoot") == 0 and _leftovers(s) == 0
         assert [e.id for e in s.search("bandicoot")] == [new]
         names = [r[0] for r in s.db.conn().execute("SELECT name FROM _migrations ORDER BY name")]
         assert names == [m[0] for m in MIGRATIONS]
+        _integrity(s)
+
+
+def test_a_0_2_0_process_still_running_after_the_upgrade_writes_without_harm(
+        tmp_path: Path) -> None:
+    """A `watch` started before the upgrade goes on with 0.2.0's statements (its
+    mailcli/store/index.py, verbatim) on the migrated index: they succeed, what it indexes
+    is found, what it deletes is not, and the new code deletes what it left exactly."""
+    data = tmp_path / "data"
+    with Store(data) as s:
+        gone = s.deliver("work", "INBOX", msg(1, body="bettong"), uid=1)
+        changed = s.deliver("work", "INBOX", msg(2, body="potoroo"), uid=2)
+        gone_file = s.path(gone)
+    conn = sqlite3.connect(data / "index.sqlite3", isolation_level=None)
+    # 0.2.0 delivers a message
+    cur = conn.execute("INSERT INTO messages (account, folder, uid, filename, added_at)"
+                       " VALUES ('work', 'INBOX', 3, 'x', 0)")
+    added = int(cur.lastrowid or 0)
+    conn.execute("INSERT INTO messages_fts (rowid, from_, to_, cc, subject, body)"
+                 " VALUES (?,?,?,?,?,?)", (added, "", "", "", "", "wallaroo"))
+    # 0.2.0's delete_message and replace_content
+    gone_file.unlink()
+    conn.execute("DELETE FROM messages WHERE id = ?", (gone,))
+    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (gone,))
+    conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (changed,))
+    conn.execute("INSERT INTO messages_fts (rowid, from_, to_, cc, subject, body)"
+                 " VALUES (?,?,?,?,?,?)", (changed, "", "", "", "", "potoroo decrypted"))
+    conn.close()
+    with Store(data) as s:
+        assert _found(s, "wallaroo") == [added] and _found(s, "bettong") == []
+        assert _found(s, "decrypted") == [changed] and _found(s, "potoroo") == [changed]
+        s.remove(changed)           # its words were in both tables: both go
+        assert _hits(s, fts.WORDS, "potoroo") == 0 and _hits(s, fts.KEPT, "potoroo") == 0
+        with s.db.write() as w:
+            w.execute("DELETE FROM messages WHERE id = ?", (added,))
+            w.execute(f"DELETE FROM {fts.KEPT} WHERE rowid = ?", (added,))
+        assert _hits(s, fts.WORDS, "bettong") == 1    # under an id no message has
+        rebuild_index(s)
+        assert _hits(s, fts.WORDS, "bettong") == 0
+        _integrity(s)
+
+
+def test_an_index_a_newer_mailcli_changed_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as s:
+        s.deliver("work", "INBOX", msg(1, body="kultarr"), uid=1)
+        with s.db.write() as w:
+            w.execute("INSERT INTO _migrations (name, applied_at) VALUES ('m999_later', 0)")
+    with pytest.raises(ConfigError, match=r"newer mailcli \(m999_later\)"):
+        Store(data)
