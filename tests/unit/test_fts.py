@@ -252,3 +252,60 @@ def test_an_index_a_newer_mailcli_changed_is_refused(tmp_path: Path) -> None:
             w.execute("INSERT INTO _migrations (name, applied_at) VALUES ('m999_later', 0)")
     with pytest.raises(ConfigError, match=r"newer mailcli \(m999_later\)"):
         Store(data)
+
+
+def test_words_indexed_from_a_parse_worker_go_exactly(store: Store) -> None:
+    """A first sync indexes what a forked worker parsed (mailcli.store.parsepool); the
+    words must be what a removal's own parse of the file gives, or every removal would
+    leave them behind."""
+    from mailcli.store.parsepool import ParsePool
+
+    bodies = ["quolls and =?utf-8?q?caf=C3=A9?=", "Grüße aus Köln\r\n\r\nmehr", "x" * 70_000]
+    with ParsePool(workers=1) as pool, store.batch():
+        staged = [store.stage("work", "INBOX", msg(n, body=b), uid=n)
+                  for n, b in enumerate(bodies, start=1)]
+        tickets = [pool.submit(s.path) for s in staged]   # type: ignore[union-attr]
+        ids = []
+        for s, t in zip(staged, tickets, strict=True):
+            answer = pool.result(t)
+            assert answer is not None                     # parsed by the worker
+            ids.append(store.commit_staged(s, *answer))   # type: ignore[arg-type]
+    _integrity(store)
+    for i in ids:
+        store.remove(i)
+    assert _leftovers(store) == 0
+    _integrity(store)
+    assert _hits(store, fts.WORDS, "quolls") == 0 and _hits(store, fts.WORDS, "köln") == 0
+
+
+def test_after_a_rebuild_a_removal_is_still_exact(store: Store) -> None:
+    a = store.deliver("work", "INBOX", msg(1, body="mulgara"), uid=1)
+    store.deliver("work", "INBOX", msg(2, body="mulgara ningaui"), uid=2)
+    rebuild_index(store)
+    (gone,) = _found(store, "ningaui")
+    store.remove(gone)
+    assert _leftovers(store) == 0 and _hits(store, fts.WORDS, "ningaui") == 0
+    assert len(_found(store, "mulgara")) == 1 and a not in _found(store, "ningaui")
+    _integrity(store)
+
+
+def test_a_message_indexed_before_the_split_gets_its_new_words_in_the_contentless_table(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as s:
+        i = s.deliver("work", "INBOX", msg(1, body="antechinus"), uid=1, partial=True)
+        vals = fts.values(safe_parse(s.read_raw(i)))
+    conn = _as_0_2_0_wrote_it(data)
+    conn.execute(f"INSERT INTO messages_fts (rowid, {fts.COLUMNS}) VALUES (?,?,?,?,?,?)",
+                 (i, *vals))
+    assert migrate(conn) == ["m006_fts_contentless", "m007_fts_names"]
+    conn.close()
+    with Store(data) as s:
+        assert _hits(s, fts.KEPT, "antechinus") == 1
+        s.replace_raw(i, msg(1, body="antechinus and phascogale"))
+        assert _hits(s, fts.KEPT, "antechinus") == 0
+        assert _hits(s, fts.WORDS, "phascogale") == 1 and _found(s, "phascogale") == [i]
+        _integrity(s)
+        s.remove(i)
+        assert _hits(s, fts.WORDS, "phascogale") == 0 and _leftovers(s) == 0
+        _integrity(s)
