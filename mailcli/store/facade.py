@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailcli.errors import NotFoundError
+from mailcli.errors import MailcliError, NotFoundError
 from mailcli.model import Contact, Envelope, Flag, FolderSummary
 from mailcli.store import fts, index, reconcile, state
 from mailcli.store import maildir as md_mod
@@ -364,17 +364,37 @@ class Store:
             index.update_fields(conn, id, folder=folder, uid=None, synced_flags=None,
                                 filename=new_rel)
 
-    def remove(self, id: int) -> None:
-        """Delete a message's file and its index row (the POP3 ledger keeps its UIDL)."""
+    def remove(self, id: int, read: tuple[str, fts.Values | None] | None = None) -> None:
+        """Delete a message's file and its index row (the POP3 ledger keeps its UIDL).
+        `read`: (file name, its words) read before (`remove_many`), used if still its name."""
         with self.db.write() as conn:
             r = index.row(conn, id)
             md = self.maildir(r.account, r.folder)
             now = None
             with contextlib.suppress(NotFoundError):
                 rel = self._locate(conn, r, md)
-                now = self._words(md, rel)
+                now = read[1] if read is not None and read[0] == rel else self._words(md, rel)
                 md.remove(rel)
             index.delete_message(conn, id, now)
+
+    def remove_many(self, ids: list[int]) -> dict[int, Exception]:
+        """remove() each message, in one batch; returns those that failed, with why. Their
+        files are parsed for their words (mailcli.store.fts) before the write lock is
+        taken: ~0.5 ms a message would hold it for seconds on a mass expunge."""
+        conn = self.db.conn()
+        read: dict[int, tuple[str, fts.Values | None]] = {}
+        for id in ids:
+            with contextlib.suppress(NotFoundError):
+                r = index.row(conn, id)
+                read[id] = (r.filename, self._words(self.maildir(r.account, r.folder), r.filename))
+        failed: dict[int, Exception] = {}
+        with self.batch():
+            for id in ids:
+                try:
+                    self.remove(id, read.get(id))
+                except (MailcliError, OSError) as exc:
+                    failed[id] = exc
+        return failed
 
     @staticmethod
     def _words(md: Maildir, rel: str) -> fts.Values | None:

@@ -484,16 +484,16 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
 
         dels = p.of_type(DeleteLocal)
         if dels:
-            with self.store.batch():
-                for a in dels:
-                    try:
-                        self.store.remove(by_uid[a.uid].id)
-                        tally.deleted += 1
-                    except (MailcliError, OSError, KeyError) as exc:
-                        complete = False
-                        tally.failed += 1
-                        logger.warning("%s/%s uid %d: local delete failed: %s", self.name, folder,
-                                       a.uid, exc)
+            uid_of = {by_uid[a.uid].id: a.uid for a in dels if a.uid in by_uid}
+            failed = self.store.remove_many(list(uid_of))
+            tally.deleted += len(uid_of) - len(failed)
+            problems = [(uid_of[i], str(exc)) for i, exc in failed.items()]
+            problems += [(a.uid, "not in the index") for a in dels if a.uid not in by_uid]
+            for uid, why in problems:
+                complete = False
+                tally.failed += 1
+                logger.warning("%s/%s uid %d: local delete failed: %s", self.name, folder,
+                               uid, why)
         pulls = p.of_type(PullFlags)
         if pulls:
             with self.store.batch():

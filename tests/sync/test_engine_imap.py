@@ -194,6 +194,24 @@ def test_same_flag_push_for_many_messages_is_one_store(store: Store) -> None:
     assert acc.count("set_flags") == 1
 
 
+def test_messages_the_server_expunged_take_their_words_with_them(store: Store) -> None:
+    """The engine's mass expunge (Store.remove_many: files parsed before the write lock)
+    leaves no words of the messages it removed, also for a file another client renamed."""
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 41)})
+    sync(store, acc)
+    renamed = store.path(store.id_by_uid(A, "INBOX", 7))
+    renamed.rename(renamed.with_name(renamed.name.split(":2,")[0] + ":2,F"))
+    acc.server_expunge("INBOX", range(1, 31))
+    out = sync(store, acc, force=True)
+    assert out.deleted == 30 and out.errors == []
+    conn = store.db.conn()
+    assert conn.execute("SELECT count(*) FROM fts_leftovers").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM messages_words").fetchone()[0] == 10
+    assert [e.id for e in store.search("body:7")] == []
+    assert len(store.search("body:31")) == 1
+    assert_in_step(store, acc)
+
+
 def test_deletions_both_ways_and_no_redownload_of_a_queued_delete(store: Store) -> None:
     acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 11)})
     sync(store, acc)
