@@ -568,24 +568,7 @@ class Store:
                 md.remove(rel)
                 index.delete_message(conn, r.id, now)
             state.delete_folder(conn, account, folder)
-        tmp = md.path / "tmp"
-        if tmp.is_dir():
-            for leftover in tmp.iterdir():
-                leftover.unlink()
-        for sub in ("tmp", "new", "cur"):
-            with contextlib.suppress(OSError):   # not empty: a file appeared meanwhile, kept
-                (md.path / sub).rmdir()
-        with contextlib.suppress(OSError):
-            md.path.rmdir()
-        # parents that were only the way to it ("A" of "A/B" when A is no folder), if empty
-        root = self.mail_root / encode_component(account)
-        parent = md.path.parent
-        while parent != root and root in parent.parents:
-            try:
-                parent.rmdir()
-            except OSError:   # not empty: another folder or a file lives there
-                break
-            parent = parent.parent
+        md.remove_empty(up_to=self.mail_root / encode_component(account))
         return kept
 
     # ------------------------------------------------------------ housekeeping

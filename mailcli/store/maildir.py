@@ -486,6 +486,28 @@ class Maildir:
         self._synced_dir(self.path / relname.split("/")[0], fsync)
         return True
 
+    def remove_empty(self, up_to: Path) -> None:
+        """Remove this Maildir once its messages are gone: tmp/ leftovers (crashed
+        deliveries, never complete messages), then its directories and the parents that
+        were only the way to it ("A" of "A/B" when A is no folder), below `up_to`. Whatever
+        is not empty stays (a file that appeared meanwhile, another folder)."""
+        tmp = self.path / "tmp"
+        if tmp.is_dir():
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+        for sub in ("tmp", "new", "cur"):
+            with contextlib.suppress(OSError):
+                (self.path / sub).rmdir()
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+        parent = self.path.parent
+        while parent != up_to and up_to in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
     def read(self, relname: str) -> bytes:
         return (self.path / relname).read_bytes()
 
