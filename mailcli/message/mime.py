@@ -22,7 +22,7 @@ from email.parser import BytesHeaderParser
 from io import BytesIO
 from typing import Literal
 
-from mailcli.message import boundary, feedlines
+from mailcli.message import boundary, fasttree, feedlines
 from mailcli.message.charset import decode_bytes
 from mailcli.message.feedlines import FeedLines, LineBudget
 from mailcli.message.headers import decode_header_value, decode_words, raw_to_str
@@ -89,6 +89,15 @@ def parse_tree(raw: bytes, policy: email.policy.Policy = email.policy.compat32,
     factory = _CappedEmailMessage if policy is not email.policy.compat32 else _CappedMessage
     if b"\x00" in raw:
         raw = _strip_header_nuls(raw)
+    if policy is email.policy.compat32 and len(raw) <= fasttree.MAX_CHARS:
+        # well-formed MIME: the same tree without the feed parser's line loop
+        text = raw.decode("ascii", "surrogateescape")
+        if max_lines is None or text.count("\n") < max_lines:
+            msg = fasttree.build(text, factory, policy)
+            if msg is not None:
+                if max_lines is not None:
+                    msg.__dict__["lines_dropped"] = 0
+                return msg
     try:
         parser = _CappedFeedParser(factory, policy=policy, max_lines=max_lines)
         # fed in slices: one str copy of a 50 MB message, split into lines all at once,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailcli.message import feedlines, mime
+from mailcli.message import fasttree, feedlines, mime
 from tests.helpers import tree_shape
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
@@ -38,6 +38,8 @@ class _NoFallback:
 @pytest.fixture(autouse=True)
 def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mime, "logger", _NoFallback())
+    # these tests are about the feed parser's line source: no tree from the fast builder
+    monkeypatch.setattr(fasttree, "build", lambda *a: None)
 
 
 @pytest.fixture
@@ -102,6 +104,7 @@ def test_generated_mime_soup_parses_to_the_same_trees(top: str, lines: list[str]
     for max_lines in (None, 5):
         with pytest.MonkeyPatch.context() as m:
             m.setattr(mime, "logger", _NoFallback())
+            m.setattr(fasttree, "build", lambda *a: None)
             for name in ("readline", "__iter__"):
                 m.setattr(feedlines.FeedLines, name, getattr(BufferedSubFile, name))
             m.setattr(email.feedparser, "NLCRE_eol", STDLIB_EOL)
