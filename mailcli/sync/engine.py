@@ -27,6 +27,8 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       the messages are downloaded again.
    b. No-change fast path (CONDSTORE): one STATUS; same UIDVALIDITY, UIDNEXT and
       HIGHESTMODSEQ, no queued action and no local flag change -> done, no SELECT.
+      A folder never synced that the listing's STATUS (LIST-STATUS) shows empty, with
+      nothing here or queued: that STATUS becomes its bookmark, no SELECT either.
    c. Replay the folder's journal (planned by sync/queued.py): deletes (one \\Deleted +
       UID EXPUNGE for all), moves
       (COPYUID -> ``store.set_uid``; without it the local copy is dropped and the
@@ -284,6 +286,15 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         tally = Tally()
         state, ext = self._scan(folder, state)
         queued = bool(self._queued(folder))
+        empty = None if (queued or ext) else self._empty_new(folder, state)
+        if empty is not None:
+            if not self._dry(f"{folder}: empty on the server; nothing to download"):
+                self.store.put_folder_state(FolderState(
+                    self.name, folder, info.role, empty.uidvalidity,
+                    empty.uidnext if empty.uidnext <= MAX_UID else None,
+                    empty.highestmodseq, time.time()))
+            self.reporter.event(FolderDone(self.name, folder, tally.frozen()))
+            return
         status = self._server_status(folder, state, queued)
         if status is not None and not (queued or ext) and folder_unchanged(state, status) \
                 and not self.store.has_unsynced_flags(self.name, folder):

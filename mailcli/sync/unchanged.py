@@ -9,7 +9,9 @@ then a folder's sync writes to that folder alone, so no answer can be made stale
 this run's own work before its folder's turn (a queued move or append would change
 another folder; an entry queued after this point, by the TUI or another command, voids
 every answer not used yet when its folder replays it). Each answer is used once, by its
-folder's sync; a folder without one asks its own STATUS.
+folder's sync; a folder without one asks its own STATUS. A first sync asks for the
+statuses with the listing too (where that costs nothing): a folder they show empty needs
+no SELECT (`_empty_new`).
 """
 from __future__ import annotations
 
@@ -38,8 +40,10 @@ class UnchangedFolders:
 
     def _list_folders(self, known: dict[str, FolderState]) -> list[FolderInfo]:
         """The server's folders; with their STATUS kept as early answers when the server
-        gives both in one command and the run will use them (_prefetch_statuses)."""
-        if self._queued() or sum(1 for s in known.values() if _has_modseq(s, self.account)) < 2:
+        gives both in one command and the run will use them (_prefetch_statuses): a
+        resync, or a first sync (an empty folder needs no SELECT then, `_empty_new`)."""
+        bookmarked = sum(1 for s in known.values() if _has_modseq(s, self.account))
+        if self._queued() or (known and bookmarked < 2):
             self._statuses = {}
             return self.account.list_folders()
         folders, self._statuses = self.account.list_folders_with_status()
@@ -54,6 +58,9 @@ class UnchangedFolders:
             return
         names = [f.name for f in wanted if f.name in known and _has_modseq(known[f.name], self.account)]
         early = {n: listed[n] for n in names if n in listed}
+        early.update((f.name, listed[f.name]) for f in wanted if f.name in listed
+                     and f.name in known and known[f.name].uidvalidity is None
+                     and listed[f.name].messages == 0)     # (_empty_new)
         rest = [n for n in names if n not in early]
         if len(rest) >= 2:
             try:
@@ -75,6 +82,20 @@ class UnchangedFolders:
         if not (queued or _has_modseq(state, self.account)):
             return None
         return self._statuses.pop(folder, None) or self.account.folder_status(folder)
+
+
+    def _empty_new(self, folder: str, state: FolderState) -> FolderStatus | None:
+        """The listing's STATUS of a folder never synced that holds no message on the server
+        and none here: its first sync is that STATUS recorded as its bookmark, without a
+        SELECT (a round trip per empty folder: Drafts, Junk, Templates...). A message that
+        arrives after the STATUS has a UID from its UIDNEXT on and a MODSEQ above its
+        HIGHESTMODSEQ, so the next sync fetches it."""
+        status = self._statuses.get(folder)
+        if state.uidvalidity is not None or status is None or status.messages != 0 \
+                or self.store.count(self.name, folder):
+            return None
+        del self._statuses[folder]
+        return status
 
 
 def _has_modseq(state: FolderState, account: Account) -> bool:

@@ -97,6 +97,24 @@ def test_folders_created_and_removed_on_the_server(server: Dovecot, user: str) -
     assert L("Old") not in names and {L("Fresh"), L("Projects/2024"), "INBOX"} <= names
 
 
+def test_a_first_sync_selects_only_the_folders_with_mail(server: Dovecot, user: str) -> None:
+    """Where the listing brings each folder's STATUS (LIST-STATUS), the empty folders
+    (Drafts, Sent, Trash here) are synced without a SELECT; mail that lands in one later
+    is fetched by the next sync, on every server."""
+    server.seed(user, [message(i) for i in range(1, 4)])
+    rawlog = server.start_rawlog(user) if server.name == "dovecot" else None
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 3
+    if rawlog is not None and server.capabilities is None:
+        selects = [c for c in _commands(rawlog) if c.startswith(("SELECT", "EXAMINE"))]
+        assert selects == ['SELECT "INBOX"'] or selects == ["SELECT INBOX"], selects
+    server.deliver(user, message(9, "later"), folder="Trash")
+    r = fetch()
+    assert r.exit_code == 0 and r.accounts[0].new == 1, r.accounts[0].error
+    assert_cache_matches(server, user, "work", "Trash")
+    assert_cache_matches(server, user, "work")
+
+
 def test_local_move_and_delete_are_pushed(server: Dovecot, user: str) -> None:
     server.seed(user, [message(i) for i in range(1, 6)])
     server.create_folder(user, "Archive")

@@ -310,6 +310,39 @@ def test_statuses_given_with_the_listing_are_used_and_not_asked_again(store: Sto
     assert_in_step(store, acc, "Archive")
 
 
+@pytest.mark.parametrize("caps", [IMAP_FULL, IMAP_MINIMAL], ids=["qresync", "minimal"])
+def test_a_first_sync_selects_no_folder_the_listing_shows_empty(store: Store, caps) -> None:  # noqa: ANN001
+    """With LIST-STATUS, a folder that holds nothing on the server (nor here) is synced by
+    recording its STATUS: no SELECT, no scan (a round trip each). Mail that arrives there
+    afterwards is fetched by the next sync."""
+    acc = fake(caps, INBOX={1: (msg(1), set())}, Drafts={}, Trash={}, Archive={1: (msg(2), set())})
+    acc.list_status = True
+    out = ImapSync(store, acc, A).run()
+    assert out.errors == [] and out.new == 2
+    selected = {c[1] for c in acc.calls if c[0] == "changes_since"}
+    assert selected == {"INBOX", "Archive"}
+    drafts = store.folder_state(A, "Drafts")
+    assert drafts is not None and drafts.uidvalidity == acc.folders["Drafts"].uidvalidity
+    assert drafts.uidnext == acc.folders["Drafts"].uidnext and drafts.synced_at
+    acc.server_deliver("Drafts", msg(3), {SEEN})
+    out = sync(store, acc)
+    assert out.new == 1 and local(store, "Drafts") == server(acc, "Drafts")
+    assert_in_step(store, acc, "Trash")
+
+
+def test_a_folder_empty_on_the_server_with_local_mail_is_synced_in_full(store: Store) -> None:
+    """Not for a folder with something here: a file another program saved in it is
+    uploaded as usual."""
+    acc = fake(INBOX={1: (msg(1), set())}, Drafts={})
+    acc.list_status = True
+    md = store.maildir(A, "Drafts")
+    md.create()
+    (md.path / "new" / "1700000002.M1P1Q2.host").write_bytes(msg(9))
+    out = sync(store, acc)
+    assert out.errors == []
+    assert [raw for raw, _f in server(acc, "Drafts").values()] == [msg(9)]
+
+
 def test_an_entry_queued_after_the_listing_voids_the_statuses_it_gave(store: Store) -> None:
     """An entry queued between the listing (which gave every STATUS) and the folders'
     turns: its move changes the destination during the run, so no listed answer stands
