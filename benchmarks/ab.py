@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import peers  # noqa: E402
+from benchmarks import measure, peers  # noqa: E402
 from benchmarks.nochange import _command  # noqa: E402
 from benchmarks.server import BenchServer, available  # noqa: E402
 
@@ -103,12 +103,18 @@ def main(argv: list[str] | None = None) -> int:
         compileall.compile_dir(str(tree / "mailcli"), quiet=1)   # no compile in a timed run
     root = Path(tempfile.mkdtemp(prefix="mailcli-ab-", dir=args.workdir))
     os.chmod(root, 0o755)
+    create_us = [measure.create_cost_us(root)]
+    if create_us[0] > measure.SLOW_CREATE_US:
+        print(f"benchmarks.ab: creating a file takes {create_us[0]:.0f} us here (usually ~20):"
+              " many files were deleted nearby in the last minutes; the figures are inflated"
+              " (wait a few minutes)", file=sys.stderr)
     server = BenchServer(args.n)
     if args.rtt_ms:
         server.add_latency(args.rtt_ms)
     runners = {name: _Runner(server, root, name, tree) for name, tree in trees}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
     try:
+        measure.check_room(root, args.runs * len(trees) * server.corpus["bytes"] * 1.2)
         for i in range(args.runs):
             order = list(runners) if i % 2 == 0 else list(runners)[::-1]
             for name in order:
@@ -121,13 +127,16 @@ def main(argv: list[str] | None = None) -> int:
                     server.change(100, 100)
                 os.sync()                       # no other run's writeback in this one
                 times[name].append(_run(cmd, env, work))
-                shutil.rmtree(work, ignore_errors=True)
+                # (the run's files stay until the end: deleting them between runs made the
+                # next run's file creations up to 40x slower here, see benchmarks/__main__)
                 print(f"{name} run {i + 1}: {times[name][-1][0]:.3f} s", file=sys.stderr, flush=True)
+        create_us.append(measure.create_cost_us(root))
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
     print(f"{args.mode}, N={args.n}, {args.runs} runs per tree"
-          + (f", +{args.rtt_ms:g} ms RTT" if args.rtt_ms else "") + ":")
+          + (f", +{args.rtt_ms:g} ms RTT" if args.rtt_ms else "")
+          + ", file creation " + " -> ".join(f"{c:.0f}" for c in create_us) + " us:")
     for name, got in times.items():
         walls = [w for w, _c in got]
         cpus = [c for _w, c in got]
