@@ -4,11 +4,14 @@ mail, mail with each kind of odd shape it must hand to the feed parser, and gene
 MIME soup; and it does build one for ordinary mail (or it would only cost time)."""
 from __future__ import annotations
 
+import email.feedparser
 import email.policy
+import re
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,14 +23,16 @@ from tests.unit.test_feedlines import _HEADERS, _LINES
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
 
-def _feed(raw: bytes, max_lines: int | None = None) -> Message:
-    """The tree as the feed parser builds it (mime.parse_tree without the fast path)."""
-    saved = fasttree.build
-    fasttree.build = lambda *a: None   # type: ignore[assignment]
-    try:
-        return mime.parse_tree(raw, max_lines=max_lines)
-    finally:
-        fasttree.build = saved   # type: ignore[assignment]
+def _feed(raw: bytes) -> Message:
+    """The tree as the standard library's own feed parser builds it: without mailcli's
+    boundary matcher, line source and line-end finder (mailcli.message.boundary,
+    feedlines), whose boundary regex the fast builder shares."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(email.feedparser, "re", re)
+        m.setattr(email.feedparser, "NLCRE_eol", re.compile(r"(\r\n|\r|\n)\Z"))
+        parser = email.feedparser.FeedParser(mime._CappedMessage, policy=email.policy.compat32)
+        parser.feed(raw.decode("ascii", "surrogateescape"))
+        return parser.close()
 
 
 def _fast(raw: bytes) -> Message | None:
@@ -75,9 +80,27 @@ def test_parse_tree_uses_it_and_keeps_its_contract() -> None:
     raw = next(seed.messages("INBOX", 1))
     tree = mime.parse_tree(raw, max_lines=mime.MAX_LINES)
     assert mime.lines_dropped(tree) == 0 and _state(tree) == _state(_feed(raw))
-    # over the line budget: the feed parser's LineBudget drops lines, as before
-    many = b"Subject: x\r\n\r\n" + b"line\r\n" * 50
-    assert mime.lines_dropped(mime.parse_tree(many, max_lines=10)) > 0
+    # at the line budget: whole; over it: the feed parser's LineBudget drops lines
+    for body, dropped in ((b"line\r\n" * 7, 0), (b"line\r\n" * 7 + b"partial", 0),
+                          (b"line\r\n" * 8 + b"partial", 1), (b"line\r\n" * 9, 1)):
+        text = b"Subject: x\r\n\r\n" + body       # 9, 10, 11, 11 lines
+        tree = mime.parse_tree(text, max_lines=10)
+        assert (mime.lines_dropped(tree) > 0) == bool(dropped), body
+        if not dropped:
+            assert _state(tree) == _state(_feed(text))
+    # NULs in the header block are dropped before either parser sees them
+    nul = b"Sub\x00ject: x\r\nTo: a\x00b\r\n\r\nbody\x00\r\n"
+    assert _state(mime.parse_tree(nul)) == _state(_feed(nul.replace(b"\x00", b"", 2)))
+
+
+def test_a_parameter_the_stdlib_cannot_decode_goes_to_the_feed_parser() -> None:
+    """RFC 2231 continuations mixed with an unnumbered parameter make the stdlib's
+    get_boundary raise TypeError: no tree from the fast builder, and parse_tree still
+    never raises (the feed parser's failure gives the headers alone, as before)."""
+    raw = _mime("Content-Type: multipart/mixed; boundary*=x; boundary*0=y", "", "body")
+    assert _fast(raw) is None
+    tree = mime.parse_tree(raw)
+    assert tree.get("content-type", "").startswith("multipart/mixed")
 
 
 B = "Content-Type: multipart/mixed; boundary=b\r\n"
@@ -103,7 +126,25 @@ ODD = {
     "outer boundary inside": _mime(B, "--b", "Content-Type: multipart/mixed; boundary=c", "",
                                    "--c", "", "x", "--b--"),
     "8-bit header name": _mime("Subj\xe9ct: x", "", "b"),
+    "empty boundary": _mime('Content-Type: multipart/mixed; boundary=""', "", "--", "", "x", "----"),
+    "digest inside": _mime(B, "--b", "Content-Type: multipart/digest; boundary=d", "", "--d", "",
+                           "Subject: in", "", "x", "--d--", "--b--"),
+    "message/rfc822 inside": _mime(B, "--b", "Content-Type: message/rfc822", "", "Subject: in",
+                                   "", "x", "--b--"),
+    "inner boundary = outer": _mime(B, "--b", "Content-Type: multipart/mixed; boundary=b", "",
+                                    "--b", "", "x", "--b--", "--b--"),
+    "unix from last": _mime("Subject: x", "From nobody", "", "b"),
+    "too deep": "".join(f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+                        for i in range(fasttree.MAX_DEPTH + 2)).encode() + b"\r\nx\r\n",
 }
+
+
+def _nested(depth: int) -> bytes:
+    """A multipart `depth` levels deep (each level one part: the next level)."""
+    head = "".join(f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+                   for i in range(depth))
+    tail = "".join(f"\r\n--b{i}--" for i in reversed(range(depth)))
+    return (head + "\r\nx" + tail + "\r\n").encode()
 
 
 def test_odd_mail_goes_to_the_feed_parser() -> None:
@@ -131,9 +172,18 @@ def test_plain_shapes_are_built_the_same() -> None:
               "p", "--c--", "--b--"),                           # inner epilogue empty
         _mime(B, "--b", "", "x", "--b--"),                       # close at the very end
         _mime("Subject: caf\xe9", "X-A: 1", "\tfolded", "", "b\xfcdy"),
+        _mime('Content-Type: multipart/mixed; boundary="a.b+c(d)?*"', "", "--a.b+c(d)?*", "",
+              "x", "--a.bxc(d)?*", "--a.b+c(d)?*--"),                    # regex characters
+        _nested(fasttree.MAX_DEPTH),                                  # as deep as it goes
+        _mime(B, "--b", "", "x" * 70 + "\r\n" + ("y" * 76 + "\r\n") * 30_000, "--b", "",
+              "z", "--b--"),                                          # > 1 MiB: fed in slices
     ]
     for raw in shapes:
         assert _same_when_built(raw), raw
+    # an 8-bit boundary (the stdlib hands its header back as a Header object): handed
+    # over, or the same tree
+    _same_when_built(_mime("Content-Type: multipart/mixed; boundary=\"\xe4\xf6\"", "",
+                           "--\xe4\xf6", "", "x", "--\xe4\xf6--"))
 
 
 @settings(max_examples=400, deadline=None)
