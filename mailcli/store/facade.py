@@ -373,27 +373,32 @@ class Store:
             now = None
             with contextlib.suppress(NotFoundError):
                 rel = self._locate(conn, r, md)
-                now = read[1] if read is not None and read[0] == rel else self._words(md, rel)
+                now = (read[1] if read is not None and read[0] == rel and read[1] is not None
+                       else self._words(md, rel))
                 md.remove(rel)
             index.delete_message(conn, id, now)
 
-    def remove_many(self, ids: list[int]) -> dict[int, Exception]:
-        """remove() each message, in one batch; returns those that failed, with why. Their
-        files are parsed for their words (mailcli.store.fts) before the write lock is
-        taken: ~0.5 ms a message would hold it for seconds on a mass expunge."""
+    def remove_many(self, ids: list[int], chunk: int = 500) -> dict[int, Exception]:
+        """remove() each message, one batch per `chunk`; returns those that failed, with
+        why. Their files are parsed for their words (mailcli.store.fts) before the write
+        lock is taken: ~0.5 ms a message would hold it for seconds on a mass expunge (and
+        a chunk's words at a time, not a whole expunge's, are held in memory)."""
         conn = self.db.conn()
-        read: dict[int, tuple[str, fts.Values | None]] = {}
-        for id in ids:
-            with contextlib.suppress(NotFoundError):
-                r = index.row(conn, id)
-                read[id] = (r.filename, self._words(self.maildir(r.account, r.folder), r.filename))
         failed: dict[int, Exception] = {}
-        with self.batch():
-            for id in ids:
-                try:
-                    self.remove(id, read.get(id))
-                except (MailcliError, OSError) as exc:
-                    failed[id] = exc
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            read: dict[int, tuple[str, fts.Values | None]] = {}
+            for id in part:
+                with contextlib.suppress(NotFoundError):
+                    r = index.row(conn, id)
+                    md = self.maildir(r.account, r.folder)
+                    read[id] = (r.filename, self._words(md, r.filename))
+            with self.batch():
+                for id in part:
+                    try:
+                        self.remove(id, read.get(id))
+                    except (MailcliError, OSError) as exc:
+                        failed[id] = exc
         return failed
 
     @staticmethod

@@ -77,13 +77,23 @@ def put(conn: sqlite3.Connection, id: int, vals: Values, fresh: bool = False) ->
     contentless table with their checksum, unless words of an older text of the same id
     stayed there (a leftover): FTS5 gets each rowid once, and the text goes to KEPT (None).
     `fresh`: an id just allocated (never a leftover's: ids are not reused)."""
-    if fresh or conn.execute("SELECT 1 FROM fts_leftovers WHERE id = ?", (id,)).fetchone() is None:
+    if fresh or not _in_words(conn, id):
         conn.execute(f"INSERT INTO {WORDS} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                      (id, *vals))
         return checksum(vals)
+    conn.execute("INSERT OR IGNORE INTO fts_leftovers (id) VALUES (?)", (id,))
     conn.execute(f"INSERT INTO {KEPT} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                  (id, *vals))
     return None
+
+
+def _in_words(conn: sqlite3.Connection, id: int) -> bool:
+    """Whether WORDS has (or had: a leftover) a row under `id`. Besides the listed
+    leftovers, a row this code did not write: a 0.2.0 that rebuilt the index after a
+    downgrade re-inserted every message into KEPT with ``fts_sum`` NULL and left WORDS
+    as it was (its rows are found by rowid: columnsize is kept)."""
+    return (conn.execute("SELECT 1 FROM fts_leftovers WHERE id = ?", (id,)).fetchone() is not None
+            or conn.execute(f"SELECT 1 FROM {WORDS} WHERE rowid = ?", (id,)).fetchone() is not None)
 
 
 def drop(conn: sqlite3.Connection, id: int, fts_sum: int | None, vals: Values | None) -> bool:

@@ -213,18 +213,22 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         return []
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
     applied: list[str] = []
-    for name, fn in MIGRATIONS:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            done = conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone()
-            if done is None:
+    # all that are missing in one transaction: no other process ever sees an index
+    # between two of them (a 0.2.0 writing between m006 and m007 met the contentless
+    # table under the name it knew)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        for name, fn in MIGRATIONS:
+            if name not in done:
                 fn(conn)
                 conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                              (name, time.time()))
                 applied.append(name)
-                logger.info("index migration applied: %s", name)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    for name in applied:
+        logger.info("index migration applied: %s", name)
     return applied

@@ -309,3 +309,66 @@ def test_a_message_indexed_before_the_split_gets_its_new_words_in_the_contentles
         s.remove(i)
         assert _hits(s, fts.WORDS, "phascogale") == 0 and _leftovers(s) == 0
         _integrity(s)
+
+
+def test_words_a_0_2_0_rebuild_left_under_a_live_id_are_never_indexed_twice(
+        store: Store) -> None:
+    """0.2.0's `index rebuild` (after a downgrade) re-inserts every message into KEPT with
+    fts_sum NULL and leaves WORDS as it was: the id's next text must not be put into
+    WORDS a second time (FTS5 gets a rowid once); it goes to KEPT, the id is listed."""
+    i = store.deliver("work", "INBOX", msg(1, body="dibbler"), uid=1, partial=True)
+    with store.db.write() as conn:       # what 0.2.0's rebuild leaves for this message
+        conn.execute("UPDATE messages SET fts_sum = NULL WHERE id = ?", (i,))
+        conn.execute(f"INSERT INTO {fts.KEPT} (rowid, {fts.COLUMNS}) VALUES (?,'','','','',"
+                     "'dibbler')", (i,))
+    store.replace_raw(i, msg(1, body="mardo"))
+    assert _leftovers(store) == 1 and _hits(store, fts.WORDS, "dibbler") == 1
+    assert _found(store, "mardo") == [i] and _found(store, "dibbler") == []
+    _integrity(store)
+
+
+def test_the_missing_migrations_are_applied_together_or_not_at_all(tmp_path: Path) -> None:
+    """No process ever sees an index between two migrations (a 0.2.0 writing between m006
+    and m007 met the contentless table under the name it knew): a failure in m007 leaves
+    the index as 0.2.0 wrote it."""
+    data = tmp_path / "data"
+    with Store(data) as s:
+        s.deliver("work", "INBOX", msg(1, body="ningbing"), uid=1)
+    conn = _as_0_2_0_wrote_it(data)
+    names = [n for n, _f in MIGRATIONS]
+    failing = list(MIGRATIONS)
+
+    def boom(_conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    failing[names.index("m007_fts_names")] = ("m007_fts_names", boom)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("mailcli.store.migrations.MIGRATIONS", failing)
+        with pytest.raises(sqlite3.OperationalError):
+            migrate(conn)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "messages_fts_kept" not in tables and fts.WORDS not in tables
+    done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+    assert "m006_fts_contentless" not in done
+    assert migrate(conn) == ["m006_fts_contentless", "m007_fts_names"]
+    conn.close()
+
+
+def test_remove_many_in_chunks_removes_exactly(store: Store) -> None:
+    ids = [store.deliver("work", "INBOX", msg(n, body=f"kaluta{n}"), uid=n) for n in range(1, 6)]
+    real_words = Store._words
+    calls: list[str] = []
+
+    def words(md, rel):  # noqa: ANN001, ANN202
+        calls.append(rel)
+        if len(calls) == 2:              # the early read of ids[1] fails (a moment's
+            return None                  # error): the remove reads the file again
+        return real_words(md, rel)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Store, "_words", staticmethod(words))
+        failed = store.remove_many(ids + [999_999], chunk=2)
+    assert list(failed) == [999_999]
+    assert _leftovers(store) == 0 and store.count("work", "INBOX") == 0
+    assert sum(_hits(store, fts.WORDS, f"kaluta{n}") for n in range(1, 6)) == 0
+    _integrity(store)
