@@ -53,6 +53,7 @@ class RebuildReport:
     kept_ids: int
     new_ids: int
     outbox: int = 0  # outbox rows restored from their records (set by the service layer)
+    leftovers: int = 0   # deleted messages whose words had stayed in the index (mailcli.store.fts)
 
 
 def rebuild_index(store: Store) -> RebuildReport:
@@ -67,6 +68,7 @@ def rebuild_index(store: Store) -> RebuildReport:
             base = MaildirName.parse(r[3].partition("/")[2]).base
             old[(r[1], r[2], base)] = r
         conn.execute("DELETE FROM messages")
+        leftovers = fts.leftovers(conn)
         fts.clear(conn)
         contacts.clear(conn)   # refilled by insert_message, message by message
         messages = folders = kept = 0
@@ -109,5 +111,6 @@ def rebuild_index(store: Store) -> RebuildReport:
                                                 sha256=hashlib.sha256(raw).hexdigest())
                     messages += 1
         fts.optimize(conn)
-    logger.info("index rebuilt: %d messages in %d folders (%d ids kept)", messages, folders, kept)
-    return RebuildReport(messages, folders, kept, messages - kept)
+    logger.info("index rebuilt: %d messages in %d folders (%d ids kept); words of %d deleted"
+                " messages dropped", messages, folders, kept, leftovers)
+    return RebuildReport(messages, folders, kept, messages - kept, leftovers=leftovers)

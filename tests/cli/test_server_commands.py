@@ -75,10 +75,28 @@ def test_index_rebuild_keeps_ids(seeded: Seeded) -> None:
     r = invoke("index", "rebuild", "--json")
     assert r.exit_code == 0, r
     doc = json.loads(r.stdout)
-    assert doc == {"messages": 6, "folders": 2, "kept_ids": 6, "new_ids": 0, "outbox_restored": 0}
+    assert doc == {"messages": 6, "folders": 2, "kept_ids": 6, "new_ids": 0, "outbox_restored": 0,
+                   "leftover_words_dropped": 0}
     assert json.loads(invoke("list", "--json").stdout) == before
     r = invoke("index", "rebuild")
     assert r.exit_code == 0 and "indexed 6 messages in 2 folders" in r.stdout
+    assert "dropped the words" not in r.stdout
+
+
+def test_index_rebuild_says_how_many_deleted_messages_left_words_behind(seeded: Seeded) -> None:
+    """A file another program (neomutt) deleted keeps its words in the index until a
+    rebuild: the rebuild says so."""
+    from mailcli.store import Store
+
+    with Store(Path(seeded.data)) as st:
+        row = st.list_envelopes()[0]
+        st.path(row.id).unlink()
+        st.scan_external_changes(row.account, row.folder)
+    r = invoke("index", "rebuild", "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["leftover_words_dropped"] == 1
+    r = invoke("index", "rebuild")
+    assert r.exit_code == 0 and "dropped the words" not in r.stdout   # once
 
 
 def test_index_rebuild_after_index_lost(seeded: Seeded) -> None:

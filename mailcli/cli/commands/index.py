@@ -22,11 +22,14 @@ def rebuild(ctx: click.Context, as_json: bool) -> None:
     report = settings(ctx).service().rebuild_index()
     doc = {"messages": report.messages, "folders": report.folders,
            "kept_ids": report.kept_ids, "new_ids": report.new_ids,
-           "outbox_restored": report.outbox}
+           "outbox_restored": report.outbox, "leftover_words_dropped": report.leftovers}
     if as_json:
         emit_json(doc)
         return
     click.echo(f"indexed {report.messages} messages in {report.folders} folders "
                f"({report.kept_ids} ids kept, {report.new_ids} new)")
+    if report.leftovers:
+        click.echo(f"dropped the words of {report.leftovers} messages other programs had "
+                   f"deleted from the Maildir")
     if report.outbox:
         click.echo(f"restored {report.outbox} outgoing messages to the Outbox from their records")
