@@ -181,6 +181,12 @@ class Database:
                 raise self._full_error(exc) from exc
             raise
 
+    def full_error_of(self, exc: BaseException) -> TemporaryError | None:
+        """The disk-full error to end a run with if `exc` says the disk (or quota) is full
+        (writing a message file, or the index), else None: no message of a full disk is
+        "one bad message"; the run stops, exit 75, and the next continues."""
+        return self._full_error(exc) if _disk_full(exc) else None
+
     def _full_error(self, exc: BaseException) -> TemporaryError:
         """Disk full is temporary (exit 75): the batch rolled back, nothing is lost, and
         the next run continues once there is room."""

@@ -91,9 +91,18 @@ class Deliveries(Generic[K]):
                     return
                 new_id = staged
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
-            self._lost(key, exc)
+            self._lost_or_full(key, exc)
             return
         self._stored(key, new_id, len(raw))
+
+    def _lost_or_full(self, key: K, exc: Exception) -> None:
+        """A message that could not be stored is lost (retried next run), unless the disk
+        is full: then the download stops with that error (the caller commits what
+        arrived; exit 75), instead of failing every message after it one by one."""
+        full = self.store.db.full_error_of(exc)
+        if full is not None:
+            raise full from exc
+        self._lost(key, exc)
 
     def _finish_ready(self) -> None:
         """Write the rows whose parse came back, once a few are in flight (polling after
@@ -115,7 +124,7 @@ class Deliveries(Generic[K]):
             new_id = (self.store.commit_staged(staged, *answer) if answer is not None
                       else self.store.commit_staged(staged))
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
-            self._lost(key, exc)
+            self._lost_or_full(key, exc)
             return
         self._stored(key, new_id, staged.size)
 

@@ -2,6 +2,8 @@
 round trips it costs, failure isolation, and that an interrupted run converges."""
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -604,7 +606,7 @@ def test_a_message_that_cannot_be_stored_fails_alone(store: Store, monkeypatch: 
 
     def deliver(account, folder, raw, **kw):  # noqa: ANN001, ANN003, ANN202
         if raw == msg(3):
-            raise OSError(28, "No space left on device")
+            raise OSError(errno.EINVAL, "Invalid argument")
         return real(account, folder, raw, **kw)
 
     monkeypatch.setattr(store, "deliver", deliver)
@@ -614,6 +616,33 @@ def test_a_message_that_cannot_be_stored_fails_alone(store: Store, monkeypatch: 
     monkeypatch.setattr(store, "deliver", real)
     out = sync(store, acc)
     assert out.new == 1 and out.errors == []
+    assert_in_step(store, acc)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_a_full_disk_stops_the_download_keeping_what_arrived(
+        store: Store, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """A full disk (or quota) is no "bad message": the download stops at once with the
+    temporary disk-full error (exit 75), what arrived before it stays, and the next run
+    fetches the rest."""
+    acc = fake(INBOX={i: (msg(i), set()) for i in range(1, 9)})
+    real = store.deliver
+    full = {"on": True}
+
+    def deliver(account, folder, raw, **kw):  # noqa: ANN001, ANN003, ANN202
+        if full["on"] and raw in (msg(5), msg(4), msg(3)):
+            raise OSError(code, os.strerror(code))
+        return real(account, folder, raw, **kw)
+
+    monkeypatch.setattr(store, "deliver", deliver)
+    with pytest.raises(TemporaryError, match="no space left"):
+        ImapSync(store, acc, A).run()
+    kept = set(local(store))
+    assert kept and not kept & {3, 4, 5}          # what came before the full disk stays
+    assert store.folder_state(A, "INBOX").highestmodseq is None      # the next run rescans
+    full["on"] = False
+    out = sync(store, acc)
+    assert out.new == 8 - len(kept) and out.errors == []
     assert_in_step(store, acc)
 
 
