@@ -83,7 +83,6 @@ class UnchangedFolders:
             return None
         return self._statuses.pop(folder, None) or self.account.folder_status(folder)
 
-
     def _empty_new(self, folder: str, state: FolderState) -> FolderStatus | None:
         """The listing's STATUS of a folder never synced that holds no message on the server
         and none here: its first sync is that STATUS recorded as its bookmark, without a
