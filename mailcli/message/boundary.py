@@ -25,7 +25,7 @@ from typing import Any
 
 _PREFIX = "(?P<sep>"
 _SUFFIX = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
-TAIL = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
+_TAIL = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
 _ESCAPED = re.compile(r"\\(.)", re.S)
 
 
@@ -40,7 +40,7 @@ class BoundaryMatcher:
     def match(self, line: str) -> re.Match[str] | None:
         if not line.startswith(self.separator):
             return None
-        return TAIL.match(line, len(self.separator))
+        return _TAIL.match(line, len(self.separator))
 
 
 def separator_of(pattern: str) -> str | None:

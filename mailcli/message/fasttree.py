@@ -24,7 +24,7 @@ import re
 from email.message import Message
 from email.policy import Policy
 
-from mailcli.message.boundary import TAIL
+from mailcli.message.boundary import BoundaryMatcher
 
 MAX_DEPTH = 20              # nesting the fast path takes (the feed parser's cap is 50)
 MAX_CHARS = 8 << 20         # larger messages go to the feed parser (it parses in slices)
@@ -62,12 +62,7 @@ class _Builder:
         end = self.text.find("\n", pos)
         return self.n if end < 0 else end + 1
 
-    @staticmethod
-    def _matches(line: str, sep: str) -> re.Match[str] | None:
-        """The feed parser's boundary regex for `sep` on `line` (its match object)."""
-        return TAIL.match(line, len(sep)) if line.startswith(sep) else None
-
-    def _next_boundary(self, pos: int, seps: tuple[str, ...]) -> int:
+    def _next_boundary(self, pos: int, seps: tuple[BoundaryMatcher, ...]) -> int:
         """The start of the first line at or after line start `pos` that one of `seps`
         matches (the end of the text if none)."""
         if not seps:
@@ -77,15 +72,16 @@ class _Builder:
         while start >= 0:
             end = self._line_end(start)
             line = text[start:end]
-            if any(self._matches(line, sep) for sep in seps):
+            if any(sep.match(line) for sep in seps):
                 return start
             start = text.find("\n--", end - 1) + 1 or -1
         return self.n
 
-    def entity(self, pos: int, seps: tuple[str, ...], parent: Message | None,
+    def entity(self, pos: int, seps: tuple[BoundaryMatcher, ...], parent: Message | None,
                depth: int) -> tuple[Message, int]:
         """Parse the part starting at line start `pos`, inside multiparts whose
-        separators are `seps` (outermost first); returns it and where it ends."""
+        boundary matchers (the feed parser's, mailcli.message.boundary) are `seps`
+        (outermost first); returns it and where it ends."""
         if depth > MAX_DEPTH:
             raise _NotPlain
         text, n = self.text, self.n
@@ -132,7 +128,7 @@ class _Builder:
         if last:
             msg.set_raw(*self.policy.header_source_parse(last))
 
-    def _multipart(self, msg: Message, pos: int, seps: tuple[str, ...],
+    def _multipart(self, msg: Message, pos: int, seps: tuple[BoundaryMatcher, ...],
                    depth: int) -> tuple[Message, int]:
         boundary = msg.get_boundary()
         if not boundary or "\n" in boundary or "\r" in boundary:
@@ -140,7 +136,7 @@ class _Builder:
         if str(msg.get("content-transfer-encoding", "8bit")).lower() not in _MULTIPART_CTE:
             raise _NotPlain              # InvalidMultipartContentTransferEncodingDefect
         text, n = self.text, self.n
-        own = "--" + boundary
+        own = BoundaryMatcher("--" + boundary)
         enclosing = tuple(reversed(seps))     # an enclosing boundary ends this part first
         inner = seps + (own,)
         start = self._next_boundary(pos, enclosing + (own,))
@@ -152,9 +148,9 @@ class _Builder:
         while True:
             end = self._line_end(start)
             line = text[start:end]
-            if any(self._matches(line, sep) for sep in enclosing):
+            if any(sep.match(line) for sep in enclosing):
                 raise _NotPlain          # CloseBoundaryNotFoundDefect
-            mo = self._matches(line, own)
+            mo = own.match(line)
             if mo is None:
                 raise _NotPlain          # (cannot be: the line ended a part of ours)
             if mo.group("end"):
@@ -163,7 +159,7 @@ class _Builder:
                 pos = end
                 break
             after = text[end:self._line_end(end)]
-            if end >= n or any(self._matches(after, sep) for sep in enclosing + (own,)):
+            if end >= n or any(sep.match(after) for sep in enclosing + (own,)):
                 raise _NotPlain          # a boundary at the end, or doubled boundary lines
             part, start = self.entity(end, inner, msg, depth + 1)
             parts += 1
