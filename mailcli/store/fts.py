@@ -76,7 +76,8 @@ def put(conn: sqlite3.Connection, id: int, vals: Values, fresh: bool = False) ->
     """Index message `id`'s words; returns what its row's ``fts_sum`` becomes. Into the
     contentless table with their checksum, unless words of an older text of the same id
     stayed there (a leftover): FTS5 gets each rowid once, and the text goes to KEPT (None).
-    `fresh`: an id just allocated (never a leftover's: ids are not reused)."""
+    `fresh`: no words are under `id` (an id just allocated, never a leftover's: ids are
+    not reused; or any id right after `clear`)."""
     if fresh or not _in_words(conn, id):
         conn.execute(f"INSERT INTO {WORDS} (rowid, {COLUMNS}) VALUES (?,?,?,?,?,?)",
                      (id, *vals))

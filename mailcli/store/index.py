@@ -108,9 +108,11 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
                    sent_folder: bool | None = None) -> int:
     """Insert one message row and its full-text row; returns the id. `addresses`: the
     From/To/Cc already parsed for the address book (contacts.address_pairs);
-    `sent_folder`: contacts.is_sent_folder of the folder, if the caller knows it."""
+    `sent_folder`: contacts.is_sent_folder of the folder, if the caller knows it. `id`:
+    one the caller keeps (index rebuild), under which the full-text index must hold no
+    words (the rebuild has just emptied it): its words go to the contentless table."""
     vals = fts.values(parsed)
-    fts_sum = fts.checksum(vals) if id is None else None   # a fresh id: the contentless table
+    fts_sum = fts.checksum(vals)
     cur = conn.execute(
         "INSERT INTO messages (id, account, folder, uid, uidl, filename, flags, synced_flags,"
         " message_id, date, from_, to_, cc, subject, in_reply_to, references_, size,"
@@ -124,9 +126,7 @@ def insert_message(conn: sqlite3.Connection, *, account: str, folder: str, filen
          int(partial), added_at if added_at is not None else time.time(),
          int(Flag.SEEN in flags), fts_sum))
     new_id = int(cur.lastrowid or 0)
-    put = fts.put(conn, new_id, vals, fresh=id is None)
-    if put != fts_sum:
-        conn.execute("UPDATE messages SET fts_sum = ? WHERE id = ?", (put, new_id))
+    fts.put(conn, new_id, vals, fresh=True)
     from mailcli.store import contacts
 
     contacts.note(conn, account, folder, parsed.message_id, _ts(parsed.date), parsed.from_ or "",
