@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -373,33 +373,36 @@ class Store:
             now = None
             with contextlib.suppress(NotFoundError):
                 rel = self._locate(conn, r, md)
-                now = (read[1] if read is not None and read[0] == rel and read[1] is not None
-                       else self._words(md, rel))
+                now = self._words_at(md, rel, read)
                 md.remove(rel)
             index.delete_message(conn, id, now)
 
-    def remove_many(self, ids: list[int], chunk: int = 500) -> dict[int, Exception]:
-        """remove() each message, one batch per `chunk`; returns those that failed, with
+    def remove_many(self, rows: Sequence[MessageRow], chunk: int = 500) -> dict[int, Exception]:
+        """remove() each message, one batch per `chunk`; returns the ids that failed, with
         why. Their files are parsed for their words (mailcli.store.fts) before the write
         lock is taken: ~0.5 ms a message would hold it for seconds on a mass expunge (and
         a chunk's words at a time, not a whole expunge's, are held in memory)."""
-        conn = self.db.conn()
         failed: dict[int, Exception] = {}
-        for start in range(0, len(ids), chunk):
-            part = ids[start:start + chunk]
-            read: dict[int, tuple[str, fts.Values | None]] = {}
-            for id in part:
-                with contextlib.suppress(NotFoundError):
-                    r = index.row(conn, id)
-                    md = self.maildir(r.account, r.folder)
-                    read[id] = (r.filename, self._words(md, r.filename))
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            read = {r.id: (r.filename, self._words(self.maildir(r.account, r.folder), r.filename))
+                    for r in part}
             with self.batch():
-                for id in part:
+                for r in part:
                     try:
-                        self.remove(id, read.get(id))
+                        self.remove(r.id, read[r.id])
                     except (MailcliError, OSError) as exc:
-                        failed[id] = exc
+                        failed[r.id] = exc
         return failed
+
+    def _words_at(self, md: Maildir, rel: str,
+                  read: tuple[str, fts.Values | None] | None) -> fts.Values | None:
+        """The words of file `rel`: those `read` before the write lock was taken (file
+        name, words) if the file still has that name and was readable then, else read now
+        (another client renamed it meanwhile, or the first read failed)."""
+        if read is not None and read[0] == rel and read[1] is not None:
+            return read[1]
+        return self._words(md, rel)
 
     @staticmethod
     def _words(md: Maildir, rel: str) -> fts.Values | None:
@@ -567,9 +570,7 @@ class Store:
                     rel = self._locate(conn, r, md)   # renamed by another client meanwhile?
                 except NotFoundError:
                     rel = r.filename
-                now = words.get(r.id) if rel == r.filename else None
-                if now is None:      # renamed (or added) meanwhile
-                    now = self._words(md, rel)
+                now = self._words_at(md, rel, (r.filename, words.get(r.id)))
                 md.remove(rel)
                 index.delete_message(conn, r.id, now)
             state.delete_folder(conn, account, folder)

@@ -495,10 +495,11 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
 
         dels = p.of_type(DeleteLocal)
         if dels:
-            uid_of = {by_uid[a.uid].id: a.uid for a in dels if a.uid in by_uid}
-            failed = self.store.remove_many(list(uid_of))
-            tally.deleted += len(uid_of) - len(failed)
-            problems = [(uid_of[i], str(exc)) for i, exc in failed.items()]
+            doomed = [by_uid[a.uid] for a in dels if a.uid in by_uid]
+            failed = self.store.remove_many(doomed)
+            tally.deleted += len(doomed) - len(failed)
+            uid_of = {r.id: r.uid for r in doomed}
+            problems = [(uid_of[i] or 0, str(exc)) for i, exc in failed.items()]
             problems += [(a.uid, "not in the index") for a in dels if a.uid not in by_uid]
             for uid, why in problems:
                 complete = False

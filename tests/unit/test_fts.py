@@ -365,10 +365,14 @@ def test_remove_many_in_chunks_removes_exactly(store: Store) -> None:
             return None                  # error): the remove reads the file again
         return real_words(md, rel)
 
+    rows = [store.message_row(i) for i in ids]
+    gone = store.deliver("work", "INBOX", msg(9, body="kaluta9"), uid=9)
+    rows.append(store.message_row(gone))
+    store.remove(gone)                   # removed meanwhile: fails alone
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Store, "_words", staticmethod(words))
-        failed = store.remove_many(ids + [999_999], chunk=2)
-    assert list(failed) == [999_999]
+        failed = store.remove_many(rows, chunk=2)
+    assert list(failed) == [gone]
     assert _leftovers(store) == 0 and store.count("work", "INBOX") == 0
     assert sum(_hits(store, fts.WORDS, f"kaluta{n}") for n in range(1, 6)) == 0
     _integrity(store)
