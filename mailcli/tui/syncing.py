@@ -61,6 +61,15 @@ class SyncActions(App[None]):
     main: MainScreen
     clock: Callable[[], datetime]
 
+    sync_running: bool = False
+    _busy_timer: Timer | None = None
+    busy_check: float = BUSY_CHECK
+    _folder_base = 0   # messages fetched before the folder being synced (progress line)
+    _folder_total = 0  # messages that folder will download
+
+    if TYPE_CHECKING:   # provided by MailActions
+        def show_error(self, exc: BaseException) -> None: ...
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification of the app is plain text, never Textual markup: they quote
@@ -70,14 +79,6 @@ class SyncActions(App[None]):
         the base class, because the sync's own notifications carry server text.)"""
         super().notify(safe_text(str(message)), title=safe_line(str(title)),
                        severity=severity, timeout=timeout, markup=False)
-    sync_running: bool = False
-    _busy_timer: Timer | None = None
-    busy_check: float = BUSY_CHECK
-    _folder_base = 0   # messages fetched before the folder being synced (progress line)
-    _folder_total = 0  # messages that folder will download
-
-    if TYPE_CHECKING:   # provided by MailActions
-        def show_error(self, exc: BaseException) -> None: ...
 
     # ------------------------------------------------------------------ sync
     def action_sync(self) -> None:
