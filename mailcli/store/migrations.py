@@ -147,6 +147,18 @@ M004_POP_IDENTITY = [
     "CREATE INDEX ix_pop_ledger_uidl ON pop_ledger (account, uidl)",
 ]
 
+# The messages whose flags changed here and await the server (index._UNSYNCED, term for
+# term: SQLite uses a partial index only for a query that repeats its WHERE terms). Every
+# sync asks this of every folder, also when nothing changed; without the index that read
+# every row of the folder (3.5 ms for 10,000 messages, each no-change fetch). Downloads
+# insert rows already synced, so the index holds only the few changed ones. `uid` is a
+# column so that the planner, weighing it against ix_messages_folder_uid (the same
+# columns, every row), takes the partial one, with or without ANALYZE's statistics.
+M008_UNSYNCED_FLAGS = [
+    "CREATE INDEX ix_messages_unsynced ON messages (account, folder, uid)"
+    " WHERE uid IS NOT NULL AND (synced_flags IS NULL OR flags != synced_flags)",
+]
+
 
 def _statements(stmts: list[str]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -185,6 +197,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m005_contacts", _contacts),
     ("m006_fts_contentless", _fts_contentless),
     ("m007_fts_names", _fts_names),
+    ("m008_unsynced_flags", _statements(M008_UNSYNCED_FLAGS)),
 ]
 
 

@@ -122,6 +122,41 @@ def test_listing_and_unread_count_use_indexes(store: Store) -> None:
     assert "COVERING INDEX ix_messages_folder_seen_date" in plan
 
 
+def test_unsynced_flags_are_found_through_the_partial_index(store: Store) -> None:
+    """Every sync asks each folder for flags that await the server: through the small
+    partial index of m008, not by reading every row of the folder."""
+    from mailcli.store import index
+
+    conn = store.db.conn()
+    for sql in (f"SELECT 1 FROM messages WHERE account = ? AND folder = ? AND {index._UNSYNCED}"
+                " LIMIT 1",
+                f"SELECT {index._ROW_COLUMNS} FROM messages WHERE account = ? AND folder = ?"
+                f" AND {index._UNSYNCED}"):
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, ("a", "b")))
+        assert "USING INDEX ix_messages_unsynced" in plan, plan
+
+    def in_partial_index() -> set[int]:
+        return {r[0] for r in conn.execute(
+            "SELECT id FROM messages INDEXED BY ix_messages_unsynced WHERE account = 'work'"
+            f" AND folder = 'INBOX' AND {index._UNSYNCED}")}
+
+    with store.batch():
+        ids = [store.deliver("work", "INBOX", msg(i), uid=i + 1) for i in range(50)]
+        local = store.deliver("work", "INBOX", msg(99))   # no UID yet: nothing to push
+    assert in_partial_index() == set() and not store.has_unsynced_flags("work", "INBOX")
+    store.set_flags(ids[7], {Flag.SEEN})
+    store.set_flags(local, {Flag.FLAGGED})
+    assert in_partial_index() == {ids[7]} and store.has_unsynced_flags("work", "INBOX")
+    assert not store.has_unsynced_flags("work", "Archive")
+    store.set_synced_flags(ids[7], {Flag.SEEN})
+    assert in_partial_index() == set() and not store.has_unsynced_flags("work", "INBOX")
+    conn.execute("ANALYZE")     # with statistics the planner still takes the small index
+    plan = " ".join(r[3] for r in conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE account = ? AND folder = ? AND"
+        f" {index._UNSYNCED} LIMIT 1", ("work", "INBOX")))
+    assert "USING INDEX ix_messages_unsynced" in plan, plan
+
+
 def test_get_unknown_id_is_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError):
         store.get(999)
