@@ -33,8 +33,9 @@ from benchmarks.server import BenchServer  # noqa: E402
 
 
 def _command(tree: Path, base: list[str]) -> list[str]:
+    # what `python -m mailcli` runs, from that tree (its console entry, whatever it is)
     run = (f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv[0] = 'mailcli'; "
-           "from mailcli.cli.main import main; sys.exit(main())")
+           "import runpy; runpy.run_module('mailcli', run_name='__main__', alter_sys=True)")
     return [sys.executable, "-c", run, *base[1:]]
 
 

@@ -1,4 +1,4 @@
 """`python -m mailcli`."""
-from mailcli.cli.main import main
+from mailcli.cli.main import run
 
-main()
+run()

@@ -1,0 +1,60 @@
+"""The console entry (`mailcli`, `python -m mailcli`) leaves without the interpreter's
+teardown (mailcli.cli.main.run): what a normal exit would have finished is finished
+anyway. Output still buffered is written, the exit code is the command's, the index is
+closed (its WAL checkpointed and removed, as a normal exit's teardown did), the log has
+its lines."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cli.conftest import Seeded, make_message
+from tests.helpers import run
+
+
+def test_buffered_output_exit_code_and_closed_index(seeded: Seeded) -> None:
+    r = run("list", "--json")
+    assert r.exit_code == 0, r.stderr
+    # less than one pipe buffer: still in Python's buffer when the command returns
+    rows = json.loads(r.stdout)
+    assert len(rows) == 6 and len(r.stdout) < 8192
+    assert not (seeded.data / "index.sqlite3-wal").exists()
+    r = run("show", "424242")
+    assert r.exit_code == 4 and r.stdout == ""
+    assert r.stderr.startswith("mailcli: error: ") and "424242" in r.stderr
+    assert not (seeded.data / "index.sqlite3-wal").exists()
+    last = (seeded.data / "mailcli.log").read_text().splitlines()[-1]
+    assert "ERROR mailcli: show exited 4: " in last
+
+
+def test_a_closed_stdout_reader_is_no_traceback(seeded: Seeded) -> None:
+    """`mailcli list | head -1`: the reader goes away; the flush at the exit must not
+    turn that into a traceback or a different exit code."""
+    from mailcli.store import Store
+
+    with Store(seeded.data) as store:   # far more than a pipe holds: the reader leaves first
+        big = store.deliver("work", "INBOX", make_message("Long", "many words here\n" * 40_000))
+    script = (f"{sys.executable} -m mailcli show {big} | head -c 1 >/dev/null;"
+              " echo \"rc=${PIPESTATUS[0]}\"")
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ))
+    assert proc.stdout.strip() == "rc=0", proc
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+
+
+def test_a_running_non_daemon_thread_gets_the_normal_exit(tmp_path: Path) -> None:
+    """With another thread still working (it would be waited for), run() exits as Python
+    does: the thread finishes its work first."""
+    out = tmp_path / "done"
+    code = ("import sys, threading, time\n"
+            "import mailcli.cli.main as m\n"
+            f"def work():\n    time.sleep(0.3); open({str(out)!r}, 'w').write('x')\n"
+            "threading.Thread(target=work).start()\n"
+            "sys.argv = ['mailcli', '--version']\n"
+            "m.run()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "mailcli" in proc.stdout, proc
+    assert out.read_text() == "x"
