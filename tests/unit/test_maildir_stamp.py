@@ -113,3 +113,16 @@ def test_store_flag_change_renames_and_leaves_the_stamp(store: Store,
     assert store.has_unsynced_flags("work", "INBOX")
     store.set_synced_flags(1, {Flag.SEEN})
     assert not store.has_unsynced_flags("work", "INBOX")
+
+
+def test_an_odd_entry_in_cur_does_not_cost_the_full_comparison(
+        store: Store, scan_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick comparison lists bare names; a directory (or other non-file) among them
+    is sorted out by the exact one, and the stamp is recorded as for a clean folder."""
+    md = store.maildir("work", "INBOX").path
+    (md / "cur" / "not-a-message").mkdir()
+    later(monkeypatch)
+    assert not store.scan_external_changes("work", "INBOX")
+    assert scan_counts["rows"] == 0          # no full reconciliation
+    assert state.maildir_stamp(store.db.conn(), "work", "INBOX") is not None
+    assert store.count("work", "INBOX") == 3
