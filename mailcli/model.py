@@ -218,6 +218,8 @@ class Envelope:
 
 @dataclass(frozen=True)
 class AttachmentInfo:
+    """One attachment of a message, as `show` and `attachments` list it."""
+
     filename: str
     content_type: str
     size: int
@@ -226,6 +228,8 @@ class AttachmentInfo:
 
 @dataclass(frozen=True)
 class FolderSummary:
+    """A folder's message and unread counts in the local cache."""
+
     account: str
     folder: str
     total: int

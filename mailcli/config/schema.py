@@ -71,6 +71,8 @@ class OAuth2Config:
 
 @dataclass(frozen=True)
 class SmtpConfig:
+    """An account's [accounts.NAME.smtp] table: where its mail is sent."""
+
     host: str
     port: int
     security: str
@@ -99,6 +101,8 @@ class IdentityConfig:
 
 @dataclass(frozen=True)
 class AccountConfig:
+    """One [accounts.NAME] table, validated (SPEC.md "Config")."""
+
     name: str = field(metadata=_keys())          # the table's name: [accounts.NAME]
     protocol: str
     host: str
@@ -146,6 +150,8 @@ class AccountConfig:
 
 @dataclass(frozen=True)
 class GeneralConfig:
+    """The [general] table."""
+
     data_dir: Path | None = None
     editor: str | None = None
     address_book_command: str | None = None      # `address<TAB>name` lines, merged into contacts
@@ -156,6 +162,8 @@ class GeneralConfig:
 
 @dataclass(frozen=True)
 class TuiConfig:
+    """The [tui] table."""
+
     keys: dict[str, str] = field(default_factory=dict)
     # seconds the preview must stay on an unread message before it is marked read;
     # None ("never"): only opening it (Enter) marks it read
@@ -164,6 +172,8 @@ class TuiConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole config file, validated; `accounts` in file order."""
+
     path: Path = field(metadata=_keys())         # where it was read from, not a key
     general: GeneralConfig
     accounts: dict[str, AccountConfig]
