@@ -216,22 +216,17 @@ def scan_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     from mailcli.store import index
 
     seen = {"listings": 0, "rows": 0}
-    real_scandir, real_listdir, real_rows = os.scandir, os.listdir, index.folder_rows
+    real_scandir, real_rows = os.scandir, index.folder_rows
 
     def scandir(*a, **kw):  # noqa: ANN002, ANN003, ANN202
         seen["listings"] += 1
         return real_scandir(*a, **kw)
-
-    def listdir(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        seen["listings"] += 1
-        return real_listdir(*a, **kw)
 
     def folder_rows(*a, **kw):  # noqa: ANN002, ANN003, ANN202
         seen["rows"] += 1
         return real_rows(*a, **kw)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(os, "listdir", listdir)
     monkeypatch.setattr(index, "folder_rows", folder_rows)
     return seen
 

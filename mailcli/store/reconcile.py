@@ -137,23 +137,16 @@ def adopt_unknown(store: Store, account: str, folder: str) -> list[int]:
 def _names_match(store: Store, md: Maildir, account: str, folder: str) -> bool:
     """Whether the files in cur/ and new/ are exactly the index's file names (then no
     flag was renamed, no file deleted or added: the names carry the flags)."""
+    names: set[str] = set()
+    for sub in ("new", "cur"):   # the files Maildir.entries() lists, names unparsed
+        prefix = sub + "/"
+        with os.scandir(md.path / sub) as it:   # (a list comprehension: the quickest form)
+            names.update([prefix + e.name for e in it
+                          if e.name[0] != "." and e.is_file(follow_symlinks=False)])
     indexed = {r[0] for r in store.db.conn().execute(
         "SELECT filename FROM messages WHERE account = ? AND folder = ?", (account, folder))}
-    # first the bare names (half the time of asking each entry's type: 10 vs 20 ms for
-    # 10,000 files); only if they differ, the files Maildir.entries() lists (a directory or
-    # other odd entry in cur/ is not a message file)
-    names: set[str] = set()
-    for sub in ("new", "cur"):
-        prefix = sub + "/"
-        names.update([prefix + n for n in os.listdir(md.path / sub) if not n.startswith(".")])
-    if names == indexed:
-        return True
-    names.clear()
-    for sub in ("new", "cur"):
-        with os.scandir(md.path / sub) as it:
-            names.update(f"{sub}/{e.name}" for e in it
-                         if not e.name.startswith(".") and e.is_file(follow_symlinks=False))
     return names == indexed
+
 
 def _adopt(store: Store, conn: object, md: Maildir, account: str, folder: str,
            entry: md_mod.MaildirEntry, taken: set[int], used: set[str],

@@ -115,10 +115,30 @@ def test_store_flag_change_renames_and_leaves_the_stamp(store: Store,
     assert not store.has_unsynced_flags("work", "INBOX")
 
 
+@pytest.mark.parametrize("kind", ["directory", "symlink"])
+def test_a_message_file_replaced_by_a_non_file_is_gone(store: Store, kind: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick comparison sees file names as Maildir.entries() does: an indexed name that
+    is now a directory (or a symlink, e.g. a dedup tool's) is not that message any more."""
+    later(monkeypatch)
+    assert not store.scan_external_changes("work", "INBOX")
+    p = store.path(2)
+    elsewhere = p.parent.parent / "moved-away"
+    p.rename(elsewhere)
+    if kind == "directory":
+        p.mkdir()
+    else:
+        p.symlink_to(elsewhere)
+    later(monkeypatch)
+    changes = store.scan_external_changes("work", "INBOX")
+    assert [r.uid for r in changes.removed] == [2]
+    assert store.count("work", "INBOX") == 2
+
+
 def test_an_odd_entry_in_cur_does_not_cost_the_full_comparison(
         store: Store, scan_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The quick comparison lists bare names; a directory (or other non-file) among them
-    is sorted out by the exact one, and the stamp is recorded as for a clean folder."""
+    """A directory (or other non-file) in cur/ is no message: the quick comparison leaves
+    it out, and the stamp is recorded as for a clean folder."""
     md = store.maildir("work", "INBOX").path
     (md / "cur" / "not-a-message").mkdir()
     later(monkeypatch)
