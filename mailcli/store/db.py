@@ -51,7 +51,7 @@ class Database:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
-                migrate(self.conn())
+                migrate(self.conn(), read_only=self.read_only)
                 break
             except sqlite3.OperationalError as exc:   # locked past busy_timeout, or the race
                 if "readonly" in str(exc) or "read-only" in str(exc):

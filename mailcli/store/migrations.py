@@ -155,7 +155,7 @@ M004_POP_IDENTITY = [
 # column so that the planner, weighing it against ix_messages_folder_uid (the same
 # columns, every row), takes the partial one, with or without ANALYZE's statistics.
 M008_UNSYNCED_FLAGS = [
-    "CREATE INDEX ix_messages_unsynced ON messages (account, folder, uid)"
+    "CREATE INDEX IF NOT EXISTS ix_messages_unsynced ON messages (account, folder, uid)"
     " WHERE uid IS NOT NULL AND (synced_flags IS NULL OR flags != synced_flags)",
 ]
 
@@ -189,6 +189,11 @@ def _contacts(conn: sqlite3.Connection) -> None:
     contacts.migrate(conn)
 
 
+# The mark of a migration that only adds indexes (it changes no row and no meaning): an
+# older mailcli that does not know it may go on using the index (SQLite keeps the index
+# in step with every write), and a read-only cache that lacks it is read without it.
+INDEX_ONLY = "+index"
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _statements(M001_INITIAL)),
     ("m002_outbox", _statements(M002_OUTBOX)),
@@ -197,16 +202,18 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m005_contacts", _contacts),
     ("m006_fts_contentless", _fts_contentless),
     ("m007_fts_names", _fts_names),
-    ("m008_unsynced_flags", _statements(M008_UNSYNCED_FLAGS)),
+    ("m008_unsynced_flags" + INDEX_ONLY, _statements(M008_UNSYNCED_FLAGS)),
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
+def migrate(conn: sqlite3.Connection, read_only: bool = False) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied (in order).
 
     `conn` must be in autocommit mode (isolation_level=None). When every migration is
     recorded already (every open but the first) this only reads: it never waits for the
     write lock, which another process's sync may hold for a whole download batch.
+    With `read_only` (a cache that cannot be written) missing INDEX_ONLY migrations are
+    left for the next writable open; any other missing one still fails the open.
     """
     try:
         done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
@@ -214,7 +221,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         if "no such table" not in str(exc):
             raise
         done = set()
-    newer = done - {name for name, _fn in MIGRATIONS}
+    newer = {name for name in done - {name for name, _fn in MIGRATIONS}
+             if not name.endswith(INDEX_ONLY)}
     if newer:
         # a newer mailcli changed this index in ways this one does not know: writing it
         # could undo what that one keeps consistent (as a 0.2.0 would have, writing the
@@ -222,7 +230,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         raise ConfigError(f"the index was changed by a newer mailcli"
                           f" ({', '.join(sorted(newer))})",
                           hint="use that version of mailcli or a later one")
-    if all(name in done for name, _fn in MIGRATIONS):
+    missing = [name for name, _fn in MIGRATIONS if name not in done]
+    if not missing or (read_only and all(name.endswith(INDEX_ONLY) for name in missing)):
         return []
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
     applied: list[str] = []

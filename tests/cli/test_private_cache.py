@@ -129,6 +129,14 @@ def mount_point(tmp_path: Path) -> Iterator[Path]:
 
 def test_read_only_data_dir_reads_and_refuses_writes(fetched: Path, mount_point: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # as an index written before the last index-only migration: still read (see migrations)
+    import sqlite3
+
+    conn = sqlite3.connect(fetched / "index.sqlite3")
+    with conn:
+        conn.execute("DROP INDEX ix_messages_unsynced")
+        conn.execute("DELETE FROM _migrations WHERE name LIKE '%+index'")
+    conn.close()
     subprocess.run(["mount", "--bind", str(fetched), str(mount_point)], check=True)
     subprocess.run(["mount", "-o", "remount,bind,ro", str(mount_point)], check=True)
     monkeypatch.setenv("MAILCLI_DATA", str(mount_point))

@@ -254,6 +254,54 @@ def test_an_index_a_newer_mailcli_changed_is_refused(tmp_path: Path) -> None:
         Store(data)
 
 
+def test_an_index_only_migration_of_a_newer_mailcli_is_no_reason_to_refuse(
+        tmp_path: Path) -> None:
+    """A migration marked INDEX_ONLY adds indexes and changes nothing else: an older
+    mailcli that does not know it goes on using the index (SQLite keeps it in step)."""
+    from mailcli.store.migrations import INDEX_ONLY
+
+    data = tmp_path / "data"
+    with Store(data) as s:
+        s.deliver("work", "INBOX", msg(1, body="kultarr"), uid=1)
+        with s.db.write() as w:
+            w.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, 0)",
+                      ("m999_later" + INDEX_ONLY,))
+            w.execute("CREATE INDEX ix_later ON messages (subject)")
+    with Store(data) as s:
+        assert s.count("work", "INBOX") == 1
+        s.deliver("work", "INBOX", msg(2), uid=2)
+        assert [e.subject for e in s.search("kultarr")] == ["message 1"]
+
+
+def test_a_read_only_cache_without_an_index_only_migration_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache that cannot be written and lacks an INDEX_ONLY migration is read as it is
+    (its queries work without the index); the migration runs at the next writable open.
+    (Root writes whatever the modes say: the check that decides is stood in for here; a
+    read-only mount is tests/cli/test_private_cache.py's.)"""
+    from mailcli.store import db, migrations
+
+    data = tmp_path / "data"
+    with Store(data) as s:
+        s.deliver("work", "INBOX", msg(1, body="kultarr"), uid=1)
+        index_only = [n for n, _fn in migrations.MIGRATIONS if n.endswith(migrations.INDEX_ONLY)]
+        assert index_only
+        with s.db.write() as w:
+            w.execute("DROP INDEX ix_messages_unsynced")
+            w.executemany("DELETE FROM _migrations WHERE name = ?", [(n,) for n in index_only])
+    with monkeypatch.context() as m:
+        m.setattr(db, "_writable", lambda path: False)
+        with Store(data) as s:
+            assert s.db.read_only
+            assert s.count("work", "INBOX") == 1 and not s.has_unsynced_flags("work", "INBOX")
+            assert [e.subject for e in s.search("kultarr")] == ["message 1"]
+    with Store(data) as s:
+        names = {r[0] for r in s.db.conn().execute("SELECT name FROM _migrations")}
+        assert set(index_only) <= names
+        assert s.db.conn().execute("SELECT 1 FROM sqlite_master WHERE name ="
+                                   " 'ix_messages_unsynced'").fetchone()
+
+
 def test_words_indexed_from_a_parse_worker_go_exactly(store: Store) -> None:
     """A first sync indexes what a forked worker parsed (mailcli.store.parsepool); the
     words must be what a removal's own parse of the file gives, or every removal would
