@@ -154,9 +154,11 @@ class Settings:
             from mailcli.service import Service
 
             self._service = service = Service.open(self.config_path, prompt=_tty_prompt())
-            # closed when the command's context ends (the index's WAL is checkpointed then,
-            # not left to the interpreter's teardown, which run() skips)
-            click.get_current_context().call_on_close(service.close)
+            # closed when the whole command line's context ends (the index's WAL is
+            # checkpointed then, not left to the interpreter's teardown, which run() skips)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:
+                ctx.find_root().call_on_close(service.close)
             setup_logging(service.data_dir, self.verbose, self.debug)
         return self._service
 
@@ -195,10 +197,10 @@ def run() -> None:
     Tearing the interpreter down (freeing every module and object) costs ~18 ms, more than
     a no-change fetch spends on the network. Everything mailcli must finish is finished by
     then: the service (and with it the index) was closed with the command's context, and
-    below stdout/stderr are flushed and the atexit handlers (logging's flush, a parse pool's
-    shutdown) run, as at a normal exit. Only when another non-daemon thread still runs (it
-    would be waited for) or the exit status is not a number does the normal exit remain.
-    main() itself keeps raising SystemExit, for callers that run it in-process (tests).
+    below stdout/stderr are flushed and the atexit handlers run (logging's), as at a normal
+    exit. The normal exit remains when another non-daemon thread still runs (it would be
+    waited for) or the exit status is not a number from 0 to 255. main() itself keeps
+    raising SystemExit, for callers that run it in-process (tests).
     """
     import threading
 
@@ -207,19 +209,35 @@ def run() -> None:
         code: str | int | None = 0
     except SystemExit as exc:
         code = exc.code
-    if not isinstance(code, int) or any(
+    if not isinstance(code, int) or not 0 <= code <= 255 or any(
             t.is_alive() and not t.daemon and t is not threading.main_thread()
             for t in threading.enumerate()):
         sys.exit(code)
     import atexit
 
+    try:
+        code = _flush_for_exit(code)
+        atexit._run_exitfuncs()
+    except KeyboardInterrupt:
+        code = int(ExitCode.INTERRUPTED)
+    os._exit(code)
+
+
+def _flush_for_exit(code: int) -> int:
+    """Flush stdout and stderr as the interpreter's exit would. A stream closed from the
+    start (None) or whose reader went away (EPIPE) is no failure (see _quiet_stdout);
+    another error writing what was printed (a full disk) makes the status 120, as
+    Python's own final flush does."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
         try:
             stream.flush()
-        except (OSError, ValueError):   # the reader went away: nothing more to say to it
+        except (BrokenPipeError, ValueError):
             pass
-    atexit._run_exitfuncs()
-    os._exit(code)
+        except OSError:
+            code = 120
+    return code
 
 
 def _main(argv: list[str] | None) -> None:
