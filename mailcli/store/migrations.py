@@ -189,9 +189,10 @@ def _contacts(conn: sqlite3.Connection) -> None:
     contacts.migrate(conn)
 
 
-# The mark of a migration that only adds indexes (it changes no row and no meaning): an
-# older mailcli that does not know it may go on using the index (SQLite keeps the index
-# in step with every write), and a read-only cache that lacks it is read without it.
+# The mark of a migration that only adds indexes that constrain nothing (no UNIQUE; no
+# row, table or meaning changes): an older mailcli that does not know it may go on using
+# the index (SQLite keeps such an index in step with every write, and no write it makes
+# can fail on it), and a read-only cache that lacks it is read without it.
 INDEX_ONLY = "+index"
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
