@@ -64,22 +64,24 @@ from typing import Any, Protocol
 
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
-from mailcli.send import records
+from mailcli.send import outbox_state, records
+from mailcli.send.outbox_state import (  # the row states, beside the cheap questions of a fetch
+    APPENDED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    OPEN_STATES,
+    QUEUED,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+)
 from mailcli.store import Store
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_FOLDER = "Outbox"
 
-QUEUED = "queued"
-SENDING = "sending"
-SENT = "sent"
-APPENDED = "appended"
-DONE = "done"
-FAILED = "failed"
-UNCERTAIN = "uncertain"
-CANCELLED = "cancelled"
-OPEN_STATES = (QUEUED, SENDING, SENT, APPENDED, FAILED, UNCERTAIN)
 
 _COLS = ("id, account, message_id, message, mail_from, recipients, bcc, replied, state, "
          "attempts, last_error, refused, sent_copy, sent_folder, sent_uid, sent_message, "
@@ -226,17 +228,10 @@ class Outbox:
         return [_item(r) for r in self.store.db.conn().execute(sql + " ORDER BY id", params)]
 
     def is_empty(self) -> bool:
-        """No row at all, not even a done one: what a lost (new) index looks like."""
-        return self.store.db.conn().execute("SELECT 1 FROM outbox LIMIT 1").fetchone() is None
+        return outbox_state.is_empty(self.store)
 
     def has_work(self, account: str) -> bool:
-        """Cheap check (one indexed query): anything open, or a done row whose Outbox copy
-        is still to be removed?"""
-        r = self.store.db.conn().execute(
-            f"SELECT 1 FROM outbox WHERE account = ? AND (state IN ({','.join('?' * len(OPEN_STATES))})"
-            " OR (state = ? AND message IS NOT NULL)) LIMIT 1",
-            (account, *OPEN_STATES, DONE)).fetchone()
-        return r is not None
+        return outbox_state.has_work(self.store, account)
 
     def update(self, row: int, **fields: object) -> None:
         """Set columns of a row (committed when this returns: the write-ahead record)."""

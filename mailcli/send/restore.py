@@ -21,7 +21,8 @@ from typing import Any
 
 from mailcli.model import Flag
 from mailcli.send import records
-from mailcli.send.outbox import CANCELLED, DONE, OPEN_STATES, OUTBOX_FOLDER, UNCERTAIN, Outbox
+from mailcli.send.outbox import OUTBOX_FOLDER, Outbox
+from mailcli.send.outbox_state import CANCELLED, DONE, OPEN_STATES, UNCERTAIN
 from mailcli.store import Append, Store
 
 logger = logging.getLogger(__name__)

@@ -103,26 +103,27 @@ class Flushing:
         lock is free. Never raises for a single message; an account whose outbox lock is
         busy is skipped (its flush is running elsewhere).
         """
-        from mailcli.send import outbox as outbox_mod
+        from mailcli.send import outbox_state, records
 
         if account is None:
             names = list(self.core.config.accounts)
         else:
             names = [account if isinstance(account, str) else account.name]
-        from mailcli.send import records
-
+        store = self.core.store
         # rows lost with the index? An intact index has outbox rows for every record (done
         # ones too), so only an empty table is worth a look at the records (a no-change
         # fetch lists no directory)
-        if outbox_mod.Outbox(self.core.store).is_empty() and records.any_records(self.core.store):
+        if outbox_state.is_empty(store) and records.any_records(store):
             from mailcli.send.restore import restore
 
-            restore(self.core.store)
-        outbox = outbox_mod.Outbox(self.core.store)
+            restore(store)
         results: list[SendResult] = []
         for name in names:
             cfg = self.core.account_config(name)
-            if outbox.has_work(name):
+            if outbox_state.has_work(store, name):   # (mailcli.send.outbox loaded only now)
+                from mailcli.send import outbox as outbox_mod
+
+                outbox = outbox_mod.Outbox(store)
                 if cfg.smtp is None:
                     for item in outbox.items(name):
                         results.append(outbox_mod.SendResult(
