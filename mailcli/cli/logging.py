@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from mailcli.message.sanitize import safe_line, safe_text
 from mailcli.service import make_private_dir, redact, repair_data_dir
 
 _installed = False
@@ -35,6 +34,9 @@ class SafeFormatter(logging.Formatter):
     """One record = one line of neutralized text; a traceback keeps its line breaks only."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # (imported here: a run that logs nothing, most no-change fetches, does without it)
+        from mailcli.message.sanitize import safe_line, safe_text
+
         record = copy.copy(record)
         try:
             record.msg = safe_line(record.getMessage())
@@ -56,6 +58,8 @@ class _Quiet:
         self.failed = True
         if not self.announce:
             return
+        from mailcli.message.sanitize import safe_line
+
         exc = sys.exc_info()[1]
         reason = getattr(exc, "strerror", None) or exc
         try:

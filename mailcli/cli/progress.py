@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailcli.cli.table import pad, truncate
-from mailcli.message.sanitize import safe_line
 from mailcli.model import AccountReport
 
 if TYPE_CHECKING:
@@ -61,6 +59,9 @@ class WarningsOnly:
                 self.warn(ev)
 
     def warn(self, ev: SyncWarning) -> None:
+        # (imported here: a quiet fetch without warnings, the cron case, never needs it)
+        from mailcli.message.sanitize import safe_line
+
         where = "/".join(safe_line(x) for x in (ev.account, ev.folder) if x)
         prefix = f"{where}: " if where else ""
         click.echo(f"mailcli: warning: {prefix}{safe_line(ev.message)}", err=True)
@@ -141,6 +142,7 @@ class TtyProgress(WarningsOnly):
 
     def line(self, cols: int = 80) -> str:
         from mailcli.cli.envelopes import human_size
+        from mailcli.message.sanitize import safe_line
 
         elapsed = self.clock() - self.start
         head = [f"[{self.accounts_started}/{self.accounts_total or '?'}]",
@@ -171,6 +173,8 @@ class TtyProgress(WarningsOnly):
         return (self.folder_total - self.folder_done) / (self.messages / elapsed)
 
     def draw(self, force: bool = False) -> None:
+        from mailcli.cli.table import pad, truncate
+
         now = self.clock()
         if not force and now - self._last < self.interval:
             return
