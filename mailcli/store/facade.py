@@ -560,19 +560,12 @@ class Store:
         """
         md = self.maildir(account, folder)
         kept = self.keep_unknown(account, folder, keep_in)
-        # the words each row's file holds (mailcli.store.fts), read before the write lock
-        # is taken: ~0.5 ms a message would hold it for seconds on a large folder
-        words = {r.id: self._words(md, r.filename)
-                 for r in index.folder_rows(self.db.conn(), account, folder)}
+        # as a mass expunge (remove_many: words read outside the write lock, a chunk at a
+        # time); the folder's state goes only once every message has
+        failed = self.remove_many(index.folder_rows(self.db.conn(), account, folder))
+        if failed:
+            raise next(iter(failed.values()))
         with self.db.write() as conn:
-            for r in index.folder_rows(conn, account, folder):
-                try:
-                    rel = self._locate(conn, r, md)   # renamed by another client meanwhile?
-                except NotFoundError:
-                    rel = r.filename
-                now = self._words_at(md, rel, (r.filename, words.get(r.id)))
-                md.remove(rel)
-                index.delete_message(conn, r.id, now)
             state.delete_folder(conn, account, folder)
         md.remove_empty(up_to=self.mail_root / encode_component(account))
         return kept
