@@ -64,7 +64,7 @@ from typing import Any, Protocol
 
 from mailcli.errors import MailcliError, NotFoundError, TemporaryError
 from mailcli.model import Flag
-from mailcli.send import outbox_state, records
+from mailcli.send import records
 from mailcli.send.outbox_state import (  # the row states, beside the cheap questions of a fetch
     APPENDED,
     CANCELLED,
@@ -226,12 +226,6 @@ class Outbox:
             sql += " AND account = ?"
             params.append(account)
         return [_item(r) for r in self.store.db.conn().execute(sql + " ORDER BY id", params)]
-
-    def is_empty(self) -> bool:
-        return outbox_state.is_empty(self.store)
-
-    def has_work(self, account: str) -> bool:
-        return outbox_state.has_work(self.store, account)
 
     def update(self, row: int, **fields: object) -> None:
         """Set columns of a row (committed when this returns: the write-ahead record)."""

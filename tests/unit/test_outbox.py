@@ -12,7 +12,7 @@ from mailcli.accounts.testing import FakeAccount
 from mailcli.config.schema import AccountConfig, Secret
 from mailcli.errors import AuthError, ProtocolError, TemporaryError, UsageError
 from mailcli.model import Flag, FolderRole
-from mailcli.send import draftfile
+from mailcli.send import draftfile, outbox_state
 from mailcli.send.compose import Draft
 from mailcli.send.outbox import (APPENDED, CANCELLED, DONE, FAILED, QUEUED, SENDING, SENT,
                                  UNCERTAIN, Outbox, flush_item, sent_copy_bytes)
@@ -75,7 +75,7 @@ def test_enqueue_is_durable_in_outbox_folder(store: Store) -> None:
     assert item.state == QUEUED and item.recipients == ("you@example.test", "b@example.test")
     (env,) = store.list_envelopes("work", "Outbox")
     assert env.id == item.message and store.read_raw(env.id) == RAW
-    assert Outbox(store).has_work("work") and not Outbox(store).has_work("other")
+    assert outbox_state.has_work(store, "work") and not outbox_state.has_work(store, "other")
 
 
 def test_sent_then_copy_appended_and_cached_then_outbox_emptied(store: Store, server: FakeAccount) -> None:
@@ -91,7 +91,7 @@ def test_sent_then_copy_appended_and_cached_then_outbox_emptied(store: Store, se
     assert (cached.folder, cached.uid, cached.flags) == ("Sent", uid, {Flag.SEEN})
     row = Outbox(store).get(item.row)
     assert row.state == DONE and row.message is None
-    assert store.count("work", "Outbox") == 0 and not Outbox(store).has_work("work")
+    assert store.count("work", "Outbox") == 0 and not outbox_state.has_work(store, "work")
 
 
 def test_sent_folder_special_use_then_config_then_created(store: Store) -> None:
