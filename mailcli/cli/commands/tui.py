@@ -26,7 +26,4 @@ def tui(ctx: click.Context) -> None:
     setup_logging(service.data_dir, opts.verbose, opts.debug, stderr=False)
     from mailcli.tui import run
 
-    try:
-        run(service)
-    finally:
-        service.close()
+    run(service)   # (the service is closed with the command's context: Settings.service)
