@@ -101,6 +101,8 @@ class ImapSession:
                            hint='use security = "tls" (port 993) if the server supports it')
         try:
             client.starttls(ctx)
+        except imap_exc.IMAPClientAbortError:
+            raise               # the connection was lost, not refused: translated by _errors
         except imap_exc.IMAPClientError as exc:
             raise TLSError(f"STARTTLS with {host} failed: {_one_line(exc)}",
                            hint="the server refused to start TLS; no plaintext fallback is tried") from exc
@@ -120,6 +122,10 @@ class ImapSession:
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
                 raise
+            if isinstance(exc.__context__, imap_exc.IMAPClientAbortError):
+                # imapclient's login() wraps every error in LoginError, a cut line too:
+                # that is a lost connection (exit 75, retried), not a refused password
+                raise exc.__context__ from None
             raise AuthError(f"{self.config.host} refused the login for {user!r}: {_server_text(exc)}",
                             hint=f"check the password (mailcli account password {self.config.name})"
                             ) from exc

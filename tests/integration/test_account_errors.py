@@ -79,6 +79,26 @@ def test_starttls_not_offered_is_tls_error(dovecot: Dovecot, mail_user: str, pro
     assert type(err) is TLSError and "does not offer" in err.message and "plaintext" in err.message
 
 
+@pytest.mark.parametrize("cut_at", ["LOGIN", "STARTTLS"])
+def test_a_line_cut_during_the_login_or_starttls_is_temporary_not_refused(cut_at: str) -> None:
+    """imapclient wraps every failure of LOGIN in LoginError, a connection that ends
+    too; STARTTLS's abort was taken for a refusal. Both are a lost connection: exit 75
+    (cron retries), not "check the password" (3) or a TLS failure (2)."""
+    greeting = ("* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] fake ready\r\n"
+                if cut_at == "LOGIN" else "* OK fake ready\r\n")
+    script = [("send", greeting)]
+    if cut_at == "STARTTLS":
+        script += [("expect", r"(?P<tag>\S+) CAPABILITY"),
+                   ("send", "* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n{tag} OK done\r\n")]
+    script += [("expect", rf"(?P<tag>\S+) {cut_at}.*"), ("close", "")]
+    security = "starttls" if cut_at == "STARTTLS" else "none"
+    with ScriptedServer(script) as server:
+        err = connect_error(account_config("imap", server.port, "me", security=security))
+    assert isinstance(err, TemporaryError) and err.exit_code == 75, (type(err), err.message)
+    assert "refused" not in err.message and "password" not in (err.hint or ""), err.message
+    assert server.received[-1].split(" ")[1] == cut_at, server.received
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_refused_starttls_is_tls_error_without_fallback(protocol: str) -> None:
     if protocol == "imap":
