@@ -204,6 +204,21 @@ def guarded_imap_class(base: type[imaplib.IMAP4], guard: Guard) -> type[imaplib.
                 guard.received(len(data))
             return out.getvalue()
 
+        def _get_capabilities(self) -> None:
+            """The capabilities the greeting names (``* OK [CAPABILITY ...]``: Dovecot,
+            Cyrus, Courier) are the pre-login ones; imaplib asked again with a CAPABILITY
+            command, one round trip of every connection. Only at the greeting: after
+            STARTTLS they are asked for (RFC 3501 6.2.1: nothing said in plaintext is
+            believed). The greeting's entry is taken out, so no later reader mistakes it
+            for the post-login list."""
+            greeted = self.untagged_responses.pop("CAPABILITY", None)
+            if greeted and not self.__dict__.get("_greeting_read") and isinstance(greeted[-1], bytes):
+                self._greeting_read = True
+                self.capabilities = tuple(greeted[-1].decode("ascii", "replace").upper().split())
+                return
+            self._greeting_read = True
+            super()._get_capabilities()
+
         def _append_untagged(self, typ: str, dat: Any) -> None:
             if not guard.suspended:
                 guard.count(typ, dat)

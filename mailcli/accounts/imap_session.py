@@ -109,7 +109,9 @@ class ImapSession:
 
     def _login(self, client: IMAPClient) -> None:
         user = self.config.username
-        caps = client.capabilities()
+        # imaplib's list: the greeting's, or the one it asked for after STARTTLS
+        # (imapclient's capabilities() would ask again after STARTTLS: a round trip)
+        caps = tuple(c.encode("ascii", "replace") for c in client._imap.capabilities)
         if self._creds.kind == "oauth2":
             self._login_oauth2(client, caps)
             return

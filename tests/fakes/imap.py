@@ -41,8 +41,10 @@ _LINE = re.compile(r"(?P<tag>\S+) (?P<name>(?:UID )?\S+) ?(?P<args>.*)", re.I)
 
 
 class FakeImapServer(LoopbackServer):
-    def __init__(self, replies: dict[str, Reply] | None = None) -> None:
+    def __init__(self, replies: dict[str, Reply] | None = None,
+                 greeting: str = "* OK fake IMAP ready\r\n") -> None:
         self.replies = {**DEFAULTS, **(replies or {})}
+        self.greeting = greeting
         self.received: list[str] = []
         super().__init__(self._serve)
 
@@ -57,7 +59,7 @@ class FakeImapServer(LoopbackServer):
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(None)
         f = conn.makefile("rb")
-        conn.sendall(b"* OK fake IMAP ready\r\n")
+        conn.sendall(self.greeting.encode())
         while True:
             line = f.readline().decode("utf-8", "replace").rstrip("\r\n")
             if not line:

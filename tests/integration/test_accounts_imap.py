@@ -62,6 +62,55 @@ def test_login_declares_capabilities(server: Dovecot, user: str, security: str) 
         assert acc.atomic_move == ("move" in server.has)
 
 
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_the_greetings_capabilities_save_the_capability_command(
+        server: Dovecot, user: str, security: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every server here names its capabilities in the greeting: LOGIN is the first
+    command (one round trip less per connection). After STARTTLS they are asked for
+    once (what was said in plaintext is not believed); after LOGIN only if its reply
+    did not name them (Courier)."""
+    import imaplib
+
+    sent: list[bytes] = []
+    real_send = imaplib.IMAP4.send
+
+    def send(self: imaplib.IMAP4, data: bytes) -> None:
+        sent.extend(line.split(b" ")[1] for line in data.split(b"\r\n") if line)
+        real_send(self, data)
+
+    monkeypatch.setattr(imaplib.IMAP4, "send", send)
+    with account(server, user, security) as acc:
+        assert "IMAP4REV1" in acc.server_capabilities
+        assert [f for f in acc.list_folders() if f.name == "INBOX"]
+    login = sent.index(b"LOGIN")
+    assert sent[:login] == ([b"STARTTLS", b"CAPABILITY"] if security == "starttls" else []), sent
+    assert sent[login + 1:].count(b"CAPABILITY") <= 1, sent
+
+
+def test_the_greetings_capabilities_are_not_taken_for_the_post_login_ones() -> None:
+    """The greeting's list is the pre-login one: after LOGIN (whose reply names none
+    here) the capabilities are asked for, and ENABLE goes out for what that answer
+    names, not for what the greeting did; a greeting without them costs a CAPABILITY."""
+    from tests.fakes.accounts import account_config
+    from tests.fakes.imap import FakeImapServer
+
+    caps = "* CAPABILITY IMAP4rev1 ENABLE CONDSTORE\r\n{tag} OK done\r\n"
+    greeting = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN QRESYNC ENABLE] ready\r\n"
+    with FakeImapServer({"CAPABILITY": caps, "ENABLE": "* ENABLED CONDSTORE\r\n{tag} OK done\r\n"},
+                        greeting=greeting) as server:
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            assert [f.name for f in acc.list_folders()] == ["INBOX"]
+            assert "QRESYNC" not in acc.server_capabilities
+            assert Capability.CONDSTORE in acc.capabilities
+        sent = [line.split(" ", 1)[1] for line in server.received]
+    assert sent[:3] == ["LOGIN ***", "CAPABILITY", "ENABLE CONDSTORE"], sent
+    with FakeImapServer() as server:       # "* OK fake IMAP ready": asked for
+        with open_account(account_config("imap", server.port, "u", security="none"), creds("pw")) as acc:
+            acc.list_folders()
+        sent = [line.split(" ", 1)[1] for line in server.received]
+    assert sent[:2] == ["CAPABILITY", "LOGIN ***"], sent
+
+
 def test_status_of_several_folders_at_once_answers_as_one_by_one(server: Dovecot, user: str) -> None:
     """folder_statuses (one pipelined round trip): the same answers as folder_status for
     each folder, non-ASCII names included; a folder whose STATUS fails is left out and
