@@ -174,6 +174,13 @@ class Account(ABC):
         self._require(Capability.FLAGS)
         raise NotImplementedError
 
+    def open_ahead(self, folder: str) -> None:
+        """A hint: the next call will be ``changes_since(folder, None, None)`` (the
+        folder's first sync). An account may send what that needs behind the next listing
+        or behind the next fetch_messages' last batch, to save a round trip; any other
+        call in between makes it read and drop those answers. The results never differ."""
+        return None   # accounts without a use for it ignore it
+
     def fetch_message_ids(self, folder: str) -> dict[int, tuple[str | None, int]]:
         """uid -> (Message-ID header value or None, RFC822.SIZE) of every message in the
         folder, in one command (headers only). Used to re-match cached messages after a

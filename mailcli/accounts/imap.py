@@ -35,6 +35,7 @@ from imapclient.response_parser import parse_fetch_response
 from mailcli.accounts import names
 from mailcli.accounts.base import Account, Capability, MessageSink
 from mailcli.accounts.deadline import DeadlineExceeded
+from mailcli.accounts.imap_ahead import ImapAhead
 from mailcli.accounts.imap_folders import ImapFolders
 from mailcli.accounts.imap_guard import Guard, GuardError, LiteralTooLarge, TooManyResponses
 from mailcli.accounts.imap_push import ImapPush
@@ -64,7 +65,7 @@ _PIPELINE_WINDOW = 3          # UID FETCH commands in flight during fetch_messag
 _MAX_REFUSED = 5              # over-large messages skipped (one reconnect each) per fetch
 
 
-class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
+class ImapAccount(ImapSession, ImapAhead, ImapPush, ImapFolders, Account):
     """An IMAP account (see Account for every method's contract)."""
 
     protocol = "imap"
@@ -81,6 +82,8 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
         self._delimiter = "/"         # the server's, once its LIST "" "" is read
         self._prelude: list[bytes] = []
         self._delimiter_pending = False
+        self._ahead: tuple[str, bytes, bytes] | None = None
+        self._ahead_wanted: str | None = None
         self.capabilities = frozenset()
 
     # ---------- lifecycle: connect, close, abort (accounts/imap_session.py) ----------
@@ -181,11 +184,11 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
         return tags
 
     def _done(self, tag: bytes) -> bool:
-        return self._c._imap.tagged_commands.get(tag) is not None
+        return self._live._imap.tagged_commands.get(tag) is not None
 
     def _finish(self, tag: bytes, what: str) -> bytes:
         """Read responses until `tag` completes; its text, or IMAPClientError on NO/BAD."""
-        imap = self._c._imap
+        imap = self._live._imap
         while imap.tagged_commands.get(tag) is None:
             imap._get_response()
         imap._check_bye()
@@ -268,29 +271,6 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
                 return FolderChanges(status, ())
             return self._full_scan(folder, status)
 
-    def _select_and_scan(self, folder: str) -> FolderChanges:
-        """SELECT and the full flag scan pipelined (a folder's first sync). A failed
-        SELECT leaves no folder selected (RFC 3501 6.3.1), so the scan sent behind it
-        fails too and cannot read another folder; its error is the SELECT's."""
-        imap = self._c._imap
-        imap.untagged_responses = {}
-        self._selected = None
-        condstore = Capability.CONDSTORE in self.capabilities
-        items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
-        select, scan = self._send_many([b"SELECT " + self._quoted(folder), b"UID FETCH 1:* " + items])
-        self._finish_before(select, "SELECT", scan, "UID FETCH")
-        imap.state = "SELECTED"
-        imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
-        ur = imap.untagged_responses
-        sel = self._c._process_select_response({k: v for k, v in ur.items() if k != "FETCH"})
-        for key in [k for k in ur if k != "FETCH"]:
-            del ur[key]
-        self._selected = folder
-        status = _status_from_select(folder, sel)
-        self._finish(scan, "UID FETCH")
-        changed = sorted(_remote_flags(self._untagged("FETCH")), key=lambda r: r.uid)
-        return FolderChanges(status, tuple(changed), (), full=True)
-
     def _full_scan(self, folder: str, status: FolderStatus) -> FolderChanges:
         self._select(folder)
         return FolderChanges(status, tuple(self._fetch_flags("1:*", None)), (), full=True)
@@ -347,15 +327,18 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
             got.add(uid)
             sink(uid, raw, flags)
 
-        while wanted:
-            try:
-                self._fetch_pipelined(folder, wanted, deliver, batch_size)
-                break
-            except LiteralTooLarge as exc:
-                if exc.uid is None or exc.uid not in wanted or len(refused) >= _MAX_REFUSED:
-                    raise
-                refused.append(exc)
-                wanted = [u for u in wanted if u not in got and u != exc.uid]
+        try:
+            while wanted:
+                try:
+                    self._fetch_pipelined(folder, wanted, deliver, batch_size)
+                    break
+                except LiteralTooLarge as exc:
+                    if exc.uid is None or exc.uid not in wanted or len(refused) >= _MAX_REFUSED:
+                        raise
+                    refused.append(exc)
+                    wanted = [u for u in wanted if u not in got and u != exc.uid]
+        finally:
+            self._ahead_wanted = None   # a hint for this download only (ImapAhead)
         if refused:
             uids_text = ", ".join(str(e.uid) for e in refused)
             raise ProtocolError(f"message uid {uids_text} not fetched: {refused[0].message}",
@@ -373,12 +356,15 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
             self._untagged("FETCH")
             pending: list[bytes] = []
             queue = iter(batches)
+            failed: list[imap_exc.IMAPClientError] = []
 
             def send_next() -> None:
-                batch = next(queue, None)
+                batch = None if failed else next(queue, None)
                 if batch is not None:
                     pending.append(self._send(b"UID FETCH " + uid_set(batch).encode()
                                               + b" (UID FLAGS BODY.PEEK[])"))
+                elif not failed:
+                    self._send_ahead()   # the next folder's SELECT + scan (ImapAhead)
 
             for _ in range(_PIPELINE_WINDOW):
                 send_next()
@@ -400,8 +386,17 @@ class ImapAccount(ImapSession, ImapPush, ImapFolders, Account):
                             self._drop()
                         raise
                 while pending and self._done(pending[0]):
-                    self._finish(pending.pop(0), "UID FETCH")
+                    try:
+                        self._finish(pending.pop(0), "UID FETCH")
+                    except imap_exc.IMAPClientAbortError:
+                        raise
+                    except imap_exc.IMAPClientError as exc:
+                        # a batch refused: no more are sent, the ones in flight are read
+                        # (what arrives is kept, the stream stays in step), then it fails
+                        failed.append(exc)
                     send_next()
+            if failed:
+                raise failed[0]
 
     @staticmethod
     def _deliver(items: list[Any], sink: MessageSink) -> None:

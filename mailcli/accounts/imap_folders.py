@@ -47,10 +47,14 @@ class ImapFolders:
     if TYPE_CHECKING:   # provided by ImapAccount
         @property
         def _c(self) -> IMAPClient: ...
+        @property
+        def _live(self) -> IMAPClient: ...
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send(self, line: bytes) -> bytes: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
         def _settle(self, lines: list[bytes], listing: bool = False) -> list[bytes]: ...
+        def _take_ahead(self, inbox_only: bool = False) -> tuple[str, list[bytes]] | None: ...
+        def _sent_ahead(self, folder: str, tags: list[bytes]) -> None: ...
         def _delimiter_from(self, rows: list[tuple[Any, Any, Any]]) -> None: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
         def _quoted(self, folder: str) -> bytes: ...
@@ -60,23 +64,27 @@ class ImapFolders:
     def list_folders(self) -> list[FolderInfo]:
         with self._errors("LIST"):
             tag = self._first_or_send(b'LIST "" "*"', ("LIST",))
-            imap = self._c._imap
+            imap = self._live._imap
             self._finish(tag, "LIST")
-            rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+            rows = self._live._proc_folder_list(imap.untagged_responses.pop("LIST", []))
             self._delimiter_from(rows)
         return self._folder_infos(rows)
 
     def _first_or_send(self, line: bytes, replies: tuple[str, ...]) -> bytes:
         """Send a listing command (its earlier `replies` dropped); the connection's first
-        command goes out with its pending ENABLE and LIST "" "" (ImapSession._settle)."""
+        command goes out with its pending ENABLE and LIST "" "" (ImapSession._settle),
+        and INBOX's SELECT and scan behind it when the engine said they come next
+        (ImapAhead.open_ahead)."""
         client = self._client
         if client is not None:
             for key in replies:
                 client._imap.untagged_responses.pop(key, None)
-        if self._prelude:
-            (tag,) = self._settle([line], listing=True)
-            return tag
-        return self._send(line)
+        ahead = self._take_ahead(inbox_only=True)
+        lines = [line, *(ahead[1] if ahead else ())]
+        tags = self._settle(lines, listing=True) if self._prelude else self._send_many(lines)
+        if ahead is not None:
+            self._sent_ahead(ahead[0], tags[1:])
+        return tags[0]
 
     def list_folders_with_status(self) -> tuple[list[FolderInfo], dict[str, FolderStatus]]:
         """LIST "" "*" RETURN (STATUS (...)) where the server has LIST-STATUS: the resync
@@ -95,7 +103,7 @@ class ImapFolders:
             # an extended LIST gives the special-use attributes only when asked (RFC 6154)
             tag = self._first_or_send(b'LIST "" "*" RETURN (SPECIAL-USE STATUS (' + what + b"))",
                                       ("LIST", "STATUS"))
-            imap = self._c._imap
+            imap = self._live._imap
             try:
                 self._finish_long_list(tag)
             except imap_exc.IMAPClientAbortError:
@@ -105,7 +113,7 @@ class ImapFolders:
                 for key in ("LIST", "STATUS"):   # lines sent before the NO: not a listing
                     imap.untagged_responses.pop(key, None)
                 return self.list_folders(), {}
-            rows = self._c._proc_folder_list(imap.untagged_responses.pop("LIST", []))
+            rows = self._live._proc_folder_list(imap.untagged_responses.pop("LIST", []))
             replies = imap.untagged_responses.pop("STATUS", [])
             self._delimiter_from(rows)
         folders = self._folder_infos(rows)
@@ -127,7 +135,7 @@ class ImapFolders:
         """_finish for LIST-STATUS: the server opens every folder to answer it, so the
         command deadline is renewed every _STATUS_WINDOW STATUS replies (as each window of
         pipelined STATUS commands had its own), at most _LIST_RENEWALS times."""
-        imap, guard = self._c._imap, self._guard
+        imap, guard = self._live._imap, self._guard
         seen = renewals = 0
         while imap.tagged_commands.get(tag) is None:
             imap._get_response()
@@ -143,7 +151,7 @@ class ImapFolders:
         if isinstance(raw, int):
             return str(raw)
         if isinstance(raw, bytes):
-            return decode_utf7(raw) if self._c.folder_encode else raw.decode("utf-8", "replace")
+            return decode_utf7(raw) if self._live.folder_encode else raw.decode("utf-8", "replace")
         return str(raw)
 
     def _folder_infos(self, rows: list[tuple[Any, Any, Any]]) -> list[FolderInfo]:

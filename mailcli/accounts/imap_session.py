@@ -54,12 +54,15 @@ class ImapSession:
     _delimiter: str
     _prelude: list[bytes]             # ENABLE / LIST "" "": sent with the first command
     _delimiter_pending: bool          # the first listing names the delimiter (_delimiter_from)
+    _ahead: tuple[str, bytes, bytes] | None   # a folder's SELECT + scan sent ahead (ImapAhead)
+    _ahead_wanted: str | None
 
     if TYPE_CHECKING:   # provided by ImapAccount
         def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
         def _finish_before(self, tag: bytes, what: str, behind: bytes, behind_what: str) -> bytes: ...
+        def _drain_ahead(self) -> None: ...
 
     # ---------- set-up ----------
     def connect(self) -> None:
@@ -266,7 +269,19 @@ class ImapSession:
         assert self._client is not None
         if self._prelude:       # a command other than a listing comes first
             self._settle([])
+        if self._ahead is not None:   # another command before the pair sent ahead is used
+            self._drain_ahead()
         return self._client
+
+    @property
+    def _live(self) -> IMAPClient:
+        """The connected client as it is, for reading the answers of commands already
+        sent: nothing is sent or read first, and a dropped connection is not replaced
+        (the tags belong to the old one)."""
+        client = self._client
+        if client is None:
+            raise imap_exc.IMAPClientAbortError(f"the connection to {self.config.host} was dropped")
+        return client
 
     # ---------- the end: LOGOUT, a drop, an abort ----------
     def close(self) -> None:
@@ -274,6 +289,7 @@ class ImapSession:
         self._selected = None
         self._prelude = []          # never sent: nothing asked needs it now
         self._delimiter_pending = False
+        self._ahead = self._ahead_wanted = None
         if client is None:
             return
         self._closing = client      # abort() from another thread reaches it still: set
@@ -300,6 +316,7 @@ class ImapSession:
         self._selected = None
         self._prelude = []
         self._delimiter_pending = False
+        self._ahead = self._ahead_wanted = None
         self._dropped = True
         if client is not None:
             try:
@@ -314,6 +331,7 @@ class ImapSession:
         client, self._client = self._client or self._closing, None
         self._selected = None
         self._prelude = []
+        self._ahead = self._ahead_wanted = None
         if client is None:
             return
         try:

@@ -54,6 +54,7 @@ class Downloads:
     _kill: Callable[[str], None] | None
     _leftovers: dict[str, tuple[int, ...]]
     _fresh: dict[str, list[int]]
+    _after: dict[str, str]
 
     if TYPE_CHECKING:   # provided by LocalChanges (the engine mixes both in)
         def _folder_error(self, folder: str, message: str) -> None: ...
@@ -85,6 +86,9 @@ class Downloads:
             failed.append(uid)
             logger.warning("%s/%s uid %d: could not store: %s", name, folder, uid, exc)
 
+        nxt = self._after.get(folder)
+        if nxt is not None:   # its SELECT goes out behind this download (unchanged.py)
+            self.account.open_ahead(nxt)
         out: Deliveries[int] = Deliveries(store, name, folder, None, stored, lost,
                                           opener=partial(open_pool, len(uids), self.parse_workers))
         try:

@@ -40,7 +40,10 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       UIDs with a queued delete or move that is still open are never downloaded again.
    d. ``changes_since(uidvalidity, highestmodseq)``: QRESYNC = one SELECT; CONDSTORE
       only = one SELECT when nothing changed, else one flag scan; neither = one SELECT +
-      one ``UID FETCH 1:* (FLAGS)``. Never one command per message.
+      one ``UID FETCH 1:* (FLAGS)``. Never one command per message. A folder's first
+      sync: SELECT + scan pipelined, sent ahead behind the listing (INBOX) or behind the
+      previous folder's last body FETCH (sync/unchanged.py `_read_next`,
+      accounts/imap_ahead.py); used only if nothing else was sent in between.
    e. UIDVALIDITY changed: the cached messages are re-matched by Message-ID + size
       (planner's `rematch`, one headers-only FETCH; messages without a Message-ID by
       size + digest of the bytes, one FETCH of those), their UIDs rewritten, their merge
@@ -147,6 +150,7 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         self._leftovers: dict[str, tuple[int, ...]] = {}   # UIDVALIDITY rematch misses
         self._fresh: dict[str, list[int]] = {}   # digest -> ids downloaded meanwhile
         self._statuses: dict[str, FolderStatus] = {}   # asked at once by run(); used once
+        self._after: dict[str, str] = {}   # folder -> the one read next (_read_next)
 
     # ------------------------------------------------------------------ account
     def run(self) -> SyncOutcome:
@@ -155,6 +159,8 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
         if not self.dry_run:
             self.folder_actions_first()
         known = {s.name: s for s in self.store.folder_states(self.name)}
+        if not known and folder_selected("INBOX", self.patterns):
+            self.account.open_ahead("INBOX")   # a first sync: with the listing (unchanged.py)
         server = self._list_folders(known)
         doomed = self.pending_folder_deletes()
         server = [f for f in server if f.name not in doomed]
@@ -178,6 +184,7 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
             if info.name not in known:
                 self._guard(info.name, partial(self._new_folder, info, known))
         self._prefetch_statuses(wanted, known)
+        self._after = self._read_next(wanted, known)
         for info in wanted:
             if info.name in known:
                 self._guard(info.name, partial(self._sync_folder, info, known[info.name]))

@@ -12,6 +12,12 @@ every answer not used yet when its folder replays it). Each answer is used once,
 folder's sync; a folder without one asks its own STATUS. A first sync asks for the
 statuses with the listing too (where that costs nothing): a folder they show empty needs
 no SELECT (`_empty_new`).
+
+A first sync also names to the account the folder it will SELECT next (`_read_next`,
+Account.open_ahead): INBOX before the listing, and before each download the next folder
+that will be read for the first time (past those `_empty_new` settles without a
+command), so their SELECT and scan go out behind the listing or the download's last
+batch instead of one round trip later. A wrong guess costs that SELECT, nothing else.
 """
 from __future__ import annotations
 
@@ -71,6 +77,21 @@ class UnchangedFolders:
                 logger.debug("%s: STATUS of %d folders at once failed (%s); one by one", self.name,
                              len(rest), exc.message)
         self._statuses = early
+
+    def _read_next(self, wanted: list[FolderInfo], known: dict[str, FolderState]) -> dict[str, str]:
+        """For each folder to sync, the folder read for the first time after it, when
+        nothing in between talks to the server (see the module docstring)."""
+        after: dict[str, str] = {}
+        nxt: str | None = None
+        for name in reversed([f.name for f in wanted if f.name in known]):
+            if nxt is not None:
+                after[name] = nxt
+            early = self._statuses.get(name)
+            if known[name].uidvalidity is not None:
+                nxt = None       # its sync may talk to the server first
+            elif early is None or early.messages:
+                nxt = name
+        return after
 
     def _server_status(self, folder: str, state: FolderState, queued: bool) -> FolderStatus | None:
         """The folder's STATUS for its sync (the early answer, used once, else asked now),
