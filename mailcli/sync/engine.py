@@ -51,7 +51,7 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       nothing is deleted. After the download, an unmatched local copy whose bytes
       (CRLF-normalised) equal a fresh server copy is dropped (its flags go to that copy);
       the others stay (without a UID) and are reported.
-   f. plan() -> execute: DeleteLocal, PullFlags, PushFlags (one STORE per identical
+   f. plan() -> execute (sync/execute.py): DeleteLocal, PullFlags, PushFlags (one STORE per identical
       change), DeleteRemote, uploads, then downloads newest first (sync/download.py):
       one pipelined fetch of the folder's UIDs in descending order (INBOX is the first
       folder), committed in chunks from inside the stream (sync/staging.py RollingBatch:
@@ -85,6 +85,7 @@ from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, Messa
 from mailcli.sync import killpoint
 from mailcli.sync.download import CHUNK, FETCH_BATCH, Downloads, _digest
 from mailcli.sync.events import FolderDone, FolderStarted, NullReporter, Reporter, SyncWarning
+from mailcli.sync.execute import PlanExecution
 from mailcli.sync.folder_actions import FolderActions
 from mailcli.sync.limits import LIMITS, Limits
 from mailcli.sync.outcome import SyncOutcome, Tally
@@ -111,7 +112,7 @@ def folder_selected(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
+class ImapSync(LocalChanges, UnchangedFolders, FolderActions, PlanExecution, Downloads):
     """One IMAP account's sync run (see the module docstring for the order of work).
 
     Args:
@@ -482,107 +483,6 @@ class ImapSync(LocalChanges, UnchangedFolders, FolderActions, Downloads):
                 batch_size=self.fetch_batch)
         return cached, [ServerCopy(uid, mid, size, digests.get(uid))
                         for uid, (mid, size) in listing.items()]
-
-    # ---------------------------------------------------------------- execute
-    def _execute(self, folder: str, p: Plan, rows: list[MessageRow], tally: Tally) -> bool:
-        """Run a plan; returns False if something the server state depends on failed."""
-        from mailcli.sync.actions import (
-            DeleteLocal,
-            DeleteRemote,
-            Download,
-            PullFlags,
-            UploadLocal,
-            batch_push_flags,
-            format_uids,
-        )
-
-        by_uid = {r.uid: r for r in rows if r.uid is not None}
-        complete = True
-        recorded: set[int] = set()
-
-        dels = p.of_type(DeleteLocal)
-        if dels:
-            doomed = [by_uid[a.uid] for a in dels if a.uid in by_uid]
-            failed = self.store.remove_many(doomed)
-            tally.deleted += len(doomed) - len(failed)
-            uid_of = {r.id: r.uid for r in doomed}
-            problems = [(uid_of[i] or 0, str(exc)) for i, exc in failed.items()]
-            problems += [(a.uid, "not in the index") for a in dels if a.uid not in by_uid]
-            for uid, why in problems:
-                complete = False
-                tally.failed += 1
-                logger.warning("%s/%s uid %d: local delete failed: %s", self.name, folder,
-                               uid, why)
-        pulls = p.of_type(PullFlags)
-        if pulls:
-            with self.store.batch():
-                for pull in pulls:
-                    try:
-                        r = by_uid[pull.uid]
-                        self.store.set_flags(r.id, pull.flags)
-                        self.store.set_synced_flags(r.id, p.synced.get(pull.uid, pull.flags))
-                        recorded.add(pull.uid)
-                        tally.updated += 1
-                    except (MailcliError, OSError, KeyError) as exc:
-                        complete = False
-                        tally.failed += 1
-                        logger.warning("%s/%s uid %d: flag update failed: %s", self.name, folder,
-                                       pull.uid, exc)
-        pushes = batch_push_flags(p.actions)
-        remote_dels = [a.uid for a in p.of_type(DeleteRemote)]
-        uploads = p.of_type(UploadLocal)
-        if (pushes or remote_dels or uploads) and self.account.read_only(folder):
-            # pull only: the local changes stay (flags unsynced, uploads unsent), reported once
-            kept = {u for _add, _remove, uids in pushes for u in uids}
-            recorded.update(kept)
-            self._not_pushed[folder] = (self._not_pushed.get(folder, 0) + len(kept)
-                                        + len(remote_dels) + len(uploads))
-            pushes, remote_dels, uploads = [], [], []
-        for add, remove, uids in pushes:
-            try:
-                self.account.set_flags(folder, uids, add, remove)
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                tally.failed += len(uids)
-                self._folder_error(folder, f"flag change on uid {format_uids(uids)} failed: "
-                                           f"{exc.message}")
-                recorded.update(uids)   # record nothing: retried next run
-                continue
-            self._hit("push")
-            with self.store.batch():
-                for uid in uids:
-                    if uid not in recorded and uid in by_uid:
-                        self.store.set_synced_flags(by_uid[uid].id, p.synced.get(uid))
-                        recorded.add(uid)
-                        tally.updated += 1
-        rest = [u for u in p.synced if u not in recorded and u in by_uid]
-        if rest:
-            with self.store.batch():
-                for uid in rest:
-                    self.store.set_synced_flags(by_uid[uid].id, p.synced[uid])
-        if remote_dels:
-            self.account.delete(folder, remote_dels)
-            self._hit("delete")
-            tally.deleted += len(remote_dels)
-        for up in uploads:
-            try:
-                from mailcli.store.upload import upload
-
-                done = upload(self.store, self.name, self.account, Append(folder, up.local_id),
-                              hit=self._kill)
-                if done is not None and done.appended:
-                    tally.uploaded += 1
-            except TemporaryError:
-                raise
-            except MailcliError as exc:
-                tally.failed += 1
-                self._folder_error(folder, f"upload of message {up.local_id} failed: {exc.message}")
-        for d in p.of_type(Download):
-            if not self._download(folder, d.uids, tally):
-                complete = False
-        return complete
-
 
 # ---------------------------------------------------------------------- helpers
 def _chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
