@@ -237,10 +237,8 @@ class ImapAccount(ImapSession, ImapAhead, ImapPush, ImapFolders, Account):
             return self._fetch_flags(uid_set(uids) if uids is not None else "1:*", changedsince)
 
     def _fetch_flags(self, uidset: str, changedsince: int | None) -> list[RemoteFlags]:
-        condstore = Capability.CONDSTORE in self.capabilities
-        items = b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
-        line = b"UID FETCH " + uidset.encode() + b" " + items
-        if changedsince is not None and condstore:
+        line = b"UID FETCH " + uidset.encode() + b" " + self._scan_items()
+        if changedsince is not None and Capability.CONDSTORE in self.capabilities:
             line += b" (CHANGEDSINCE %d)" % changedsince
         self._untagged("FETCH")
         tag = self._send(line)
@@ -282,9 +280,7 @@ class ImapAccount(ImapSession, ImapAhead, ImapPush, ImapFolders, Account):
         self._selected = None
         tag = self._send(b"SELECT " + self._quoted(folder) + b" (QRESYNC (%d %d))" % (uidvalidity, modseq))
         self._finish(tag, "SELECT")
-        imap.state = "SELECTED"
-        imap.is_readonly = "READ-ONLY" in imap.untagged_responses   # see _select_any
-        self._selected = folder
+        self._selected_now(folder)
         ur = imap.untagged_responses
         sel = self._c._process_select_response({k: v for k, v in ur.items() if k not in ("FETCH", "VANISHED")})
         status = _status_from_select(folder, sel)

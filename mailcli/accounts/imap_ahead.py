@@ -6,8 +6,8 @@ A first sync reads each folder with SELECT + ``UID FETCH 1:* (FLAGS ...)`` (pipe
 trip per folder on the way, and the first folder's after the listing. The engine names
 the folder it will read next (`open_ahead`); the pair then goes out behind the listing or
 behind the running download's last batch, and the next `changes_since(folder, None,
-None)` reads its answers (`_adopt_ahead`): the server processes commands in order, so
-they are the same answers, one round trip sooner.
+None)` reads its answers (`_select_and_scan`): the server processes commands in order,
+so they are the same answers, one round trip sooner.
 
 Only those answers are ever used, and only by that call with nothing sent in between:
 any other command first reads them and throws them away (`_drain_ahead`, from `_c`),
@@ -19,7 +19,6 @@ wrong one costs one SELECT and one scan, never a changed result.
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
@@ -48,7 +47,6 @@ class ImapAhead:
     if TYPE_CHECKING:   # provided by ImapAccount / ImapSession
         @property
         def _c(self) -> IMAPClient: ...
-        def _errors(self, what: str, folder: str | None = None) -> AbstractContextManager[None]: ...
         def _send_many(self, lines: list[bytes]) -> list[bytes]: ...
         def _finish(self, tag: bytes, what: str) -> bytes: ...
         def _finish_before(self, tag: bytes, what: str, behind: bytes, behind_what: str) -> bytes: ...
@@ -61,6 +59,7 @@ class ImapAhead:
         self._ahead_wanted = folder
 
     def _scan_items(self) -> bytes:
+        """A flag scan's FETCH items (MODSEQ with CONDSTORE)."""
         condstore = Capability.CONDSTORE in self.capabilities
         return b"(UID FLAGS RFC822.SIZE MODSEQ)" if condstore else b"(UID FLAGS RFC822.SIZE)"
 
@@ -73,8 +72,6 @@ class ImapAhead:
         if folder is None or (inbox_only and folder != "INBOX"):
             return None
         self._ahead_wanted = None
-        if self._ahead is not None:
-            return None
         quoted = _INBOX if folder == "INBOX" else self._quoted(folder)
         return folder, [b"SELECT " + quoted, b"UID FETCH 1:* " + self._scan_items()]
 
@@ -96,17 +93,16 @@ class ImapAhead:
         answers when they were sent ahead for `folder`. A failed SELECT leaves no folder
         selected (RFC 3501 6.3.1), so the scan sent behind it fails too and cannot read
         another folder; its error is the SELECT's."""
-        ahead = self._ahead
-        if ahead is not None and ahead[0] == folder:
-            self._ahead = None
+        adopted = self._ahead if self._ahead is not None and self._ahead[0] == folder else None
+        if adopted is not None:
+            self._ahead = None                  # so that `_c` does not drain it
             if self._guard is not None:
                 self._guard.restart("SELECT")   # the time since it was sent was ours
-            select, scan = ahead[1], ahead[2]
-            imap = self._c._imap
-            imap.untagged_responses = {}        # everything before the pair was read
+        imap = self._c._imap                    # (drains another folder's pair)
+        imap.untagged_responses = {}            # everything before the pair was read
+        if adopted is not None:
+            _folder, select, scan = adopted
         else:
-            imap = self._c._imap                # (reads another folder's pair first)
-            imap.untagged_responses = {}
             self._selected = None
             select, scan = self._send_many([b"SELECT " + self._quoted(folder),
                                             b"UID FETCH 1:* " + self._scan_items()])
