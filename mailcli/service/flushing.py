@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mailcli import killpoint
 from mailcli.accounts.registry import traits_for
 from mailcli.errors import ConfigError, LockHeld, MailcliError
-from mailcli.sync import killpoint
 from mailcli.sync.lock import account_lock
 
 if TYPE_CHECKING:

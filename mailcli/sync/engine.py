@@ -78,11 +78,11 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from mailcli import killpoint
 from mailcli.accounts.base import Account
 from mailcli.errors import FolderError, MailcliError, NotFoundError, TemporaryError
 from mailcli.model import FolderChanges, FolderInfo, FolderStatus
 from mailcli.store import Append, DeleteUid, ExternalChanges, FolderState, MessageRow, MoveUid, Store
-from mailcli.sync import killpoint
 from mailcli.sync.download import CHUNK, FETCH_BATCH, Downloads, _digest
 from mailcli.sync.events import FolderDone, FolderStarted, NullReporter, Reporter, SyncWarning
 from mailcli.sync.execute import PlanExecution

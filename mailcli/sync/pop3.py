@@ -36,12 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mailcli import killpoint
 from mailcli.accounts.base import Capability, Maildrop
 from mailcli.config.schema import AccountConfig
 from mailcli.errors import MailcliError, NotFoundError, ProtocolError, ReplyTooLarge, TemporaryError
 from mailcli.model import PopEntry
 from mailcli.store import DeleteUidl, PopLedgerEntry, Store, uidl_fits_name
-from mailcli.sync import killpoint
 from mailcli.sync.events import FolderDone, FolderStarted, MessageFetched, NullReporter, Reporter, SyncWarning
 from mailcli.sync.outcome import SyncOutcome, Tally
 from mailcli.sync.staging import Deliveries, RollingBatch, open_pool
