@@ -38,7 +38,9 @@ Durability
     the block raises, the rows roll back and the files delivered in it are removed. Flag
     renames are not directory-fsynced (a power cut may undo one; the next sync repairs).
     A crash between file and row leaves a file without a row: ``scan_external_changes``
-    adopts it (keeping its ``,U=`` UID when free), ``rebuild_index`` too.
+    adopts it (keeping its ``,U=`` UID when free), ``rebuild_index`` too. A batch names
+    its files with a UID in a landing record (:mod:`mailcli.store.landing`) until the
+    rows commit, so such a file is known to be a download, not another program's mail.
 
 Reading
     ``get(id)``, ``by_uid(account, folder, uid)`` (NotFoundError), ``read_raw(id)``,

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailcli import killpoint
 from mailcli.errors import MailcliError, NotFoundError
 from mailcli.model import Contact, Envelope, Flag, FolderSummary
-from mailcli.store import fts, index, reconcile, state
+from mailcli.store import fts, index, landing, reconcile, state
 from mailcli.store import maildir as md_mod
 from mailcli.store.db import Database
 from mailcli.store.index import MessageRow
@@ -82,6 +83,7 @@ class Store:
         self.ledger = PopLedger(self.db.conn, self.db.write)   # POP3: the UIDLs seen
         self._tl = threading.local()
         self._maildirs: dict[tuple[str, str], Maildir] = {}
+        self._kill = killpoint.hook()   # tests only (MAILCLI_TEST_KILL_AT="landed:n")
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -101,22 +103,28 @@ class Store:
         On exit: directory fsyncs, then COMMIT (files are durable before their rows).
         If the block raises, the transaction rolls back and files delivered inside it are
         removed again. Holds the index write lock: keep batches short (~100-500 messages).
+        Files with a server UID are named in a landing record until COMMIT (maildir.batch),
+        so a crash in between is told apart from another program's mail.
         """
         if getattr(self._tl, "delivered", None) is not None:
             yield
             return
         self._tl.delivered = []
         self._tl.sent_folders = {}   # (account, folder) -> is a Sent folder, for the contacts
+        landed: list[str] = []
         try:
             with self.db.write():
-                with md_mod.batch():
+                with md_mod.batch(landed):
                     yield
+                if self._kill is not None and landed:
+                    self._kill("landed")
         except BaseException:
             for md, rel in self._tl.delivered:
                 md.remove(rel)
             raise
         finally:
             self._tl.delivered = self._tl.sent_folders = None
+            landing.drop(landed)   # committed, or the files are gone again
 
     # -------------------------------------------------------------------- layout
     def maildir(self, account: str, folder: str) -> Maildir:
@@ -167,6 +175,9 @@ class Store:
         is set to `flags` when `uid` is given (server and local agree), else NULL.
         Parsing never raises: unparseable mail is indexed with empty headers.
         """
+        if uid is not None and getattr(self._tl, "delivered", None) is None:
+            with self.batch():   # a file with a UID is named in a landing record (batch())
+                return self.deliver(account, folder, raw, flags, uid, uidl, fsync, partial, size)
         raw = bytes(raw)
         flags = frozenset(flags)
         parsed = safe_parse(raw)
@@ -297,10 +308,13 @@ class Store:
     def replace_raw(self, id: int, raw: bytes, partial: bool = False,
                     fsync: bool = True) -> None:
         """Replace a message's bytes (e.g. the full body after a headers-only download);
-        the id, uid, uidl and flags stay."""
+        the id, uid, uidl and flags stay. Not inside batch(): the old file goes only
+        once the new one is in place and indexed."""
+        if getattr(self._tl, "delivered", None) is not None:
+            raise RuntimeError("Store.replace_raw() inside Store.batch()")
         raw = bytes(raw)
         parsed = safe_parse(raw)
-        with self.db.write() as conn:
+        with self.batch(), self.db.write() as conn:   # (batch: the landing record of a UID)
             r = index.row(conn, id)
             md = self.maildir(r.account, r.folder)
             old = self._locate(conn, r, md)

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailcli.model import Flag, Flags
+from mailcli.store import landing
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ _created: set[str] = set()  # Maildirs known to exist (saves mkdir calls per del
 
 
 @contextlib.contextmanager
-def batch() -> Iterator[None]:
+def batch(landed: list[str] | None = None) -> Iterator[None]:
     """Group this thread's deliveries (into any Maildir) for one durable flush at the end.
 
     Inside the block, :meth:`Maildir.deliver` writes ``tmp/<name>`` and returns the final
@@ -268,6 +269,13 @@ def batch() -> Iterator[None]:
     system merge their journal commits (3-5x faster than interleaving them with writes).
     A message delivered in a batch is readable once the batch ends. If the block raises,
     the pending tmp files are removed and nothing reaches ``new/``/``cur/``. Nests.
+
+    `landed`: the caller commits index rows for these files after the batch (the Store).
+    Before the renames, each Maildir that receives files carrying a server UID gets a
+    landing record (store/landing.py), made durable with the files; its path is
+    appended to `landed`, for the caller to remove once its rows are committed. A crash
+    in between leaves files without rows, and the record says they are this program's
+    downloads, not another program's mail (store/reconcile.py).
     """
     if getattr(_batch, "dirty", None) is not None:
         yield
@@ -283,14 +291,20 @@ def batch() -> Iterator[None]:
         raise
     else:
         pending = _batch.pending
+        records: list[str] = []
         try:
-            _make_durable([tmp for tmp, _final, fsync in pending if fsync])
+            if landed is not None:
+                records = landing.write(final for _tmp, final, _fsync in pending)
+                landed.extend(records)
+            _make_durable([tmp for tmp, _final, fsync in pending if fsync]
+                          + (records if any(fsync for *_x, fsync in pending) else []))
             for tmp, final, _fsync in pending:
                 os.rename(tmp, final)
         except BaseException:
             for tmp, _final, _fsync in pending:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+            landing.drop(records)
             raise
     finally:
         dirty, _batch.dirty, _batch.pending = _batch.dirty, None, None
@@ -536,6 +550,8 @@ class Maildir:
         with it:
             for entry in it:
                 try:
+                    if entry.name.startswith(landing.PREFIX):
+                        continue   # removed by the reconciliation that reads it
                     if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime <= cutoff:
                         os.unlink(entry.path)
                         removed += 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from mailcli.errors import FolderError
 from mailcli.model import Flags
-from mailcli.store import index, state
+from mailcli.store import index, landing, state
 from mailcli.store import maildir as md_mod
 from mailcli.store.maildir import Maildir, MaildirName
 
@@ -52,6 +52,7 @@ class ExternalChanges:
     flags_changed: tuple[FlagChange, ...] = ()
     removed: tuple[RemovedMessage, ...] = ()
     added: tuple[int, ...] = ()
+    landed: tuple[int, ...] = ()   # of `added`: this program's downloads (kept their UID)
 
     def __bool__(self) -> bool:
         return bool(self.flags_changed or self.removed or self.added)
@@ -63,7 +64,12 @@ def scan_external_changes(store: Store, account: str, folder: str) -> ExternalCh
 
     Also adopts files left by a delivery that crashed between rename and commit: a
     file whose ``,U=``/``,P=`` identity is not taken yet keeps it; other new files are
-    local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name.
+    local-only (uid None) and lose any stale ``,U=``/``,P=`` in their name. A file a
+    landing record names (Store.batch: this program's download, its row lost in the
+    crash) is listed in `landed` too: its UID is the server's word, so the sync need not
+    check it (a UID the server has since expunged is deleted here, never uploaded again);
+    one whose UID is taken meanwhile is a second copy of an indexed message and is
+    removed. The records are removed once the reconciliation is committed.
 
     Cheap when nothing changed: if cur/ and new/ still have the times recorded when the
     index last matched them (the folder's Maildir stamp), nothing is listed or read;
@@ -87,7 +93,9 @@ def scan_external_changes(store: Store, account: str, folder: str) -> ExternalCh
     changed: list[FlagChange] = []
     removed: list[RemovedMessage] = []
     added: list[int] = []
+    landed: list[int] = []
     with store.db.write() as conn:
+        ours, records = landing.read(md.path)   # under the lock: no batch is open
         state.set_maildir_stamp(conn, account, folder, None)
         rows = index.folder_rows(conn, account, folder)
         by_base = {_base_of(r.filename): r for r in rows}
@@ -113,24 +121,42 @@ def scan_external_changes(store: Store, account: str, folder: str) -> ExternalCh
         taken = {r.uid for r in rows if r.uid is not None and _base_of(r.filename) in seen}
         used = set(seen)
         for entry in fresh:
+            uid = entry.name.uid
+            if uid is not None and entry.name.base in ours:
+                if uid in taken:
+                    md.remove(entry.relname)   # a second copy of an indexed download
+                    continue
+                landed.append(_adopt(store, conn, md, account, folder, entry, taken, used))
+                added.append(landed[-1])
+                continue
             added.append(_adopt(store, conn, md, account, folder, entry, taken, used))
-    return ExternalChanges(tuple(changed), tuple(removed), tuple(added))
+    landing.drop(records)
+    return ExternalChanges(tuple(changed), tuple(removed), tuple(added), tuple(landed))
+
+
 
 def adopt_unknown(store: Store, account: str, folder: str) -> list[int]:
     """Index every file in the folder's cur/ and new/ that has no index row (as
     local-only messages, any ``,U=`` dropped); returns their new ids. Rows whose file is
-    gone are left alone (the caller is forgetting the folder anyway)."""
+    gone are left alone (the caller is forgetting the folder anyway). A file a landing
+    record names with a UID (a download whose row a crash lost) is a copy of a server
+    message that went with the folder: removed, not kept."""
     md = store.maildir(account, folder)
     added: list[int] = []
     with store.db.write() as conn:
+        ours, records = landing.read(md.path)
         rows = index.folder_rows(conn, account, folder)
         bases = {_base_of(r.filename) for r in rows}
         used = set(bases)
         for entry in md.entries():
             if entry.name.base in bases:
                 continue
+            if entry.name.uid is not None and entry.name.base in ours:
+                md.remove(entry.relname)   # this program's download: gone with the folder
+                continue
             added.append(_adopt(store, conn, md, account, folder, entry,
                                 set(), used, keep_ids=False))
+    landing.drop(records)
     return added
 
 

@@ -20,9 +20,11 @@ are the pure planner's (sync/plan.py). For one account (`ImapSync.run`):
       (and are pushed by the planner); deleted files become journal "delete" entries
       (cheap when nothing changed: the store skips a folder whose cur/ and new/ times
       are unchanged since the index last matched them);
-      new files become "append" entries (a file carrying a ``,U=`` UID, i.e. a download
-      that crashed before its row committed, keeps that UID only if the server has the
-      same UID with the same size). If every cached message of the folder vanished, the
+      new files become "append" entries, except a download that crashed before its row
+      committed: named in a landing record (store/landing.py), it keeps its ``,U=`` UID
+      and the plan deletes it here if the server has expunged it since; a file carrying a
+      ``,U=`` without a record keeps it only if the server has the same UID with the
+      same size. If every cached message of the folder vanished, the
       Maildir was wiped, not emptied by the user: nothing is deleted on the server and
       the messages are downloaded again.
    b. No-change fast path (CONDSTORE): one STATUS; same UIDVALIDITY, UIDNEXT and

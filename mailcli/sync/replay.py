@@ -132,7 +132,9 @@ class LocalChanges:
                             self.name, folder, len(ext.removed))
         if not ext.added:
             return state
-        added = [self.store.message_row(i) for i in ext.added]
+        # a download whose row a crash lost (a landing record names it) keeps its UID
+        # unchecked: the plan deletes it here if the server has expunged it since
+        added = [self.store.message_row(i) for i in ext.added if i not in ext.landed]
         with_uid = [m.uid for m in added if m.uid is not None]
         server: dict[int, int] = {}
         if with_uid:

@@ -2,7 +2,7 @@
 duplicated, or deleted on the server that should not have been.
 
 Kill points come from a seeded RNG (fixed seeds, so every run tests the same points):
-mostly exact points through the MAILCLI_TEST_KILL_AT hook (sync/killpoint.py: after the
+mostly exact points through the MAILCLI_TEST_KILL_AT hook (mailcli/killpoint.py: after the
 n-th stored message, after a committed batch, after a flag push / move, after a server
 delete, after POP3 QUIT), plus a few seeded timers that can land anywhere (including
 between a batch's renames and its commit). Each scenario has its own user, config and
@@ -186,6 +186,42 @@ def test_sigkill_during_imap_sync(mail_server: Dovecot, tmp_path: Path,
     points = {(w.user, k) for w in worlds for k in w.kills}
     assert len(points) == 2 * len(IMAP_SEEDS)
     assert sum(w.killed for w in worlds) >= 15, [w.kills for w in worlds]
+
+
+@pytest.mark.parametrize("mail_server", ["dovecot", "cyrus"], indirect=True)
+def test_a_download_whose_rows_a_kill_lost_is_not_uploaded_once_the_server_expunged_it(
+        mail_server: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL after a batch's files were renamed into place, before their rows committed
+    (the "landed" point, which the seeded timers of test_sigkill_during_imap_sync hit only
+    now and then). Another client then expunges one of those messages and flags another.
+    The next fetch must not take the first file for new local mail (it came from the
+    server, which no longer has it: an upload would bring back what was deleted), and
+    must keep the others once, with their UIDs and the server's flags."""
+    monkeypatch.setenv("MAILCLI_TEST_PASSWORD", PASSWORD)
+    w = make_world(mail_server, "imap", tmp_path, 0)
+    inbox = [message(i, "landed-") for i in range(40)]
+    w.server.seed(w.user, inbox)
+    assert w.fetch("landed:1") == -signal.SIGKILL
+    md = w.data / "mail" / "acct" / "INBOX"
+    on_disk = [p for sub in ("cur", "new") for p in (md / sub).iterdir()]
+    with Store(w.data) as st:
+        assert on_disk and st.count("acct") == 0   # files in place, no row committed
+    assert [p.name for p in (md / "tmp").iterdir() if p.name.startswith(".mailcli-landing-")]
+    uids = sorted(w.server.messages(w.user, "INBOX"))
+    gone, flagged = uids[-1], uids[-2]    # both in the first (newest) batch
+    gone_raw = w.server.messages(w.user, "INBOX")[gone]
+    assert h(gone_raw) in {h(p.read_bytes()) for p in on_disk}
+    w.server.expunge(w.user, "INBOX", str(gone))
+    w.server.flags_add(w.user, "INBOX", str(flagged), "\\Flagged")
+    w.fetch()
+    want = Counter(map(h, inbox))
+    want[h(gone_raw)] -= 1
+    check_imap(w, {"INBOX": +want})
+    with Store(w.data) as st:
+        row = st.message_row(st.id_by_uid("acct", "INBOX", flagged))
+        assert Flag.FLAGGED in row.flags
+        assert st.journal.pending("acct") == []
+    assert not [p for p in (md / "tmp").iterdir()]   # the landing record is gone too
 
 
 # ---------------------------------------------------------------------------- POP3
