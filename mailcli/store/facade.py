@@ -210,7 +210,7 @@ class Store:
                 elif uidl is not None:
                     state.ledger_add(conn, account, uidl, new_id)
             except BaseException:
-                md.remove(rel)
+                md.discard(rel)   # inside a batch the file is still pending in tmp/
                 raise
             delivered = getattr(self._tl, "delivered", None)
             if delivered is not None:

@@ -9,49 +9,40 @@ if the server has expunged that UID since, it is to be deleted here, not uploade
 as new local mail (that would bring back what another client deleted).
 
 So just before the renames, each Maildir receiving files with a ``,U=`` gets a record in
-its tmp/ (``.mailcli-landing-<pid>.<n>``, 0600): those files' base names, one per line,
+its tmp/ (``.mailcli-landing-<unique name>``, 0600): those files' base names, one per line,
 made durable with the files. The batch removes it once the rows are committed (or the
 files are gone again); a reconciliation that finds one uses it and then removes it.
 Maildir readers ignore tmp/; clean_tmp leaves records alone.
 """
 from __future__ import annotations
 
-import itertools
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 PREFIX = ".mailcli-landing-"
 
-_UID_RE = re.compile(r",U=\d+")
-_counter = itertools.count(1)
 
-
-def write(finals: Iterable[str]) -> list[str]:
-    """Write a record into the tmp/ of each Maildir that `finals` (absolute paths
-    ``<maildir>/{new,cur}/<name>``) put a file with a ``,U=`` UID into; returns the
-    records' paths (not yet fsynced: the caller makes them durable with the files)."""
-    bases: dict[str, list[str]] = {}
-    for final in finals:
-        root, _sub, name = final.rsplit("/", 2)
-        base = name.partition(":")[0]
-        if _UID_RE.search(base):
-            bases.setdefault(root, []).append(base)
-    paths = []
-    for root, names in bases.items():
-        path = f"{root}/tmp/{PREFIX}{os.getpid()}.{next(_counter)}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview("\n".join(names).encode("utf-8", "surrogateescape"))
-            while view:
-                view = view[os.write(fd, view):]
-        except BaseException:
-            os.close(fd)
-            os.unlink(path)
-            raise
-        os.close(fd)
-        paths.append(path)
+def write(bases: dict[str, list[str]], unique: str) -> list[str]:
+    """Write a record ``tmp/<PREFIX><unique>`` into each Maildir of `bases` (Maildir path
+    -> base names of the files with a ``,U=`` UID it receives); `unique` is a fresh
+    Maildir unique name, so no stale record of an earlier process can be in the way.
+    Returns the records' paths (not yet fsynced: the caller makes them durable)."""
+    paths: list[str] = []
+    try:
+        for root, names in bases.items():
+            path = f"{root}/tmp/{PREFIX}{unique}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            paths.append(path)
+            try:
+                view = memoryview("\n".join(names).encode("utf-8", "surrogateescape"))
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+    except BaseException:
+        drop(paths)
+        raise
     return paths
 
 

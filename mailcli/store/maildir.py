@@ -294,10 +294,14 @@ def batch(landed: list[str] | None = None) -> Iterator[None]:
         records: list[str] = []
         try:
             if landed is not None:
-                records = landing.write(final for _tmp, final, _fsync in pending)
+                records = landing.write(_uid_bases(pending), new_base())
                 landed.extend(records)
+            durable = any(fsync for _tmp, _final, fsync in pending)
             _make_durable([tmp for tmp, _final, fsync in pending if fsync]
-                          + (records if any(fsync for *_x, fsync in pending) else []))
+                          + (records if durable else []))
+            if durable:
+                for record in records:   # its name too, before any rename can last
+                    fsync_dir(os.path.dirname(record))
             for tmp, final, _fsync in pending:
                 os.rename(tmp, final)
         except BaseException:
@@ -311,6 +315,17 @@ def batch(landed: list[str] | None = None) -> Iterator[None]:
         for d in sorted(dirty):
             with contextlib.suppress(FileNotFoundError):
                 fsync_dir(d)
+
+
+def _uid_bases(pending: list[tuple[str, str, bool]]) -> dict[str, list[str]]:
+    """Maildir path -> the base names of the pending files that carry a ``,U=`` UID."""
+    out: dict[str, list[str]] = {}
+    for _tmp, final, _fsync in pending:
+        root, _sub, name = final.rsplit("/", 2)
+        base = name.partition(":")[0]
+        if _UID_RE.search(base):
+            out.setdefault(root, []).append(base)
+    return out
 
 
 SYNCFS_MIN = 16   # pending files from which one syncfs(2) replaces per-file fsyncs

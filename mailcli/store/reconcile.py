@@ -134,7 +134,6 @@ def scan_external_changes(store: Store, account: str, folder: str) -> ExternalCh
     return ExternalChanges(tuple(changed), tuple(removed), tuple(added), tuple(landed))
 
 
-
 def adopt_unknown(store: Store, account: str, folder: str) -> list[int]:
     """Index every file in the folder's cur/ and new/ that has no index row (as
     local-only messages, any ``,U=`` dropped); returns their new ids. Rows whose file is

@@ -177,3 +177,27 @@ def test_clean_tmp_leaves_landing_records_to_the_reconciliation(store: Store) ->
     os.utime(stray, (old, old))
     store.maildir(A, "INBOX").clean_tmp()
     assert records(store) == [rec] and not stray.exists()
+
+
+def test_a_row_that_fails_inside_a_batch_leaves_no_file_behind(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store.deliver's clean-up of a failed row must drop the pending file: removing
+    "new/<name>" did nothing while it was still in tmp/, so it was renamed in later
+    without a row (and, as the record is dropped at COMMIT, without a record)."""
+    from mailcli.store import index
+
+    real = index.insert_message
+
+    def failing(conn, **kw):  # noqa: ANN001, ANN003, ANN202
+        if kw.get("uid") == 2:
+            raise ValueError("row refused")
+        return real(conn, **kw)
+
+    monkeypatch.setattr(index, "insert_message", failing)
+    with store.batch():
+        store.deliver(A, "INBOX", msg(1), {Flag.SEEN}, uid=1)
+        with pytest.raises(ValueError):
+            store.deliver(A, "INBOX", msg(2), {Flag.SEEN}, uid=2)
+        store.deliver(A, "INBOX", msg(3), {Flag.SEEN}, uid=3)
+    assert len(files(store)) == store.count(A, "INBOX") == 2
+    assert list((store.maildir(A, "INBOX").path / "tmp").iterdir()) == []
